@@ -1,0 +1,27 @@
+/**
+ * Every command of the studio, wired to its module. The five bins and `poster-studio <command>`
+ * share these definitions, so a flag means the same everywhere.
+ */
+import type { Command } from 'commander';
+import { subcommand } from '../../src/cli/program.js';
+import { configureDataset } from './dataset.js';
+
+export interface CommandEntry {
+  name: string;
+  description: string;
+  configure(cmd: Command): Command;
+}
+
+export const COMMANDS: CommandEntry[] = [
+  { name: 'dataset', description: 'summarise a MovieGenre.csv and poster directory per split and genre', configure: configureDataset },
+];
+
+export function registerAll(program: Command): void {
+  for (const c of COMMANDS) c.configure(subcommand(program, c.name, c.description));
+}
+
+export function findCommand(name: string): CommandEntry {
+  const c = COMMANDS.find((x) => x.name === name);
+  if (!c) throw new Error(`no command ${name}`);
+  return c;
+}

@@ -1,0 +1,4 @@
+#!/usr/bin/env node
+import { runSingle } from './single.js';
+
+await runSingle('dcgan');

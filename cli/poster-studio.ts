@@ -1,0 +1,7 @@
+#!/usr/bin/env node
+import { createProgram, runProgram } from '../src/cli/program.js';
+import { registerAll } from './commands/index.js';
+
+const program = createProgram('poster-studio', 'Movie-poster studio: genre classifier, DCGAN, scoring and report on one dataset layer');
+registerAll(program);
+await runProgram(program);

@@ -1,0 +1,44 @@
+/**
+ * One error type for everything a user can fix (bad flag, missing file, unknown genre).
+ * The CLI prints its message as one line and exits with its code; anything else is a bug,
+ * printed as one line too, with the stack only when POSTER_STUDIO_DEBUG is set.
+ */
+export class UserError extends Error {
+  constructor(message: string, readonly exitCode = 2) {
+    super(message);
+    this.name = 'UserError';
+  }
+}
+
+/** Exit code for bad input (flags, files); 1 is kept for failures during work. */
+export const EXIT_USAGE = 2;
+
+export function formatError(err: unknown): string {
+  if (err instanceof UserError) return `error: ${err.message}`;
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && e.code === 'ENOSPC') {
+    return `error: no space left on device${e.path ? ` while writing ${e.path}` : ''}; free some space and re-run (finished files are kept)`;
+  }
+  if (e && typeof e === 'object' && (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'EPERM')) {
+    return `error: cannot write ${e.path ?? 'output'} (${e.code}); choose a writable output directory`;
+  }
+  const msg = e instanceof Error ? e.message : String(err);
+  return `error: ${msg.split('\n')[0]}`;
+}
+
+export function exitCodeOf(err: unknown): number {
+  return err instanceof UserError ? err.exitCode : 1;
+}
+
+/** Runs a CLI entry point: one line on failure, never a stack trace unless asked for. */
+export async function runMain(main: () => Promise<void>): Promise<void> {
+  try {
+    await main();
+  } catch (err) {
+    process.stderr.write(formatError(err) + '\n');
+    if (process.env.POSTER_STUDIO_DEBUG && err instanceof Error && err.stack) {
+      process.stderr.write(err.stack + '\n');
+    }
+    process.exitCode = exitCodeOf(err);
+  }
+}

@@ -1,0 +1,33 @@
+import { Command, CommanderError } from 'commander';
+import { runMain } from './errors.js';
+import { normalizeArgv } from './flags.js';
+
+/** A commander program with the studio's conventions: bad usage exits 2, help exits 0. */
+export function createProgram(name: string, description: string): Command {
+  const program = new Command(name);
+  program.description(description).showHelpAfterError(false).exitOverride();
+  program.configureHelp({ sortOptions: false, showGlobalOptions: true });
+  return program;
+}
+
+/** Every subcommand inherits exitOverride so its parse errors come back here too. */
+export function subcommand(parent: Command, name: string, description: string): Command {
+  const cmd = parent.command(name).description(description).exitOverride();
+  return cmd;
+}
+
+export async function runProgram(program: Command, argv: readonly string[] = process.argv): Promise<void> {
+  await runMain(async () => {
+    try {
+      await program.parseAsync(normalizeArgv(argv));
+    } catch (err) {
+      if (err instanceof CommanderError) {
+        // commander has already printed its one-line message (or the help text).
+        const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' || err.exitCode === 0;
+        process.exitCode = ok ? 0 : 2;
+        return;
+      }
+      throw err;
+    }
+  });
+}

@@ -1,0 +1,53 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+
+let counter = 0;
+
+/** A temp name in the same directory, so the final rename never crosses file systems. */
+export function tempPathFor(target: string): string {
+  const dir = path.dirname(target);
+  return path.join(dir, `.${path.basename(target)}.${process.pid}.${counter++}.tmp`);
+}
+
+/**
+ * Writes a file so that readers see either the old content or the new one, never a torn file:
+ * write to a temp name, fsync, rename. A failure removes the temp file and rethrows.
+ */
+export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  const tmp = tempPathFor(target);
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(tmp, 'w');
+    await handle.writeFile(data);
+    await handle.sync();
+    await handle.close();
+    handle = undefined;
+    await fs.rename(tmp, target);
+  } catch (err) {
+    if (handle) await handle.close().catch(() => undefined);
+    await fs.rm(tmp, { force: true }).catch(() => undefined);
+    throw err;
+  }
+}
+
+export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
+  await writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Removes temp files a killed process left behind (names from tempPathFor). */
+export async function removeStaleTemps(dir: string): Promise<number> {
+  let removed = 0;
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return 0;
+  }
+  for (const name of names) {
+    if (name.startsWith('.') && name.endsWith('.tmp')) {
+      await fs.rm(path.join(dir, name), { force: true, recursive: true });
+      removed++;
+    }
+  }
+  return removed;
+}

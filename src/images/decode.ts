@@ -1,0 +1,79 @@
+/**
+ * Image I/O on sharp (libvips): every poster becomes 8-bit sRGB RGB, whatever it was on disk
+ * (grayscale, CMYK, PNG named .jpg, alpha), so models see one format.
+ */
+import sharp, { type Sharp } from 'sharp';
+
+export interface RgbImage {
+  width: number;
+  height: number;
+  /** Interleaved RGB, row-major, length width * height * 3. */
+  data: Uint8Array;
+}
+
+export class ImageDecodeError extends Error {
+  constructor(readonly file: string, reason: string) {
+    super(`${file}: cannot decode image (${reason})`);
+    this.name = 'ImageDecodeError';
+  }
+}
+
+/** Images larger than this many pixels are refused rather than decoded (a 10000x10000 bomb). */
+export const MAX_INPUT_PIXELS = 40_000_000;
+
+/** A sharp pipeline that turns any supported input into sRGB without alpha. */
+export function srgbPipeline(input: string | Buffer): Sharp {
+  return sharp(input, { limitInputPixels: MAX_INPUT_PIXELS, failOn: 'error' })
+    .rotate()
+    .toColourspace('srgb')
+    .removeAlpha();
+}
+
+/** Decodes and resizes to exactly width x height (the poster aspect is kept by the caller's sizes). */
+export async function loadRgb(input: string | Buffer, width: number, height: number): Promise<RgbImage> {
+  const name = typeof input === 'string' ? input : '<buffer>';
+  try {
+    const { data, info } = await srgbPipeline(input)
+      .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  } catch (err) {
+    throw new ImageDecodeError(name, (err as Error).message.split('\n')[0] ?? 'unknown error');
+  }
+}
+
+/** RGB bytes to floats in [-1, 1] (the DCGAN's tanh range) or [0, 1] (the classifier's). */
+export function rgbToFloat(data: Uint8Array, range: 'tanh' | 'unit', out = new Float32Array(data.length), offset = 0): Float32Array {
+  if (range === 'tanh') for (let i = 0; i < data.length; i++) out[offset + i] = data[i]! / 127.5 - 1;
+  else for (let i = 0; i < data.length; i++) out[offset + i] = data[i]! / 255;
+  return out;
+}
+
+/** Floats back to bytes, clamped. */
+export function floatToRgb(data: Float32Array | ArrayLike<number>, range: 'tanh' | 'unit', offset = 0, length = data.length - offset): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) {
+    const v = data[offset + i]!;
+    const b = range === 'tanh' ? (v + 1) * 127.5 : v * 255;
+    out[i] = b < 0 ? 0 : b > 255 ? 255 : Math.round(b);
+  }
+  return out;
+}
+
+export async function encodePng(img: RgbImage): Promise<Buffer> {
+  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), {
+    raw: { width: img.width, height: img.height, channels: 3 },
+  })
+    .png()
+    .toBuffer();
+}
+
+export async function encodeJpeg(img: RgbImage, quality = 90): Promise<Buffer> {
+  return sharp(Buffer.from(img.data.buffer, img.data.byteOffset, img.data.length), {
+    raw: { width: img.width, height: img.height, channels: 3 },
+  })
+    .jpeg({ quality })
+    .toBuffer();
+}
