@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { subcommand } from '../../src/cli/program.js';
 import { configureDataset } from './dataset.js';
+import { configureDemo } from './demo.js';
 
 export interface CommandEntry {
   name: string;
@@ -13,6 +14,7 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: CommandEntry[] = [
+  { name: 'demo', description: 'run the whole studio on the embedded synthetic poster set (no download)', configure: configureDemo },
   { name: 'dataset', description: 'summarise a MovieGenre.csv and poster directory per split and genre', configure: configureDataset },
 ];
 
