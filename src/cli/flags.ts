@@ -124,7 +124,7 @@ function formatDefault(v: FlagSpec['default']): string {
 export function addFlags(cmd: Command, table: FlagTable): Command {
   for (const [name, spec] of Object.entries(table)) {
     const long = `--${kebab(name)}`;
-    const placeholder = spec.kind === 'bool' ? '[bool]' : `<${spec.arg ?? (spec.kind === 'list' ? 'a,b' : spec.kind === 'path' ? 'path' : 'value')}>`;
+    const placeholder = spec.kind === 'bool' ? '[bool]' : `<${spec.arg ?? (spec.kind === 'list' ? 'a,b' : spec.kind === 'path' ? 'path' : spec.kind === 'int' || spec.kind === 'float' ? 'n' : 'value')}>`;
     const flags = `${spec.short ? `${spec.short}, ` : ''}${long} ${placeholder}`;
     const also = name.includes('_') ? ` (also --${name})` : '';
     const opt = new Option(flags, spec.help + also);
