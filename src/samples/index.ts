@@ -1,0 +1,4 @@
+export * from './sidecar.js';
+export * from './scan.js';
+export * from './score.js';
+export * from './format.js';

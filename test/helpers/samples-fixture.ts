@@ -1,0 +1,75 @@
+/**
+ * A fake `dcgan train` output directory for the scoring and report tests: grids of flat-coloured
+ * posters with sidecars and a losses.csv, plus a colour-reading scorer standing in for the
+ * classifier (red → Action, green → Drama, blue → Comedy), so every number is predictable.
+ */
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { composeGrid, type GridGeometry } from '../../src/images/grid.js';
+import { encodePng, type RgbImage } from '../../src/images/decode.js';
+import type { ScoreFn } from '../../src/samples/score.js';
+
+export const FAKE_GENRES = ['Action', 'Drama', 'Comedy'] as const;
+
+export function flatImage(width: number, height: number, rgb: [number, number, number]): RgbImage {
+  const data = new Uint8Array(width * height * 3);
+  for (let i = 0; i < width * height; i++) data.set(rgb, i * 3);
+  return { width, height, data };
+}
+
+/** Mean channel values, normalised so they sum to 1: a deterministic "genre probability". */
+export const colourScorer: ScoreFn = async (images) =>
+  images.map((img) => {
+    const sum = [0, 0, 0];
+    for (let i = 0; i < img.data.length; i += 3) for (let c = 0; c < 3; c++) sum[c]! += img.data[i + c]!;
+    const total = sum[0]! + sum[1]! + sum[2]! || 1;
+    return { Action: sum[0]! / total, Drama: sum[1]! / total, Comedy: sum[2]! / total };
+  });
+
+/** Cell i of grid at step k: more red early, more blue late, with a per-cell green marker. */
+export function cellColour(i: number, step: number, steps: number): [number, number, number] {
+  const t = steps > 1 ? step / (steps - 1) : 0;
+  return [Math.round(200 * (1 - t)) + 20, (i * 37) % 200, Math.round(200 * t) + 20];
+}
+
+export async function tempDir(prefix: string): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), `poster-studio-${prefix}-`));
+}
+
+export interface FakeSamples {
+  dir: string;
+  geometry: GridGeometry;
+  iterations: number[];
+}
+
+export async function writeFakeSamples(
+  dir: string,
+  opts: { iterations?: number[]; geometry?: GridGeometry; sidecars?: boolean; losses?: boolean } = {},
+): Promise<FakeSamples> {
+  const geometry = opts.geometry ?? { rows: 2, cols: 3, cellWidth: 16, cellHeight: 24, gap: 2 };
+  const iterations = opts.iterations ?? [100, 200, 300];
+  await fs.mkdir(dir, { recursive: true });
+  for (const [k, it] of iterations.entries()) {
+    const cells = Array.from({ length: geometry.rows * geometry.cols }, (_, i) =>
+      flatImage(geometry.cellWidth, geometry.cellHeight, cellColour(i, k, iterations.length)),
+    );
+    const name = `grid_${String(it).padStart(6, '0')}`;
+    await fs.writeFile(path.join(dir, `${name}.png`), await encodePng(composeGrid(cells, geometry, 255)));
+    if (opts.sidecars !== false) {
+      await fs.writeFile(
+        path.join(dir, `${name}.json`),
+        JSON.stringify({ iteration: it, epoch: k, ...geometry, losses: { d: 1.2 - 0.1 * k, g: 0.8 + 0.2 * k }, seed: 1, z_dim: 100 }),
+      );
+    }
+  }
+  if (opts.losses !== false) {
+    const last = iterations[iterations.length - 1] ?? 0;
+    const lines = ['iteration,epoch,d_loss,g_loss'];
+    for (let it = 1; it <= last; it += Math.max(1, Math.floor(last / 50))) {
+      lines.push(`${it},${Math.floor(it / 100)},${(1.4 * Math.exp(-it / 200) + 0.3).toFixed(4)},${(0.7 + 0.5 * Math.sin(it / 40) ** 2).toFixed(4)}`);
+    }
+    await fs.writeFile(path.join(dir, 'losses.csv'), lines.join('\n') + '\n');
+  }
+  return { dir, geometry, iterations };
+}
