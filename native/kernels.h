@@ -1,0 +1,33 @@
+// Interface shared by the SIMD builds of the kernels (one per instruction set) and the addon.
+#pragma once
+#include <cstdint>
+
+namespace ps {
+
+// NHWC convolution geometry; filter is [KH, KW, C, CO] (the tfjs layout).
+struct ConvGeom {
+  int N, H, W, C;
+  int KH, KW, CO;
+  int OH, OW;
+  int sh, sw;
+  int pt, pl;
+  int dh, dw;
+};
+
+enum Act { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_ELU = 4, ACT_SIGMOID = 5 };
+
+struct KernelSet {
+  const char* name;
+  void (*conv2d)(const float* x, const float* w, float* y, const ConvGeom& g, const float* bias, int act,
+                 float alpha);
+  void (*conv2d_bwd_input)(const float* dy, const float* w, float* dx, const ConvGeom& g);
+  void (*conv2d_bwd_filter)(const float* x, const float* dy, float* dw, const ConvGeom& g);
+  // c[b] = op(a[b]) * op(b[b]) (+ bias[N], activation); strideA/strideB = 0 broadcast one matrix.
+  void (*matmul)(const float* a, const float* b, float* c, int batch, int64_t strideA, int64_t strideB, int M,
+                 int N, int K, bool transA, bool transB, const float* bias, int act, float alpha);
+};
+
+}  // namespace ps
+
+namespace ps_avx2 { extern const ps::KernelSet kernels; }
+namespace ps_portable { extern const ps::KernelSet kernels; }

@@ -1,0 +1,444 @@
+// The kernels, written once with GCC vector extensions and compiled once per instruction set
+// (kernels_avx2.cc, kernels_portable.cc): the same source becomes AVX2/FMA or SSE2 code.
+//
+// Everything is a packed, blocked GEMM (BLIS loop order: NC / KC / MC, then an MR x NR register
+// tile). Convolutions never materialise im2col: the packing routines read the image directly.
+#include <omp.h>
+#if defined(__SSE__)
+#include <immintrin.h>
+#endif
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
+#include "kernels.h"
+
+namespace PS_NS {
+using ps::ConvGeom;
+
+#if defined(__AVX2__) && defined(__FMA__)
+#define VW_IS_AVX 1
+constexpr int VW = 8;  // floats per vector register
+#else
+#define VW_IS_AVX 0
+constexpr int VW = 4;
+#endif
+constexpr int MR = 6;          // rows of the register tile: 6 x 2 accumulators + 2 B + 1 A = 15 registers
+constexpr int NR = 2 * VW;     // columns of the register tile
+constexpr int KC = 256;        // depth of a packed block: an NR x KC panel of B stays in L1
+constexpr int MC = 20 * MR;    // rows of a packed A block (120 x 256 floats = 120 KB, in L2)
+constexpr int NC = 128 * NR;   // columns of a packed B block (shared by the threads, L2/L3)
+
+typedef float vf __attribute__((vector_size(VW * 4)));
+typedef float vfu __attribute__((vector_size(VW * 4), aligned(4)));
+
+// A scalar broadcast to all lanes in one instruction ("vf{} + x" costs an extra add).
+static inline vf bcast(const float* p) {
+#if VW_IS_AVX
+  return reinterpret_cast<vf>(_mm256_broadcast_ss(p));
+#elif defined(__SSE__)
+  return reinterpret_cast<vf>(_mm_load1_ps(p));
+#else
+  const float v = *p;
+  return vf{v, v, v, v};
+#endif
+}
+
+struct Epi {
+  const float* bias;  // per column, may be null
+  int act;
+  float alpha;
+};
+
+static inline float act_scalar(float v, int act, float alpha) {
+  switch (act) {
+    case ps::ACT_RELU: return v > 0.f ? v : 0.f;
+    case ps::ACT_RELU6: return v < 0.f ? 0.f : (v > 6.f ? 6.f : v);
+    case ps::ACT_LEAKYRELU: return v > 0.f ? v : alpha * v;
+    case ps::ACT_ELU: return v > 0.f ? v : std::expm1(v);
+    case ps::ACT_SIGMOID: return 1.f / (1.f + std::exp(-v));
+    default: return v;
+  }
+}
+
+static inline vf act_vec(vf v, int act, float alpha) {
+  const vf zero = {};
+  switch (act) {
+    case ps::ACT_RELU: return v > zero ? v : zero;
+    case ps::ACT_LEAKYRELU: return v > zero ? v : v * alpha;
+    default: return v;
+  }
+}
+
+// Scratch memory that grows and is reused: allocation is costly at these sizes.
+struct Buf {
+  float* p = nullptr;
+  size_t n = 0;
+  float* get(size_t want) {
+    if (want > n) {
+      std::free(p);
+      n = want;
+      p = static_cast<float*>(std::aligned_alloc(64, ((want * 4 + 63) / 64) * 64));
+    }
+    return p;
+  }
+};
+
+static Buf& thread_abuf() {
+  static thread_local Buf b;
+  return b;
+}
+
+// C[mr x nr] (+)= A_panel * B_panel, then the epilogue on the last K block.
+static inline void ukernel(int kc, const float* __restrict A, const float* __restrict B, float* C, long ldc,
+                           int mr, int nr, bool add, const Epi* epi, int j0) {
+  vf c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {};
+  vf c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
+#pragma GCC unroll 4
+  for (int k = 0; k < kc; k++) {
+    const vf b0 = *reinterpret_cast<const vf*>(B);
+    const vf b1 = *reinterpret_cast<const vf*>(B + VW);
+    vf a;
+    a = bcast(A + 0); c00 += a * b0; c01 += a * b1;
+    a = bcast(A + 1); c10 += a * b0; c11 += a * b1;
+    a = bcast(A + 2); c20 += a * b0; c21 += a * b1;
+    a = bcast(A + 3); c30 += a * b0; c31 += a * b1;
+    a = bcast(A + 4); c40 += a * b0; c41 += a * b1;
+    a = bcast(A + 5); c50 += a * b0; c51 += a * b1;
+    A += MR;
+    B += NR;
+  }
+  const bool fastEpi = !epi || epi->act == ps::ACT_LINEAR || epi->act == ps::ACT_RELU || epi->act == ps::ACT_LEAKYRELU;
+  if (mr == MR && nr == NR && fastEpi) {
+    vf bias0 = {}, bias1 = {};
+    if (epi && epi->bias) {
+      bias0 = *reinterpret_cast<const vfu*>(epi->bias + j0);
+      bias1 = *reinterpret_cast<const vfu*>(epi->bias + j0 + VW);
+    }
+#define PS_STORE_ROW(i, x0, x1)                                          \
+  {                                                                      \
+    vfu* p0 = reinterpret_cast<vfu*>(C + (i) * ldc);                     \
+    vfu* p1 = reinterpret_cast<vfu*>(C + (i) * ldc + VW);                \
+    vf v0 = x0, v1 = x1;                                                 \
+    if (add) { v0 += *p0; v1 += *p1; }                                   \
+    if (epi) {                                                           \
+      v0 = act_vec(v0 + bias0, epi->act, epi->alpha);                    \
+      v1 = act_vec(v1 + bias1, epi->act, epi->alpha);                    \
+    }                                                                    \
+    *p0 = v0;                                                            \
+    *p1 = v1;                                                            \
+  }
+    PS_STORE_ROW(0, c00, c01)
+    PS_STORE_ROW(1, c10, c11)
+    PS_STORE_ROW(2, c20, c21)
+    PS_STORE_ROW(3, c30, c31)
+    PS_STORE_ROW(4, c40, c41)
+    PS_STORE_ROW(5, c50, c51)
+#undef PS_STORE_ROW
+    return;
+  }
+  alignas(64) float t[MR * NR];
+  vf* tv = reinterpret_cast<vf*>(t);
+  tv[0] = c00; tv[1] = c01; tv[2] = c10; tv[3] = c11; tv[4] = c20; tv[5] = c21;
+  tv[6] = c30; tv[7] = c31; tv[8] = c40; tv[9] = c41; tv[10] = c50; tv[11] = c51;
+  for (int i = 0; i < mr; i++) {
+    for (int j = 0; j < nr; j++) {
+      float v = t[i * NR + j];
+      if (add) v += C[i * ldc + j];
+      if (epi) v = act_scalar(v + (epi->bias ? epi->bias[j0 + j] : 0.f), epi->act, epi->alpha);
+      C[i * ldc + j] = v;
+    }
+  }
+}
+
+// Fewer threads for small products: waking a second core costs more than it saves.
+static int threads_for(double flops) {
+  int t = omp_get_max_threads();
+  if (flops < 4e5) return 1;
+  return t;
+}
+
+// C[M x N] (ldc) = A[M x K] * B[K x N]; packA(dst, i0, mc, k0, kc) writes MR-row panels,
+// packB(dst, j0, nr, k0, kc) one NR-column panel. accumulate: add to C's contents.
+template <class PA, class PB>
+static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C, long ldc, bool accumulate,
+                 const Epi* epi) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) {
+        float v = accumulate ? C[(long)i * ldc + j] : 0.f;
+        if (epi) v = act_scalar(v + (epi->bias ? epi->bias[j] : 0.f), epi->act, epi->alpha);
+        C[(long)i * ldc + j] = v;
+      }
+    return;
+  }
+  static Buf bshared;
+  float* bbuf = bshared.get((size_t)KC * NC);
+  const int T = threads_for(2.0 * M * N * K);
+  const int nIc = (M + MC - 1) / MC;
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    float* abuf = thread_abuf().get((size_t)MC * KC);
+    for (int jc = 0; jc < N; jc += NC) {
+      const int nc = std::min(NC, N - jc);
+      const int npanels = (nc + NR - 1) / NR;
+      for (int pc = 0; pc < K; pc += KC) {
+        const int kc = std::min(KC, K - pc);
+#pragma omp for schedule(static)
+        for (int p = 0; p < npanels; p++) packB(bbuf + (size_t)p * NR * kc, jc + p * NR, std::min(NR, nc - p * NR), pc, kc);
+        // Few row blocks: split the columns too so every thread has work.
+        const int nSplit = nIc >= T ? 1 : std::min(npanels, (T + nIc - 1) / nIc);
+        const bool add = accumulate || pc > 0;
+        const Epi* e = pc + kc == K ? epi : nullptr;
+#pragma omp for schedule(static)
+        for (int item = 0; item < nIc * nSplit; item++) {
+          const int ic = (item / nSplit) * MC, part = item % nSplit;
+          const int mc = std::min(MC, M - ic);
+          packA(abuf, ic, mc, pc, kc);
+          const int p0 = part * npanels / nSplit, p1 = (part + 1) * npanels / nSplit;
+          for (int p = p0; p < p1; p++) {
+            const int j = jc + p * NR, nr = std::min(NR, N - j);
+            for (int ir = 0; ir < mc; ir += MR) {
+              ukernel(kc, abuf + (size_t)ir * kc, bbuf + (size_t)p * NR * kc, C + (long)(ic + ir) * ldc + j, ldc,
+                      std::min(MR, mc - ir), nr, add, e, j);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// ---- packing of plain strided matrices: element (i, k) at m[i * rs + k * cs] ----
+
+struct PackAStrided {
+  const float* a;
+  long rs, cs;
+  void operator()(float* dst, int i0, int mc, int k0, int kc) const {
+    for (int ip = 0; ip < mc; ip += MR) {
+      const int mr = std::min(MR, mc - ip);
+      float* d = dst + (size_t)ip * kc;
+      if (rs == 1) {
+        for (int k = 0; k < kc; k++) {
+          const float* s = a + (long)(k0 + k) * cs + i0 + ip;
+          int r = 0;
+          for (; r < mr; r++) d[k * MR + r] = s[r];
+          for (; r < MR; r++) d[k * MR + r] = 0.f;
+        }
+      } else {
+        for (int r = 0; r < MR; r++) {
+          if (r < mr) {
+            const float* s = a + (long)(i0 + ip + r) * rs + (long)k0 * cs;
+            for (int k = 0; k < kc; k++) d[k * MR + r] = s[(long)k * cs];
+          } else {
+            for (int k = 0; k < kc; k++) d[k * MR + r] = 0.f;
+          }
+        }
+      }
+    }
+  }
+};
+
+struct PackBStrided {
+  const float* b;
+  long rs, cs;
+  void operator()(float* d, int j0, int nr, int k0, int kc) const {
+    if (cs == 1) {
+      for (int k = 0; k < kc; k++) {
+        const float* s = b + (long)(k0 + k) * rs + j0;
+        int j = 0;
+        for (; j < nr; j++) d[k * NR + j] = s[j];
+        for (; j < NR; j++) d[k * NR + j] = 0.f;
+      }
+    } else {
+      for (int j = 0; j < NR; j++) {
+        if (j < nr) {
+          const float* s = b + (long)(j0 + j) * cs + (long)k0 * rs;
+          for (int k = 0; k < kc; k++) d[k * NR + j] = s[(long)k * rs];
+        } else {
+          for (int k = 0; k < kc; k++) d[k * NR + j] = 0.f;
+        }
+      }
+    }
+  }
+};
+
+// ---- implicit im2col: row i = output pixel (n, oh, ow), column k = (kh, kw, c) ----
+
+static const float* zeros_of(int n) {
+  static thread_local Buf z;
+  static thread_local size_t filled = 0;
+  float* p = z.get((size_t)n);
+  if (filled < (size_t)n) {
+    std::memset(p, 0, sizeof(float) * (size_t)n);
+    filled = (size_t)n;
+  }
+  return p;
+}
+
+struct PackAIm2col {
+  const float* x;
+  ConvGeom g;
+  void operator()(float* dst, int i0, int mc, int k0, int kc) const {
+    const int C = g.C, ohw = g.OH * g.OW;
+    const float* zero = zeros_of(C);
+    for (int ip = 0; ip < mc; ip += MR) {
+      const int mr = std::min(MR, mc - ip);
+      const float* base[MR];
+      int ih0[MR], iw0[MR];
+      for (int r = 0; r < MR; r++) {
+        if (r < mr) {
+          const int i = i0 + ip + r, n = i / ohw, rem = i - n * ohw, oh = rem / g.OW, ow = rem - oh * g.OW;
+          base[r] = x + (long)n * g.H * g.W * C;
+          ih0[r] = oh * g.sh - g.pt;
+          iw0[r] = ow * g.sw - g.pl;
+        } else {
+          base[r] = nullptr;
+          ih0[r] = iw0[r] = 0;
+        }
+      }
+      float* d = dst + (size_t)ip * kc;
+      for (int k = k0; k < k0 + kc;) {
+        const int t = k / C, c0 = k - t * C, len = std::min(C - c0, k0 + kc - k);
+        const int kh = t / g.KW, kw = t - kh * g.KW;
+        const float* s[MR];
+        for (int r = 0; r < MR; r++) {
+          const int ih = ih0[r] + kh * g.dh, iw = iw0[r] + kw * g.dw;
+          s[r] = (base[r] && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) ? base[r] + ((long)ih * g.W + iw) * C + c0 : zero;
+        }
+        float* dd = d + (size_t)(k - k0) * MR;
+        for (int j = 0; j < len; j++) {
+          dd[j * MR + 0] = s[0][j];
+          dd[j * MR + 1] = s[1][j];
+          dd[j * MR + 2] = s[2][j];
+          dd[j * MR + 3] = s[3][j];
+          dd[j * MR + 4] = s[4][j];
+          dd[j * MR + 5] = s[5][j];
+        }
+        k += len;
+      }
+    }
+  }
+};
+
+// B = im2col(x): row k = output pixel (n, oh, ow), column j = (kh, kw, c). For filter gradients.
+struct PackBIm2col {
+  const float* x;
+  ConvGeom g;
+  void operator()(float* d, int j0, int nr, int k0, int kc) const {
+    const int C = g.C, ohw = g.OH * g.OW;
+    // The panel's columns as runs of channels of one tap.
+    struct Seg { int kh, kw, c0, len, off; } segs[NR];
+    int ns = 0;
+    for (int j = j0; j < j0 + nr;) {
+      const int t = j / C, c0 = j - t * C, len = std::min(C - c0, j0 + nr - j);
+      segs[ns++] = {t / g.KW, t % g.KW, c0, len, j - j0};
+      j += len;
+    }
+    int n = k0 / ohw, rem = k0 - n * ohw, oh = rem / g.OW, ow = rem - oh * g.OW;
+    for (int k = 0; k < kc; k++) {
+      float* dd = d + (size_t)k * NR;
+      if (nr < NR) std::memset(dd + nr, 0, sizeof(float) * (NR - nr));
+      const float* img = x + (long)n * g.H * g.W * C;
+      const int ihb = oh * g.sh - g.pt, iwb = ow * g.sw - g.pl;
+      for (int si = 0; si < ns; si++) {
+        const Seg& sg = segs[si];
+        const int ih = ihb + sg.kh * g.dh, iw = iwb + sg.kw * g.dw;
+        if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) {
+          const float* s = img + ((long)ih * g.W + iw) * C + sg.c0;
+          for (int j = 0; j < sg.len; j++) dd[sg.off + j] = s[j];
+        } else {
+          for (int j = 0; j < sg.len; j++) dd[sg.off + j] = 0.f;
+        }
+      }
+      if (++ow == g.OW) {
+        ow = 0;
+        if (++oh == g.OH) {
+          oh = 0;
+          ++n;
+        }
+      }
+    }
+  }
+};
+
+// ---- kernels ----
+
+static void conv2d(const float* x, const float* w, float* y, const ConvGeom& g, const float* bias, int act,
+                   float alpha) {
+  const int M = g.N * g.OH * g.OW, N = g.CO, K = g.KH * g.KW * g.C;
+  Epi epi{bias, act, alpha};
+  const bool useEpi = bias || act != ps::ACT_LINEAR;
+  gemm(M, N, K, PackAIm2col{x, g}, PackBStrided{w, N, 1}, y, N, false, useEpi ? &epi : nullptr);
+}
+
+// dW[K x CO] = im2col(x)^T dy, computed as dW^T = dy^T im2col(x) so that both operands pack with
+// contiguous copies, then transposed (the result is small).
+static void conv2d_bwd_filter(const float* x, const float* dy, float* dw, const ConvGeom& g) {
+  const int P = g.N * g.OH * g.OW, KK = g.KH * g.KW * g.C, CO = g.CO;
+  static Buf tbuf;
+  float* t = tbuf.get((size_t)CO * KK);
+  gemm(CO, KK, P, PackAStrided{dy, 1, CO}, PackBIm2col{x, g}, t, KK, false, nullptr);
+  for (int k = 0; k < KK; k++)
+    for (int c = 0; c < CO; c++) dw[(long)k * CO + c] = t[(long)c * KK + k];
+}
+
+// dx = col2im(dy W^T): the GEMM gives, per output pixel, its contribution to every input tap, which
+// is then added into dx image by image (images never overlap, so the scatter runs in parallel).
+static void conv2d_bwd_input(const float* dy, const float* w, float* dx, const ConvGeom& g) {
+  const int KK = g.KH * g.KW * g.C, CO = g.CO, ohw = g.OH * g.OW;
+  static Buf wtbuf, colbuf;
+  float* wt = wtbuf.get((size_t)CO * KK);
+  for (int k = 0; k < KK; k++)
+    for (int c = 0; c < CO; c++) wt[(long)c * KK + k] = w[(long)k * CO + c];
+  std::memset(dx, 0, sizeof(float) * (size_t)g.N * g.H * g.W * g.C);
+  const size_t perImage = (size_t)ohw * KK;
+  const int chunk = std::max(1, std::min(g.N, (int)((size_t)(4u << 20) / std::max<size_t>(perImage, 1))));
+  float* cols = colbuf.get(perImage * chunk);
+  for (int n0 = 0; n0 < g.N; n0 += chunk) {
+    const int nb = std::min(chunk, g.N - n0);
+    gemm(nb * ohw, KK, CO, PackAStrided{dy + (long)n0 * ohw * CO, CO, 1}, PackBStrided{wt, KK, 1}, cols, KK, false,
+         nullptr);
+    const int T = threads_for(2.0 * nb * perImage);
+#pragma omp parallel for num_threads(T) if (T > 1 && nb > 1) schedule(static)
+    for (int b = 0; b < nb; b++) {
+      float* img = dx + (long)(n0 + b) * g.H * g.W * g.C;
+      const float* cb = cols + (size_t)b * perImage;
+      for (int oh = 0; oh < g.OH; oh++)
+        for (int ow = 0; ow < g.OW; ow++) {
+          const float* row = cb + ((size_t)oh * g.OW + ow) * KK;
+          for (int kh = 0; kh < g.KH; kh++) {
+            const int ih = oh * g.sh - g.pt + kh * g.dh;
+            if (ih < 0 || ih >= g.H) continue;
+            for (int kw = 0; kw < g.KW; kw++) {
+              const int iw = ow * g.sw - g.pl + kw * g.dw;
+              if (iw < 0 || iw >= g.W) continue;
+              float* o = img + ((long)ih * g.W + iw) * g.C;
+              const float* s = row + (kh * g.KW + kw) * g.C;
+              for (int c = 0; c < g.C; c++) o[c] += s[c];
+            }
+          }
+        }
+    }
+  }
+}
+
+static void matmul(const float* a, const float* b, float* c, int batch, int64_t strideA, int64_t strideB, int M,
+                   int N, int K, bool transA, bool transB, const float* bias, int act, float alpha) {
+  Epi epi{bias, act, alpha};
+  const bool useEpi = bias || act != ps::ACT_LINEAR;
+  for (int i = 0; i < batch; i++) {
+    const float* ai = a + i * strideA;
+    const float* bi = b + i * strideB;
+    PackAStrided pa{ai, transA ? 1 : K, transA ? M : 1};
+    PackBStrided pb{bi, transB ? 1 : N, transB ? K : 1};
+    gemm(M, N, K, pa, pb, c + (long)i * M * N, N, false, useEpi ? &epi : nullptr);
+  }
+}
+
+extern const ps::KernelSet kernels = {PS_NAME, conv2d, conv2d_bwd_input, conv2d_bwd_filter, matmul};
+
+}  // namespace PS_NS

@@ -1,0 +1,57 @@
+/**
+ * Loads the C++ kernels that `npm install` builds (binding.gyp → build/Release). The addon is
+ * optional at run time: a failed build leaves the studio on a slower backend, so loading reports
+ * why instead of throwing.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeAddon {
+  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, geom: Int32Array, bias: Float32Array | null, act: number, alpha: number): void;
+  conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, geom: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: Int32Array): void;
+  matmul(
+    a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, bias: Float32Array | null, act: number, alpha: number,
+  ): void;
+  setThreads(n: number): number;
+  info(): { simd: string; threads: number; cores: number };
+}
+
+export const ADDON_FILE = join('build', 'Release', 'poster_studio_native.node');
+
+/** Activation codes shared with native/kernels.h. */
+export const ACT: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 };
+
+function findAddon(): string | null {
+  // dist/src/tf/native → the package root is a few levels up; walk rather than hard-code the depth.
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, ADDON_FILE);
+    if (existsSync(candidate)) return candidate;
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  return null;
+}
+
+let cached: { addon: NativeAddon } | { reason: string } | null = null;
+
+export function loadAddon(): { addon: NativeAddon } | { reason: string } {
+  if (cached) return cached;
+  const file = findAddon();
+  if (!file) {
+    cached = { reason: `${ADDON_FILE} is missing (the native build failed or did not run; 'npm rebuild' retries it, it needs g++, make and python3)` };
+    return cached;
+  }
+  try {
+    const require = createRequire(import.meta.url);
+    cached = { addon: require(file) as NativeAddon };
+  } catch (err) {
+    cached = { reason: `cannot load ${file}: ${(err as Error).message.split('\n')[0]}` };
+  }
+  return cached;
+}

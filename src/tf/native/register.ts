@@ -1,0 +1,72 @@
+/**
+ * The 'native' tfjs backend: the cpu backend (tensors stay TypedArrays in JS memory) with its
+ * heavy kernels replaced by the C++ addon, then the project's fast element-wise kernels on top.
+ */
+import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
+import type { KernelFunc } from '@tensorflow/tfjs-core';
+import { fastKernelConfigs } from '../kernels/index.js';
+import { tf } from '../tf.js';
+import { loadAddon, type NativeAddon } from './addon.js';
+import { nativeKernelConfigs } from './kernels.js';
+
+export type NativeStatus = { ok: true; simd: string; threads: number } | { ok: false; reason: string };
+
+export const NATIVE_BACKEND = 'native';
+
+class NativeBackend extends MathBackendCPU {
+  constructor() {
+    super();
+    // The cpu backend prints a "use tfjs-node" banner on first use; this backend is the fast path.
+    (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+}
+
+let status: NativeStatus | null = null;
+let loaded: NativeAddon | null = null;
+
+function registerKernels(addon: NativeAddon): void {
+  const cpuKernels = new Map(tf.getKernelsForBackend('cpu').map((k) => [k.kernelName, k]));
+  const cpu = (name: string): KernelFunc => {
+    const k = cpuKernels.get(name);
+    if (!k) throw new Error(`the cpu backend has no ${name} kernel to fall back to`);
+    return k.kernelFunc;
+  };
+  const put = (config: tf.KernelConfig): void => {
+    if (tf.getKernel(config.kernelName, NATIVE_BACKEND)) tf.unregisterKernel(config.kernelName, NATIVE_BACKEND);
+    tf.registerKernel({ ...config, backendName: NATIVE_BACKEND });
+  };
+  for (const k of cpuKernels.values()) put(k);
+  for (const k of nativeKernelConfigs(addon, NATIVE_BACKEND, cpu)) put(k);
+  // Last, so the element-wise/batch-norm/pooling kernels override the cpu ones.
+  for (const k of fastKernelConfigs(NATIVE_BACKEND)) put(k);
+}
+
+/** Registers the 'native' backend once; later calls return the first result. */
+export function registerNativeBackend(): NativeStatus {
+  if (status) return status;
+  const r = loadAddon();
+  if ('reason' in r) {
+    status = { ok: false, reason: r.reason };
+    return status;
+  }
+  loaded = r.addon;
+  registerKernels(r.addon);
+  // Priority below tensorflow (tfjs-node) and above cpu/wasm; backend.ts chooses explicitly anyway.
+  tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 3);
+  const info = r.addon.info();
+  status = { ok: true, simd: info.simd, threads: info.threads };
+  return status;
+}
+
+/** The loaded addon, for benchmarks and tests that call kernels directly; null when unavailable. */
+export function nativeAddon(): NativeAddon | null {
+  registerNativeBackend();
+  return loaded;
+}
+
+/** Threads the native kernels use (POSTER_STUDIO_THREADS or the number of cores at start). */
+export function setNativeThreads(n: number): number {
+  const addon = nativeAddon();
+  if (!addon) throw new Error('the native addon is not available');
+  return addon.setThreads(n);
+}
