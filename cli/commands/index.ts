@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { subcommand } from '../../src/cli/program.js';
 import { configureDataset } from './dataset.js';
 import { configureDemo } from './demo.js';
+import { configurePrepareDcgan } from './prepare-dcgan.js';
 
 export interface CommandEntry {
   name: string;
@@ -15,6 +16,7 @@ export interface CommandEntry {
 
 export const COMMANDS: CommandEntry[] = [
   { name: 'demo', description: 'run the whole studio on the embedded synthetic poster set (no download)', configure: configureDemo },
+  { name: 'prepare-dcgan', description: 'convert the selected posters to the DCGAN training set (sRGB, resized) with a manifest', configure: configurePrepareDcgan },
   { name: 'dataset', description: 'summarise a MovieGenre.csv and poster directory per split and genre', configure: configureDataset },
 ];
 

@@ -1,0 +1,54 @@
+/**
+ * `prepare-dcgan`: the DCGAN training set from the posters: filter by year and genre, convert to
+ * sRGB at the chosen ratio, and write <output>/<imdbId>.jpg plus manifest.json (what was kept,
+ * what was skipped and why). Re-running with the same flags redoes nothing.
+ */
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../../src/cli/errors.js';
+import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
+import { canonicalGenres, checkGenreOverlap, checkYearRange } from '../../src/dataset/index.js';
+import { DEFAULT_CSV, DEFAULT_DCGAN_DATA, DEFAULT_POSTERS } from '../../src/paths.js';
+import { countReasons } from '../../src/prepare/manifest.js';
+import { prepareDcgan } from '../../src/prepare/run.js';
+
+export const prepareDcganFlags = defineFlags({
+  min_year: { kind: 'int', min: 1800, max: 2100, arg: 'year', help: 'keep movies from this year on' },
+  max_year: { kind: 'int', min: 1800, max: 2100, arg: 'year', help: 'keep movies up to this year' },
+  include_genres: { kind: 'list', default: [], arg: 'genres', help: 'keep only movies with at least one of these genres (comma-separated)' },
+  exclude_genres: { kind: 'list', default: [], arg: 'genres', help: 'drop movies with any of these genres (comma-separated)' },
+  ratio: { kind: 'int', default: 60, min: 30, max: 70, arg: 'percent', help: 'output size as a percentage of 182x268 (60 gives 109x161)' },
+  input: { kind: 'path', default: DEFAULT_POSTERS, exists: 'dir', help: 'poster directory (<imdbId>.jpg)' },
+  output: { kind: 'path', default: DEFAULT_DCGAN_DATA, help: 'where the training set and manifest.json go' },
+  csv: { kind: 'path', default: DEFAULT_CSV, exists: 'file', help: 'MovieGenre.csv (ISO-8859-1 or UTF-8)' },
+  concurrency: { kind: 'int', min: 1, max: 64, arg: 'n', help: 'conversions in flight (default: 2 x cores, at most 8)' },
+});
+
+export function configurePrepareDcgan(cmd: Command): Command {
+  addFlags(cmd, prepareDcganFlags).action(async () => {
+    const o = readFlags(cmd, prepareDcganFlags);
+    checkYearRange(o.min_year, o.max_year);
+    const include = canonicalGenres(o.include_genres, '--include_genres');
+    const exclude = canonicalGenres(o.exclude_genres, '--exclude_genres');
+    checkGenreOverlap(include, exclude);
+    if (path.resolve(o.output) === path.resolve(o.input)) {
+      throw new UserError(`--output ${o.output} is the poster directory itself; choose another directory (prepare-dcgan removes files it did not keep)`);
+    }
+    const r = await prepareDcgan({
+      csv: o.csv,
+      input: o.input,
+      output: o.output,
+      concurrency: o.concurrency,
+      params: { min_year: o.min_year ?? null, max_year: o.max_year ?? null, include_genres: include, exclude_genres: exclude, ratio: o.ratio },
+    });
+    const m = r.manifest;
+    const reasons = countReasons(m.skipped).map(([k, n]) => `${k} ${n}`).join(', ');
+    const rate = r.converted > 0 ? `, ${Math.round(r.converted / r.seconds)} images/s` : '';
+    process.stdout.write(
+      `prepare-dcgan: kept ${m.kept.length} (${r.converted} converted, ${r.reused} already done${r.removed ? `, ${r.removed} old removed` : ''}) at ${m.size.width}x${m.size.height}` +
+        `; skipped ${m.skipped.length}${reasons ? ` (${reasons})` : ''}; ${r.seconds.toFixed(1)} s${rate}\n` +
+        `manifest: ${path.join(o.output, 'manifest.json')}\n`,
+    );
+  });
+  return cmd;
+}
