@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { subcommand } from '../../src/cli/program.js';
 import { configureDataset } from './dataset.js';
 import { configureDemo } from './demo.js';
+import { configureGetData } from './get-data.js';
 import { configurePrepareDcgan } from './prepare-dcgan.js';
 
 export interface CommandEntry {
@@ -17,6 +18,7 @@ export interface CommandEntry {
 export const COMMANDS: CommandEntry[] = [
   { name: 'demo', description: 'run the whole studio on the embedded synthetic poster set (no download)', configure: configureDemo },
   { name: 'prepare-dcgan', description: 'convert the selected posters to the DCGAN training set (sRGB, resized) with a manifest', configure: configurePrepareDcgan },
+  { name: 'get-data', description: 'report what MovieGenre.csv holds and download the missing posters (--download)', configure: configureGetData },
   { name: 'dataset', description: 'summarise a MovieGenre.csv and poster directory per split and genre', configure: configureDataset },
 ];
 
