@@ -73,3 +73,55 @@ export async function writeFakeSamples(
   }
   return { dir, geometry, iterations };
 }
+
+/**
+ * A tiny but real tfjs genre classifier saved the way `classifier train` saves one (model.json,
+ * weights.bin, metadata.json), with fixed-seed weights: enough to exercise scoring, features,
+ * saliency and the metrics table without training anything.
+ */
+export async function writeTinyClassifier(dir: string, genres: readonly string[] = FAKE_GENRES, size = { width: 16, height: 24 }): Promise<string> {
+  const { tf } = await import('../../src/tf/tf.js');
+  const { saveLayersModel } = await import('../../src/tf/io.js');
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [size.height, size.width, 3], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.maxPooling2d({ poolSize: 2 }),
+      tf.layers.flatten(),
+      tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
+      tf.layers.dropout({ rate: 0.5 }),
+      tf.layers.dense({ units: genres.length, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+    ],
+  });
+  await saveLayersModel(model, dir);
+  await fs.writeFile(
+    path.join(dir, 'metadata.json'),
+    JSON.stringify({
+      genres,
+      input: { width: size.width, height: size.height },
+      metrics: {
+        validation: {
+          microAuc: 0.712,
+          macroAuc: 0.698,
+          perGenre: Object.fromEntries(genres.map((g, i) => [g, { precision: 0.5 + i / 20, recall: 0.4 + i / 25, f1: 0.45, auc: 0.7 + i / 50 }])),
+        },
+      },
+    }),
+  );
+  model.dispose();
+  return dir;
+}
+
+/** Flat-coloured "real posters" (<id>.jpg) with a lighter top half, so saliency has structure. */
+export async function writeFakeRealPosters(dir: string, count: number, size = { width: 32, height: 48 }): Promise<string[]> {
+  const { encodeJpeg } = await import('../../src/images/decode.js');
+  await fs.mkdir(dir, { recursive: true });
+  const files: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const img = flatImage(size.width, size.height, [(i * 71) % 256, (i * 29 + 60) % 256, (i * 113 + 30) % 256]);
+    for (let p = 0; p < (size.width * size.height) / 2; p++) img.data[p * 3] = 250;
+    const f = path.join(dir, `${1000 + i}.jpg`);
+    await fs.writeFile(f, await encodeJpeg(img));
+    files.push(f);
+  }
+  return files;
+}

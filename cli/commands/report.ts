@@ -1,0 +1,64 @@
+/**
+ * `poster-studio report`: one self-contained HTML page of a training run: grids over time, the
+ * video, loss and poster-FID curves, the latest posters with genre bars, generated vs real
+ * genre mix, the classifier's metrics and per-genre saliency maps.
+ */
+import type { Command } from 'commander';
+import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
+import { DEFAULT_MODELS, DEFAULT_REPORT, DEFAULT_SAMPLES } from '../../src/paths.js';
+import { writeReport } from '../../src/report/build.js';
+import { newestModelDir, readModelInfo } from '../../src/report/inputs.js';
+import { defaultRealDir } from '../../src/samples/real.js';
+import { openGenreModel, type GenreModel } from '../../src/samples/tfjs-model.js';
+import { backendFlags, initBackend } from '../../src/tf/backend.js';
+
+export const reportFlags = defineFlags({
+  samples: { kind: 'path', default: DEFAULT_SAMPLES, help: 'output directory of dcgan train (grids, sidecars, losses.csv, classify.json, fid.json)' },
+  models: { kind: 'path', default: DEFAULT_MODELS, help: 'where trained classifiers live; the newest is used unless --model is given' },
+  model: { kind: 'path', exists: 'dir', help: 'a classifier directory (model.json + metadata.json)' },
+  output: { kind: 'path', default: DEFAULT_REPORT, short: '-o', help: 'the HTML file to write' },
+  video: { kind: 'path', exists: 'file', help: 'training video (default: the first *.mp4 in --samples, then ./train.mp4)' },
+  real: { kind: 'path', exists: 'dir', help: 'real posters for the genre mix and saliency (default: data/dcgan, then data/posters)' },
+  real_count: { kind: 'int', default: 60, min: 0, max: 100000, help: 'real posters scored for the genre mix' },
+  saliency_posters: { kind: 'int', default: 3, min: 0, max: 50, help: 'real posters shown with per-genre saliency maps (0: none)' },
+  seed: { kind: 'int', default: 1, help: 'which real posters are picked' },
+  ...backendFlags,
+});
+
+export function configureReport(cmd: Command): Command {
+  addFlags(cmd, reportFlags).action(async () => {
+    const o = readFlags(cmd, reportFlags);
+    const modelDir = o.model ?? (await newestModelDir(o.models));
+    let model: GenreModel | null = null;
+    let modelNote = `no trained classifier in ${o.models}; run <code>poster-studio classifier train</code>`;
+    if (modelDir) {
+      await initBackend(o.backend);
+      try {
+        model = await openGenreModel(modelDir);
+      } catch (err) {
+        modelNote = `the classifier in ${modelDir} cannot be loaded (${(err as Error).message})`;
+        process.stderr.write(`warning: ${(err as Error).message}; the report goes on without it\n`);
+      }
+    }
+    const res = await writeReport({
+      samplesDir: o.samples,
+      output: o.output,
+      video: o.video,
+      model,
+      modelNote,
+      modelInfo: modelDir ? await readModelInfo(modelDir) : null,
+      realDir: o.real ?? defaultRealDir(),
+      realCount: o.real_count,
+      saliencyPosters: o.saliency_posters,
+      seed: o.seed,
+      log: (l) => process.stderr.write(l + '\n'),
+    });
+    const missing = res.sections.filter((s) => !s.available).map((s) => s.id);
+    process.stdout.write(
+      `wrote ${res.output} (${(res.bytes / 1e6).toFixed(1)} MB, self-contained)` +
+        (missing.length ? `; not available yet: ${missing.join(', ')} (the page says what to run)` : '') +
+        '\n',
+    );
+  });
+  return cmd;
+}
