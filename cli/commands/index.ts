@@ -8,6 +8,7 @@ import { configureDataset } from './dataset.js';
 import { configureDemo } from './demo.js';
 import { configureGetData } from './get-data.js';
 import { configurePrepareDcgan } from './prepare-dcgan.js';
+import { configureReport } from './report.js';
 
 export interface CommandEntry {
   name: string;
@@ -20,6 +21,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'prepare-dcgan', description: 'convert the selected posters to the DCGAN training set (sRGB, resized) with a manifest', configure: configurePrepareDcgan },
   { name: 'get-data', description: 'report what MovieGenre.csv holds and download the missing posters (--download)', configure: configureGetData },
   { name: 'dataset', description: 'summarise a MovieGenre.csv and poster directory per split and genre', configure: configureDataset },
+  { name: 'report', description: 'write one self-contained HTML page: grids, video, losses, poster-FID, genre scores, metrics, saliency', configure: configureReport },
 ];
 
 export function registerAll(program: Command): void {
