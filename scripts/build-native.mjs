@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+// Builds the native training engine (binding.gyp → build/Release/poster_studio_native.node) at
+// `npm install`. Never fails the install: without the addon the studio runs on a slower backend,
+// so a failed build prints why in one line (plus the compiler's last words) and exits 0.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const FALLBACK = 'the studio will fall back to a slower backend (wasm/cpu)';
+
+function findNodeGyp() {
+  const candidates = [
+    process.env.npm_config_node_gyp, // npm sets this for lifecycle scripts
+    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
+    '/usr/local/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
+  ];
+  try {
+    candidates.push(createRequire(import.meta.url).resolve('node-gyp/bin/node-gyp.js'));
+  } catch {
+    // not installed locally: fine, npm bundles one
+  }
+  return candidates.find((c) => c && existsSync(c)) ?? null;
+}
+
+function main() {
+  if (process.env.POSTER_STUDIO_SKIP_NATIVE === '1') {
+    console.log(`poster-studio: native engine build skipped (POSTER_STUDIO_SKIP_NATIVE=1); ${FALLBACK}`);
+    return;
+  }
+  const gyp = findNodeGyp();
+  if (!gyp) {
+    console.log(`poster-studio: native engine unavailable (node-gyp not found); ${FALLBACK}`);
+    return;
+  }
+  const args = [gyp, 'rebuild', '--release', '--jobs=max'];
+  // Outside npm, point node-gyp at the headers installed with this Node so it never downloads them.
+  const localNodedir = resolve(dirname(process.execPath), '..');
+  if (!process.env.npm_config_nodedir && existsSync(join(localNodedir, 'include', 'node', 'node_api.h'))) {
+    args.push(`--nodedir=${localNodedir}`);
+  }
+  const started = Date.now();
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 300_000 });
+  const built = join(root, 'build', 'Release', 'poster_studio_native.node');
+  if (r.status === 0 && existsSync(built)) {
+    console.log(`poster-studio: native engine built in ${((Date.now() - started) / 1000).toFixed(1)} s (${built})`);
+    return;
+  }
+  const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n');
+  const why = r.error ? r.error.message : out.filter((l) => /error/i.test(l)).slice(-3).join(' | ') || `node-gyp exited with ${r.status}`;
+  console.log(out.slice(-15).join('\n'));
+  console.log(`poster-studio: native engine unavailable (build failed: ${why.slice(0, 300)}); ${FALLBACK}`);
+}
+
+try {
+  main();
+} catch (err) {
+  console.log(`poster-studio: native engine unavailable (${err instanceof Error ? err.message : String(err)}); ${FALLBACK}`);
+}
+process.exit(0);
