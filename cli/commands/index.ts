@@ -9,6 +9,7 @@ import { configureDemo } from './demo.js';
 import { configureGetData } from './get-data.js';
 import { configurePrepareDcgan } from './prepare-dcgan.js';
 import { configureReport } from './report.js';
+import { configureFid } from './fid.js';
 
 export interface CommandEntry {
   name: string;
@@ -21,6 +22,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'prepare-dcgan', description: 'convert the selected posters to the DCGAN training set (sRGB, resized) with a manifest', configure: configurePrepareDcgan },
   { name: 'get-data', description: 'report what MovieGenre.csv holds and download the missing posters (--download)', configure: configureGetData },
   { name: 'dataset', description: 'summarise a MovieGenre.csv and poster directory per split and genre', configure: configureDataset },
+  { name: 'fid', description: 'poster-FID per sample grid: classifier features of real vs generated posters, with real-vs-real and real-vs-noise scale', configure: configureFid },
   { name: 'report', description: 'write one self-contained HTML page: grids, video, losses, poster-FID, genre scores, metrics, saliency', configure: configureReport },
 ];
 
