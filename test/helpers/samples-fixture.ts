@@ -125,3 +125,46 @@ export async function writeFakeRealPosters(dir: string, count: number, size = { 
   }
   return files;
 }
+
+/** ffmpeg as the project resolves it for tests: FFMPEG_PATH, then the packaged binary. */
+export async function ffmpegPath(): Promise<string> {
+  if (process.env.FFMPEG_PATH) return process.env.FFMPEG_PATH;
+  const { createRequire } = await import('node:module');
+  return (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+}
+
+/** A short H.264 MP4 of the grids, as `dcgan render` would make one. */
+export async function writeFakeVideo(samplesDir: string, out: string): Promise<void> {
+  const { execFile } = await import('node:child_process');
+  const { promisify } = await import('node:util');
+  await promisify(execFile)(await ffmpegPath(), [
+    '-y', '-loglevel', 'error', '-framerate', '2', '-pattern_type', 'glob', '-i', path.join(samplesDir, 'grid_*.png'),
+    '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', out,
+  ]);
+}
+
+/**
+ * Everything a finished run leaves behind, in root: samples/ (grids, sidecars, losses.csv,
+ * classify.json, fid.json, optionally train.mp4), models/tiny_v1, real/ posters.
+ */
+export async function writeFullRun(root: string, opts: { video?: boolean } = {}): Promise<{ samples: string; models: string; modelDir: string; real: string }> {
+  const { initBackend } = await import('../../src/tf/backend.js');
+  const { openGenreModel } = await import('../../src/samples/tfjs-model.js');
+  const { scanSamples, scoreSamples, writeScores } = await import('../../src/samples/index.js');
+  const { computePosterFid } = await import('../../src/fid/poster-fid.js');
+  await initBackend('cpu', true);
+  const samples = path.join(root, 'samples');
+  const models = path.join(root, 'models');
+  const modelDir = path.join(models, 'tiny_v1');
+  const real = path.join(root, 'real');
+  await writeFakeSamples(samples, { iterations: [100, 200, 300, 400], geometry: { rows: 3, cols: 4, cellWidth: 32, cellHeight: 48, gap: 2 } });
+  await writeTinyClassifier(modelDir, FAKE_GENRES, { width: 32, height: 48 });
+  const realFiles = await writeFakeRealPosters(real, 16);
+  const model = await openGenreModel(modelDir);
+  const scan = await scanSamples([samples]);
+  await writeScores(await scoreSamples(scan, (imgs) => model.score(imgs)), samples, modelDir);
+  const fid = await computePosterFid({ features: (imgs) => model.features(imgs), realFiles, grids: scan.grids, noiseCount: 8, noiseSize: { width: 32, height: 48 }, seed: 1 });
+  await fs.writeFile(path.join(samples, 'fid.json'), JSON.stringify({ model: modelDir, ...fid, real: { dir: real, ...fid.real } }));
+  if (opts.video) await writeFakeVideo(samples, path.join(samples, 'train.mp4'));
+  return { samples, models, modelDir, real };
+}

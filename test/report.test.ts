@@ -1,0 +1,155 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { promisify } from 'node:util';
+import { buildReport, writeReport, type ReportOptions } from '../src/report/build.js';
+import { newestModelDir, parseLossesCsv, readModelInfo } from '../src/report/inputs.js';
+import { collectMetrics } from '../src/report/metrics.js';
+import { openGenreModel } from '../src/samples/tfjs-model.js';
+import { REPO_ROOT } from './helpers/shared-data.js';
+import { tempDir, writeFakeSamples, writeFullRun } from './helpers/samples-fixture.js';
+
+const SECTIONS = ['grids', 'video', 'losses', 'fid', 'posters', 'mix', 'metrics', 'saliency'];
+const CLI = path.join(REPO_ROOT, 'dist/cli/poster-studio.js');
+
+function available(html: string): Record<string, boolean> {
+  return Object.fromEntries([...html.matchAll(/<section id="(\w+)" data-available="(true|false)">/g)].map((m) => [m[1]!, m[2] === 'true']));
+}
+
+async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await tempDir('report');
+  try {
+    await fn(dir);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+const base = (root: string): ReportOptions => ({
+  samplesDir: path.join(root, 'samples'),
+  output: path.join(root, 'reports/report.html'),
+  model: null,
+  modelNote: 'no trained classifier; run <code>poster-studio classifier train</code>',
+  modelInfo: null,
+  realDir: null,
+  realCount: 8,
+  saliencyPosters: 2,
+  seed: 1,
+});
+
+test('a finished run fills every section, with embedded images, video, SVG charts and nothing fetched from a network', () =>
+  withDir(async (root) => {
+    const run = await writeFullRun(root, { video: true });
+    const model = await openGenreModel(run.modelDir);
+    const { html } = await buildReport({ ...base(root), model, modelInfo: await readModelInfo(run.modelDir), realDir: run.real });
+    assert.deepEqual(available(html), Object.fromEntries(SECTIONS.map((s) => [s, true])));
+    assert.ok((html.match(/<img src="data:image\/(png|jpeg);base64,/g) ?? []).length >= 4 + 12 + 2 * 4, 'grids, posters and saliency maps are embedded');
+    assert.match(html, /<video [^>]*src="data:video\/mp4;base64,/);
+    assert.ok((html.match(/<svg class="chart"/g) ?? []).length >= 4, 'loss, FID, mix bars and mix-over-training charts');
+    assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, 'no network references');
+    assert.doesNotMatch(html, /<script/);
+    // The page's numbers come from the inputs: the metrics table and FID validation.
+    assert.match(html, /validation\.microAuc<b>0\.712<\/b>/);
+    assert.match(html, /real vs real \(two halves\)<b>\d+\.\d<\/b>/);
+    assert.match(html, /<div class="bar" style="--v:[\d.]+%" title="(Action|Drama|Comedy) /);
+    assert.match(html, /Action \d+%<\/figcaption>/, 'saliency captions carry the genre score');
+  }));
+
+test('with nothing to show every section says what to run, and the page is still written', () =>
+  withDir(async (root) => {
+    const res = await writeReport(base(root));
+    const html = await fs.readFile(res.output, 'utf8');
+    assert.deepEqual(available(html), Object.fromEntries(SECTIONS.map((s) => [s, false])));
+    assert.equal(html.match(/class="na-line">not available: /g)?.length, SECTIONS.length);
+    assert.match(html, /not available: run <code>dcgan train<\/code>/);
+    assert.match(html, /not available: run <code>dcgan render/);
+    assert.match(html, /not available: run <code>poster-studio fid/);
+    assert.match(html, /not available: run <code>poster-studio classifier train<\/code>/);
+  }));
+
+test('grids without a classifier: grids, losses and posters shown, the classifier sections say how to get one', () =>
+  withDir(async (root) => {
+    await writeFakeSamples(path.join(root, 'samples'));
+    const { html } = await buildReport(base(root));
+    assert.deepEqual(available(html), { grids: true, video: false, losses: true, fid: false, posters: true, mix: false, metrics: false, saliency: false });
+    assert.match(html, /genre bars not available: no trained classifier/);
+    assert.doesNotMatch(html, /class="bar"/);
+  }));
+
+test('broken inputs degrade instead of crashing: bad JSON, bad CSV, broken grid, model without metadata', () =>
+  withDir(async (root) => {
+    const run = await writeFullRun(root);
+    await fs.writeFile(path.join(run.samples, 'classify.json'), '{ not json');
+    await fs.writeFile(path.join(run.samples, 'fid.json'), '[1,2');
+    await fs.writeFile(path.join(run.samples, 'losses.csv'), 'a,b,c\n1,2,3\n');
+    await fs.writeFile(path.join(run.samples, 'grid_000400.png'), 'garbage');
+    await fs.rm(path.join(run.modelDir, 'metadata.json'));
+    const model = await openGenreModel(run.modelDir);
+    const logs: string[] = [];
+    const { html } = await buildReport({ ...base(root), model, modelInfo: await readModelInfo(run.modelDir), realDir: run.real, log: (l) => logs.push(l) });
+    const a = available(html);
+    assert.equal(a.grids, true, 'the three readable grids still show');
+    assert.equal(a.losses, true, 'losses fall back to the sidecars');
+    assert.match(html, /from the grids’ sidecars/);
+    assert.equal(a.fid, false);
+    assert.equal(a.metrics, false);
+    assert.equal(a.mix, true, 'scored now with the model, since classify.json is unreadable');
+    assert.ok(logs.some((l) => /losses\.csv: no iteration, D and G loss columns/.test(l)));
+    assert.match(html, /genre 1/, 'without metadata the genres are numbered, not invented');
+  }));
+
+test('a video over the embedding limit is copied beside the page and linked relatively', () =>
+  withDir(async (root) => {
+    await writeFakeSamples(path.join(root, 'samples'));
+    await fs.writeFile(path.join(root, 'samples/train.mp4'), Buffer.alloc(2000, 1));
+    const res = await writeReport({ ...base(root), maxVideoBytes: 1000 });
+    const html = await fs.readFile(res.output, 'utf8');
+    assert.match(html, /<video [^>]*src="train\.mp4"/);
+    assert.equal((await fs.stat(path.join(root, 'reports/train.mp4'))).size, 2000);
+  }));
+
+test('losses.csv headers are read by meaning; metrics are found by shape', () => {
+  assert.deepEqual(parseLossesCsv('iteration,epoch,d_loss,g_loss\n1,0,1.5,0.7\n2,0,x,1\n3,0,1.2,0.9\n'), [
+    { iteration: 1, d: 1.5, g: 0.7 },
+    { iteration: 3, d: 1.2, g: 0.9 },
+  ]);
+  assert.deepEqual(parseLossesCsv('step,loss_d,loss_g\n10,1,2\n'), [{ iteration: 10, d: 1, g: 2 }]);
+  assert.deepEqual(parseLossesCsv('time,value\n1,2\n'), []);
+  const genres = ['Action', 'Drama', 'Comedy'];
+  const a = collectMetrics({ test: { Action: { auc: 0.8, f1: 0.5 }, Drama: { auc: 0.7, f1: 0.4 }, Comedy: { auc: 0.6 } }, microAuc: 0.75 }, genres);
+  assert.deepEqual(a.scalars, [{ name: 'microAuc', value: 0.75 }]);
+  assert.deepEqual(a.tables[0]!.columns, ['auc', 'f1']);
+  assert.deepEqual(a.tables[0]!.rows[2], { label: 'Comedy', values: [0.6, null] });
+  const b = collectMetrics({ auc: { Action: 0.8, Drama: 0.7 }, f1: { Action: 0.5, Drama: 0.4 } }, genres);
+  assert.deepEqual(b.tables[0]!.rows.map((r) => [r.label, ...r.values]), [['Action', 0.8, 0.5], ['Drama', 0.7, 0.4]]);
+  const c = collectMetrics({ perGenre: [{ genre: 'Action', auc: 0.9 }, { genre: 'Drama', auc: 0.6 }] }, genres);
+  assert.deepEqual(c.tables[0]!.rows.map((r) => r.label), ['Action', 'Drama']);
+});
+
+test('newestModelDir picks the most recently written model.json', () =>
+  withDir(async (root) => {
+    for (const [n, t] of [['old', 1_600_000_000], ['new', 1_700_000_000], ['mid', 1_650_000_000]] as const) {
+      await fs.mkdir(path.join(root, n));
+      await fs.writeFile(path.join(root, n, 'model.json'), '{}');
+      await fs.utimes(path.join(root, n, 'model.json'), t, t);
+    }
+    await fs.mkdir(path.join(root, 'empty'));
+    assert.equal(await newestModelDir(root), path.join(root, 'new'));
+    assert.equal(await newestModelDir(path.join(root, 'nope')), null);
+  }));
+
+test('CLI: report on an empty directory writes the page and names what is missing; fid without a model is one error line', () =>
+  withDir(async (root) => {
+    const run = promisify(execFile);
+    const r = await run(process.execPath, [CLI, 'report', '--real_count', '0'], { cwd: root });
+    assert.match(r.stdout, /wrote reports\/report\.html .*not available yet: grids, video, losses, fid, posters, mix, metrics, saliency/);
+    await fs.access(path.join(root, 'reports/report.html'));
+    await fs.mkdir(path.join(root, 'samples'));
+    await fs.mkdir(path.join(root, 'real'));
+    const f = await run(process.execPath, [CLI, 'fid', '--real', 'real'], { cwd: root }).catch((e: { code: number; stderr: string; stdout: string }) => e);
+    assert.equal((f as { code?: number }).code, 2);
+    assert.equal(f.stderr.trim().split('\n').length, 1);
+    assert.match(f.stderr, /^error: no trained classifier in models; train one with 'poster-studio classifier train'/);
+  }));
