@@ -12,14 +12,18 @@ namespace {
 
 const ps::KernelSet* K = nullptr;
 
-const ps::KernelSet* choose_kernels() {
-  const char* force = std::getenv("POSTER_STUDIO_SIMD");
-  if (force && std::string(force) == "portable") return &ps_portable::kernels;
+const ps::KernelSet* choose_kernels_for_cpu() {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &ps_avx2::kernels;
 #endif
   return &ps_portable::kernels;
+}
+
+const ps::KernelSet* choose_kernels() {
+  const char* force = std::getenv("POSTER_STUDIO_SIMD");
+  if (force && std::string(force) == "portable") return &ps_portable::kernels;
+  return choose_kernels_for_cpu();
 }
 
 float* floats(const Napi::Value& v, const char* what, size_t need) {
@@ -119,6 +123,19 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), omp_get_max_threads());
 }
 
+// setSimd('avx2' | 'portable'): switches instruction set (tests, benchmarks); refuses what the CPU lacks.
+Napi::Value SetSimd(const Napi::CallbackInfo& info) {
+  const std::string want = info[0].As<Napi::String>().Utf8Value();
+  if (want == "portable") {
+    K = &ps_portable::kernels;
+  } else {
+    const ps::KernelSet* best = choose_kernels_for_cpu();
+    if (want != best->name) throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + want + "' kernels");
+    K = best;
+  }
+  return Napi::String::New(info.Env(), K->name);
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("simd", K->name);
@@ -140,6 +157,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBwdFilter));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
+  exports.Set("setSimd", Napi::Function::New(env, SetSimd));
   exports.Set("info", Napi::Function::New(env, Info));
   return exports;
 }

@@ -160,8 +160,50 @@ static int threads_for(double flops) {
   return t;
 }
 
+// C[i0:i1, j0:j1] over the depth range [k0, k1), serially: packs each B block once (unless all of B
+// was packed once for everyone: sharedB) and each A block per B block. No synchronisation inside.
+template <class PA, class PB>
+static void gemm_serial(int i0, int i1, int j0, int j1, int k0, int k1, int K, const PA& packA, const PB& packB,
+                        const float* sharedB, float* C, long ldc, bool add0, const Epi* epi) {
+  float* abuf = thread_abuf().get((size_t)MC * KC);
+  static thread_local Buf bown;
+  for (int jc = j0; jc < j1; jc += NC) {
+    const int nc = std::min(NC, j1 - jc);
+    const int npanels = (nc + NR - 1) / NR;
+    for (int pc = k0; pc < k1; pc += KC) {
+      const int kc = std::min(KC, k1 - pc);
+      const float* bblk;
+      if (sharedB) {
+        bblk = sharedB + (size_t)jc * K + (size_t)pc * npanels * NR;
+      } else {
+        float* b = bown.get((size_t)KC * NC);
+        for (int p = 0; p < npanels; p++) packB(b + (size_t)p * NR * kc, jc + p * NR, std::min(NR, nc - p * NR), pc, kc);
+        bblk = b;
+      }
+      const bool add = add0 || pc > k0;
+      const Epi* e = pc + kc == k1 ? epi : nullptr;
+      for (int ic = i0; ic < i1; ic += MC) {
+        const int mc = std::min(MC, i1 - ic);
+        packA(abuf, ic, mc, pc, kc);
+        for (int p = 0; p < npanels; p++) {
+          const int j = jc + p * NR, nr = std::min(NR, jc + nc - j);
+          for (int ir = 0; ir < mc; ir += MR) {
+            ukernel(kc, abuf + (size_t)ir * kc, bblk + (size_t)p * NR * kc, C + (long)(ic + ir) * ldc + j, ldc,
+                    std::min(MR, mc - ir), nr, add, e, j);
+          }
+        }
+      }
+    }
+  }
+}
+
 // C[M x N] (ldc) = A[M x K] * B[K x N]; packA(dst, i0, mc, k0, kc) writes MR-row panels,
 // packB(dst, j0, nr, k0, kc) one NR-column panel. accumulate: add to C's contents.
+//
+// Threads share no mutable state while they compute and take work dynamically: on a machine
+// shared with other processes a descheduled thread must not hold the other one at a barrier.
+// Blocks of C are the work items; when there are too few of them and K is long (filter gradients,
+// the dense layer's forward pass) the K range is split instead and private sums are added at the end.
 template <class PA, class PB>
 static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C, long ldc, bool accumulate,
                  const Epi* epi) {
@@ -175,40 +217,62 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
       }
     return;
   }
-  static Buf bshared;
-  float* bbuf = bshared.get((size_t)KC * NC);
   const int T = threads_for(2.0 * M * N * K);
   const int nIc = (M + MC - 1) / MC;
-#pragma omp parallel num_threads(T) if (T > 1)
-  {
-    float* abuf = thread_abuf().get((size_t)MC * KC);
-    for (int jc = 0; jc < N; jc += NC) {
-      const int nc = std::min(NC, N - jc);
-      const int npanels = (nc + NR - 1) / NR;
-      for (int pc = 0; pc < K; pc += KC) {
-        const int kc = std::min(KC, K - pc);
-#pragma omp for schedule(static)
-        for (int p = 0; p < npanels; p++) packB(bbuf + (size_t)p * NR * kc, jc + p * NR, std::min(NR, nc - p * NR), pc, kc);
-        // Few row blocks: split the columns too so every thread has work.
-        const int nSplit = nIc >= T ? 1 : std::min(npanels, (T + nIc - 1) / nIc);
-        const bool add = accumulate || pc > 0;
-        const Epi* e = pc + kc == K ? epi : nullptr;
-#pragma omp for schedule(static)
-        for (int item = 0; item < nIc * nSplit; item++) {
-          const int ic = (item / nSplit) * MC, part = item % nSplit;
-          const int mc = std::min(MC, M - ic);
-          packA(abuf, ic, mc, pc, kc);
-          const int p0 = part * npanels / nSplit, p1 = (part + 1) * npanels / nSplit;
-          for (int p = p0; p < p1; p++) {
-            const int j = jc + p * NR, nr = std::min(NR, N - j);
-            for (int ir = 0; ir < mc; ir += MR) {
-              ukernel(kc, abuf + (size_t)ir * kc, bbuf + (size_t)p * NR * kc, C + (long)(ic + ir) * ldc + j, ldc,
-                      std::min(MR, mc - ir), nr, add, e, j);
-            }
-          }
-        }
+  int ncb = NC;
+  if (nIc < 4 * T) {
+    const int want = (4 * T + nIc - 1) / nIc;
+    ncb = std::min(NC, std::max(NR, ((N + want - 1) / want + NR - 1) / NR * NR));
+  }
+  const int nJc = (N + ncb - 1) / ncb;
+  const int nKc = (K + KC - 1) / KC;
+  if (T > 1 && nIc * nJc < 4 * T && nKc >= 4 * T) {
+    static Buf parts;
+    float* part = parts.get((size_t)T * M * N);
+    const int nChunks = 4 * T, per = (nKc + nChunks - 1) / nChunks * KC;
+#pragma omp parallel num_threads(T)
+    {
+      float* mine = part + (size_t)omp_get_thread_num() * M * N;
+      std::memset(mine, 0, sizeof(float) * (size_t)M * N);
+#pragma omp for schedule(dynamic, 1)
+      for (int ch = 0; ch < nChunks; ch++) {
+        const int k0 = ch * per, k1 = std::min(K, k0 + per);
+        if (k0 >= k1) continue;
+        gemm_serial(0, M, 0, N, k0, k1, K, packA, packB, nullptr, mine, N, true, nullptr);
       }
     }
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) {
+        float v = accumulate ? C[(long)i * ldc + j] : 0.f;
+        for (int t = 0; t < T; t++) v += part[(size_t)t * M * N + (size_t)i * N + j];
+        if (epi) v = act_scalar(v + (epi->bias ? epi->bias[j] : 0.f), epi->act, epi->alpha);
+        C[(long)i * ldc + j] = v;
+      }
+    return;
+  }
+  // B is reused by every row block: pack it once, whole (ncb == NC then, so blocks line up).
+  const bool share = nIc > 1 && ncb == NC;
+  static Buf bfull;
+  float* bp = nullptr;
+  if (share) {
+    bp = bfull.get((size_t)((N + NC - 1) / NC) * NC * K);
+    const int maxPanels = NC / NR;
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(dynamic, 8) collapse(2)
+    for (int blk = 0; blk < ((N + NC - 1) / NC) * nKc; blk++) {
+      for (int p = 0; p < maxPanels; p++) {
+        const int jc = (blk / nKc) * NC, pc = (blk % nKc) * KC;
+        const int nc = std::min(NC, N - jc), kc = std::min(KC, K - pc);
+        const int npanels = (nc + NR - 1) / NR;
+        if (p >= npanels) continue;
+        float* dst = bp + (size_t)jc * K + (size_t)pc * npanels * NR + (size_t)p * NR * kc;
+        packB(dst, jc + p * NR, std::min(NR, nc - p * NR), pc, kc);
+      }
+    }
+  }
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(dynamic, 1)
+  for (int item = 0; item < nIc * nJc; item++) {
+    const int ic = (item / nJc) * MC, jc = (item % nJc) * ncb;
+    gemm_serial(ic, std::min(M, ic + MC), jc, std::min(N, jc + ncb), 0, K, K, packA, packB, bp, C, ldc, accumulate, epi);
   }
 }
 
@@ -388,7 +452,7 @@ static void conv2d_bwd_filter(const float* x, const float* dy, float* dw, const 
 
 // dx = col2im(dy W^T): the GEMM gives, per output pixel, its contribution to every input tap, which
 // is then added into dx image by image (images never overlap, so the scatter runs in parallel).
-static void conv2d_bwd_input(const float* dy, const float* w, float* dx, const ConvGeom& g) {
+static void conv2d_bwd_input_scatter(const float* dy, const float* w, float* dx, const ConvGeom& g) {
   const int KK = g.KH * g.KW * g.C, CO = g.CO, ohw = g.OH * g.OW;
   static Buf wtbuf, colbuf;
   float* wt = wtbuf.get((size_t)CO * KK);
@@ -424,6 +488,62 @@ static void conv2d_bwd_input(const float* dy, const float* w, float* dx, const C
         }
     }
   }
+}
+
+// dx as a gather: for stride s, the input pixels split into s x s phases; within one phase every
+// pixel sees the same taps (kh = r + s*j), so each phase is a stride-1 convolution of dy with a
+// sub-filter read backwards (dilation -1). No col buffer, no scatter races, no wasted taps.
+static void conv2d_bwd_input_gather(const float* dy, const float* w, float* dx, const ConvGeom& g) {
+  const int CO = g.CO, C = g.C;
+  static Buf wpbuf, tbuf;
+  const bool direct = g.sh == 1 && g.sw == 1;
+  if (!direct) std::memset(dx, 0, sizeof(float) * (size_t)g.N * g.H * g.W * C);
+  auto ceil_div = [](int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); };
+  auto floor_div = [](int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
+  for (int rh = 0; rh < g.sh; rh++) {
+    for (int rw = 0; rw < g.sw; rw++) {
+      const int nth = rh < g.KH ? (g.KH - rh + g.sh - 1) / g.sh : 0;
+      const int ntw = rw < g.KW ? (g.KW - rw + g.sw - 1) / g.sw : 0;
+      const int q0h = ceil_div(g.pt - rh, g.sh), q1h = floor_div(g.H - 1 + g.pt - rh, g.sh);
+      const int q0w = ceil_div(g.pl - rw, g.sw), q1w = floor_div(g.W - 1 + g.pl - rw, g.sw);
+      const int nqh = q1h - q0h + 1, nqw = q1w - q0w + 1;
+      if (nqh <= 0 || nqw <= 0 || nth == 0 || ntw == 0) continue;  // no pixels, or pixels no tap reaches (stay 0)
+      // Sub-filter as a [(jh, jw, co) x c] matrix.
+      float* wp = wpbuf.get((size_t)nth * ntw * CO * C);
+      for (int jh = 0; jh < nth; jh++)
+        for (int jw = 0; jw < ntw; jw++) {
+          const float* src = w + ((long)(rh + g.sh * jh) * g.KW + (rw + g.sw * jw)) * C * CO;
+          float* dst = wp + (size_t)(jh * ntw + jw) * CO * C;
+          for (int c = 0; c < C; c++)
+            for (int co = 0; co < CO; co++) dst[(size_t)co * C + c] = src[(size_t)c * CO + co];
+        }
+      const ConvGeom sub{g.N, g.OH, g.OW, CO, nth, ntw, C, nqh, nqw, 1, 1, -q0h, -q0w, -1, -1};
+      const int M = g.N * nqh * nqw;
+      float* out = direct ? dx : tbuf.get((size_t)M * C);
+      gemm(M, C, nth * ntw * CO, PackAIm2col{dy, sub}, PackBStrided{wp, C, 1}, out, C, false, nullptr);
+      if (direct) continue;
+      for (int n = 0; n < g.N; n++)
+        for (int qh = 0; qh < nqh; qh++) {
+          const int ih = g.sh * (q0h + qh) + rh - g.pt;
+          for (int qw = 0; qw < nqw; qw++) {
+            const int iw = g.sw * (q0w + qw) + rw - g.pl;
+            std::memcpy(dx + (((long)n * g.H + ih) * g.W + iw) * C, out + (((size_t)n * nqh + qh) * nqw + qw) * C,
+                        sizeof(float) * C);
+          }
+        }
+    }
+  }
+}
+
+// Gather wins when the input channels fill the register tile's columns; with few (the generator's
+// RGB output) the scatter form's wide GEMM does better. POSTER_STUDIO_BWD_INPUT forces one (benchmarks).
+static void conv2d_bwd_input(const float* dy, const float* w, float* dx, const ConvGeom& g) {
+  static const char* force = std::getenv("POSTER_STUDIO_BWD_INPUT");
+  bool gather = g.C >= NR && g.dh == 1 && g.dw == 1;
+  if (force && std::strcmp(force, "scatter") == 0) gather = false;
+  if (force && std::strcmp(force, "gather") == 0 && g.dh == 1 && g.dw == 1) gather = true;
+  if (gather) conv2d_bwd_input_gather(dy, w, dx, g);
+  else conv2d_bwd_input_scatter(dy, w, dx, g);
 }
 
 static void matmul(const float* a, const float* b, float* c, int batch, int64_t strideA, int64_t strideB, int M,

@@ -17,6 +17,7 @@ export interface NativeAddon {
     transA: boolean, transB: boolean, bias: Float32Array | null, act: number, alpha: number,
   ): void;
   setThreads(n: number): number;
+  setSimd(name: string): string;
   info(): { simd: string; threads: number; cores: number };
 }
 

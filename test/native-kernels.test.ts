@@ -1,0 +1,217 @@
+/**
+ * The native engine's kernels against the tfjs cpu backend and against finite differences.
+ * The addon is part of the product: when it did not build, these tests fail (they do not skip).
+ */
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { tf } from '../src/tf/tf.js';
+import { nativeAddon, registerNativeBackend } from '../src/tf/native/register.js';
+import { createRng } from '../src/random.js';
+
+type Pad = 'same' | 'valid';
+const rng = createRng(5, 'native-kernels-test');
+
+function rand(shape: number[]): tf.Tensor {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const v = new Float32Array(n);
+  for (let i = 0; i < n; i++) v[i] = rng.next() * 2 - 1;
+  return tf.tensor(v, shape);
+}
+
+/** Runs fn on a backend and returns the values (and shape) it computed. */
+async function on(backend: string, fn: () => tf.Tensor): Promise<{ values: Float32Array; shape: number[] }> {
+  await tf.setBackend(backend);
+  // The cpu backend greets Node users with a banner on first use.
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+  const t = tf.tidy(fn);
+  const out = { values: t.dataSync() as Float32Array, shape: t.shape };
+  t.dispose();
+  return out;
+}
+
+function assertClose(got: { values: Float32Array; shape: number[] }, want: { values: Float32Array; shape: number[] }, what: string): void {
+  assert.deepEqual(got.shape, want.shape, `${what}: shape`);
+  let scale = 1;
+  for (const v of want.values) scale = Math.max(scale, Math.abs(v));
+  let worst = 0, at = -1;
+  for (let i = 0; i < want.values.length; i++) {
+    const d = Math.abs(got.values[i] - want.values[i]);
+    if (!(d <= worst)) { worst = d; at = i; }
+  }
+  assert.ok(worst <= 2e-5 * scale * 10, `${what}: max difference ${worst} at ${at} (native ${got.values[at]}, cpu ${want.values[at]})`);
+}
+
+async function compare(what: string, fn: () => tf.Tensor): Promise<void> {
+  assertClose(await on('native', fn), await on('cpu', fn), what);
+}
+
+interface ConvCase { x: [number, number, number, number]; k: number; co: number; s: number; pad: Pad }
+
+// Stride 1 and 2, same and valid, odd and 2:3 sizes, batch 1, 3 and 64 channels.
+const CONV_CASES: ConvCase[] = [
+  { x: [2, 7, 5, 3], k: 3, co: 4, s: 1, pad: 'same' },
+  { x: [1, 9, 6, 64], k: 3, co: 8, s: 2, pad: 'same' },
+  { x: [3, 8, 8, 5], k: 5, co: 7, s: 2, pad: 'valid' },
+  { x: [2, 12, 8, 3], k: 5, co: 64, s: 2, pad: 'same' },
+  { x: [1, 11, 7, 64], k: 3, co: 64, s: 1, pad: 'valid' },
+  { x: [2, 6, 9, 17], k: 2, co: 19, s: 2, pad: 'same' },
+  { x: [1, 1, 1, 3], k: 1, co: 2, s: 1, pad: 'valid' },
+];
+
+describe('native engine', () => {
+  before(() => {
+    const status = registerNativeBackend();
+    assert.ok(status.ok, `the native addon is unavailable: ${status.ok ? '' : status.reason}`);
+  });
+
+  test('registers every cpu kernel under native, idempotently', () => {
+    const again = registerNativeBackend();
+    assert.equal(again.ok, true);
+    if (again.ok) {
+      assert.match(again.simd, /^(avx2|portable)$/);
+      assert.ok(again.threads >= 1);
+    }
+    const native = new Set(tf.getKernelsForBackend('native').map((k) => k.kernelName));
+    for (const k of tf.getKernelsForBackend('cpu')) assert.ok(native.has(k.kernelName), `native lacks ${k.kernelName}`);
+  });
+
+  for (const c of CONV_CASES) {
+    const label = `${c.x.join('x')} k${c.k} co${c.co} s${c.s} ${c.pad}`;
+    test(`conv2d forward and both gradients match cpu: ${label}`, async () => {
+      const x = rand(c.x), w = rand([c.k, c.k, c.x[3], c.co]);
+      const y = await on('cpu', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
+      const dy = rand(y.shape);
+      await compare(`forward ${label}`, () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
+      await compare(`input gradient ${label}`, () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, c.x, c.s, c.pad));
+      await compare(`filter gradient ${label}`, () =>
+        tf.grad((f: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad).mul(dy).sum())(w));
+      tf.dispose([x, w, dy]);
+    });
+  }
+
+  test('the portable (non-AVX2) build gives the same answers', async () => {
+    const addon = nativeAddon();
+    assert.ok(addon);
+    const before = addon.info().simd;
+    addon.setSimd('portable');
+    try {
+      for (const c of [CONV_CASES[1], CONV_CASES[3], CONV_CASES[4]]) {
+        const x = rand(c.x), w = rand([c.k, c.k, c.x[3], c.co]);
+        const y = await on('cpu', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
+        const dy = rand(y.shape);
+        await compare('portable forward', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
+        await compare('portable input gradient', () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, c.x, c.s, c.pad));
+        await compare('portable filter gradient', () =>
+          tf.grad((f: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad).mul(dy).sum())(w));
+      }
+      const a = rand([37, 70]), b = rand([70, 29]);
+      await compare('portable matMul', () => tf.matMul(a, b));
+    } finally {
+      addon.setSimd(before);
+    }
+  });
+
+  test('conv2dTranspose as the DCGAN generator uses it (5x5, stride 2, same, 2:3) and its gradients', async () => {
+    const h = rand([3, 4, 6, 16]), w = rand([5, 5, 8, 16]);
+    const outShape: [number, number, number, number] = [3, 8, 12, 8];
+    await compare('generator layer', () => tf.conv2dTranspose(h as tf.Tensor4D, w as tf.Tensor4D, outShape, 2, 'same'));
+    const dy = rand(outShape);
+    const loss = (hh: tf.Tensor, ww: tf.Tensor) => tf.conv2dTranspose(hh as tf.Tensor4D, ww as tf.Tensor4D, outShape, 2, 'same').mul(dy).sum();
+    await compare('generator input gradient', () => tf.grads(loss)([h, w])[0]);
+    await compare('generator filter gradient', () => tf.grads(loss)([h, w])[1]);
+  });
+
+  test('gradients match finite differences of the native forward pass', async () => {
+    await tf.setBackend('native');
+    for (const c of [CONV_CASES[0], CONV_CASES[2], { x: [1, 6, 4, 3] as [number, number, number, number], k: 5, co: 4, s: 2, pad: 'same' as Pad }]) {
+      const x = rand(c.x), w = rand([c.k, c.k, c.x[3], c.co]);
+      const dy = rand(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad).shape);
+      // The loss is linear in x and in w, so a central difference is exact up to rounding.
+      const loss = (xx: tf.Tensor, ww: tf.Tensor): number => {
+        const y = tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.pad).dataSync();
+        const d = dy.dataSync();
+        let s = 0;
+        for (let i = 0; i < y.length; i++) s += y[i] * d[i];
+        return s;
+      };
+      const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.pad).mul(dy).sum())([x, w]);
+      for (const [which, t, g] of [['x', x, gx], ['w', w, gw]] as const) {
+        const base = t.dataSync() as Float32Array, grad = g.dataSync();
+        for (let probe = 0; probe < 12; probe++) {
+          const i = rng.int(base.length);
+          const plus = base.slice(), minus = base.slice();
+          plus[i] += 0.5;
+          minus[i] -= 0.5;
+          const args = (v: Float32Array): [tf.Tensor, tf.Tensor] => which === 'x' ? [tf.tensor(v, t.shape), w] : [x, tf.tensor(v, t.shape)];
+          const numeric = loss(...args(plus)) - loss(...args(minus));
+          assert.ok(Math.abs(numeric - grad[i]) <= 1e-3 * (1 + Math.abs(numeric)),
+            `d loss / d ${which}[${i}] (${c.x.join('x')} s${c.s} ${c.pad}): analytic ${grad[i]}, numeric ${numeric}`);
+        }
+      }
+    }
+  });
+
+  test('fused conv2d with bias and relu / leakyrelu / linear matches cpu', async () => {
+    const x = rand([2, 9, 6, 3]), w = rand([3, 3, 3, 16]), b = rand([16]);
+    for (const activation of ['relu', 'leakyrelu', 'linear', 'relu6', 'elu', 'sigmoid', 'prelu'] as const) {
+      const alpha = activation === 'prelu' ? rand([16]) : undefined;
+      await compare(`fused ${activation}`, () => tf.fused.conv2d({
+        x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation,
+        preluActivationWeights: alpha, leakyreluAlpha: 0.1,
+      }));
+    }
+  });
+
+  test('layouts and options it does not run natively still give the cpu answer (NCHW, dilation 2)', async () => {
+    const x = rand([1, 9, 7, 4]), w = rand([3, 3, 4, 5]);
+    await compare('dilation 2', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2));
+    const xc = rand([1, 4, 9, 7]);
+    await compare('NCHW', () => tf.conv2d(xc as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NCHW'));
+  });
+
+  test('matMul (all transposes, batched, broadcast) and fused matMul with bias + relu match cpu', async () => {
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
+      const a = rand(ta ? [3, 17, 9] : [3, 9, 17]), b = rand(tb ? [1, 21, 17] : [1, 17, 21]);
+      await compare(`batched ta=${ta} tb=${tb}`, () => tf.matMul(a, b, ta, tb));
+      const a2 = rand(ta ? [40, 33] : [33, 40]), b2 = rand(tb ? [19, 40] : [40, 19]), bias = rand([19]);
+      await compare(`fused ta=${ta} tb=${tb}`, () => tf.fused.matMul({ a: a2, b: b2, transposeA: ta, transposeB: tb, bias, activation: 'relu' }));
+    }
+    const [p, q, r, s] = [rand([1, 1]), rand([1, 1]), rand([2, 1, 4, 5]), rand([1, 3, 5, 6])];
+    await compare('1x1', () => tf.matMul(p, q));
+    await compare('broadcast both ways', () => tf.matMul(r, s));
+  });
+
+  test('a tiny conv / transposed-conv / dense model trains on native like on cpu', async () => {
+    const build = (): tf.Sequential => {
+      const m = tf.sequential();
+      m.add(tf.layers.conv2d({ inputShape: [9, 6, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }));
+      m.add(tf.layers.conv2d({ filters: 16, kernelSize: 5, strides: 2, padding: 'same' }));
+      m.add(tf.layers.leakyReLU({ alpha: 0.2 }));
+      m.add(tf.layers.conv2dTranspose({ filters: 4, kernelSize: 5, strides: 2, padding: 'same', activation: 'relu' }));
+      m.add(tf.layers.flatten());
+      m.add(tf.layers.dense({ units: 3, activation: 'sigmoid' }));
+      m.compile({ optimizer: tf.train.sgd(0.5), loss: 'binaryCrossentropy' });
+      return m;
+    };
+    const xs = rand([6, 9, 6, 3]);
+    const ys = tf.tensor(Array.from({ length: 18 }, (_, i) => (i % 4 === 0 ? 1 : 0)), [6, 3]);
+    await tf.setBackend('cpu');
+    const ref = build();
+    const init = ref.getWeights().map((t) => ({ shape: t.shape, values: t.dataSync().slice() }));
+    const train = async (m: tf.Sequential): Promise<number[]> => {
+      const losses: number[] = [];
+      for (let step = 0; step < 8; step++) losses.push(Number(await m.trainOnBatch(xs, ys)));
+      return losses;
+    };
+    const cpuLosses = await train(ref);
+    await tf.setBackend('native');
+    const model = build();
+    model.setWeights(init.map((w) => tf.tensor(w.values, w.shape)));
+    const nativeLosses = await train(model);
+    assert.ok(nativeLosses[7] < nativeLosses[0] * 0.9, `loss did not decrease on native: ${nativeLosses.join(', ')}`);
+    for (let i = 0; i < 8; i++) {
+      assert.ok(Math.abs(nativeLosses[i] - cpuLosses[i]) <= 1e-3 * Math.max(1, cpuLosses[i]),
+        `step ${i}: native loss ${nativeLosses[i]} vs cpu ${cpuLosses[i]}`);
+    }
+  });
+});
