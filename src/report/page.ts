@@ -35,7 +35,7 @@ section .intro { margin:0 0 14px; color:var(--muted); font-size:13.5px; }
 .timeline img { height:230px; border-radius:4px; border:1px solid var(--line); image-rendering:auto; }
 figure figcaption { font-size:12.5px; color:var(--muted); margin-top:4px; }
 .latest img.big { max-width:100%; border-radius:6px; border:1px solid var(--line); }
-video { max-width:100%; max-height:520px; border-radius:6px; background:#000; display:block; }
+video { width:min(720px, 100%); max-height:560px; border-radius:6px; background:#000; display:block; }
 .chart { max-width:100%; height:auto; }
 .chart .grid { stroke:#edf0f6; } .chart .axis { stroke:#9aa3b5; }
 .chart .tick { font-size:11px; fill:#6b7385; } .chart .label { font-size:12px; fill:#3d4457; }

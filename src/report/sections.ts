@@ -15,6 +15,8 @@ import { escapeHtml, groupedBars, lineChart, type Series } from './svg.js';
 
 const PALETTE = ['#3b5bdb', '#e8590c', '#2b8a3e', '#c2255c', '#7048e8', '#0c8599', '#e67700', '#5c940d', '#862e9c', '#1864ab', '#d9480f', '#087f5b', '#a61e4d', '#495057'];
 const pct = (v: number) => `${Math.round(v * 100)}%`;
+/** Distances span 0.01 (tiny models) to hundreds (real FIDs): three significant digits either way. */
+const num = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
 const iterLabel = (g: { iteration: number | null; file: string }) => (g.iteration !== null ? `iteration ${g.iteration}` : path.basename(g.file));
 
 export async function gridsSection(grids: readonly GridSource[], maxShown = 8): Promise<SectionHtml> {
@@ -66,10 +68,10 @@ export function fidSection(fid: FidFile | null): SectionHtml {
   const v = fid.validation ?? {};
   const tiles: string[] = [];
   const last = fid.grids[fid.grids.length - 1]!;
-  tiles.push(`<div>latest grid (${escapeHtml(iterLabel(last))})<b>${last.fid.toFixed(1)}</b></div>`);
-  if (fid.grids.length > 1) tiles.push(`<div>first grid (${escapeHtml(iterLabel(fid.grids[0]!))})<b>${fid.grids[0]!.fid.toFixed(1)}</b></div>`);
-  if (Number.isFinite(v.realVsReal)) tiles.push(`<div>real vs real (two halves)<b>${v.realVsReal!.toFixed(1)}</b></div>`);
-  if (Number.isFinite(v.realVsNoise)) tiles.push(`<div>real vs noise<b>${v.realVsNoise!.toFixed(1)}</b></div>`);
+  tiles.push(`<div>latest grid (${escapeHtml(iterLabel(last))})<b>${num(last.fid)}</b></div>`);
+  if (fid.grids.length > 1) tiles.push(`<div>first grid (${escapeHtml(iterLabel(fid.grids[0]!))})<b>${num(fid.grids[0]!.fid)}</b></div>`);
+  if (Number.isFinite(v.realVsReal)) tiles.push(`<div>real vs real (two halves)<b>${num(v.realVsReal!)}</b></div>`);
+  if (Number.isFinite(v.realVsNoise)) tiles.push(`<div>real vs noise<b>${num(v.realVsNoise!)}</b></div>`);
   const series: Series[] = [{ name: 'generated vs real', color: PALETTE[2]!, points: pts }];
   if (pts.length && Number.isFinite(v.realVsReal)) {
     series.push({ name: 'real vs real', color: '#adb5bd', points: [[pts[0]![0], v.realVsReal!], [pts[pts.length - 1]![0], v.realVsReal!]] });
@@ -104,7 +106,7 @@ export async function postersSection(latest: GridSource | null, scores: GridScor
   }
   s.intro = `${escapeHtml(iterLabel(latest))}: each poster with its top 3 genres by the classifier.` + (scores ? '' : ` <span class="na-line">genre bars not available: ${why}</span>`);
   // One column per grid column (when it fits), so the page reads like the grid itself.
-  const cols = latest.geometry.cols <= 12 ? ` style="grid-template-columns:repeat(${latest.geometry.cols}, minmax(0, 1fr))"` : '';
+  const cols = latest.geometry.cols <= 12 ? ` style="grid-template-columns:repeat(${latest.geometry.cols}, minmax(0, 132px))"` : '';
   s.body = `<div class="posters"${cols}>${items.join('')}</div>`;
   return s;
 }
