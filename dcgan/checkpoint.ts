@@ -1,0 +1,182 @@
+/**
+ * Checkpoints: samples/checkpoints/ckpt_000100/{state.json, tensors.bin}. Each one is written
+ * into a temp directory, fsynced and renamed into place, so a run killed at any moment leaves
+ * only whole checkpoints (and temp directories the next run removes). The last N are kept.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../src/cli/errors.js';
+import { tf } from '../src/tf/tf.js';
+import type { ModelConfig } from './config.js';
+import { createState, namedTensors, type TrainOptions, type TrainState } from './state.js';
+
+export const CHECKPOINT_VERSION = 1;
+const NAME = /^ckpt_(\d+)$/;
+
+export const checkpointName = (iteration: number): string => `ckpt_${String(iteration).padStart(6, '0')}`;
+
+interface TensorEntry {
+  name: string;
+  shape: number[];
+  /** Offset in float32 elements into tensors.bin. */
+  offset: number;
+}
+
+export interface CheckpointJson {
+  version: number;
+  iteration: number;
+  seed: number;
+  config: ModelConfig;
+  train: TrainOptions;
+  adamSteps: { g: number; d: number };
+  datasetSize: number;
+  fixedZ: { offset: number; length: number };
+  fixedY: { offset: number; length: number } | null;
+  tensors: TensorEntry[];
+  savedAt: string;
+}
+
+async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
+  const h = await fs.open(file, 'w');
+  try {
+    await h.writeFile(data);
+    await h.sync();
+  } finally {
+    await h.close();
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  try {
+    const h = await fs.open(dir, 'r');
+    await h.sync().catch(() => undefined);
+    await h.close();
+  } catch {
+    // Some file systems cannot fsync a directory; the rename is still atomic.
+  }
+}
+
+export async function saveCheckpoint(s: TrainState, dir: string, keep: number): Promise<string> {
+  await fs.mkdir(dir, { recursive: true });
+  const named = namedTensors(s);
+  const entries: TensorEntry[] = [];
+  let offset = 0;
+  for (const [name, t] of named) {
+    entries.push({ name, shape: t.shape, offset });
+    offset += t.size;
+  }
+  const zOff = offset;
+  offset += s.fixedZ.length;
+  const yOff = offset;
+  if (s.fixedY) offset += s.fixedY.length;
+  const all = new Float32Array(offset);
+  for (let i = 0; i < named.length; i++) all.set(named[i]![1].dataSync() as Float32Array, entries[i]!.offset);
+  all.set(s.fixedZ, zOff);
+  if (s.fixedY) all.set(s.fixedY, yOff);
+  const json: CheckpointJson = {
+    version: CHECKPOINT_VERSION,
+    iteration: s.iteration,
+    seed: s.seed,
+    config: s.net.config,
+    train: s.train,
+    adamSteps: { g: s.optG.step, d: s.optD.step },
+    datasetSize: s.datasetSize,
+    fixedZ: { offset: zOff, length: s.fixedZ.length },
+    fixedY: s.fixedY ? { offset: yOff, length: s.fixedY.length } : null,
+    tensors: entries,
+    savedAt: new Date().toISOString(),
+  };
+  const final = path.join(dir, checkpointName(s.iteration));
+  const tmp = path.join(dir, `.${checkpointName(s.iteration)}.${process.pid}.tmp`);
+  await fs.rm(tmp, { recursive: true, force: true });
+  await fs.mkdir(tmp);
+  // tensors.bin first: a state.json always describes tensors that are already there.
+  await writeSynced(path.join(tmp, 'tensors.bin'), new Uint8Array(all.buffer));
+  await writeSynced(path.join(tmp, 'state.json'), JSON.stringify(json, null, 1) + '\n');
+  await syncDir(tmp);
+  // Re-reaching an iteration after a resume replaces its old checkpoint: move it aside first.
+  const old = `${tmp}.old`;
+  const hadOld = await fs.rename(final, old).then(() => true, () => false);
+  await fs.rename(tmp, final);
+  if (hadOld) await fs.rm(old, { recursive: true, force: true });
+  await syncDir(dir);
+  await pruneCheckpoints(dir, keep);
+  return final;
+}
+
+/** Iterations of the whole checkpoints in `dir`, newest first. */
+export async function listCheckpoints(dir: string): Promise<number[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return [];
+  }
+  return names.map((n) => NAME.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((a, b) => b - a);
+}
+
+async function pruneCheckpoints(dir: string, keep: number): Promise<void> {
+  const its = await listCheckpoints(dir);
+  for (const it of its.slice(Math.max(1, keep))) await fs.rm(path.join(dir, checkpointName(it)), { recursive: true, force: true });
+}
+
+/** Removes the temp directories of checkpoints a killed run was writing. */
+export async function removeCheckpointTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n.startsWith('.ckpt_')) await fs.rm(path.join(dir, n), { recursive: true, force: true });
+}
+
+export async function readCheckpointJson(ckptDir: string): Promise<CheckpointJson> {
+  const file = path.join(ckptDir, 'state.json');
+  let json: CheckpointJson;
+  try {
+    json = JSON.parse(await fs.readFile(file, 'utf8')) as CheckpointJson;
+  } catch (err) {
+    throw new UserError(`${file}: cannot read checkpoint (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (json.version !== CHECKPOINT_VERSION || !json.config || !Array.isArray(json.tensors)) {
+    throw new UserError(`${file} is not a dcgan checkpoint of version ${CHECKPOINT_VERSION}`);
+  }
+  return json;
+}
+
+/** Rebuilds the exact training state a checkpoint holds. */
+export async function loadCheckpoint(ckptDir: string): Promise<TrainState> {
+  const json = await readCheckpointJson(ckptDir);
+  const bin = await fs.readFile(path.join(ckptDir, 'tensors.bin'));
+  const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length));
+  const fixedZ = all.slice(json.fixedZ.offset, json.fixedZ.offset + json.fixedZ.length);
+  const fixedY = json.fixedY ? all.slice(json.fixedY.offset, json.fixedY.offset + json.fixedY.length) : null;
+  const s = createState(json.config, json.seed, json.train, fixedZ, fixedY, json.datasetSize);
+  const byName = new Map(json.tensors.map((e) => [e.name, e]));
+  for (const [name, v] of namedTensors(s)) {
+    const e = byName.get(name);
+    if (!e) throw new UserError(`${ckptDir}: checkpoint has no tensor ${name}`);
+    const size = e.shape.reduce((a, b) => a * b, 1);
+    if (size !== v.size || e.offset + size > all.length) throw new UserError(`${ckptDir}: tensor ${name} has the wrong size; the checkpoint is damaged`);
+    tf.tidy(() => v.assign(tf.tensor(all.subarray(e.offset, e.offset + size), v.shape, 'float32')));
+  }
+  s.optG.step = json.adamSteps.g;
+  s.optD.step = json.adamSteps.d;
+  s.iteration = json.iteration;
+  return s;
+}
+
+/** The newest checkpoint that loads; a damaged newest one falls back to the one before. */
+export async function loadLatestCheckpoint(dir: string): Promise<{ state: TrainState; path: string; skipped: string[] } | null> {
+  const skipped: string[] = [];
+  for (const it of await listCheckpoints(dir)) {
+    const p = path.join(dir, checkpointName(it));
+    try {
+      return { state: await loadCheckpoint(p), path: p, skipped };
+    } catch (err) {
+      skipped.push(`${p}: ${(err as Error).message}`);
+    }
+  }
+  return null;
+}

@@ -1,0 +1,64 @@
+/**
+ * The DCGAN's architecture as one plain value: the same object builds the networks, goes into
+ * every checkpoint, and is checked against the flags on --resume, so a checkpoint always
+ * rebuilds the exact networks that wrote it.
+ */
+import { UserError } from '../src/cli/errors.js';
+
+export const ACTIVATIONS = ['relu', 'relu6', 'lrelu', 'elu', 'selu', 'tanh', 'sigmoid', 'softplus', 'softsign', 'swish'] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+
+/** What a conditional model is conditioned on: genres (multi-hot) and a decade (one-hot). */
+export interface ConditionVocab {
+  genres: string[];
+  decades: number[];
+}
+
+export interface ModelConfig {
+  width: number;
+  height: number;
+  channels: 3;
+  zDim: number;
+  gf: number;
+  df: number;
+  layersG: number;
+  layersD: number;
+  kH: number;
+  kW: number;
+  batchNormG: boolean;
+  batchNormD: boolean;
+  activationG: Activation;
+  activationD: Activation;
+  /** Present for a conditional model. */
+  condition: ConditionVocab | null;
+}
+
+export const conditionDim = (c: ModelConfig): number => (c.condition ? c.condition.genres.length + c.condition.decades.length : 0);
+
+/**
+ * Each of the L-1 strided layers halves (D) or doubles (G) the image, so both sides must be
+ * divisible by 2^(L-1): 64x96 with 5 layers starts G from a 4x6 map.
+ */
+export function checkModelConfig(c: ModelConfig): void {
+  for (const [flag, layers] of [['nbr_of_layers_g', c.layersG], ['nbr_of_layers_d', c.layersD]] as const) {
+    const f = 2 ** (layers - 1);
+    if (c.width % f !== 0 || c.height % f !== 0) {
+      throw new UserError(
+        `--output_width/--output_height (${c.width}x${c.height}) must be multiples of ${f} with --${flag}=${layers} (each of its ${layers - 1} strided layers halves the size)`,
+      );
+    }
+  }
+}
+
+/** Channels of G's layers from the first feature map down to the image: gf*2^(L-2) ... gf, 3. */
+export function generatorChannels(c: ModelConfig): number[] {
+  const ch: number[] = [];
+  for (let i = c.layersG - 2; i >= 0; i--) ch.push(c.gf * 2 ** i);
+  ch.push(c.channels);
+  return ch;
+}
+
+/** Channels of D's strided convolutions: df, df*2, ..., df*2^(L-2). */
+export function discriminatorChannels(c: ModelConfig): number[] {
+  return Array.from({ length: c.layersD - 1 }, (_, i) => c.df * 2 ** i);
+}

@@ -1,0 +1,141 @@
+/**
+ * The training set: the directory `prepare-dcgan` writes (manifest.json + sRGB JPEGs), decoded
+ * once at the training size and kept as bytes (a quarter of the memory of floats); each batch is
+ * converted to [-1, 1] when it is drawn.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../src/cli/errors.js';
+import { loadRgb, rgbToFloat } from '../src/images/decode.js';
+import { createProgress } from '../src/progress.js';
+import type { ConditionVocab } from './config.js';
+
+export interface ManifestEntry {
+  imdbId: number;
+  file: string;
+  title: string;
+  year: number | null;
+  genres: string[];
+}
+
+export interface Manifest {
+  version: number;
+  size?: { width: number; height: number };
+  kept: ManifestEntry[];
+}
+
+export interface TrainingSet {
+  dir: string;
+  width: number;
+  height: number;
+  entries: ManifestEntry[];
+  /** One image after another, width*height*3 bytes each. */
+  pixels: Uint8Array;
+  skipped: { file: string; reason: string }[];
+}
+
+export async function readManifest(dir: string): Promise<Manifest> {
+  const file = path.join(dir, 'manifest.json');
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch {
+    throw new UserError(`${file} not found; run prepare-dcgan first (e.g. prepare-dcgan --min_year=1980 --exclude_genres=Animation,Comedy) or pass --input`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new UserError(`${file} is not valid JSON (${(err as Error).message.split('\n')[0]})`);
+  }
+  const m = raw as Partial<Manifest>;
+  if (!m || typeof m !== 'object' || !Array.isArray(m.kept)) throw new UserError(`${file} has no "kept" list; is it a prepare-dcgan manifest?`);
+  const kept: ManifestEntry[] = [];
+  m.kept.forEach((e, i) => {
+    if (!e || typeof e.file !== 'string') throw new UserError(`${file}: kept[${i}] has no "file"`);
+    kept.push({
+      imdbId: Number(e.imdbId),
+      file: e.file,
+      title: typeof e.title === 'string' ? e.title : '',
+      year: typeof e.year === 'number' ? e.year : null,
+      genres: Array.isArray(e.genres) ? e.genres.filter((g): g is string => typeof g === 'string') : [],
+    });
+  });
+  if (kept.length === 0) throw new UserError(`${file} lists no posters (kept is empty); loosen the prepare-dcgan filters`);
+  return { version: Number(m.version ?? 1), size: m.size, kept };
+}
+
+/** Decodes every poster at width x height; unreadable files are skipped and counted, not fatal. */
+export async function loadTrainingSet(dir: string, width: number, height: number, minCount: number): Promise<TrainingSet> {
+  const manifest = await readManifest(dir);
+  const per = width * height * 3;
+  const pixels = new Uint8Array(manifest.kept.length * per);
+  const entries: ManifestEntry[] = [];
+  const skipped: { file: string; reason: string }[] = [];
+  const progress = createProgress('loading posters', manifest.kept.length);
+  let done = 0;
+  const queue = [...manifest.kept];
+  // A few decodes in flight keep libvips busy without holding every file in memory.
+  const results: (Uint8Array | null)[] = new Array(queue.length).fill(null);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: 4 }, async () => {
+      while (next < queue.length) {
+        const i = next++;
+        const e = queue[i]!;
+        try {
+          results[i] = (await loadRgb(path.join(dir, e.file), width, height)).data;
+        } catch (err) {
+          skipped.push({ file: e.file, reason: (err as Error).message });
+        }
+        progress.update(++done);
+      }
+    }),
+  );
+  progress.stop();
+  results.forEach((r, i) => {
+    if (!r) return;
+    pixels.set(r, entries.length * per);
+    entries.push(queue[i]!);
+  });
+  if (entries.length < minCount) {
+    throw new UserError(
+      `${dir} has ${entries.length} readable posters but one batch needs ${minCount} (grid_height x grid_width); prepare more posters or use a smaller grid`,
+    );
+  }
+  return { dir, width, height, entries, pixels: pixels.subarray(0, entries.length * per), skipped };
+}
+
+/** Batch of images as NHWC floats in [-1, 1]. */
+export function batchPixels(set: TrainingSet, indices: readonly number[]): Float32Array {
+  const per = set.width * set.height * 3;
+  const out = new Float32Array(indices.length * per);
+  indices.forEach((idx, k) => rgbToFloat(set.pixels.subarray(idx * per, (idx + 1) * per), 'tanh', out, k * per));
+  return out;
+}
+
+/** Genres seen at least `minCount` times (most frequent first) and the decades present. */
+export function conditionVocab(entries: readonly ManifestEntry[], minCount = 20): ConditionVocab {
+  const counts = new Map<string, number>();
+  const decades = new Set<number>();
+  for (const e of entries) {
+    for (const g of e.genres) counts.set(g, (counts.get(g) ?? 0) + 1);
+    if (e.year !== null) decades.add(Math.floor(e.year / 10) * 10);
+  }
+  const total = entries.length;
+  const floor = Math.min(minCount, Math.max(1, Math.floor(total / 10)));
+  const genres = [...counts.entries()].filter(([, n]) => n >= floor).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([g]) => g);
+  return { genres, decades: [...decades].sort((a, b) => a - b) };
+}
+
+/** Condition vector of one poster: multi-hot genres, then a one-hot decade (all zero if unknown). */
+export function encodeCondition(vocab: ConditionVocab, genres: readonly string[], year: number | null, out: Float32Array, offset: number): void {
+  for (const g of genres) {
+    const i = vocab.genres.indexOf(g);
+    if (i >= 0) out[offset + i] = 1;
+  }
+  if (year !== null) {
+    const j = vocab.decades.indexOf(Math.floor(year / 10) * 10);
+    if (j >= 0) out[offset + vocab.genres.length + j] = 1;
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * `dcgan train`: the loop around trainIteration. It owns the output directory: grids and their
+ * sidecars, losses.csv, checkpoints, and the training video. A resumed run continues exactly
+ * where the checkpoint was taken: same step counter, same batches, same fixed grid latents.
+ */
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../src/cli/errors.js';
+import { removeStaleTemps } from '../src/fs/atomic.js';
+import { createProgress } from '../src/progress.js';
+import { tf } from '../src/tf/tf.js';
+import { type ModelConfig, conditionDim } from './config.js';
+import {
+  listCheckpoints, loadLatestCheckpoint, removeCheckpointTemps, saveCheckpoint,
+} from './checkpoint.js';
+import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type TrainingSet } from './data.js';
+import { epochOrder, fixedLatent, gridConditions, iterationLatent, type CellCondition } from './latent.js';
+import {
+  GRID_GAP, LOSSES_HEADER, LossLog, listGrids, removeGridsAfter, toImages, trimLosses, writeGrid,
+} from './samples.js';
+import { createState, disposeState, type TrainOptions, type TrainState } from './state.js';
+import { sampleFixed, type StepLosses, trainIteration } from './step.js';
+
+export interface TrainRun {
+  input: string;
+  output: string;
+  checkpointDir: string;
+  /** Architecture for a fresh run (a resumed run takes the checkpoint's). */
+  config: ModelConfig;
+  conditional: boolean;
+  seed: number;
+  train: TrainOptions;
+  epochs: number;
+  /** Stop after this many iterations in total (0: epochs decide). */
+  iterations: number;
+  sampleRate: number;
+  useCheckpoints: boolean;
+  checkpointRate: number;
+  keepCheckpoints: number;
+  resume: boolean;
+  fresh: boolean;
+  /** Called after a grid is written, e.g. to render the video so far. */
+  onGrid?: (iteration: number) => Promise<void> | void;
+  /** Architecture fields the user set explicitly (checked against a resumed checkpoint). */
+  explicit?: Partial<ModelConfig>;
+  quiet?: boolean;
+}
+
+export interface TrainResult {
+  state: TrainState;
+  iterations: number;
+  imagesPerSecond: number;
+  grids: string[];
+  stoppedEarly: boolean;
+}
+
+function log(run: TrainRun, line: string): void {
+  if (!run.quiet) process.stderr.write(line + '\n');
+}
+
+async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promise<{ state: TrainState; data: TrainingSet; cells: CellCondition[] | null }> {
+  await removeCheckpointTemps(run.checkpointDir);
+  if (run.resume) {
+    const found = await loadLatestCheckpoint(run.checkpointDir);
+    if (!found) throw new UserError(`--resume: no checkpoint in ${run.checkpointDir}; start without --resume`);
+    for (const s of found.skipped) log(run, `warning: skipped damaged checkpoint ${s}`);
+    const s = found.state;
+    const ck = s.net.config;
+    const diffs = Object.entries(run.explicit ?? {}).filter(([k, v]) => JSON.stringify((ck as unknown as Record<string, unknown>)[k]) !== JSON.stringify(v));
+    if (diffs.length) {
+      disposeState(s);
+      throw new UserError(
+        `--resume: the checkpoint was trained with ${diffs.map(([k]) => `${k}=${JSON.stringify((ck as unknown as Record<string, unknown>)[k])}`).join(', ')}; drop those flags or start a new run in another --output`,
+      );
+    }
+    // Hyper-parameters may change on resume; the ones given now win.
+    s.train = { ...run.train, rows: s.train.rows, cols: s.train.cols };
+    s.optG.opts.learningRate = s.train.learningRateG;
+    s.optD.opts.learningRate = s.train.learningRateD;
+    s.optG.opts.beta1 = s.optD.opts.beta1 = s.train.beta1;
+    const data = await set();
+    if (data.entries.length !== s.datasetSize) {
+      log(run, `warning: the checkpoint was trained on ${s.datasetSize} posters, ${run.input} has ${data.entries.length}; batches will differ from the original run`);
+    }
+    const kept = await trimLosses(path.join(run.output, 'losses.csv'), s.iteration);
+    const removed = await removeGridsAfter(run.output, s.iteration);
+    log(run, `resuming from ${found.path} (iteration ${s.iteration}; ${kept} loss rows kept${removed ? `, ${removed} later grids removed` : ''})`);
+    const cells = ck.condition ? gridConditions(ck.condition, s.train.rows, s.train.cols) : null;
+    return { state: s, data, cells };
+  }
+  const existing = (await listGrids(run.output)).length;
+  const ckpts = await listCheckpoints(run.checkpointDir);
+  if ((existing || ckpts.length) && !run.fresh) {
+    throw new UserError(
+      `${run.output} already holds a training run (${existing} grids${ckpts.length ? `, checkpoint at iteration ${ckpts[0]}` : ''}); pass --resume to continue it, --fresh to start over (deletes them) or another --output`,
+    );
+  }
+  if (run.fresh) {
+    for (const g of await listGrids(run.output)) {
+      await fs.rm(g.file, { force: true });
+      await fs.rm(g.file.replace(/\.png$/, '.json'), { force: true });
+    }
+    await fs.rm(run.checkpointDir, { recursive: true, force: true });
+  }
+  const data = await set();
+  const config: ModelConfig = { ...run.config, condition: run.conditional ? conditionVocab(data.entries) : null };
+  const B = run.train.rows * run.train.cols;
+  const cells = config.condition ? gridConditions(config.condition, run.train.rows, run.train.cols) : null;
+  let fixedY: Float32Array | null = null;
+  if (config.condition && cells) {
+    const cd = conditionDim(config);
+    fixedY = new Float32Array(B * cd);
+    cells.forEach((c, i) => encodeCondition(config.condition!, c.genres, c.decade, fixedY!, i * cd));
+  }
+  const state = createState(config, run.seed, run.train, fixedLatent(run.seed, B, config.zDim), fixedY, data.entries.length);
+  await fs.writeFile(path.join(run.output, 'losses.csv'), LOSSES_HEADER + '\n');
+  return { state, data, cells };
+}
+
+export async function train(run: TrainRun): Promise<TrainResult> {
+  await fs.mkdir(run.output, { recursive: true });
+  await removeStaleTemps(run.output);
+  const B = run.train.rows * run.train.cols;
+  const loadSet = async (): Promise<TrainingSet> => {
+    const c = run.config;
+    return loadTrainingSet(run.input, c.width, c.height, B);
+  };
+  const { state: s, data, cells } = await startState(run, loadSet);
+  const c = s.net.config;
+  if (data.width !== c.width || data.height !== c.height) {
+    // A resumed checkpoint may have another size than the flags: decode again at its size.
+    Object.assign(data, await loadTrainingSet(run.input, c.width, c.height, B));
+  }
+  if (data.skipped.length) log(run, `warning: ${data.skipped.length} posters could not be decoded and are left out (first: ${data.skipped[0]!.reason})`);
+  const perEpoch = Math.floor(data.entries.length / B);
+  const total = run.iterations > 0 ? run.iterations : run.epochs * perEpoch;
+  const cd = conditionDim(c);
+  const labels = c.condition ? new Float32Array(data.entries.length * cd) : null;
+  if (labels && c.condition) data.entries.forEach((e, i) => encodeCondition(c.condition!, e.genres, e.year, labels, i * cd));
+  const geometry = { rows: s.train.rows, cols: s.train.cols, cellWidth: c.width, cellHeight: c.height, gap: GRID_GAP };
+  const losses = new LossLog(path.join(run.output, 'losses.csv'));
+  const grids: string[] = [];
+  let last: { d: number; g: number } | null = null;
+
+  const grid = async (iteration: number): Promise<void> => {
+    const px = sampleFixed(s);
+    const file = await writeGrid(run.output, toImages(px, B, c.width, c.height), geometry, {
+      iteration,
+      epoch: iteration === 0 ? 0 : Math.floor((iteration - 1) / perEpoch),
+      ...geometry,
+      losses: last,
+      seed: s.seed,
+      z_dim: c.zDim,
+      ...(cells ? { conditional: cells } : {}),
+    });
+    grids.push(file);
+    await run.onGrid?.(iteration);
+  };
+  const checkpoint = async (): Promise<void> => {
+    await losses.flush();
+    if (run.useCheckpoints) await saveCheckpoint(s, run.checkpointDir, run.keepCheckpoints);
+  };
+
+  log(run, `training on ${data.entries.length} posters at ${c.width}x${c.height}, batch ${B} (${s.train.rows}x${s.train.cols} grid), ${perEpoch} iterations per epoch, iterations ${s.iteration + 1}-${total}`);
+  if (s.iteration === 0) await grid(0);
+  let stop = false;
+  const onSignal = (): void => {
+    if (stop) process.exit(130);
+    stop = true;
+    process.stderr.write('\nstopping after this iteration (checkpoint first); press Ctrl-C again to quit at once\n');
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const progress = run.quiet ? null : createProgress('dcgan', total, 'D {d} | G {g} | {ips} img/s');
+  const start = Date.now();
+  const first = s.iteration;
+  let order: number[] = [];
+  let orderEpoch = -1;
+  try {
+    for (let it = s.iteration + 1; it <= total; it++) {
+      const epoch = Math.floor((it - 1) / perEpoch);
+      if (epoch !== orderEpoch) {
+        order = epochOrder(s.seed, epoch, data.entries.length);
+        orderEpoch = epoch;
+      }
+      const b = (it - 1) % perEpoch;
+      const idx = order.slice(b * B, (b + 1) * B);
+      const t0 = Date.now();
+      const l: StepLosses = { d: NaN, g: NaN };
+      tf.tidy(() => {
+        const real = tf.tensor4d(batchPixels(data, idx), [B, c.height, c.width, 3]);
+        const z = tf.tensor2d(iterationLatent(s.seed, it, B, c.zDim), [B, c.zDim]);
+        let y: tf.Tensor2D | null = null;
+        if (labels) {
+          const yy = new Float32Array(B * cd);
+          idx.forEach((j, k) => yy.set(labels.subarray(j * cd, (j + 1) * cd), k * cd));
+          y = tf.tensor2d(yy, [B, cd]);
+        }
+        Object.assign(l, trainIteration(s, real, z, y));
+      });
+      s.iteration = it;
+      last = l;
+      losses.add(it, epoch, l.d, l.g, (Date.now() - t0) / 1000);
+      const ips = ((it - first) * B) / ((Date.now() - start) / 1000);
+      progress?.update(it, { d: l.d.toFixed(3), g: l.g.toFixed(3), ips: ips.toFixed(1) });
+      if (it % run.sampleRate === 0 || it === total) {
+        await losses.flush();
+        await grid(it);
+      }
+      if (it % run.checkpointRate === 0 || it === total || stop) await checkpoint();
+      if (stop) break;
+      // Lets a pending SIGINT reach onSignal between iterations.
+      await new Promise((r) => setImmediate(r));
+    }
+    await losses.flush();
+  } finally {
+    progress?.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  const seconds = (Date.now() - start) / 1000;
+  return { state: s, iterations: s.iteration - first, imagesPerSecond: seconds > 0 ? ((s.iteration - first) * B) / seconds : 0, grids, stoppedEarly: stop };
+}
