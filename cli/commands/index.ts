@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import { subcommand } from '../../src/cli/program.js';
 import { configureDataset } from './dataset.js';
+import { configureDcgan } from './dcgan.js';
 import { configureDemo } from './demo.js';
 import { configureGetData } from './get-data.js';
 import { configurePrepareDcgan } from './prepare-dcgan.js';
@@ -21,6 +22,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'demo', description: 'run the whole studio on the embedded synthetic poster set (no download)', configure: configureDemo },
   { name: 'prepare-dcgan', description: 'convert the selected posters to the DCGAN training set (sRGB, resized) with a manifest', configure: configurePrepareDcgan },
   { name: 'get-data', description: 'report what MovieGenre.csv holds and download the missing posters (--download)', configure: configureGetData },
+  { name: 'dcgan', description: 'train the DCGAN (sample grids, checkpoints, resume), render the training video, generate posters', configure: configureDcgan },
   { name: 'dataset', description: 'summarise a MovieGenre.csv and poster directory per split and genre', configure: configureDataset },
   { name: 'fid', description: 'poster-FID per sample grid: classifier features of real vs generated posters, with real-vs-real and real-vs-noise scale', configure: configureFid },
   { name: 'report', description: 'write one self-contained HTML page: grids, video, losses, poster-FID, genre scores, metrics, saliency', configure: configureReport },
