@@ -105,3 +105,28 @@ test('tables, trend, CSV and JSON carry the same scores', () =>
     // Our own outputs are not read back as junk on the next run.
     assert.deepEqual((await scanSamples([dir])).skipped, []);
   }));
+
+test('classifySamples: tables per grid, trend, skipped files on stderr, classify.json/csv written; --json prints JSON', () =>
+  withDir(async (dir) => {
+    const { classifySamples, looksLikeSamples } = await import('../src/samples/index.js');
+    await writeFakeSamples(dir, { iterations: [100, 200] });
+    await fs.writeFile(path.join(dir, 'readme.txt'), 'x');
+    assert.equal(await looksLikeSamples([dir]), true);
+    assert.equal(await looksLikeSamples([path.join(dir, 'grid_000100.png')]), false, 'a file argument is the classifier’s own path');
+    let stdout = '';
+    let stderr = '';
+    const r = await classifySamples([dir], { score: colourScorer, model: 'm', write: (t) => (stdout += t), warn: (t) => (stderr += t) });
+    assert.equal(r.grids.length, 2);
+    assert.match(stdout, /grid_000100\.png {2}iteration 100[^\n]*\n {2}r1c1 {4}Action: \d+%/);
+    assert.match(stdout, /genre mix of the generated posters over training/);
+    assert.match(stderr, /skipped .*readme\.txt: not an image/);
+    assert.match(stderr, /scored 12 posters in 2 grid\(s\) and 0 single image\(s\), skipped 1 file\(s\); wrote .*classify\.json/);
+    await fs.access(path.join(dir, 'classify.csv'));
+    stdout = '';
+    await classifySamples([dir], { score: colourScorer, model: 'm', json: true, write: (t) => (stdout += t), warn: () => undefined });
+    assert.equal(JSON.parse(stdout).grids[1].iteration, 200);
+    const empty = path.join(dir, 'empty');
+    await fs.mkdir(empty);
+    assert.equal(await looksLikeSamples([empty]), false);
+    assert.equal(await looksLikeSamples([empty], '6x10'), true);
+  }));

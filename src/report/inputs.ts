@@ -95,9 +95,10 @@ export async function readSamplesDir(samplesDir: string, video?: string): Promis
     if (!inputs.video) problems.push(`${video}: no such video`);
   } else {
     // `dcgan render` writes train.mp4; look beside the grids first, then in the working directory.
-    const candidates: string[] = [];
+    // Hidden names are a render still being written (temp name, renamed when done).
+    const candidates: string[] = [path.join(samplesDir, 'train.mp4')];
     if (existsSync(samplesDir)) {
-      for (const n of (await fs.readdir(samplesDir)).sort()) if (n.toLowerCase().endsWith('.mp4')) candidates.push(path.join(samplesDir, n));
+      for (const n of (await fs.readdir(samplesDir)).sort()) if (!n.startsWith('.') && n.toLowerCase().endsWith('.mp4')) candidates.push(path.join(samplesDir, n));
     }
     candidates.push('train.mp4');
     inputs.video = candidates.find((c) => existsSync(c) && statSync(c).size > 0) ?? null;

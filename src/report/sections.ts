@@ -36,7 +36,7 @@ export async function gridsSection(grids: readonly GridSource[], maxShown = 8): 
 }
 
 export function videoSection(videoSrc: string | null, note: string): SectionHtml {
-  const s: SectionHtml = { id: 'video', title: 'Training video', body: null, missing: 'run <code>dcgan render --input samples/ --output samples/train.mp4</code>' };
+  const s: SectionHtml = { id: 'video', title: 'Training video', body: null, missing: 'run <code>dcgan render</code> (it writes samples/train.mp4; <code>dcgan train</code> renders it when training ends)' };
   if (!videoSrc) return s;
   s.body = `<video controls loop muted playsinline preload="metadata" src="${escapeHtml(videoSrc)}"></video><p class="note">${escapeHtml(note)}</p>`;
   return s;

@@ -2,3 +2,4 @@ export * from './sidecar.js';
 export * from './scan.js';
 export * from './score.js';
 export * from './format.js';
+export * from './classify-samples.js';
