@@ -17,6 +17,7 @@ import { defaultRealDir, listRealPosters, pickSeeded } from '../../src/samples/r
 import { parseGridSpec, scanSamples } from '../../src/samples/scan.js';
 import { openGenreModel } from '../../src/samples/tfjs-model.js';
 import { backendFlags, initBackend } from '../../src/tf/backend.js';
+import { registerNativeBackend } from '../../src/tf/native/register.js';
 
 export const fidFlags = defineFlags({
   real: { kind: 'path', exists: 'dir', help: 'real posters: a poster directory or the output of prepare-dcgan (default: data/dcgan, then data/posters)' },
@@ -44,6 +45,7 @@ export function configureFid(cmd: Command): Command {
     const scan = await scanSamples([o.samples], { grid });
     for (const n of scan.notes) process.stderr.write(`note: ${n}\n`);
     for (const s of scan.skipped) process.stderr.write(`skipped ${s.file}: ${s.reason}\n`);
+    registerNativeBackend();
     await initBackend(o.backend);
     const model = await openGenreModel(modelDir);
     const realFiles = pickSeeded(allReal, o.real_count, o.seed, 'fid-real');

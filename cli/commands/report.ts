@@ -11,6 +11,7 @@ import { newestModelDir, readModelInfo } from '../../src/report/inputs.js';
 import { defaultRealDir } from '../../src/samples/real.js';
 import { openGenreModel, type GenreModel } from '../../src/samples/tfjs-model.js';
 import { backendFlags, initBackend } from '../../src/tf/backend.js';
+import { registerNativeBackend } from '../../src/tf/native/register.js';
 
 export const reportFlags = defineFlags({
   samples: { kind: 'path', default: DEFAULT_SAMPLES, help: 'output directory of dcgan train (grids, sidecars, losses.csv, classify.json, fid.json)' },
@@ -32,6 +33,7 @@ export function configureReport(cmd: Command): Command {
     let model: GenreModel | null = null;
     let modelNote = `no trained classifier in ${o.models}; run <code>poster-studio classifier train</code>`;
     if (modelDir) {
+      registerNativeBackend();
       await initBackend(o.backend);
       try {
         model = await openGenreModel(modelDir);
