@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import { Matrix } from 'ml-matrix';
 import { featureStats, frechetDistance, sqrtPsd, type GaussianStats } from '../src/fid/frechet.js';
 import { createRng } from '../src/random.js';
+import { SHARED_POSTERS, sharedDataMissing } from './helpers/shared-data.js';
 
 function gaussian(mean: number[], cov: number[][]): GaussianStats {
   return { n: 1000, dim: mean.length, mean: Float64Array.from(mean), cov: new Matrix(cov) };
@@ -63,4 +64,30 @@ test('sampled Gaussians: same law is near 0, a mean shift of 3 on one axis is ne
   const c = featureStats(draw(3));
   assert.ok(frechetDistance(a, b).fid < 0.05, `same law: ${frechetDistance(a, b).fid}`);
   close(frechetDistance(a, c).fid, 9, 0.5);
+});
+
+test('poster-FID pipeline on real posters: two disjoint real halves are far closer than real vs noise', { skip: sharedDataMissing }, async () => {
+  const { tf } = await import('../src/tf/tf.js');
+  const { initBackend } = await import('../src/tf/backend.js');
+  const { wrapLayersModel } = await import('../src/samples/tfjs-model.js');
+  const { computePosterFid } = await import('../src/fid/poster-fid.js');
+  const { listRealPosters, pickSeeded } = await import('../src/samples/real.js');
+  await initBackend('cpu', true);
+  // A fixed-seed random convnet: no trained classifier is needed to check that the pipeline
+  // (decode, resize, features, statistics, distance) separates posters from noise.
+  const init = (seed: number) => tf.initializers.heNormal({ seed });
+  const model = tf.sequential({
+    layers: [
+      tf.layers.conv2d({ inputShape: [67, 46, 3], filters: 8, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: init(1) }),
+      tf.layers.conv2d({ filters: 16, kernelSize: 3, strides: 2, activation: 'relu', kernelInitializer: init(2) }),
+      tf.layers.globalAveragePooling2d({}),
+      tf.layers.dense({ units: 7, activation: 'sigmoid', kernelInitializer: init(3) }),
+    ],
+  });
+  const m = wrapLayersModel(model, { name: 'random', dir: '.', genres: ['a', 'b', 'c', 'd', 'e', 'f', 'g'] });
+  const real = pickSeeded(await listRealPosters(SHARED_POSTERS), 160, 1, 'fid-test');
+  const r = await computePosterFid({ features: (x) => m.features(x), realFiles: real, grids: [], noiseCount: 80, noiseSize: { width: 46, height: 67 }, seed: 1 });
+  assert.equal(r.featureDim, 16);
+  assert.equal(r.real.reference + r.real.heldOut, 160);
+  assert.ok(r.validation.realVsNoise !== null && r.validation.realVsNoise > 10 * r.validation.realVsReal, JSON.stringify(r.validation));
 });
