@@ -27,8 +27,8 @@ constexpr int VW = 4;
 #endif
 constexpr int MR = 6;          // rows of the register tile: 6 x 2 accumulators + 2 B + 1 A = 15 registers
 constexpr int NR = 2 * VW;     // columns of the register tile
-constexpr int KC = 256;        // depth of a packed block: an NR x KC panel of B stays in L1
-constexpr int MC = 20 * MR;    // rows of a packed A block (120 x 256 floats = 120 KB, in L2)
+constexpr int KC = 384;        // most depth of a packed block: an NR x KC panel of B stays in L1
+constexpr int MC = 20 * MR;    // rows of a packed A block (120 x 384 floats = 180 KB, in L2)
 constexpr int NC = 128 * NR;   // columns of a packed B block (shared by the threads, L2/L3)
 
 typedef float vf __attribute__((vector_size(VW * 4)));
@@ -163,15 +163,15 @@ static int threads_for(double flops) {
 // C[i0:i1, j0:j1] over the depth range [k0, k1), serially: packs each B block once (unless all of B
 // was packed once for everyone: sharedB) and each A block per B block. No synchronisation inside.
 template <class PA, class PB>
-static void gemm_serial(int i0, int i1, int j0, int j1, int k0, int k1, int K, const PA& packA, const PB& packB,
+static void gemm_serial(int i0, int i1, int j0, int j1, int k0, int k1, int K, int kcb, const PA& packA, const PB& packB,
                         const float* sharedB, float* C, long ldc, bool add0, const Epi* epi) {
   float* abuf = thread_abuf().get((size_t)MC * KC);
   static thread_local Buf bown;
   for (int jc = j0; jc < j1; jc += NC) {
     const int nc = std::min(NC, j1 - jc);
     const int npanels = (nc + NR - 1) / NR;
-    for (int pc = k0; pc < k1; pc += KC) {
-      const int kc = std::min(KC, k1 - pc);
+    for (int pc = k0; pc < k1; pc += kcb) {
+      const int kc = std::min(kcb, k1 - pc);
       const float* bblk;
       if (sharedB) {
         bblk = sharedB + (size_t)jc * K + (size_t)pc * npanels * NR;
@@ -225,11 +225,13 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
     ncb = std::min(NC, std::max(NR, ((N + want - 1) / want + NR - 1) / NR * NR));
   }
   const int nJc = (N + ncb - 1) / ncb;
-  const int nKc = (K + KC - 1) / KC;
+  // Even depth blocks: K = 288 as 288, not 256 + 32 (a short block pays the C tile's load/store).
+  const int kcb = (K + (K + KC - 1) / KC - 1) / ((K + KC - 1) / KC);
+  const int nKc = (K + kcb - 1) / kcb;
   if (T > 1 && nIc * nJc < 4 * T && nKc >= 4 * T) {
     static Buf parts;
     float* part = parts.get((size_t)T * M * N);
-    const int nChunks = 4 * T, per = (nKc + nChunks - 1) / nChunks * KC;
+    const int nChunks = 4 * T, per = (nKc + nChunks - 1) / nChunks * kcb;
 #pragma omp parallel num_threads(T)
     {
       float* mine = part + (size_t)omp_get_thread_num() * M * N;
@@ -238,7 +240,7 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
       for (int ch = 0; ch < nChunks; ch++) {
         const int k0 = ch * per, k1 = std::min(K, k0 + per);
         if (k0 >= k1) continue;
-        gemm_serial(0, M, 0, N, k0, k1, K, packA, packB, nullptr, mine, N, true, nullptr);
+        gemm_serial(0, M, 0, N, k0, k1, K, kcb, packA, packB, nullptr, mine, N, true, nullptr);
       }
     }
     for (int i = 0; i < M; i++)
@@ -260,8 +262,8 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(dynamic, 8) collapse(2)
     for (int blk = 0; blk < ((N + NC - 1) / NC) * nKc; blk++) {
       for (int p = 0; p < maxPanels; p++) {
-        const int jc = (blk / nKc) * NC, pc = (blk % nKc) * KC;
-        const int nc = std::min(NC, N - jc), kc = std::min(KC, K - pc);
+        const int jc = (blk / nKc) * NC, pc = (blk % nKc) * kcb;
+        const int nc = std::min(NC, N - jc), kc = std::min(kcb, K - pc);
         const int npanels = (nc + NR - 1) / NR;
         if (p >= npanels) continue;
         float* dst = bp + (size_t)jc * K + (size_t)pc * npanels * NR + (size_t)p * NR * kc;
@@ -272,7 +274,7 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(dynamic, 1)
   for (int item = 0; item < nIc * nJc; item++) {
     const int ic = (item / nJc) * MC, jc = (item % nJc) * ncb;
-    gemm_serial(ic, std::min(M, ic + MC), jc, std::min(N, jc + ncb), 0, K, K, packA, packB, bp, C, ldc, accumulate, epi);
+    gemm_serial(ic, std::min(M, ic + MC), jc, std::min(N, jc + ncb), 0, K, K, kcb, packA, packB, bp, C, ldc, accumulate, epi);
   }
 }
 
@@ -348,7 +350,9 @@ struct PackAIm2col {
   ConvGeom g;
   void operator()(float* dst, int i0, int mc, int k0, int kc) const {
     const int C = g.C, ohw = g.OH * g.OW;
-    const float* zero = zeros_of(C);
+    // With dilation 1 the taps of one kernel row read adjacent pixels: one run of KW*C floats.
+    const int run = g.dw == 1 ? g.KW * C : C;
+    const float* zero = zeros_of(run);
     for (int ip = 0; ip < mc; ip += MR) {
       const int mr = std::min(MR, mc - ip);
       const float* base[MR];
@@ -366,21 +370,56 @@ struct PackAIm2col {
       }
       float* d = dst + (size_t)ip * kc;
       for (int k = k0; k < k0 + kc;) {
-        const int t = k / C, c0 = k - t * C, len = std::min(C - c0, k0 + kc - k);
-        const int kh = t / g.KW, kw = t - kh * g.KW;
+        int kh, kwa, kwb, off, len;
+        if (g.dw == 1) {
+          kh = k / run;
+          off = k - kh * run;
+          len = std::min(run - off, k0 + kc - k);
+          kwa = off / C;
+          kwb = (off + len - 1) / C;
+        } else {
+          const int t = k / C, c0 = k - t * C;
+          kh = t / g.KW;
+          kwa = kwb = t - kh * g.KW;
+          off = c0;
+          len = std::min(C - c0, k0 + kc - k);
+        }
         const float* s[MR];
+        bool partial = false;
         for (int r = 0; r < MR; r++) {
-          const int ih = ih0[r] + kh * g.dh, iw = iw0[r] + kw * g.dw;
-          s[r] = (base[r] && ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) ? base[r] + ((long)ih * g.W + iw) * C + c0 : zero;
+          const int ih = ih0[r] + kh * g.dh, iwa = iw0[r] + kwa * g.dw, iwb = iw0[r] + kwb * g.dw;
+          if (!base[r] || ih < 0 || ih >= g.H || iwb < 0 || iwa >= g.W) {
+            s[r] = zero;
+          } else if (iwa >= 0 && iwb < g.W) {
+            s[r] = g.dw == 1 ? base[r] + ((long)ih * g.W + iw0[r]) * C + off : base[r] + ((long)ih * g.W + iwa) * C + off;
+          } else {
+            s[r] = nullptr;  // the run crosses the image's left or right edge
+            partial = true;
+          }
         }
         float* dd = d + (size_t)(k - k0) * MR;
-        for (int j = 0; j < len; j++) {
-          dd[j * MR + 0] = s[0][j];
-          dd[j * MR + 1] = s[1][j];
-          dd[j * MR + 2] = s[2][j];
-          dd[j * MR + 3] = s[3][j];
-          dd[j * MR + 4] = s[4][j];
-          dd[j * MR + 5] = s[5][j];
+        if (!partial) {
+          for (int j = 0; j < len; j++) {
+            dd[j * MR + 0] = s[0][j];
+            dd[j * MR + 1] = s[1][j];
+            dd[j * MR + 2] = s[2][j];
+            dd[j * MR + 3] = s[3][j];
+            dd[j * MR + 4] = s[4][j];
+            dd[j * MR + 5] = s[5][j];
+          }
+        } else {
+          for (int r = 0; r < MR; r++) {
+            if (s[r]) {
+              for (int j = 0; j < len; j++) dd[j * MR + r] = s[r][j];
+              continue;
+            }
+            const int ih = ih0[r] + kh * g.dh;
+            for (int j = 0; j < len; j++) {
+              const int kw = (off + j) / C, c = (off + j) - kw * C;  // only reached with dw == 1
+              const int iw = iw0[r] + kw;
+              dd[j * MR + r] = (iw >= 0 && iw < g.W) ? base[r][((long)ih * g.W + iw) * C + c] : 0.f;
+            }
+          }
         }
         k += len;
       }
@@ -394,13 +433,28 @@ struct PackBIm2col {
   ConvGeom g;
   void operator()(float* d, int j0, int nr, int k0, int kc) const {
     const int C = g.C, ohw = g.OH * g.OW;
-    // The panel's columns as runs of channels of one tap.
-    struct Seg { int kh, kw, c0, len, off; } segs[NR];
+    const int run = g.dw == 1 ? g.KW * C : C;  // as in PackAIm2col: one kernel row is one run
+    // The panel's columns as runs that are contiguous in x (when inside the image).
+    struct Seg { int kh, kwa, kwb, off, len, dst; } segs[NR];
     int ns = 0;
     for (int j = j0; j < j0 + nr;) {
-      const int t = j / C, c0 = j - t * C, len = std::min(C - c0, j0 + nr - j);
-      segs[ns++] = {t / g.KW, t % g.KW, c0, len, j - j0};
-      j += len;
+      Seg sg;
+      if (g.dw == 1) {
+        sg.kh = j / run;
+        sg.off = j - sg.kh * run;
+        sg.len = std::min(run - sg.off, j0 + nr - j);
+        sg.kwa = sg.off / C;
+        sg.kwb = (sg.off + sg.len - 1) / C;
+      } else {
+        const int t = j / C;
+        sg.kh = t / g.KW;
+        sg.kwa = sg.kwb = t - sg.kh * g.KW;
+        sg.off = j - t * C;
+        sg.len = std::min(C - sg.off, j0 + nr - j);
+      }
+      sg.dst = j - j0;
+      segs[ns++] = sg;
+      j += sg.len;
     }
     int n = k0 / ohw, rem = k0 - n * ohw, oh = rem / g.OW, ow = rem - oh * g.OW;
     for (int k = 0; k < kc; k++) {
@@ -410,12 +464,19 @@ struct PackBIm2col {
       const int ihb = oh * g.sh - g.pt, iwb = ow * g.sw - g.pl;
       for (int si = 0; si < ns; si++) {
         const Seg& sg = segs[si];
-        const int ih = ihb + sg.kh * g.dh, iw = iwb + sg.kw * g.dw;
-        if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) {
-          const float* s = img + ((long)ih * g.W + iw) * C + sg.c0;
-          for (int j = 0; j < sg.len; j++) dd[sg.off + j] = s[j];
+        const int ih = ihb + sg.kh * g.dh, iwa = iwb + sg.kwa * g.dw, iwz = iwb + sg.kwb * g.dw;
+        float* o = dd + sg.dst;
+        if (ih < 0 || ih >= g.H || iwz < 0 || iwa >= g.W) {
+          for (int j = 0; j < sg.len; j++) o[j] = 0.f;
+        } else if (iwa >= 0 && iwz < g.W) {
+          const float* src = g.dw == 1 ? img + ((long)ih * g.W + iwb) * C + sg.off : img + ((long)ih * g.W + iwa) * C + sg.off;
+          for (int j = 0; j < sg.len; j++) o[j] = src[j];
         } else {
-          for (int j = 0; j < sg.len; j++) dd[sg.off + j] = 0.f;
+          for (int j = 0; j < sg.len; j++) {
+            const int kw = (sg.off + j) / C, c = (sg.off + j) - kw * C;
+            const int iw = iwb + kw;
+            o[j] = (iw >= 0 && iw < g.W) ? img[((long)ih * g.W + iw) * C + c] : 0.f;
+          }
         }
       }
       if (++ow == g.OW) {
