@@ -18,7 +18,7 @@ export const reportFlags = defineFlags({
   models: { kind: 'path', default: DEFAULT_MODELS, help: 'where trained classifiers live; the newest is used unless --model is given' },
   model: { kind: 'path', exists: 'dir', help: 'a classifier directory (model.json + metadata.json)' },
   output: { kind: 'path', default: DEFAULT_REPORT, short: '-o', help: 'the HTML file to write' },
-  video: { kind: 'path', exists: 'file', help: 'training video (default: the first *.mp4 in --samples, then ./train.mp4)' },
+  video: { kind: 'path', exists: 'file', help: 'training video (default: <samples>/train.mp4, another *.mp4 there, then ./train.mp4)' },
   real: { kind: 'path', exists: 'dir', help: 'real posters for the genre mix and saliency (default: data/dcgan, then data/posters)' },
   real_count: { kind: 'int', default: 60, min: 0, max: 100000, help: 'real posters scored for the genre mix' },
   saliency_posters: { kind: 'int', default: 3, min: 0, max: 50, help: 'real posters shown with per-genre saliency maps (0: none)' },
