@@ -125,6 +125,11 @@ test('classifySamples: tables per grid, trend, skipped files on stderr, classify
     stdout = '';
     await classifySamples([dir], { score: colourScorer, model: 'm', json: true, write: (t) => (stdout += t), warn: () => undefined });
     assert.equal(JSON.parse(stdout).grids[1].iteration, 200);
+    // `classify samples/ --json samples/scores.json` (the demo's spelling): tables on stdout, JSON also written there.
+    stdout = '';
+    await classifySamples([dir], { score: colourScorer, model: 'm', json: path.join(dir, 'out/scores.json'), write: (t) => (stdout += t), warn: () => undefined });
+    assert.match(stdout, /r1c1/);
+    assert.equal(JSON.parse(await fs.readFile(path.join(dir, 'out/scores.json'), 'utf8')).grids.length, 2);
     const empty = path.join(dir, 'empty');
     await fs.mkdir(empty);
     assert.equal(await looksLikeSamples([empty]), false);

@@ -6,6 +6,7 @@
  */
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
+import { writeFileAtomic } from '../fs/atomic.js';
 import { createProgress } from '../progress.js';
 import { formatGridTable, formatSingles, formatSkipped, formatTrend, writeScores } from './format.js';
 import { parseGridSpec, scanSamples, IMAGE_EXTENSIONS } from './scan.js';
@@ -34,10 +35,10 @@ export interface ClassifySamplesOptions {
   model: string;
   /** `--grid RxC` for grids with no sidecar. */
   grid?: string;
-  /** Print the JSON on stdout instead of the tables (classify --json). */
-  json?: boolean;
-  /** Print the CSV on stdout instead of the tables (classify --csv). */
-  csv?: boolean;
+  /** classify --json: true prints the JSON on stdout instead of the tables; a path also writes it there. */
+  json?: boolean | string;
+  /** classify --csv: true prints the CSV on stdout instead of the tables; a path also writes it there. */
+  csv?: boolean | string;
   /** Where classify.json/csv go (default: the first directory given). */
   outDir?: string;
   top?: number;
@@ -57,9 +58,20 @@ export async function classifySamples(inputs: readonly string[], o: ClassifySamp
   if (result.skipped.length) warn(formatSkipped(result) + '\n');
   const dir = o.outDir ?? inputs.find((i) => existsSync(i) && statSync(i).isDirectory()) ?? path.dirname(result.grids[0]?.file ?? inputs[0] ?? '.');
   const files = await writeScores(result, dir, o.model);
-  if (o.json) {
+  const extra: string[] = [];
+  if (typeof o.json === 'string' && o.json && path.resolve(o.json) !== path.resolve(files.json)) {
+    await fs.mkdir(path.dirname(path.resolve(o.json)), { recursive: true });
+    await writeFileAtomic(o.json, await fs.readFile(files.json));
+    extra.push(o.json);
+  }
+  if (typeof o.csv === 'string' && o.csv && path.resolve(o.csv) !== path.resolve(files.csv)) {
+    await fs.mkdir(path.dirname(path.resolve(o.csv)), { recursive: true });
+    await writeFileAtomic(o.csv, await fs.readFile(files.csv));
+    extra.push(o.csv);
+  }
+  if (o.json === true) {
     out(JSON.stringify({ model: o.model, ...result }, null, 2) + '\n');
-  } else if (o.csv) {
+  } else if (o.csv === true) {
     out(await fs.readFile(files.csv, 'utf8'));
   } else {
     for (const g of result.grids) out(formatGridTable(g, o.top ?? 3) + '\n\n');
@@ -70,7 +82,7 @@ export async function classifySamples(inputs: readonly string[], o: ClassifySamp
   }
   warn(
     `scored ${result.grids.reduce((n, g) => n + g.cells.length, 0)} posters in ${result.grids.length} grid(s) and ${result.singles.length} single image(s)` +
-      `${result.skipped.length ? `, skipped ${result.skipped.length} file(s)` : ''}; wrote ${files.json} and ${files.csv}\n`,
+      `${result.skipped.length ? `, skipped ${result.skipped.length} file(s)` : ''}; wrote ${[files.json, files.csv, ...extra].join(', ')}\n`,
   );
   return result;
 }
