@@ -1,10 +1,24 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { binaryKernels } from './binary.js';
+import { miscKernels } from './misc.js';
+import { poolKernels } from './pool.js';
+import { reduceKernels } from './reduce.js';
+import { unaryKernels } from './unary.js';
 
 /**
  * Fast kernels for the non-convolution ops of a training step (element-wise, batch norm,
  * reductions, pooling), registered on the 'native' backend on top of the cpu backend's.
+ * Each runs on the MathBackendCPU's TypedArrays and hands any case it does not specialise
+ * (other dtypes, unusual broadcasts or axes) to the cpu backend's own kernel.
  */
 export function fastKernelConfigs(backendName: string): KernelConfig[] {
-  void backendName;
-  return [];
+  return [
+    ...binaryKernels(backendName),
+    ...unaryKernels(backendName),
+    ...reduceKernels(backendName),
+    ...poolKernels(backendName),
+    ...miscKernels(backendName),
+  ];
 }
+
+export { pathCounts } from './util.js';

@@ -1,0 +1,77 @@
+/**
+ * Element-wise unary ops on float32 as one tight loop each (the cpu backend calls a closure per
+ * element). Formulas match the cpu backend's, including NaN handling, so results agree bit for
+ * bit up to the float32 rounding of Math functions done in double.
+ */
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { type Args, type Values, compile, kernel, output, valuesOf } from './util.js';
+
+// Softplus cut-offs as the cpu backend defines them (float32 epsilon).
+const SOFTPLUS_EPS = 1.1920928955078125e-7;
+const SOFTPLUS_T = Math.log(SOFTPLUS_EPS) + 2.0;
+
+/** Expression of `x` and the op's numeric attributes p0, p1. */
+interface UnarySpec {
+  expr: string;
+  attrs?: (attrs: Args['attrs']) => [number, number];
+}
+
+const SPECS: Record<string, UnarySpec> = {
+  Relu: { expr: 'Math.max(0, x)' },
+  Relu6: { expr: 'Math.min(Math.max(0, x), 6)' },
+  LeakyRelu: { expr: 'x < 0 ? p0 * x : x', attrs: (a) => [a.alpha as number, 0] },
+  Elu: { expr: 'x >= 0 ? x : Math.exp(x) - 1' },
+  Tanh: { expr: 'Math.tanh(x)' },
+  Sigmoid: { expr: '1 / (1 + Math.exp(-x))' },
+  Step: { expr: 'x !== x ? x : (x > 0 ? 1 : p0)', attrs: (a) => [a.alpha as number, 0] },
+  Square: { expr: 'x * x' },
+  Sqrt: { expr: 'Math.sqrt(x)' },
+  Rsqrt: { expr: '1 / Math.sqrt(x)' },
+  Reciprocal: { expr: '1 / x' },
+  Exp: { expr: 'Math.exp(x)' },
+  Log: { expr: 'Math.log(x)' },
+  Log1p: { expr: 'Math.log1p(x)' },
+  Neg: { expr: '-x' },
+  Abs: { expr: 'Math.abs(x)' },
+  Floor: { expr: 'Math.floor(x)' },
+  Softplus: {
+    expr: `x < ${SOFTPLUS_T} ? Math.exp(x) : (x > ${-SOFTPLUS_T} ? x : Math.log(1.0 + Math.exp(x)))`,
+  },
+  ClipByValue: {
+    expr: 'x > p1 ? p1 : (x < p0 ? p0 : x)',
+    attrs: (a) => [a.clipValueMin as number, a.clipValueMax as number],
+  },
+};
+
+type Loop = (A: Values, O: Values, p0: number, p1: number) => void;
+
+const loops = new Map<string, Loop>();
+
+export function unaryLoop(name: string): Loop {
+  let l = loops.get(name);
+  if (!l) {
+    l = compile<Loop>(
+      ['A', 'O', 'p0', 'p1'],
+      `const n = O.length; for (let i = 0; i < n; i++) { const x = A[i]; O[i] = ${SPECS[name].expr}; }`,
+    );
+    loops.set(name, l);
+  }
+  return l;
+}
+
+function unaryKernel(name: string, backendName: string): KernelConfig {
+  const spec = SPECS[name];
+  return kernel(name, backendName, ({ inputs, attrs, backend }: Args) => {
+    const x = inputs.x;
+    if (!x || x.dtype !== 'float32') return null;
+    const X = valuesOf(backend, x);
+    const O = new Float32Array(X.length);
+    const [p0, p1] = spec.attrs ? spec.attrs(attrs) : [0, 0];
+    unaryLoop(name)(X, O, p0, p1);
+    return output(backend, x.shape, 'float32', O);
+  });
+}
+
+export function unaryKernels(backendName: string): KernelConfig[] {
+  return Object.keys(SPECS).map((name) => unaryKernel(name, backendName));
+}

@@ -1,0 +1,372 @@
+/**
+ * Every fast kernel against the cpu backend's own kernel on the same inputs: same shapes,
+ * dtypes and values (within float32 rounding), on the fast path and on the cases it hands
+ * back to the cpu kernel, plus gradients through tf.grad for the ops used in backprop.
+ */
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { tf } from '../src/tf/tf.js';
+import { createRng } from '../src/random.js';
+import { pathCounts } from '../src/tf/kernels/index.js';
+import { registerFastCpuBackend } from '../src/tf/kernels/register.js';
+
+const FAST = 'fasttest';
+type Tensor = tf.Tensor;
+
+const rng = createRng(5, 'fast-kernels-test');
+
+function rand(shape: number[], lo = -2, hi = 2): number[] {
+  const n = shape.reduce((a, b) => a * b, 1);
+  return Array.from({ length: n }, () => lo + (hi - lo) * rng.next());
+}
+
+function randInt(shape: number[], lo: number, hi: number): number[] {
+  return rand(shape, 0, 1).map((u) => lo + Math.floor(u * (hi - lo + 1)));
+}
+
+interface Out {
+  shape: number[];
+  dtype: string;
+  values: number[];
+}
+
+function collect(t: Tensor | Tensor[]): Out[] {
+  const list = Array.isArray(t) ? t : [t];
+  return list.map((x) => ({ shape: x.shape, dtype: x.dtype, values: Array.from(x.dataSync() as ArrayLike<number>) }));
+}
+
+/** Runs `build` on the cpu backend and on the fast one; returns the fast-path counts of `kernel`. */
+async function compare(
+  what: string,
+  build: () => Tensor | Tensor[],
+  opts: { kernel?: string; expect?: 'fast' | 'cpu'; rtol?: number; atol?: number } = {},
+): Promise<void> {
+  await tf.setBackend('cpu');
+  const ref = collect(tf.tidy(build));
+  await tf.setBackend(FAST);
+  const before = { ...(pathCounts.get(opts.kernel ?? '') ?? { fast: 0, cpu: 0 }) };
+  const got = collect(tf.tidy(build));
+  const after = pathCounts.get(opts.kernel ?? '') ?? { fast: 0, cpu: 0 };
+  await tf.setBackend('cpu');
+  if (opts.kernel && opts.expect) {
+    const ran = opts.expect === 'fast' ? after.fast - before.fast : after.cpu - before.cpu;
+    assert.ok(ran > 0, `${what}: expected the ${opts.expect} path of ${opts.kernel} to run`);
+  }
+  assert.equal(got.length, ref.length, `${what}: number of outputs`);
+  const rtol = opts.rtol ?? 1e-5;
+  const atol = opts.atol ?? 1e-6;
+  ref.forEach((r, k) => {
+    const g = got[k];
+    assert.deepEqual(g.shape, r.shape, `${what}: shape of output ${k}`);
+    assert.equal(g.dtype, r.dtype, `${what}: dtype of output ${k}`);
+    assert.equal(g.values.length, r.values.length);
+    for (let i = 0; i < r.values.length; i++) {
+      const a = g.values[i];
+      const b = r.values[i];
+      if (Number.isNaN(b)) {
+        assert.ok(Number.isNaN(a), `${what}[${i}]: expected NaN, got ${a}`);
+      } else if (!Number.isFinite(b)) {
+        assert.equal(a, b, `${what}[${i}]`);
+      } else {
+        assert.ok(Math.abs(a - b) <= atol + rtol * Math.abs(b), `${what}[${i}]: fast ${a} vs cpu ${b}`);
+      }
+    }
+  });
+}
+
+before(async () => {
+  registerFastCpuBackend(FAST);
+  await tf.setBackend('cpu');
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+});
+
+const BINARY: [string, (a: Tensor, b: Tensor) => Tensor, boolean][] = [
+  ['Add', tf.add, true],
+  ['Sub', tf.sub, true],
+  ['Multiply', tf.mul, true],
+  ['RealDiv', tf.div, false],
+  ['Maximum', tf.maximum, true],
+  ['Minimum', tf.minimum, true],
+  ['SquaredDifference', tf.squaredDifference, true],
+  ['Greater', tf.greater, true],
+  ['GreaterEqual', tf.greaterEqual, true],
+  ['Less', tf.less, true],
+  ['LessEqual', tf.lessEqual, true],
+  ['Equal', tf.equal, true],
+  ['NotEqual', tf.notEqual, true],
+];
+
+// [a shape, b shape]: same shape, scalars, channel vectors over NHWC, columns, outer products,
+// rank mismatch, size-1 output, empty.
+const BROADCASTS: [number[], number[]][] = [
+  [[2, 3, 4, 5], [2, 3, 4, 5]],
+  [[2, 3, 4, 5], []],
+  [[], [3, 4]],
+  [[2, 3, 4, 5], [5]],
+  [[5], [2, 3, 4, 5]],
+  [[2, 3, 4, 5], [1, 1, 1, 5]],
+  [[2, 3, 4, 5], [2, 3, 1, 1]],
+  [[3, 1], [1, 4]],
+  [[4, 1, 5], [3, 1, 1, 1]],
+  [[6, 3], [6, 1]],
+  [[1, 1], [1]],
+  [[], []],
+  [[0, 5], [5]],
+  [[2, 0, 3], [1, 1, 3]],
+];
+
+for (const [name, op, intOk] of BINARY) {
+  test(`${name} matches the cpu kernel on every broadcast pattern`, async () => {
+    for (const [sa, sb] of BROADCASTS) {
+      const av = rand(sa);
+      // Integers in b make ties for the comparisons; a NaN checks NaN propagation.
+      const bv = randInt(sb, -2, 2);
+      if (av.length > 3) av[3] = NaN;
+      const build = () => op(tf.tensor(av, sa), tf.tensor(bv, sb));
+      await compare(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, build, { kernel: name, expect: 'fast' });
+    }
+  });
+
+  test(`${name} on int32 and bool matches the cpu kernel`, async () => {
+    const av = randInt([3, 4], -5, 5);
+    const bv = randInt([4], -5, 5).map((v) => (v === 0 ? 1 : v));
+    const build = () => op(tf.tensor(av, [3, 4], 'int32'), tf.tensor(bv, [4], 'int32'));
+    // tf.div on two int32 tensors is a FloorDiv, not this kernel.
+    if (name !== 'RealDiv') await compare(`${name} int32`, build, { kernel: name, expect: intOk ? 'fast' : 'cpu' });
+    if (['Equal', 'NotEqual', 'Greater', 'Less'].includes(name)) {
+      const p = av.map((v) => (v > 0 ? 1 : 0));
+      const q = bv.map((v) => (v > 0 ? 1 : 0));
+      const buildBool = () => op(tf.tensor(p, [3, 4], 'bool'), tf.tensor(q, [4], 'bool'));
+      await compare(`${name} bool`, buildBool, { kernel: name, expect: 'cpu' });
+    }
+  });
+}
+
+test('Prelu matches the cpu kernel with a per-channel alpha', async () => {
+  const x = rand([2, 3, 4, 5]);
+  const alpha = rand([5], 0, 0.5);
+  await compare('Prelu', () => tf.prelu(tf.tensor(x, [2, 3, 4, 5]), tf.tensor(alpha, [5])), { kernel: 'Prelu', expect: 'fast' });
+});
+
+const UNARY: [string, (x: Tensor) => Tensor, number, number][] = [
+  ['Relu', tf.relu, -3, 3],
+  ['Relu6', tf.relu6, -3, 9],
+  ['LeakyRelu', (x) => tf.leakyRelu(x, 0.2), -3, 3],
+  ['Elu', tf.elu, -3, 3],
+  ['Tanh', tf.tanh, -5, 5],
+  ['Sigmoid', tf.sigmoid, -20, 20],
+  ['Step', (x) => tf.step(x, 0.3), -3, 3],
+  ['Square', tf.square, -3, 3],
+  ['Sqrt', tf.sqrt, -1, 9],
+  ['Rsqrt', tf.rsqrt, -1, 9],
+  ['Reciprocal', tf.reciprocal, -3, 3],
+  ['Exp', tf.exp, -10, 10],
+  ['Log', tf.log, -1, 10],
+  ['Log1p', tf.log1p, -1.5, 10],
+  ['Neg', tf.neg, -3, 3],
+  ['Abs', tf.abs, -3, 3],
+  ['Floor', tf.floor, -3, 3],
+  ['Softplus', tf.softplus, -30, 30],
+  ['ClipByValue', (x) => tf.clipByValue(x, -0.5, 1.25), -3, 3],
+];
+
+for (const [name, op, lo, hi] of UNARY) {
+  test(`${name} matches the cpu kernel (float32 fast, int32 and empty inputs)`, async () => {
+    const shape = [3, 7, 5];
+    const v = rand(shape, lo, hi);
+    v[0] = 0;
+    v[1] = NaN;
+    await compare(`${name} float32`, () => op(tf.tensor(v, shape)), { kernel: name, expect: 'fast', rtol: 2e-6 });
+    await compare(`${name} scalar`, () => op(tf.scalar(v[5])), { kernel: name, expect: 'fast' });
+    await compare(`${name} empty`, () => op(tf.tensor([], [0, 4])), { kernel: name });
+    if (['Relu', 'Neg', 'Abs', 'Square', 'ClipByValue'].includes(name)) {
+      const iv = randInt(shape, -4, 4);
+      await compare(`${name} int32`, () => op(tf.tensor(iv, shape, 'int32')), { kernel: name, expect: 'cpu' });
+    }
+  });
+}
+
+const REDUCTIONS: [string, (x: Tensor, axis: number | number[] | null, keep: boolean) => Tensor][] = [
+  ['Sum', (x, a, k) => tf.sum(x, a ?? undefined, k)],
+  ['Mean', (x, a, k) => tf.mean(x, a ?? undefined, k)],
+  ['Max', (x, a, k) => tf.max(x, a ?? undefined, k)],
+  ['Min', (x, a, k) => tf.min(x, a ?? undefined, k)],
+];
+
+// [shape, axis, fast?]: batch-norm moments over NHWC, bias gradients, last axis, everything,
+// size-1 dimensions around the block, and a non-contiguous set that the cpu kernel must take.
+const AXES: [number[], number | number[] | null, boolean][] = [
+  [[4, 3, 5, 6], [0, 1, 2], true],
+  [[4, 3, 5, 6], -1, true],
+  [[4, 3, 5, 6], [1, 2], true],
+  [[4, 3, 5, 6], null, true],
+  [[1, 3, 1, 4], [0, 1], true],
+  [[7], 0, true],
+  [[4, 3, 5, 6], [0, 2], false],
+  [[4, 3, 5, 6], [2, 0, 1], true],
+];
+
+for (const [name, op] of REDUCTIONS) {
+  test(`${name} matches the cpu kernel on contiguous and scattered axes`, async () => {
+    for (const [shape, axis, fast] of AXES) {
+      const v = rand(shape, -3, 3);
+      for (const keep of [false, true]) {
+        await compare(`${name} ${JSON.stringify(shape)} axis ${JSON.stringify(axis)} keep ${keep}`, () => op(tf.tensor(v, shape), axis, keep), {
+          kernel: name,
+          expect: fast ? 'fast' : 'cpu',
+          rtol: 1e-5,
+        });
+      }
+    }
+    await compare(`${name} empty`, () => op(tf.tensor([], [0, 3]), 0, false), { kernel: name });
+    const nanV = rand([3, 4]);
+    nanV[5] = NaN;
+    await compare(`${name} with NaN`, () => op(tf.tensor(nanV, [3, 4]), 0, false), { kernel: name, expect: 'fast' });
+  });
+}
+
+test('Sum on int32 and bool matches the cpu kernel', async () => {
+  const v = randInt([4, 6], -100, 100);
+  await compare('Sum int32', () => tf.sum(tf.tensor(v, [4, 6], 'int32'), 0), { kernel: 'Sum', expect: 'fast' });
+  await compare('Sum bool', () => tf.sum(tf.tensor(v.map((x) => (x > 0 ? 1 : 0)), [4, 6], 'bool'), 1), { kernel: 'Sum' });
+});
+
+// [input shape, filter, stride, pad]
+const POOLS: [number[], number, number, 'valid' | 'same'][] = [
+  [[2, 9, 7, 3], 2, 2, 'valid'],
+  [[2, 8, 6, 5], 2, 2, 'valid'],
+  [[1, 9, 7, 4], 3, 2, 'same'],
+  [[2, 5, 6, 2], 3, 1, 'same'],
+  [[1, 6, 4, 64], 2, 2, 'same'],
+];
+
+test('MaxPool and MaxPoolGrad match the cpu kernels, ties included', async () => {
+  for (const [shape, f, s, pad] of POOLS) {
+    // Small integers make equal maxima in a window: the gradient must go to the first one.
+    const v = randInt(shape, -3, 3);
+    const what = `${JSON.stringify(shape)} f${f} s${s} ${pad}`;
+    await compare(`MaxPool ${what}`, () => tf.maxPool(tf.tensor4d(v, shape as [number, number, number, number]), f, s, pad), {
+      kernel: 'MaxPool',
+      expect: 'fast',
+    });
+    const dyShape = tf.tidy(() => tf.maxPool(tf.tensor4d(v, shape as [number, number, number, number]), f, s, pad).shape);
+    const dy = rand(dyShape);
+    await compare(
+      `MaxPoolGrad ${what}`,
+      () => {
+        const x = tf.tensor4d(v, shape as [number, number, number, number]);
+        return tf.grad((t: Tensor) => tf.maxPool(t as tf.Tensor4D, f, s, pad).mul(tf.tensor(dy, dyShape)).sum())(x);
+      },
+      { kernel: 'MaxPoolGrad', expect: 'fast' },
+    );
+  }
+});
+
+test('Tile matches the cpu kernel for float32, int32 and bool', async () => {
+  const cases: [number[], number[]][] = [
+    [[1, 1, 1, 4], [2, 3, 2, 1]],
+    [[2, 3], [2, 2]],
+    [[3], [4]],
+    [[2, 1, 3], [1, 5, 1]],
+  ];
+  for (const [shape, reps] of cases) {
+    const v = randInt(shape, -5, 5);
+    await compare(`Tile ${shape} x ${reps}`, () => tf.tile(tf.tensor(v, shape), reps), { kernel: 'Tile', expect: 'fast' });
+    await compare(`Tile int32 ${shape}`, () => tf.tile(tf.tensor(v, shape, 'int32'), reps), { kernel: 'Tile', expect: 'fast' });
+    await compare(`Tile bool ${shape}`, () => tf.tile(tf.tensor(v.map((x) => (x > 0 ? 1 : 0)), shape, 'bool'), reps), { kernel: 'Tile', expect: 'fast' });
+  }
+});
+
+test('Select (tf.where) matches the cpu kernel, per-row conditions fall back', async () => {
+  const shape = [3, 4, 5];
+  const c = randInt(shape, 0, 1);
+  const t = rand(shape);
+  const e = rand(shape);
+  await compare('Select', () => tf.where(tf.tensor(c, shape, 'bool'), tf.tensor(t, shape), tf.tensor(e, shape)), { kernel: 'Select', expect: 'fast' });
+  // tf.where broadcasts the condition first; the kernel itself also takes one value per row.
+  const rowC = randInt([3], 0, 1);
+  const perRow = () =>
+    tf.engine().runKernel('Select', { condition: tf.tensor(rowC, [3], 'bool'), t: tf.tensor(t, shape), e: tf.tensor(e, shape) }) as Tensor;
+  await compare('Select per row', perRow, { kernel: 'Select', expect: 'cpu' });
+});
+
+test('FusedBatchNorm matches the cpu kernel with and without offset and scale', async () => {
+  const shape = [2, 3, 4, 6];
+  const x = rand(shape);
+  const m = rand([6], -1, 1);
+  const v = rand([6], 0.1, 2);
+  const o = rand([6]);
+  const s = rand([6]);
+  const t4 = () => tf.tensor4d(x, shape as [number, number, number, number]);
+  await compare('BN full', () => tf.batchNorm(t4(), tf.tensor1d(m), tf.tensor1d(v), tf.tensor1d(o), tf.tensor1d(s), 1e-5), {
+    kernel: 'FusedBatchNorm',
+    expect: 'fast',
+  });
+  await compare('BN bare', () => tf.batchNorm(t4(), tf.tensor1d(m), tf.tensor1d(v)), { kernel: 'FusedBatchNorm', expect: 'fast' });
+  await compare('BN scalar scale', () => tf.batchNorm(t4(), tf.tensor1d(m), tf.tensor1d(v), undefined, tf.tensor1d([1.5]), 1e-3), {
+    kernel: 'FusedBatchNorm',
+    expect: 'fast',
+  });
+  await compare('BN mismatched param', () => tf.batchNorm(t4(), tf.tensor1d(m), tf.tensor1d(v), tf.tensor1d(o.slice(0, 2))), {
+    kernel: 'FusedBatchNorm',
+    expect: 'cpu',
+  });
+});
+
+test('gradients of a DCGAN-style block (batch norm, leaky ReLU, tanh, sigmoid BCE) match the cpu backend', async () => {
+  const xs = [2, 5, 4, 8];
+  const x = rand(xs);
+  const gamma = rand([8], 0.5, 1.5);
+  const beta = rand([8], -0.5, 0.5);
+  const w = rand([8, 1], -0.5, 0.5);
+  const build = () =>
+    tf.grads((xt: Tensor, g: Tensor, b: Tensor, wt: Tensor) => {
+      const { mean, variance } = tf.moments(xt, [0, 1, 2]);
+      const bn = tf.batchNorm(xt as tf.Tensor4D, mean, variance, b as tf.Tensor1D, g as tf.Tensor1D, 1e-5);
+      const h = tf.tanh(tf.leakyRelu(bn, 0.2)).add(tf.relu(bn));
+      const logits = tf.matMul(tf.mean(h, [1, 2]), wt as tf.Tensor2D);
+      return tf.losses.sigmoidCrossEntropy(tf.onesLike(logits), logits);
+    })([tf.tensor(x, xs), tf.tensor1d(gamma), tf.tensor1d(beta), tf.tensor(w, [8, 1])]);
+  await compare('DCGAN block grads', build, { rtol: 1e-4, atol: 1e-6 });
+});
+
+test('gradients of a classifier-style block (bias, ReLU, max pool, sigmoid, BCE) match the cpu backend', async () => {
+  const xs = [2, 7, 6, 4];
+  const x = rand(xs);
+  const bias = rand([4]);
+  const labels = randInt([2, 3], 0, 1);
+  const w = rand([36, 3], -0.5, 0.5);
+  const build = () =>
+    tf.grads((xt: Tensor, bt: Tensor, wt: Tensor) => {
+      const h = tf.maxPool(tf.relu(tf.add(xt, bt)) as tf.Tensor4D, 2, 2, 'valid');
+      const p = tf.sigmoid(tf.matMul(h.reshape([2, 36]), wt as tf.Tensor2D));
+      return tf.metrics.binaryCrossentropy(tf.tensor(labels, [2, 3]), p).mean();
+    })([tf.tensor(x, xs), tf.tensor1d(bias), tf.tensor(w, [36, 3])]);
+  await compare('classifier block grads', build, { rtol: 1e-4, atol: 1e-6 });
+});
+
+test('batch-norm gradient through the fast kernels agrees with a numerical gradient', async () => {
+  await tf.setBackend(FAST);
+  const xs = [3, 2, 2, 3];
+  const x = rand(xs).map((v) => v * 2);
+  const dir = rand(xs);
+  const f = (t: Tensor) => {
+    const { mean, variance } = tf.moments(t, [0, 1, 2]);
+    const bn = tf.batchNorm(t as tf.Tensor4D, mean as tf.Tensor1D, variance as tf.Tensor1D, tf.zeros([3]), tf.ones([3]), 1e-3);
+    return bn.mul(tf.tensor(dir, xs)).square().sum();
+  };
+  const g = tf.tidy(() => Array.from(tf.grad(f)(tf.tensor(x, xs)).dataSync()));
+  // Central differences in double over a few coordinates (float32 forward, so a loose tolerance).
+  const h = 1e-2;
+  for (const i of [0, 5, 17, 30]) {
+    const plus = x.slice();
+    const minus = x.slice();
+    plus[i] += h;
+    minus[i] -= h;
+    const fp = tf.tidy(() => f(tf.tensor(plus, xs)).dataSync()[0]);
+    const fm = tf.tidy(() => f(tf.tensor(minus, xs)).dataSync()[0]);
+    const num = (fp - fm) / (2 * h);
+    assert.ok(Math.abs(num - g[i]) <= 2e-2 * Math.max(1, Math.abs(num)), `d/dx[${i}]: analytic ${g[i]} vs numerical ${num}`);
+  }
+  await tf.setBackend('cpu');
+});
