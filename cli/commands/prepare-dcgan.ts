@@ -43,7 +43,7 @@ export function configurePrepareDcgan(cmd: Command): Command {
     });
     const m = r.manifest;
     const reasons = countReasons(m.skipped).map(([k, n]) => `${k} ${n}`).join(', ');
-    const rate = r.converted > 0 ? `, ${Math.round(r.converted / r.seconds)} images/s` : '';
+    const rate = r.converted > 0 ? ` (${Math.round(r.converted / r.convertSeconds)} images/s converting)` : '';
     process.stdout.write(
       `prepare-dcgan: kept ${m.kept.length} (${r.converted} converted, ${r.reused} already done${r.removed ? `, ${r.removed} old removed` : ''}) at ${m.size.width}x${m.size.height}` +
         `; skipped ${m.skipped.length}${reasons ? ` (${reasons})` : ''}; ${r.seconds.toFixed(1)} s${rate}\n` +

@@ -1,16 +1,19 @@
 /**
  * One poster to the DCGAN format: sRGB, 3 channels, exactly width x height, JPEG quality 95.
  *
- * Speed: a 182x268 poster is tiny, so a conversion is mostly libvips pipeline set-up and
- * thread hand-offs, not pixels. Running several pipelines at once (each on one libvips thread,
- * sharp.concurrency(1)) keeps both cores busy; measured on 800 real posters, 2 cores:
- * 4 pipelines at once ~1.5x one at a time, and 1 vips thread per pipeline beat 2.
+ * Speed: a 182x268 poster is tiny, so with sharp a conversion is mostly libvips pipeline set-up
+ * and thread hand-offs, not pixels (~200-300 posters/s here, whatever the settings). Plain JPEGs
+ * (all the real posters) therefore go through a libjpeg-turbo addon that scales in the DCT
+ * domain on load (src/prepare/native/jpeg_resize.cc, ~2x faster); sharp remains the path for everything else
+ * (CMYK, ICC profiles, EXIF orientation, PNG, damaged files) and when the addon is not built.
+ * Both run on libuv's pool, so a few conversions in flight keep both cores busy.
  */
 import { rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import sharp from 'sharp';
 import { tempPathFor } from '../fs/atomic.js';
 import { srgbPipeline } from '../images/decode.js';
+import { loadNativeJpeg } from './native-jpeg.js';
 
 export const JPEG_QUALITY = 95;
 
@@ -27,6 +30,8 @@ export function defaultConcurrency(): number {
  */
 export async function convertPoster(source: string, target: string, width: number, height: number): Promise<void> {
   const tmp = tempPathFor(target);
+  const native = loadNativeJpeg();
+  if (native && (await native.convertFile(source, tmp, target, width, height, JPEG_QUALITY)) === 'done') return;
   try {
     const info = await srgbPipeline(source)
       .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
