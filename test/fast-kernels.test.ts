@@ -13,7 +13,17 @@ import { registerFastCpuBackend } from '../src/tf/kernels/register.js';
 const FAST = 'fasttest';
 type Tensor = tf.Tensor;
 
-const rng = createRng(5, 'fast-kernels-test');
+let rng = createRng(5, 'fast-kernels-test');
+
+async function withRng<T>(r: typeof rng, f: () => Promise<T>): Promise<T> {
+  const saved = rng;
+  rng = r;
+  try {
+    return await f();
+  } finally {
+    rng = saved;
+  }
+}
 
 function rand(shape: number[], lo = -2, hi = 2): number[] {
   const n = shape.reduce((a, b) => a * b, 1);
@@ -368,5 +378,76 @@ test('batch-norm gradient through the fast kernels agrees with a numerical gradi
     const num = (fp - fm) / (2 * h);
     assert.ok(Math.abs(num - g[i]) <= 2e-2 * Math.max(1, Math.abs(num)), `d/dx[${i}]: analytic ${g[i]} vs numerical ${num}`);
   }
+  await tf.setBackend('cpu');
+});
+
+/** Trains two copies of a tiny model, one per optimizer, and returns weights and slots after `steps`. */
+async function trainWith(opt: tf.Optimizer, steps: number): Promise<{ weights: number[][]; slots: { name: string; values: number[] }[] }> {
+  const wv = rand([5, 3], -1, 1);
+  const bv = rand([3], -0.1, 0.1);
+  const xv = rand([8, 5]);
+  const yv = randInt([8, 3], 0, 1);
+  const w = tf.variable(tf.tensor(wv, [5, 3]), true, `w${rng.int(1e9)}`);
+  const b = tf.variable(tf.tensor(bv, [3]), true, `b${rng.int(1e9)}`);
+  const x = tf.tensor(xv, [8, 5]);
+  const y = tf.tensor(yv, [8, 3]);
+  for (let s = 0; s < steps; s++) {
+    opt.minimize(() => tf.losses.sigmoidCrossEntropy(y, tf.add(tf.matMul(x, w), b)) as tf.Scalar, false, [w, b]);
+  }
+  const slots = await opt.getWeights();
+  const out = {
+    weights: [Array.from(w.dataSync()), Array.from(b.dataSync())],
+    slots: slots.map((t) => ({ name: t.name.replace(/^[wb]\d+/, (m) => m[0]), values: Array.from(t.tensor.dataSync()) })),
+  };
+  tf.dispose([w, b, x, y]);
+  return out;
+}
+
+function assertClose(a: number[], b: number[], what: string, rtol = 1e-5, atol = 1e-7): void {
+  assert.equal(a.length, b.length, what);
+  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= atol + rtol * Math.abs(b[i]), `${what}[${i}]: fused ${v} vs stock ${b[i]}`));
+}
+
+const { fusedAdam, fusedRmsprop } = await import('../src/tf/kernels/optimizers.js');
+
+const OPTIMIZERS: [string, () => tf.Optimizer, () => tf.Optimizer][] = [
+  ['Adam(2e-4, 0.5)', () => fusedAdam(2e-4, 0.5), () => tf.train.adam(2e-4, 0.5)],
+  ['Adam defaults', () => fusedAdam(), () => tf.train.adam()],
+  ['RMSprop(1e-4)', () => fusedRmsprop(1e-4), () => tf.train.rmsprop(1e-4)],
+  ['RMSprop momentum', () => fusedRmsprop(1e-3, 0.8, 0.9), () => tf.train.rmsprop(1e-3, 0.8, 0.9)],
+  ['RMSprop centered', () => fusedRmsprop(1e-3, 0.9, 0.5, 1e-6, true), () => tf.train.rmsprop(1e-3, 0.9, 0.5, 1e-6, true)],
+];
+
+for (const [label, fused, stock] of OPTIMIZERS) {
+  test(`fused ${label} follows the stock optimizer: weights and slots after 4 steps`, async () => {
+    for (const backend of ['cpu', FAST]) {
+      await tf.setBackend(backend);
+      // Same data for both runs: each draws from its own generator with the same seed.
+      const seed = rng.int(1e9);
+      const key = label.startsWith('Adam') ? 'FusedAdam' : 'FusedRMSProp';
+      const fusedBefore = pathCounts.get(key)?.fast ?? 0;
+      const a = await withRng(createRng(seed, 'opt'), () => trainWith(fused(), 4));
+      assert.equal((pathCounts.get(key)?.fast ?? 0) - fusedBefore, 4, `${label}: the fused update ran every step`);
+      const b = await withRng(createRng(seed, 'opt'), () => trainWith(stock(), 4));
+      assertClose(a.weights[0], b.weights[0], `${label} w on ${backend}`);
+      assertClose(a.weights[1], b.weights[1], `${label} b on ${backend}`);
+      assert.deepEqual(a.slots.map((s) => s.name), b.slots.map((s) => s.name));
+      a.slots.forEach((s, k) => assertClose(s.values, b.slots[k].values, `${label} slot ${s.name}`, 1e-4, 1e-9));
+    }
+    await tf.setBackend('cpu');
+  });
+}
+
+test('fused Adam leaves tensors that share a weight\'s buffer untouched', async () => {
+  await tf.setBackend(FAST);
+  const w = tf.variable(tf.tensor([1, 2, 3]), true, 'shared-w');
+  const snapshot = tf.clone(w);
+  const before = Array.from(snapshot.dataSync());
+  const opt = fusedAdam(0.1);
+  opt.minimize(() => w.square().sum() as tf.Scalar, false, [w]);
+  assert.deepEqual(Array.from(snapshot.dataSync()), before);
+  assert.notDeepEqual(Array.from(w.dataSync()), before);
+  tf.dispose([w, snapshot]);
+  opt.dispose();
   await tf.setBackend('cpu');
 });

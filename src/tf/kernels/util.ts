@@ -41,7 +41,7 @@ export function cpuKernel(name: string): KernelFunc {
 /** Counts fast-path hits and fallbacks per kernel, so tests and profiling can see which path ran. */
 export const pathCounts = new Map<string, { fast: number; cpu: number }>();
 
-function count(name: string, fast: boolean): void {
+export function count(name: string, fast: boolean): void {
   let c = pathCounts.get(name);
   if (!c) pathCounts.set(name, (c = { fast: 0, cpu: 0 }));
   if (fast) c.fast++;
