@@ -12,7 +12,10 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
+import { srgbPipeline } from '../src/images/decode.js';
+import { parseJpegHeader } from '../src/prepare/jpeg-check.js';
 import type { Manifest } from '../src/prepare/manifest.js';
+import { loadNativeJpeg } from '../src/prepare/native-jpeg.js';
 import { REPO_ROOT, SHARED_CSV, SHARED_POSTERS, sharedDataMissing } from './helpers/shared-data.js';
 
 const BIN = path.join(REPO_ROOT, 'dist/cli/prepare-dcgan.js');
@@ -179,4 +182,60 @@ test('bad flags: ratio outside 30-70, output equal to input', async () => {
   assert.equal(same.code, 2);
   assert.match(same.stderr, /^error: --output .* is the poster directory itself/);
   assert.equal(existsSync(path.join(input, 'manifest.json')), false);
+});
+
+/** Mean absolute difference of two decoded images of the same size. */
+async function meanAbsDiff(a: string, b: string): Promise<number> {
+  const [x, y] = await Promise.all([sharp(a).raw().toBuffer(), sharp(b).raw().toBuffer()]);
+  assert.equal(x.length, y.length);
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) sum += Math.abs(x[i]! - y[i]!);
+  return sum / x.length;
+}
+
+const native = loadNativeJpeg();
+test('the libjpeg-turbo fast path matches the sharp conversion and leaves unusual files to sharp', {
+  skip: native ? false : 'poster_studio_jpeg addon not built (no libjpeg headers at npm install): sharp converts everything',
+}, async () => {
+  const work = path.join(dir, 'native');
+  mkdirSync(work, { recursive: true });
+  const W = 182, H = 268;
+  const px = Buffer.alloc(W * H * 3);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const i = (y * W + x) * 3;
+      px[i] = Math.round((x / W) * 255);
+      px[i + 1] = Math.round((y / H) * 255);
+      px[i + 2] = Math.round(128 + 100 * Math.sin(x / 9) * Math.cos(y / 13));
+    }
+  }
+  const src = path.join(work, 'smooth.jpg');
+  await sharp(px, { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 100 }).toFile(src);
+  const viaSharp = path.join(work, 'sharp.jpg');
+  await srgbPipeline(src).resize(109, 161, { fit: 'fill', kernel: 'lanczos3' }).jpeg({ quality: 95 }).toFile(viaSharp);
+  const viaNative = path.join(work, 'native.jpg');
+  assert.equal(await native!.convertFile(src, path.join(work, '.n.tmp'), viaNative, 109, 161, 95), 'done');
+  const meta = await sharp(viaNative).metadata();
+  assert.deepEqual([meta.width, meta.height, meta.channels, meta.space], [109, 161, 3, 'srgb']);
+  // Same picture: on smooth content the two resamplers differ by about a JPEG's rounding.
+  assert.ok((await meanAbsDiff(viaNative, viaSharp)) < 2.5);
+  assert.deepEqual(readdirSync(work).filter((n) => n.endsWith('.tmp')), []);
+
+  const cmyk = path.join(work, 'cmyk.jpg');
+  await sharp(px, { raw: { width: W, height: H, channels: 3 } }).toColourspace('cmyk').jpeg().toFile(cmyk);
+  const png = path.join(work, 'png.jpg');
+  await sharp(px, { raw: { width: W, height: H, channels: 3 } }).png().toFile(png);
+  const cut = path.join(work, 'cut.jpg');
+  writeFileSync(cut, readFileSync(src).subarray(0, 2000));
+  for (const f of [cmyk, png, cut]) {
+    assert.equal(await native!.convertFile(f, path.join(work, '.x.tmp'), path.join(work, 'x.jpg'), 109, 161, 95), 'fallback', f);
+  }
+  assert.equal(existsSync(path.join(work, 'x.jpg')), false);
+});
+
+test('a JPEG counts as finished only when whole', async () => {
+  const bytes = await sharp({ create: { width: 20, height: 30, channels: 3, background: '#808080' } }).jpeg().toBuffer();
+  assert.deepEqual(parseJpegHeader(bytes), { width: 20, height: 30, components: 3 });
+  assert.equal(parseJpegHeader(bytes.subarray(0, bytes.length - 10)), null);
+  assert.equal(parseJpegHeader(Buffer.from('<html>')), null);
 });
