@@ -28,7 +28,7 @@ constexpr int VW = 4;
 constexpr int MR = 6;          // rows of the register tile: 6 x 2 accumulators + 2 B + 1 A = 15 registers
 constexpr int NR = 2 * VW;     // columns of the register tile
 constexpr int KC = 384;        // most depth of a packed block: an NR x KC panel of B stays in L1
-constexpr int MC = 20 * MR;    // rows of a packed A block (120 x 384 floats = 180 KB, in L2)
+constexpr int MC = 24 * MR;    // most rows of a packed A block (144 x 384 floats = 216 KB, in L2)
 constexpr int NC = 128 * NR;   // columns of a packed B block (shared by the threads, L2/L3)
 
 typedef float vf __attribute__((vector_size(VW * 4)));
@@ -163,7 +163,7 @@ static int threads_for(double flops) {
 // C[i0:i1, j0:j1] over the depth range [k0, k1), serially: packs each B block once (unless all of B
 // was packed once for everyone: sharedB) and each A block per B block. No synchronisation inside.
 template <class PA, class PB>
-static void gemm_serial(int i0, int i1, int j0, int j1, int k0, int k1, int K, int kcb, const PA& packA, const PB& packB,
+static void gemm_serial(int i0, int i1, int j0, int j1, int k0, int k1, int K, int kcb, int mcb, const PA& packA, const PB& packB,
                         const float* sharedB, float* C, long ldc, bool add0, const Epi* epi) {
   float* abuf = thread_abuf().get((size_t)MC * KC);
   static thread_local Buf bown;
@@ -182,8 +182,8 @@ static void gemm_serial(int i0, int i1, int j0, int j1, int k0, int k1, int K, i
       }
       const bool add = add0 || pc > k0;
       const Epi* e = pc + kc == k1 ? epi : nullptr;
-      for (int ic = i0; ic < i1; ic += MC) {
-        const int mc = std::min(MC, i1 - ic);
+      for (int ic = i0; ic < i1; ic += mcb) {
+        const int mc = std::min(mcb, i1 - ic);
         packA(abuf, ic, mc, pc, kc);
         for (int p = 0; p < npanels; p++) {
           const int j = jc + p * NR, nr = std::min(NR, jc + nc - j);
@@ -219,6 +219,8 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
   }
   const int T = threads_for(2.0 * M * N * K);
   const int nIc = (M + MC - 1) / MC;
+  // Even row blocks too: 128 rows as one block, not 120 + 8.
+  const int mcb = std::min(MC, ((M + nIc - 1) / nIc + MR - 1) / MR * MR);
   int ncb = NC;
   if (nIc < 4 * T) {
     const int want = (4 * T + nIc - 1) / nIc;
@@ -240,7 +242,7 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
       for (int ch = 0; ch < nChunks; ch++) {
         const int k0 = ch * per, k1 = std::min(K, k0 + per);
         if (k0 >= k1) continue;
-        gemm_serial(0, M, 0, N, k0, k1, K, kcb, packA, packB, nullptr, mine, N, true, nullptr);
+        gemm_serial(0, M, 0, N, k0, k1, K, kcb, mcb, packA, packB, nullptr, mine, N, true, nullptr);
       }
     }
     for (int i = 0; i < M; i++)
@@ -273,8 +275,8 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
   }
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(dynamic, 1)
   for (int item = 0; item < nIc * nJc; item++) {
-    const int ic = (item / nJc) * MC, jc = (item % nJc) * ncb;
-    gemm_serial(ic, std::min(M, ic + MC), jc, std::min(N, jc + ncb), 0, K, K, kcb, packA, packB, bp, C, ldc, accumulate, epi);
+    const int ic = (item / nJc) * mcb, jc = (item % nJc) * ncb;
+    gemm_serial(ic, std::min(M, ic + mcb), jc, std::min(N, jc + ncb), 0, K, K, kcb, mcb, packA, packB, bp, C, ldc, accumulate, epi);
   }
 }
 

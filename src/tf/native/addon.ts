@@ -48,6 +48,9 @@ export function loadAddon(): { addon: NativeAddon } | { reason: string } {
     cached = { reason: `${ADDON_FILE} is missing (the native build failed or did not run; 'npm rebuild' retries it, it needs g++, make and python3)` };
     return cached;
   }
+  // OpenMP's idle threads spin by default; on machines shared with other work (and between our
+  // kernels, while JS runs the element-wise ops) sleeping costs less. Read once, when libgomp loads.
+  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
   try {
     const require = createRequire(import.meta.url);
     cached = { addon: require(file) as NativeAddon };
