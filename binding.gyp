@@ -4,8 +4,11 @@
       "target_name": "ps_kernels_avx2",
       "type": "static_library",
       "sources": ["native/kernels_avx2.cc"],
-      "cflags": ["-fPIC", "-O3", "-mavx2", "-mfma", "-fopenmp", "-ffp-contract=fast"],
-      "cflags_cc": ["-std=gnu++17"]
+      "cflags": ["-fPIC", "-O3", "-fopenmp", "-ffp-contract=fast"],
+      "cflags_cc": ["-std=gnu++17"],
+      "conditions": [
+        ["target_arch=='x64' or target_arch=='ia32'", { "cflags": ["-mavx2", "-mfma"] }]
+      ]
     },
     {
       "target_name": "ps_kernels_portable",
@@ -25,21 +28,5 @@
       "cflags": ["-O3", "-fopenmp"],
       "ldflags": ["-fopenmp"]
     }
-  ],
-  "variables": {
-    "has_libjpeg%": "<!(node -p \"['/usr/include/jpeglib.h','/usr/local/include/jpeglib.h'].some((f)=>require('fs').existsSync(f))?1:0\")"
-  },
-  "conditions": [
-    ["has_libjpeg==1", {
-      "targets": [
-        {
-          "target_name": "poster_studio_jpeg",
-          "sources": ["src/prepare/native/jpeg_resize.cc"],
-          "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
-          "cflags_cc": ["-O2", "-std=gnu++17"],
-          "libraries": ["-ljpeg"]
-        }
-      ]
-    }]
   ]
 }

@@ -123,18 +123,35 @@ Taps MakeTaps(int n, int m) {
   return t;
 }
 
-// RGB resize: horizontal pass into floats, then vertical pass into bytes.
+// Taps for one resample, kept per pool thread: every poster of a run has the same sizes.
+const Taps& CachedTaps(int n, int m, int slot) {
+  thread_local Taps cache[2];
+  thread_local int key[2][2] = {{-1, -1}, {-1, -1}};
+  if (key[slot][0] != n || key[slot][1] != m) {
+    cache[slot] = MakeTaps(n, m);
+    key[slot][0] = n;
+    key[slot][1] = m;
+  }
+  return cache[slot];
+}
+
+// RGB resize: horizontal pass into floats (each source row converted to float once), then a
+// vertical pass into bytes. The inner loops run over contiguous floats, which the compiler
+// vectorises.
 void Resize(const unsigned char* src, int sw, int sh, unsigned char* dst, int dw, int dh) {
-  const Taps tx = MakeTaps(sw, dw), ty = MakeTaps(sh, dh);
+  const Taps& tx = CachedTaps(sw, dw, 0);
+  const Taps& ty = CachedTaps(sh, dh, 1);
   std::vector<float> mid(static_cast<size_t>(sh) * dw * 3);
+  std::vector<float> rowf(static_cast<size_t>(sw) * 3);
   for (int y = 0; y < sh; y++) {
     const unsigned char* row = src + static_cast<size_t>(y) * sw * 3;
+    for (int i = 0; i < sw * 3; i++) rowf[i] = row[i];
     float* out = &mid[static_cast<size_t>(y) * dw * 3];
     for (int x = 0; x < dw; x++) {
       const float* w = &tx.weight[static_cast<size_t>(x) * tx.maxTaps];
-      const unsigned char* p = row + tx.start[x] * 3;
+      const float* p = &rowf[tx.start[x] * 3];
       float r = 0, g = 0, b = 0;
-      for (int k = 0; k < tx.count[x]; k++, p += 3) {
+      for (int k = 0, n = tx.count[x]; k < n; k++, p += 3) {
         r += w[k] * p[0];
         g += w[k] * p[1];
         b += w[k] * p[2];
@@ -156,8 +173,8 @@ void Resize(const unsigned char* src, int sw, int sh, unsigned char* dst, int dw
     }
     unsigned char* out = dst + y * stride;
     for (size_t i = 0; i < stride; i++) {
-      float v = std::nearbyint(acc[i]);
-      out[i] = static_cast<unsigned char>(v < 0.f ? 0.f : (v > 255.f ? 255.f : v));
+      const float v = acc[i] + 0.5f;
+      out[i] = v <= 0.f ? 0 : (v >= 255.f ? 255 : static_cast<unsigned char>(v));
     }
   }
 }
