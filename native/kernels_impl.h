@@ -156,7 +156,7 @@ static inline void ukernel(int kc, const float* __restrict A, const float* __res
 // Fewer threads for small products: waking a second core costs more than it saves.
 static int threads_for(double flops) {
   int t = omp_get_max_threads();
-  if (flops < 4e5) return 1;
+  if (flops < 2e6) return 1;
   return t;
 }
 
@@ -221,16 +221,15 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
   const int nIc = (M + MC - 1) / MC;
   // Even row blocks too: 128 rows as one block, not 120 + 8.
   const int mcb = std::min(MC, ((M + nIc - 1) / nIc + MR - 1) / MR * MR);
-  int ncb = NC;
-  if (nIc < 4 * T) {
-    const int want = (4 * T + nIc - 1) / nIc;
-    ncb = std::min(NC, std::max(NR, ((N + want - 1) / want + NR - 1) / NR * NR));
-  }
-  const int nJc = (N + ncb - 1) / ncb;
   // Even depth blocks: K = 288 as 288, not 256 + 32 (a short block pays the C tile's load/store).
   const int kcb = (K + (K + KC - 1) / KC - 1) / ((K + KC - 1) / KC);
   const int nKc = (K + kcb - 1) / kcb;
-  if (T > 1 && nIc * nJc < 4 * T && nKc >= 4 * T) {
+  if (T == 1) {
+    gemm_serial(0, M, 0, N, 0, K, K, kcb, mcb, packA, packB, nullptr, C, ldc, accumulate, epi);
+    return;
+  }
+  const int nJcFull = (N + NC - 1) / NC;
+  if (nIc * nJcFull < 4 * T && nKc >= 4 * T) {
     static Buf parts;
     float* part = parts.get((size_t)T * M * N);
     const int nChunks = 4 * T, per = (nKc + nChunks - 1) / nChunks * kcb;
@@ -245,6 +244,7 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
         gemm_serial(0, M, 0, N, k0, k1, K, kcb, mcb, packA, packB, nullptr, mine, N, true, nullptr);
       }
     }
+#pragma omp parallel for num_threads(T) if ((long)M * N > 65536) schedule(static)
     for (int i = 0; i < M; i++)
       for (int j = 0; j < N; j++) {
         float v = accumulate ? C[(long)i * ldc + j] : 0.f;
@@ -254,6 +254,12 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
       }
     return;
   }
+  int ncb = NC;
+  if (nIc < 4 * T) {
+    const int want = (4 * T + nIc - 1) / nIc;
+    ncb = std::min(NC, std::max(NR, ((N + want - 1) / want + NR - 1) / NR * NR));
+  }
+  const int nJc = (N + ncb - 1) / ncb;
   // B is reused by every row block: pack it once, whole (ncb == NC then, so blocks line up).
   const bool share = nIc > 1 && ncb == NC;
   static Buf bfull;
