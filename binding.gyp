@@ -28,5 +28,21 @@
       "cflags": ["-O3", "-fopenmp"],
       "ldflags": ["-fopenmp"]
     }
+  ],
+  "variables": {
+    "has_libjpeg%": "<!(node -p \"['/usr/include/jpeglib.h','/usr/local/include/jpeglib.h'].some((f)=>require('fs').existsSync(f))?1:0\")"
+  },
+  "conditions": [
+    ["has_libjpeg==1", {
+      "targets": [
+        {
+          "target_name": "poster_studio_jpeg",
+          "sources": ["src/prepare/native/jpeg_resize.cc"],
+          "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
+          "cflags_cc": ["-O3", "-std=gnu++17"],
+          "libraries": ["-ljpeg"]
+        }
+      ]
+    }]
   ]
 }
