@@ -14,6 +14,7 @@ interface BinarySpec {
   bool?: boolean;
 }
 
+// Comparisons as +(a > b): a setcc instead of a branch that mispredicts on random signs.
 const SPECS: Record<string, BinarySpec> = {
   Add: { expr: 'a + b', int: true },
   Sub: { expr: 'a - b', int: true },
@@ -23,12 +24,12 @@ const SPECS: Record<string, BinarySpec> = {
   Minimum: { expr: 'Math.min(a, b)', int: true },
   SquaredDifference: { expr: '(a - b) * (a - b)', int: true },
   Prelu: { expr: 'a < 0 ? b * a : a', int: false },
-  Greater: { expr: 'a > b ? 1 : 0', int: true, bool: true },
-  GreaterEqual: { expr: 'a >= b ? 1 : 0', int: true, bool: true },
-  Less: { expr: 'a < b ? 1 : 0', int: true, bool: true },
-  LessEqual: { expr: 'a <= b ? 1 : 0', int: true, bool: true },
-  Equal: { expr: 'a === b ? 1 : 0', int: true, bool: true },
-  NotEqual: { expr: 'a !== b ? 1 : 0', int: true, bool: true },
+  Greater: { expr: '+(a > b)', int: true, bool: true },
+  GreaterEqual: { expr: '+(a >= b)', int: true, bool: true },
+  Less: { expr: '+(a < b)', int: true, bool: true },
+  LessEqual: { expr: '+(a <= b)', int: true, bool: true },
+  Equal: { expr: '+(a === b)', int: true, bool: true },
+  NotEqual: { expr: '+(a !== b)', int: true, bool: true },
 };
 
 /** Collapsed iteration: dims outermost first; sa/sb = element strides, 0 where broadcast. */
