@@ -177,7 +177,7 @@ static void gemm_serial(int i0, int i1, int j0, int j1, int k0, int k1, int K, i
         bblk = sharedB + (size_t)jc * K + (size_t)pc * npanels * NR;
       } else {
         float* b = bown.get((size_t)KC * NC);
-        for (int p = 0; p < npanels; p++) packB(b + (size_t)p * NR * kc, jc + p * NR, std::min(NR, nc - p * NR), pc, kc);
+        packB.block(b, jc, nc, pc, kc);
         bblk = b;
       }
       const bool add = add0 || pc > k0;
@@ -319,6 +319,9 @@ struct PackAStrided {
 struct PackBStrided {
   const float* b;
   long rs, cs;
+  void block(float* d, int jc, int nc, int k0, int kc) const {
+    for (int p = 0; p * NR < nc; p++) (*this)(d + (size_t)p * NR * kc, jc + p * NR, std::min(NR, nc - p * NR), k0, kc);
+  }
   void operator()(float* d, int j0, int nr, int k0, int kc) const {
     if (cs == 1) {
       for (int k = 0; k < kc; k++) {
@@ -439,6 +442,88 @@ struct PackAIm2col {
 struct PackBIm2col {
   const float* x;
   ConvGeom g;
+  // All panels of a block at once: each pixel's runs are read once and split across the panels
+  // (panel by panel, the pixel's position and bounds were recomputed for every 16 columns).
+  void block(float* d, int jc, int nc, int k0, int kc) const {
+    const int C = g.C, ohw = g.OH * g.OW;
+    const int run = g.dw == 1 ? g.KW * C : C;
+    const int npanels = (nc + NR - 1) / NR;
+    if (nc % NR) {
+      float* last = d + (size_t)(npanels - 1) * NR * kc;
+      for (int k = 0; k < kc; k++) std::memset(last + (size_t)k * NR + nc % NR, 0, sizeof(float) * (NR - nc % NR));
+    }
+    struct Piece { int off, len; size_t dst; };
+    struct Run { int kh, kwa, kwb, off, len, p0, p1; };
+    static thread_local Buf pieceBuf, runBuf;
+    Piece* pieces = reinterpret_cast<Piece*>(pieceBuf.get((size_t)(nc + npanels + 8) * sizeof(Piece) / sizeof(float) + 1));
+    Run* runs = reinterpret_cast<Run*>(runBuf.get((size_t)(nc + 8) * sizeof(Run) / sizeof(float) + 1));
+    int nruns = 0, npieces = 0;
+    for (int j = jc; j < jc + nc;) {
+      Run r;
+      if (g.dw == 1) {
+        r.kh = j / run;
+        r.off = j - r.kh * run;
+        r.len = std::min(run - r.off, jc + nc - j);
+        r.kwa = r.off / C;
+        r.kwb = (r.off + r.len - 1) / C;
+      } else {
+        const int t = j / C;
+        r.kh = t / g.KW;
+        r.kwa = r.kwb = t - r.kh * g.KW;
+        r.off = j - t * C;
+        r.len = std::min(C - r.off, jc + nc - j);
+      }
+      r.p0 = npieces;
+      for (int q = j; q < j + r.len;) {
+        const int col = q - jc, panel = col / NR, inpanel = col - panel * NR;
+        const int len = std::min(NR - inpanel, j + r.len - q);
+        pieces[npieces++] = {r.off + (q - j), len, (size_t)panel * NR * kc + inpanel};
+        q += len;
+      }
+      r.p1 = npieces;
+      runs[nruns++] = r;
+      j += r.len;
+    }
+    int n = k0 / ohw, rem = k0 - n * ohw, oh = rem / g.OW, ow = rem - oh * g.OW;
+    for (int k = 0; k < kc; k++) {
+      const float* img = x + (long)n * g.H * g.W * C;
+      const int ihb = oh * g.sh - g.pt, iwb = ow * g.sw - g.pl;
+      for (int ri = 0; ri < nruns; ri++) {
+        const Run& r = runs[ri];
+        const int ih = ihb + r.kh * g.dh, iwa = iwb + r.kwa * g.dw, iwz = iwb + r.kwb * g.dw;
+        if (ih < 0 || ih >= g.H || iwz < 0 || iwa >= g.W) {
+          for (int pi = r.p0; pi < r.p1; pi++) {
+            float* o = d + pieces[pi].dst + (size_t)k * NR;
+            for (int j = 0; j < pieces[pi].len; j++) o[j] = 0.f;
+          }
+        } else if (iwa >= 0 && iwz < g.W) {
+          // Offsets in the run count from the kernel row's first tap (dw == 1) or from the tap.
+          const float* src = g.dw == 1 ? img + ((long)ih * g.W + iwb) * C : img + ((long)ih * g.W + iwa) * C - r.off;
+          for (int pi = r.p0; pi < r.p1; pi++) {
+            float* o = d + pieces[pi].dst + (size_t)k * NR;
+            const float* s2 = src + pieces[pi].off;
+            for (int j = 0; j < pieces[pi].len; j++) o[j] = s2[j];
+          }
+        } else {
+          for (int pi = r.p0; pi < r.p1; pi++) {
+            float* o = d + pieces[pi].dst + (size_t)k * NR;
+            for (int j = 0; j < pieces[pi].len; j++) {
+              const int e = pieces[pi].off + j, kw = e / C, c = e - kw * C;
+              const int iw = iwb + kw;
+              o[j] = (iw >= 0 && iw < g.W) ? img[((long)ih * g.W + iw) * C + c] : 0.f;
+            }
+          }
+        }
+      }
+      if (++ow == g.OW) {
+        ow = 0;
+        if (++oh == g.OH) {
+          oh = 0;
+          ++n;
+        }
+      }
+    }
+  }
   void operator()(float* d, int j0, int nr, int k0, int kc) const {
     const int C = g.C, ohw = g.OH * g.OW;
     const int run = g.dw == 1 ? g.KW * C : C;  // as in PackAIm2col: one kernel row is one run
