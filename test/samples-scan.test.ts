@@ -24,6 +24,10 @@ test('grids with sidecars are found in training order and every poster is scored
     assert.ok(scan.grids.every((g) => g.from === 'sidecar'));
     assert.deepEqual(scan.singles, []);
     assert.deepEqual(scan.skipped, [], 'losses.csv and sidecars are not reported as junk');
+    // `classify samples/*`: the shell hands over sidecars and losses.csv as files; same result.
+    const globbed = await scanSamples((await fs.readdir(dir)).map((n) => path.join(dir, n)));
+    assert.deepEqual(globbed.skipped, []);
+    assert.deepEqual(globbed.grids.map((g) => g.iteration), [100, 200, 300]);
     const s = await scoreSamples(scan, colourScorer, { batch: 4 });
     assert.deepEqual(s.genres, ['Action', 'Drama', 'Comedy']);
     assert.equal(s.grids.length, 3);

@@ -4,7 +4,7 @@
  * headers are read here, so a directory of thousands of posters costs no memory; pixels are
  * decoded one file at a time when scored (a file that fails then is reported the same way).
  */
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../cli/errors.js';
@@ -89,6 +89,13 @@ function undecodable(file: string, err: unknown): SkippedFile {
   return IMAGE_EXTENSIONS.has(ext) ? { file, reason: `broken image (${why})` } : { file, reason: 'not an image' };
 }
 
+/** A .json beside an image of the same stem is that image's sidecar. */
+function isSidecar(file: string): boolean {
+  if (!file.toLowerCase().endsWith('.json')) return false;
+  const stem = file.slice(0, -5);
+  return [...IMAGE_EXTENSIONS].some((ext) => existsSync(stem + ext));
+}
+
 /** Lists the candidate files of the given paths: files as given, directories one level deep. */
 async function listFiles(inputs: readonly string[]): Promise<{ files: string[]; missing: string[] }> {
   const files: string[] = [];
@@ -102,6 +109,9 @@ async function listFiles(inputs: readonly string[]): Promise<{ files: string[]; 
       continue;
     }
     if (st.isFile()) {
+      // `classify samples/*` expands to sidecars and losses.csv too: the same files a directory scan passes over.
+      const name = path.basename(input);
+      if (KNOWN_OUTPUTS.test(name) || isSidecar(input)) continue;
       files.push(input);
       continue;
     }
