@@ -58,6 +58,11 @@ const CONV_CASES: ConvCase[] = [
   { x: [1, 1, 1, 3], k: 1, co: 2, s: 1, pad: 'valid' },
 ];
 
+test('the native addon is built and loads (npm install builds it; it is part of the product)', () => {
+  const status = registerNativeBackend();
+  assert.ok(status.ok, `the native addon is unavailable: ${status.ok ? '' : status.reason}`);
+});
+
 describe('native engine', () => {
   before(() => {
     const status = registerNativeBackend();
