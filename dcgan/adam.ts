@@ -32,15 +32,32 @@ export class Adam {
     const { learningRate: lr, beta1: b1 } = this.opts;
     const b2 = this.beta2;
     const lrT = (lr * Math.sqrt(1 - b2 ** this.step)) / (1 - b1 ** this.step);
-    tf.tidy(() => {
-      this.vars.forEach((x, i) => {
-        const g = grads[x.name];
-        if (!g) return;
-        const m = this.m[i]!;
-        const v = this.v[i]!;
-        m.assign(tf.add(tf.mul(m, b1), tf.mul(g, 1 - b1)));
-        v.assign(tf.add(tf.mul(v, b2), tf.mul(tf.square(g), 1 - b2)));
-        x.assign(tf.sub(x, tf.mul(tf.div(m, tf.add(tf.sqrt(v), this.epsilon)), lrT)));
+    const eps = this.epsilon;
+    this.vars.forEach((x, i) => {
+      const g = grads[x.name];
+      if (!g) return;
+      // One fused pass in JS instead of eleven element-wise tensor ops: on the cpu-based backends
+      // those ops cost as much as the convolutions for a 5M-parameter network.
+      const gv = g.dataSync() as Float32Array;
+      const mv = this.m[i]!.dataSync() as Float32Array;
+      const vv = this.v[i]!.dataSync() as Float32Array;
+      const xv = x.dataSync() as Float32Array;
+      const n = gv.length;
+      const m2 = new Float32Array(n);
+      const v2 = new Float32Array(n);
+      const x2 = new Float32Array(n);
+      for (let k = 0; k < n; k++) {
+        const gk = gv[k]!;
+        const mk = b1 * mv[k]! + (1 - b1) * gk;
+        const vk = b2 * vv[k]! + (1 - b2) * gk * gk;
+        m2[k] = mk;
+        v2[k] = vk;
+        x2[k] = xv[k]! - (lrT * m2[k]!) / (Math.sqrt(v2[k]!) + eps);
+      }
+      tf.tidy(() => {
+        this.m[i]!.assign(tf.tensor(m2, x.shape, 'float32'));
+        this.v[i]!.assign(tf.tensor(v2, x.shape, 'float32'));
+        x.assign(tf.tensor(x2, x.shape, 'float32'));
       });
     });
   }
