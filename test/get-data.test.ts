@@ -77,6 +77,21 @@ before(async () => {
       const body = readFileSync(posterFiles.get('12.jpg')!);
       res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length + 5000 });
       res.write(body.subarray(0, 600), () => res.destroy());
+    } else if (url.startsWith('/dribble/')) {
+      // A whole poster, sent in small pieces over ~1.5 s: long enough to kill the client mid-body.
+      const body = readFileSync(posterFiles.get('12.jpg')!);
+      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length });
+      let sent = 0;
+      const step = Math.ceil(body.length / 15);
+      const t = setInterval(() => {
+        res.write(body.subarray(sent, sent + step));
+        sent += step;
+        if (sent >= body.length) {
+          clearInterval(t);
+          res.end();
+        }
+      }, 100);
+      res.on('close', () => clearInterval(t));
     } else if (url === '/notimage.jpg') {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html>not a poster</html>');
     } else {
@@ -187,6 +202,30 @@ test('offline (every host refuses): one clear line, non-zero exit, nothing writt
   assert.match(errors[0]!, /^error: cannot reach any poster host \(connection refused: ECONNREFUSED at 127\.0\.0\.1:\d+, \d+ attempts\)/);
   assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
   assert.deepEqual(outFiles(out), []);
+});
+
+test('killed mid-download: no partial JPEG under a poster name; the next run finishes the job', { timeout: 60_000 }, async () => {
+  const rows = Array.from({ length: 4 }, (_, i) => [200 + i, `Slow ${i} (2001)`, `${base}/dribble/${i}.jpg`] as [number, string, string]);
+  const csv = writeCsv('killed.csv', rows);
+  const out = path.join(dir, 'killed');
+  const args = ['--csv', csv, '--output', out, '--download', '--concurrency', '4'];
+  const killed = await new Promise<NodeJS.Signals | null>((resolve) => {
+    const child = execFile(process.execPath, [BIN, ...args], { env: { ...process.env, CI: '1' } });
+    child.on('exit', (_code, signal) => resolve(signal));
+    // Kill once the bodies are flowing (the server has seen all four requests).
+    const poll = setInterval(() => {
+      if (rows.every((r) => hits.has(`/dribble/${r[0] - 200}.jpg`))) {
+        clearInterval(poll);
+        setTimeout(() => child.kill('SIGKILL'), 300);
+      }
+    }, 50);
+  });
+  assert.equal(killed, 'SIGKILL');
+  const left = readdirSync(out);
+  for (const f of left.filter((n) => n.endsWith('.jpg'))) assert.ok(parseJpegHeader(readFileSync(path.join(out, f))), `${f} is whole`);
+  const r = await run(args);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(outFiles(out), ['200.jpg', '201.jpg', '202.jpg', '203.jpg']);
 });
 
 test('a bad flag is one line naming it, exit 2', async () => {
