@@ -66,13 +66,13 @@ export async function readManifest(dir: string): Promise<Manifest> {
 }
 
 /** Decodes every poster at width x height; unreadable files are skipped and counted, not fatal. */
-export async function loadTrainingSet(dir: string, width: number, height: number, minCount: number): Promise<TrainingSet> {
+export async function loadTrainingSet(dir: string, width: number, height: number, minCount: number, quiet = false): Promise<TrainingSet> {
   const manifest = await readManifest(dir);
   const per = width * height * 3;
   const pixels = new Uint8Array(manifest.kept.length * per);
   const entries: ManifestEntry[] = [];
   const skipped: { file: string; reason: string }[] = [];
-  const progress = createProgress('loading posters', manifest.kept.length);
+  const progress = quiet ? { update: () => undefined, stop: () => undefined } : createProgress('loading posters', manifest.kept.length);
   let done = 0;
   const queue = [...manifest.kept];
   // A few decodes in flight keep libvips busy without holding every file in memory.

@@ -123,13 +123,13 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const B = run.train.rows * run.train.cols;
   const loadSet = async (): Promise<TrainingSet> => {
     const c = run.config;
-    return loadTrainingSet(run.input, c.width, c.height, B);
+    return loadTrainingSet(run.input, c.width, c.height, B, run.quiet);
   };
   const { state: s, data, cells } = await startState(run, loadSet);
   const c = s.net.config;
   if (data.width !== c.width || data.height !== c.height) {
     // A resumed checkpoint may have another size than the flags: decode again at its size.
-    Object.assign(data, await loadTrainingSet(run.input, c.width, c.height, B));
+    Object.assign(data, await loadTrainingSet(run.input, c.width, c.height, B, run.quiet));
   }
   if (data.skipped.length) log(run, `warning: ${data.skipped.length} posters could not be decoded and are left out (first: ${data.skipped[0]!.reason})`);
   const perEpoch = Math.floor(data.entries.length / B);

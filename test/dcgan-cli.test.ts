@@ -1,0 +1,62 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { before, test } from 'node:test';
+import { probeVideo } from '../src/video/probe.js';
+import { makeDcganFixture, tempDir } from './helpers/dcgan-fixture.js';
+
+const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'dcgan.js');
+const STUDIO = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'poster-studio.js');
+const TINY = ['--output_width', '8', '--output_height', '12', '--nbr_of_layers_g', '3', '--nbr_of_layers_d', '3', '--gf_dim', '4', '--df_dim', '4', '--z_dim', '8', '--k_w', '3', '--k_h', '3', '--grid_height', '2', '--grid_width', '3', '--backend', 'cpu'];
+
+let data = '';
+before(async () => {
+  data = await makeDcganFixture(12);
+});
+
+function run(args: string[], bin = BIN): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('bad flags exit 2 with one error line naming the flag, and write nothing', async () => {
+  const out = path.join(await tempDir('dcgan-cli-bad-'), 'out');
+  const cases: [string[], RegExp][] = [
+    [['train', '--input', data, '--output', out, '--output_width', '20'], /--output_width.*multiples of 16/],
+    [['train', '--input', data, '--output', out, '--activation_g', 'foo'], /--activation_g takes one of relu/],
+    [['train', '--input', data, '--output', out, '--render_res', '123x45'], /--render_res takes WIDTHxHEIGHT/],
+    [['train', '--input', path.join(out, 'nope'), '--output', out], /--input: .* does not exist/],
+    [['train', '--input', data, '--output', out, '--grid-height', '0'], /--grid_height takes a whole number from 1 to 64/],
+    [['render', '--input', data], /has no grid_\*\.png/],
+    [['generate', '--checkpoint', data, '--output', out], /--checkpoint: no checkpoint in/],
+  ];
+  for (const [args, re] of cases) {
+    const r = run(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
+    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:'));
+    assert.equal(lines.length, 1, `${args.join(' ')}: one line, got\n${r.stderr}`);
+    assert.match(lines[0]!, /^error: /);
+    assert.match(lines[0]!, re);
+  }
+  assert.ok(!existsSync(out), 'nothing written');
+});
+
+test('dcgan train then render from the command line; poster-studio dcgan is the same command', async () => {
+  const out = path.join(await tempDir('dcgan-cli-ok-'), 'samples');
+  const t = run(['train', '--input', data, '--output', out, '--iterations', '3', '--sample_rate', '1', '--render_video', 'false', ...TINY], STUDIO.replace('poster-studio', 'dcgan'));
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /trained 3 iterations .* on cpu: [\d.]+ images\/s; 4 grids/);
+  assert.ok(existsSync(path.join(out, 'checkpoints', 'ckpt_000003', 'state.json')));
+  const r = run(['dcgan', 'render', '--input', out, '--video_length', '2'], STUDIO);
+  assert.equal(r.code, 0, r.stderr);
+  const info = await probeVideo(path.join(out, 'train.mp4'));
+  assert.equal(info.frames, 4);
+  const again = run(['train', '--input', data, '--output', out, '--iterations', '3', ...TINY]);
+  assert.equal(again.code, 2);
+  assert.match(again.stderr, /already holds a training run .*--resume/);
+  const help = run(['train', '--help']);
+  assert.equal(help.code, 0);
+  for (const flag of ['--learning-rate-g', '--nbr-g-updates', '--auto-render-period', '--use-checkpoints', '--resume', '--backend']) assert.ok(help.stdout.includes(flag), `help lists ${flag}`);
+});
