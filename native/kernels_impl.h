@@ -631,6 +631,14 @@ static void conv2d_bwd_input_scatter(const float* dy, const float* w, float* dx,
           for (int kh = 0; kh < g.KH; kh++) {
             const int ih = oh * g.sh - g.pt + kh * g.dh;
             if (ih < 0 || ih >= g.H) continue;
+            const int iw0 = ow * g.sw - g.pl;
+            if (g.dw == 1 && iw0 >= 0 && iw0 + g.KW <= g.W) {
+              // The kernel row lands on adjacent pixels: one run of KW*C floats.
+              float* o = img + ((long)ih * g.W + iw0) * g.C;
+              const float* s = row + kh * g.KW * g.C;
+              for (int e = 0; e < g.KW * g.C; e++) o[e] += s[e];
+              continue;
+            }
             for (int kw = 0; kw < g.KW; kw++) {
               const int iw = ow * g.sw - g.pl + kw * g.dw;
               if (iw < 0 || iw >= g.W) continue;
