@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from '@tensorflow/tfjs-core';
 import { tf } from '../src/tf/tf.js';
+import { batchNormTrain } from '../src/tf/kernels/batchnorm-train.js';
 import { fusedAdam, fusedRmsprop } from '../src/tf/kernels/optimizers.js';
 import { registerFastCpuBackend } from '../src/tf/kernels/register.js';
 
@@ -66,6 +67,35 @@ function optimizerCase(workload: Case['workload'], op: 'AdamUpdate' | 'RMSPropUp
   };
 }
 
+/**
+ * Training-mode batch norm forward + backward (dx, dgamma, dbeta): tf.moments + tf.batchNorm
+ * through autodiff on cpu, the fused batchNormTrain op on fast.
+ */
+function batchNormTrainCase(shape: number[]): Case {
+  return {
+    workload: 'dcgan',
+    op: 'BatchNormTrain+grad',
+    shape,
+    setup: () => {
+      const fast = tf.getBackend() === FAST;
+      const C = shape[shape.length - 1];
+      const x = rnd(shape);
+      const gamma = rnd([C], 0.5, 1.5);
+      const beta = rnd([C]);
+      const dy = rnd(shape);
+      const f = (xt: Tensor, g: Tensor, b: Tensor): Tensor => {
+        if (fast) return batchNormTrain(xt, g, b, 1e-5).y.mul(dy).sum();
+        const { mean, variance } = tf.moments(xt, [0, 1, 2]);
+        return tf.batchNorm(xt, mean, variance, b as never, g as never, 1e-5).mul(dy).sum();
+      };
+      return {
+        run: () => tf.dispose(tf.grads(f as never)([x, gamma, beta])),
+        dispose: () => tf.dispose([x, gamma, beta, dy]),
+      };
+    },
+  };
+}
+
 const DCGAN_X = [60, 32, 32, 64];
 const DCGAN_Y = [60, 16, 16, 128];
 const CLS_X = [32, 159, 104, 32];
@@ -90,6 +120,8 @@ export const CASES: Case[] = [
   kernelCase('dcgan', 'Tanh', [60, 64, 64, 3], () => ({ x: rnd([60, 64, 64, 3]) })),
   kernelCase('dcgan', 'Sqrt', [5, 5, 256, 512], () => ({ x: rnd([5, 5, 256, 512], 0, 1) })),
   kernelCase('dcgan', 'Tile', [60, 16, 16, 128], () => ({ x: rnd([1, 1, 1, 128]) }), { reps: [60, 16, 16, 1] }),
+  batchNormTrainCase(DCGAN_X),
+  batchNormTrainCase([60, 8, 8, 256]),
   optimizerCase('dcgan', 'AdamUpdate', [5, 5, 256, 512]),
   kernelCase('classifier', 'MaxPool', CLS_X, () => ({ x: rnd(CLS_X) }), { filterSize: 2, strides: 2, pad: 'valid' }),
   kernelCase('classifier', 'MaxPoolGrad', CLS_X, () => ({ dy: rnd([32, 79, 52, 32]), input: rnd(CLS_X), output: rnd([32, 79, 52, 32]) }), {

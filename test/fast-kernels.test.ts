@@ -451,3 +451,77 @@ test('fused Adam leaves tensors that share a weight\'s buffer untouched', async 
   opt.dispose();
   await tf.setBackend('cpu');
 });
+
+const { batchNormTrain, fusedAdamUpdate } = await import('../src/tf/kernels/index.js');
+
+test('batchNormTrain: fused forward and gradients match moments + batchNorm on the cpu backend', async () => {
+  for (const xs of [[3, 4, 5, 6], [8, 6], [1, 2, 3, 64]]) {
+    const C = xs[xs.length - 1];
+    const x = rand(xs, -3, 3).map((v, i) => v + (i % C)); // channel offsets: a mean far from 0
+    const g = rand([C], 0.5, 1.5);
+    const b = rand([C], -0.5, 0.5);
+    const w = rand(xs);
+    const what = `batchNormTrain ${JSON.stringify(xs)}`;
+    await compare(`${what} forward`, () => {
+      const r = batchNormTrain(tf.tensor(x, xs), tf.tensor1d(g), tf.tensor1d(b), 1e-5);
+      return [r.y, r.mean, r.variance];
+    }, { kernel: 'PosterStudioBatchNormTrain', expect: 'fast', rtol: 1e-4, atol: 1e-5 });
+    await compare(
+      `${what} gradients`,
+      () =>
+        tf.grads((xt: Tensor, gt: Tensor, bt: Tensor) => batchNormTrain(xt, gt, bt, 1e-5).y.mul(tf.tensor(w, xs)).sum())([
+          tf.tensor(x, xs),
+          tf.tensor1d(g),
+          tf.tensor1d(b),
+        ]),
+      { kernel: 'PosterStudioBatchNormTrainGrad', expect: 'fast', rtol: 1e-3, atol: 1e-5 },
+    );
+  }
+});
+
+test('fusedAdamUpdate follows the TF1 Adam step written with tensor ops', async () => {
+  await tf.setBackend(FAST);
+  const shape = [4, 5];
+  const init = rand(shape);
+  const steps = [rand(shape), rand(shape), rand(shape)];
+  const run = (fused: boolean): number[][] => {
+    const x = tf.variable(tf.tensor(init, shape), true, `adam-x-${fused}`);
+    const m = tf.variable(tf.zeros(shape), false);
+    const v = tf.variable(tf.zeros(shape), false);
+    steps.forEach((gv, k) => {
+      const lr = (2e-4 * Math.sqrt(1 - 0.999 ** (k + 1))) / (1 - 0.5 ** (k + 1));
+      tf.tidy(() => {
+        const g = tf.tensor(gv, shape);
+        if (fused) {
+          assert.ok(fusedAdamUpdate({ value: x, m, v, grad: g, lr, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 }));
+        } else {
+          m.assign(tf.add(tf.mul(m, 0.5), tf.mul(g, 0.5)));
+          v.assign(tf.add(tf.mul(v, 0.999), tf.mul(tf.square(g), 1 - 0.999)));
+          x.assign(tf.sub(x, tf.mul(tf.div(m, tf.add(tf.sqrt(v), 1e-8)), lr)));
+        }
+      });
+    });
+    const out = [x, m, v].map((t) => Array.from(t.dataSync()));
+    tf.dispose([x, m, v]);
+    return out;
+  };
+  const a = run(true);
+  const b = run(false);
+  ['x', 'm', 'v'].forEach((n, k) => assertClose(a[k], b[k], `fused Adam ${n}`, 1e-5, 1e-9));
+  await tf.setBackend('cpu');
+});
+
+test('batchNormTrain leaves no tensors behind when gamma and beta get no gradient', async () => {
+  await tf.setBackend(FAST);
+  const xs = [2, 3, 3, 4];
+  const x = tf.tensor(rand(xs), xs);
+  const gamma = tf.ones([4]);
+  const beta = tf.zeros([4]);
+  const before = tf.memory().numTensors;
+  const dx = tf.grad((t: Tensor) => batchNormTrain(t, gamma, beta, 1e-5).y.square().sum())(x);
+  assert.deepEqual(dx.shape, xs);
+  dx.dispose();
+  assert.equal(tf.memory().numTensors, before);
+  tf.dispose([x, gamma, beta]);
+  await tf.setBackend('cpu');
+});

@@ -1,4 +1,5 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { batchNormTrainKernels } from './batchnorm-train.js';
 import { binaryKernels } from './binary.js';
 import { miscKernels } from './misc.js';
 import { poolKernels } from './pool.js';
@@ -18,7 +19,10 @@ export function fastKernelConfigs(backendName: string): KernelConfig[] {
     ...reduceKernels(backendName),
     ...poolKernels(backendName),
     ...miscKernels(backendName),
+    ...batchNormTrainKernels(backendName),
   ];
 }
 
 export { pathCounts } from './util.js';
+export { batchNormTrain } from './batchnorm-train.js';
+export { FusedAdamOptimizer, FusedRMSPropOptimizer, fusedAdam, fusedAdamUpdate, fusedRmsprop } from './optimizers.js';

@@ -193,6 +193,51 @@ export class FusedRMSPropOptimizer extends tf.RMSPropOptimizer {
   }
 }
 
+/**
+ * One Adam step for code that keeps its own moment variables (TF1's form, as dcgan/adam.ts):
+ * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; value -= lr m / (sqrt(v) + epsilon), with lr
+ * already bias-corrected by the caller. Returns false, changing nothing, when the tensors are
+ * not float32 arrays in JS memory; the caller then runs its tensor-op update.
+ */
+export function fusedAdamUpdate(p: {
+  value: Variable;
+  m: Variable;
+  v: Variable;
+  grad: Tensor;
+  lr: number;
+  beta1: number;
+  beta2: number;
+  epsilon: number;
+}): boolean {
+  const G = floats(p.grad);
+  const W = floats(p.value);
+  if (!G || !W || G.length !== W.length || floats(p.m)?.length !== W.length || floats(p.v)?.length !== W.length) {
+    count('FusedAdamUpdate', false);
+    return false;
+  }
+  count('FusedAdamUpdate', true);
+  const f = Math.fround;
+  const b1 = f(p.beta1);
+  const b2 = f(p.beta2);
+  const c1 = f(1 - p.beta1);
+  const c2 = f(1 - p.beta2);
+  const lr = f(p.lr);
+  const eps = f(p.epsilon);
+  const M = writableSlot(p.m);
+  const V = writableSlot(p.v);
+  const out = new Float32Array(W.length);
+  for (let j = 0; j < W.length; j++) {
+    const g = G[j];
+    const mj = f(b1 * M[j] + c1 * g);
+    const vj = f(b2 * V[j] + c2 * g * g);
+    M[j] = mj;
+    V[j] = vj;
+    out[j] = W[j] - (mj / (Math.sqrt(vj) + eps)) * lr;
+  }
+  assignNew(p.value, out);
+  return true;
+}
+
 /** Same arguments and defaults as tf.train.adam. */
 export function fusedAdam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsilon?: number): FusedAdamOptimizer {
   return new FusedAdamOptimizer(learningRate, beta1, beta2, epsilon);
