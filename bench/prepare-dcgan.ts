@@ -2,7 +2,8 @@
  * prepare-dcgan throughput on the real posters (../shared/data/movie-genre) at ratio 60 with
  * --min_year=1980 --exclude_genres=Animation,Comedy, beside ImageMagick's mogrify doing the same
  * work on copies of the same files in the same run (when mogrify is installed), so the ratio
- * holds on a busy shared machine. Run alone: `node dist/bench/prepare-dcgan.js`.
+ * holds on a busy shared machine; and the same conversion through sharp alone (no libjpeg-turbo
+ * fast path). Run alone: `node dist/bench/prepare-dcgan.js`.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -56,6 +57,8 @@ export async function benchPrepareDcgan(): Promise<Record<string, unknown>[]> {
     const images = r.converted;
     const files = r.manifest.kept.map((k) => path.join(posters, k.file));
     const mogrifySeconds = timeMogrify(files, work);
+    // The same work through sharp alone, for what the libjpeg-turbo path adds.
+    const viaSharp = await prepareDcgan({ csv, input: posters, output: path.join(work, 'out-sharp'), params: PARAMS, table, progress: false, engine: 'sharp' });
     const ips = images / r.convertSeconds;
     const mips = mogrifySeconds === null ? null : files.length / mogrifySeconds;
     return [
@@ -64,6 +67,7 @@ export async function benchPrepareDcgan(): Promise<Record<string, unknown>[]> {
         images_per_s: Number(ips.toFixed(1)),
         mogrify_images_per_s: mips === null ? null : Number(mips.toFixed(1)),
         speedup_vs_mogrify: mips === null ? null : Number((ips / mips).toFixed(2)),
+        sharp_only_images_per_s: Number((viaSharp.converted / viaSharp.convertSeconds).toFixed(1)),
         ratio: RATIO,
         images,
         engine: converterName(),

@@ -28,9 +28,9 @@ export function defaultConcurrency(): number {
  * a partial JPEG under a poster's name. No fsync: a torn file after a power loss lacks its EOI
  * marker, and the next run's check (jpeg-check.ts) redoes it.
  */
-export async function convertPoster(source: string, target: string, width: number, height: number): Promise<void> {
+export async function convertPoster(source: string, target: string, width: number, height: number, engine: 'auto' | 'sharp' = 'auto'): Promise<void> {
   const tmp = tempPathFor(target);
-  const native = loadNativeJpeg();
+  const native = engine === 'auto' ? loadNativeJpeg() : null;
   if (native && (await native.convertFile(source, tmp, target, width, height, JPEG_QUALITY)) === 'done') return;
   try {
     const info = await srgbPipeline(source)

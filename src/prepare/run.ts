@@ -19,6 +19,8 @@ export interface PrepareOptions {
   output: string;
   params: PrepareParams;
   concurrency?: number;
+  /** 'sharp' skips the libjpeg-turbo fast path (the benchmark measures both). */
+  engine?: 'auto' | 'sharp';
   /** Progress on stderr (off in the benchmark). */
   progress?: boolean;
   /** A parsed CSV to reuse (the benchmark parses once). */
@@ -85,7 +87,7 @@ export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
       result = { imdbId: movie.imdbId, file, title: movie.title, year: movie.year, genres: movie.genres };
     } else {
       try {
-        await convertPoster(source, target, size.width, size.height);
+        await convertPoster(source, target, size.width, size.height, o.engine);
         converted++;
         result = { imdbId: movie.imdbId, file, title: movie.title, year: movie.year, genres: movie.genres };
       } catch (err) {
