@@ -73,6 +73,9 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
         `--resume: the checkpoint was trained with ${diffs.map(([k]) => `${k}=${JSON.stringify((ck as unknown as Record<string, unknown>)[k])}`).join(', ')}; drop those flags or start a new run in another --output`,
       );
     }
+    if (run.train.rows !== s.train.rows || run.train.cols !== s.train.cols) {
+      log(run, `note: the checkpoint's grid is ${s.train.rows}x${s.train.cols} (its batch size); --grid_height/--grid_width are ignored on --resume`);
+    }
     // Hyper-parameters may change on resume; the ones given now win.
     s.train = { ...run.train, rows: s.train.rows, cols: s.train.cols };
     s.optG.opts.learningRate = s.train.learningRateG;

@@ -27,7 +27,7 @@ test('bad flags exit 2 with one error line naming the flag, and write nothing', 
     [['train', '--input', data, '--output', out, '--output_width', '20'], /--output_width.*multiples of 16/],
     [['train', '--input', data, '--output', out, '--activation_g', 'foo'], /--activation_g takes one of relu/],
     [['train', '--input', data, '--output', out, '--render_res', '123x45'], /--render_res takes WIDTHxHEIGHT/],
-    [['train', '--input', path.join(out, 'nope'), '--output', out], /--input: .* does not exist/],
+    [['train', '--input', path.join(out, 'nope'), '--output', out], /--input: .*manifest.json not found; run prepare-dcgan first/],
     [['train', '--input', data, '--output', out, '--grid-height', '0'], /--grid_height takes a whole number from 1 to 64/],
     [['render', '--input', data], /has no grid_\*\.png/],
     [['generate', '--checkpoint', data, '--output', out], /--checkpoint: no checkpoint in/],
@@ -45,10 +45,12 @@ test('bad flags exit 2 with one error line naming the flag, and write nothing', 
 
 test('dcgan train then render from the command line; poster-studio dcgan is the same command', async () => {
   const out = path.join(await tempDir('dcgan-cli-ok-'), 'samples');
-  const t = run(['train', '--input', data, '--output', out, '--iterations', '3', '--sample_rate', '1', '--render_video', 'false', ...TINY], STUDIO.replace('poster-studio', 'dcgan'));
+  const t = run(['train', '--input', data, '--output', out, '--iterations', '3', '--sample_rate', '1', '--render_video', 'false', '--auto_render_period', '2', ...TINY], STUDIO.replace('poster-studio', 'dcgan'));
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /trained 3 iterations .* on cpu: [\d.]+ images\/s; 4 grids/);
   assert.ok(existsSync(path.join(out, 'checkpoints', 'ckpt_000003', 'state.json')));
+  // --auto_render_period 2 rendered the video of grids 0-2 during training.
+  assert.equal((await probeVideo(path.join(out, 'train.mp4'))).frames, 3);
   const r = run(['dcgan', 'render', '--input', out, '--video_length', '2'], STUDIO);
   assert.equal(r.code, 0, r.stderr);
   const info = await probeVideo(path.join(out, 'train.mp4'));

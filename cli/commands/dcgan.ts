@@ -2,6 +2,7 @@
  * `dcgan train | render | generate` (also `poster-studio dcgan ...`): the seed fork's flags,
  * spelled as it spells them, plus output size, seeds, resume and the conditional model.
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../src/cli/errors.js';
@@ -23,7 +24,7 @@ const videoFlags = defineFlags({
 });
 
 export const trainFlags = defineFlags({
-  input: { kind: 'path', default: DEFAULT_DCGAN_DATA, exists: 'dir', short: '-i', help: 'prepare-dcgan output (manifest.json + posters)' },
+  input: { kind: 'path', default: DEFAULT_DCGAN_DATA, short: '-i', help: 'prepare-dcgan output (manifest.json + posters)' },
   output: { kind: 'path', default: DEFAULT_SAMPLES, short: '-o', help: 'where grids, losses.csv, checkpoints and train.mp4 go' },
   checkpoint_dir: { kind: 'path', default: '', help: 'checkpoint directory (empty = <output>/checkpoints)' },
   epoch: { kind: 'int', default: 25, min: 1, max: 100000, help: 'epochs to train (an epoch = every poster once, in whole batches)' },
@@ -102,6 +103,9 @@ function configureTrain(cmd: Command): void {
     const o = readFlags(cmd, trainFlags);
     const res = resolution(o.render_res);
     if (o.resume && o.fresh) throw new UserError('--resume and --fresh exclude each other');
+    if (!existsSync(path.join(o.input, 'manifest.json'))) {
+      throw new UserError(`--input: ${path.join(o.input, 'manifest.json')} not found; run prepare-dcgan first (e.g. prepare-dcgan --min_year=1980 --exclude_genres=Animation,Comedy --output ${o.input})`);
+    }
     const config: ModelConfig = {
       width: o.output_width, height: o.output_height, channels: 3, zDim: o.z_dim, gf: o.gf_dim, df: o.df_dim,
       layersG: o.nbr_of_layers_g, layersD: o.nbr_of_layers_d, kH: o.k_h, kW: o.k_w,
