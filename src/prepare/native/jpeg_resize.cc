@@ -3,6 +3,11 @@
 // result to the exact size, and the encoder writes quality-q JPEG, all on a libuv pool thread with
 // no libvips pipeline set-up. Anything unusual (not JPEG, CMYK/YCCK, an ICC profile, an EXIF
 // orientation, any libjpeg warning) is answered "fallback" and left to sharp, which handles it.
+//
+// Measured on 80 real posters against sharp's float Lanczos-3 result: this path (DCT 5/8, then
+// Lanczos-3 from 114x168) differs by 7.6 levels mean absolute, mogrify by 6.8 and sharp's own
+// q95 JPEG by 3.5; decoding at 8/8 instead matches sharp (3.5) but is ~1.3x slower, and the
+// 5/8 pictures look the same (no visible DCT block edges), so the scaled decode stays.
 #include <napi.h>
 
 #include <cerrno>
