@@ -2,7 +2,7 @@
  * Pictures for the report, embedded as data: URIs. Why embedded rather than files beside the
  * page: the report is then ONE file that can be moved, mailed or archived with nothing to
  * break, and a file:// page never trips over a browser's local-file rules. Grids are small
- * (a 6x10 grid of 64x96 posters is ~100-300 kB); large ones are re-encoded as JPEG.
+ * (a 6x10 grid of 64x96 posters is ~100-600 kB); files over 100 kB are re-encoded as JPEG q85 (GAN output is noisy: PNG compresses it badly).
  */
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
@@ -11,7 +11,7 @@ import { encodeJpeg, encodePng, type RgbImage } from '../images/decode.js';
 export const dataUri = (bytes: Uint8Array, mime: string): string => `data:${mime};base64,${Buffer.from(bytes).toString('base64')}`;
 
 /** A file as an image data URI; big or odd formats become JPEG so the page stays light. */
-export async function fileAsDataUri(file: string, maxBytes = 400_000): Promise<string> {
+export async function fileAsDataUri(file: string, maxBytes = 100_000): Promise<string> {
   const bytes = await fs.readFile(file);
   const lower = file.toLowerCase();
   if (bytes.length <= maxBytes && lower.endsWith('.png')) return dataUri(bytes, 'image/png');

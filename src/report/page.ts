@@ -21,6 +21,7 @@ body { margin:0; font:15px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, san
 header { background:#141a2a; color:#fff; padding:28px 40px 22px; }
 header h1 { margin:0 0 4px; font-size:26px; letter-spacing:.2px; }
 header p { margin:2px 0; color:#b9c0d4; font-size:13px; }
+header code { background:#2a3350; color:#dfe5ff; padding:1px 5px; border-radius:4px; }
 nav { display:flex; flex-wrap:wrap; gap:6px; margin-top:14px; }
 nav a { color:#dfe5ff; text-decoration:none; font-size:13px; padding:3px 10px; border:1px solid #3a4464; border-radius:14px; }
 nav a.na { color:#7f89a6; border-style:dashed; }
@@ -28,7 +29,7 @@ main { max-width:1200px; margin:0 auto; padding:24px 24px 60px; }
 section { background:var(--card); border:1px solid var(--line); border-radius:10px; padding:18px 22px 22px; margin:0 0 22px; }
 section h2 { margin:0 0 4px; font-size:19px; }
 section .intro { margin:0 0 14px; color:var(--muted); font-size:13.5px; }
-.na-line { color:#8a5a00; background:#fff8e6; border:1px solid #f2dfb0; border-radius:6px; padding:8px 12px; font-size:14px; }
+.na-line { margin:6px 0 12px; color:#8a5a00; background:#fff8e6; border:1px solid #f2dfb0; border-radius:6px; padding:8px 12px; font-size:14px; }
 .na-line code, code { background:#eef1f8; padding:1px 5px; border-radius:4px; font-size:13px; }
 .timeline { display:flex; gap:14px; overflow-x:auto; padding-bottom:8px; }
 .timeline figure { margin:0; flex:0 0 auto; }

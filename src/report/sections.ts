@@ -104,10 +104,10 @@ export async function postersSection(latest: GridSource | null, scores: GridScor
       `<div class="poster"><img src="${await rgbAsPngUri(c)}" alt="poster ${i + 1}"><div class="cell">r${Math.floor(i / latest.geometry.cols) + 1}c${(i % latest.geometry.cols) + 1}</div>${sc ? genreBars(sc, 3) : ''}</div>`,
     );
   }
-  s.intro = `${escapeHtml(iterLabel(latest))}: each poster with its top 3 genres by the classifier.` + (scores ? '' : ` <span class="na-line">genre bars not available: ${why}</span>`);
+  s.intro = `${escapeHtml(iterLabel(latest))}: each poster with its top 3 genres by the classifier.`;
   // One column per grid column (when it fits), so the page reads like the grid itself.
   const cols = latest.geometry.cols <= 12 ? ` style="grid-template-columns:repeat(${latest.geometry.cols}, minmax(0, 132px))"` : '';
-  s.body = `<div class="posters"${cols}>${items.join('')}</div>`;
+  s.body = (scores ? '' : `<p class="na-line">genre bars not available: ${why}</p>`) + `<div class="posters"${cols}>${items.join('')}</div>`;
   return s;
 }
 
