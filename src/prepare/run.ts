@@ -6,11 +6,11 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { indexPosters, readMovieCsv, sizeAtRatio, type MovieTable } from '../dataset/index.js';
-import { removeStaleTemps, writeJsonAtomic } from '../fs/atomic.js';
+import { removeStaleTemps, writeFileAtomic } from '../fs/atomic.js';
 import { createProgress } from '../progress.js';
 import { convertPoster, defaultConcurrency, mapLimit, tuneSharpForSmallImages } from './convert.js';
 import { readJpegHeader } from './jpeg-check.js';
-import { MANIFEST_NAME, MANIFEST_VERSION, type KeptPoster, type Manifest, type PrepareParams, type SkippedPoster } from './manifest.js';
+import { formatManifest, MANIFEST_NAME, MANIFEST_VERSION, type KeptPoster, type Manifest, type PrepareParams, type SkippedPoster } from './manifest.js';
 import { selectPosters } from './select.js';
 
 export interface PrepareOptions {
@@ -120,6 +120,6 @@ export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
   }
 
   const manifest: Manifest = { version: MANIFEST_VERSION, params: o.params, size, kept, skipped };
-  await writeJsonAtomic(path.join(o.output, MANIFEST_NAME), manifest);
+  await writeFileAtomic(path.join(o.output, MANIFEST_NAME), formatManifest(manifest));
   return { manifest, converted, reused, removed, seconds: (performance.now() - start) / 1000, convertSeconds };
 }
