@@ -15,7 +15,9 @@ import { encodeCondition } from './data.js';
 import type { BnMode } from './layers.js';
 import { uniformLatent } from './latent.js';
 import { generator } from './model.js';
-import { GRID_GAP, toImages } from './samples.js';
+import { GRID_GAP, meanPairwiseDistance, toImages } from './samples.js';
+
+export { meanPairwiseDistance };
 import { disposeState, type TrainState } from './state.js';
 
 /** A checkpoint directory, a directory of them (newest), or a training output dir (its checkpoints/). */
@@ -48,25 +50,6 @@ export interface GenerateResult {
   grid: string;
   /** Mean pairwise L2 distance between the posters (pixels in [-1, 1]); near 0 means mode collapse. */
   diversity: number;
-}
-
-/** Mean L2 distance over all pairs of samples: a quick mode-collapse check. */
-export function meanPairwiseDistance(pixels: Float32Array, count: number): number {
-  const per = pixels.length / count;
-  let sum = 0;
-  let pairs = 0;
-  for (let i = 0; i < count; i++) {
-    for (let j = i + 1; j < count; j++) {
-      let d = 0;
-      for (let k = 0; k < per; k++) {
-        const x = pixels[i * per + k]! - pixels[j * per + k]!;
-        d += x * x;
-      }
-      sum += Math.sqrt(d);
-      pairs++;
-    }
-  }
-  return pairs ? sum / pairs : 0;
 }
 
 function conditions(s: TrainState, o: GenerateOptions, count: number): Float32Array | null {

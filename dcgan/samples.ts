@@ -23,6 +23,8 @@ export interface GridSidecarOut {
   losses: { d: number; g: number } | null;
   seed: number;
   z_dim: number;
+  /** Mean pairwise L2 distance of the cells (pixels in [-1, 1]): near 0 means mode collapse. */
+  diversity?: number;
   conditional?: { genres: string[]; decade: number | null }[];
 }
 
@@ -30,6 +32,25 @@ export interface GridSidecarOut {
 export function toImages(pixels: Float32Array, count: number, width: number, height: number): RgbImage[] {
   const per = width * height * 3;
   return Array.from({ length: count }, (_, i) => ({ width, height, data: floatToRgb(pixels, 'tanh', i * per, per) }));
+}
+
+/** Mean L2 distance over all pairs of samples: a quick mode-collapse check. */
+export function meanPairwiseDistance(pixels: Float32Array, count: number): number {
+  const per = pixels.length / count;
+  let sum = 0;
+  let pairs = 0;
+  for (let i = 0; i < count; i++) {
+    for (let j = i + 1; j < count; j++) {
+      let d = 0;
+      for (let k = 0; k < per; k++) {
+        const x = pixels[i * per + k]! - pixels[j * per + k]!;
+        d += x * x;
+      }
+      sum += Math.sqrt(d);
+      pairs++;
+    }
+  }
+  return pairs ? sum / pairs : 0;
 }
 
 export async function writeGrid(dir: string, images: RgbImage[], geometry: GridGeometry, sidecar: GridSidecarOut): Promise<string> {

@@ -16,7 +16,7 @@ import {
 import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type TrainingSet } from './data.js';
 import { epochOrder, fixedLatent, gridConditions, iterationLatent, type CellCondition } from './latent.js';
 import {
-  GRID_GAP, LOSSES_HEADER, LossLog, listGrids, removeGridsAfter, toImages, trimLosses, writeGrid,
+  GRID_GAP, LOSSES_HEADER, LossLog, listGrids, meanPairwiseDistance, removeGridsAfter, toImages, trimLosses, writeGrid,
 } from './samples.js';
 import { createState, disposeState, type TrainOptions, type TrainState } from './state.js';
 import { sampleFixed, type StepLosses, trainIteration } from './step.js';
@@ -154,6 +154,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       losses: last,
       seed: s.seed,
       z_dim: c.zDim,
+      diversity: Number(meanPairwiseDistance(px, B).toFixed(3)),
       ...(cells ? { conditional: cells } : {}),
     });
     grids.push(file);

@@ -81,6 +81,7 @@ test('grids have the expected pixel size and a sidecar classify can read', async
   assert.equal(sc.iteration, 4);
   assert.equal(sc.epoch, 1, 'iterations 1-2 are epoch 0, 3-4 epoch 1 (24 posters, batch 12)');
   assert.ok(sc.losses && Number.isFinite(sc.losses.d) && Number.isFinite(sc.losses.g));
+  assert.ok(typeof raw.diversity === 'number' && raw.diversity > 0, 'sidecar has the diversity of the 12 samples');
   disposeState(r.state);
 });
 
