@@ -91,25 +91,11 @@ static Buf& thread_abuf() {
   return b;
 }
 
-// C[mr x nr] (+)= A_panel * B_panel, then the epilogue on the last K block.
-static inline void ukernel(int kc, const float* __restrict A, const float* __restrict B, float* C, long ldc,
-                           int mr, int nr, bool add, const Epi* epi, int j0) {
-  vf c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {};
-  vf c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
-#pragma GCC unroll 4
-  for (int k = 0; k < kc; k++) {
-    const vf b0 = *reinterpret_cast<const vf*>(B);
-    const vf b1 = *reinterpret_cast<const vf*>(B + VW);
-    vf a;
-    a = bcast(A + 0); c00 += a * b0; c01 += a * b1;
-    a = bcast(A + 1); c10 += a * b0; c11 += a * b1;
-    a = bcast(A + 2); c20 += a * b0; c21 += a * b1;
-    a = bcast(A + 3); c30 += a * b0; c31 += a * b1;
-    a = bcast(A + 4); c40 += a * b0; c41 += a * b1;
-    a = bcast(A + 5); c50 += a * b0; c51 += a * b1;
-    A += MR;
-    B += NR;
-  }
+// Adds/stores an MR x NR tile of accumulators into C, with the epilogue on the last K block.
+static inline __attribute__((always_inline)) void store_tile(vf c00, vf c01, vf c10, vf c11, vf c20, vf c21, vf c30,
+                                                             vf c31, vf c40, vf c41, vf c50, vf c51, float* C,
+                                                             long ldc, int mr, int nr, bool add, const Epi* epi,
+                                                             int j0) {
   const bool fastEpi = !epi || epi->act == ps::ACT_LINEAR || epi->act == ps::ACT_RELU || epi->act == ps::ACT_LEAKYRELU;
   if (mr == MR && nr == NR && fastEpi) {
     vf bias0 = {}, bias1 = {};
@@ -153,6 +139,64 @@ static inline void ukernel(int kc, const float* __restrict A, const float* __res
   }
 }
 
+// C[mr x nr] (+)= A_panel * B_panel, then the epilogue on the last K block.
+static inline void ukernel(int kc, const float* __restrict A, const float* __restrict B, float* C, long ldc,
+                           int mr, int nr, bool add, const Epi* epi, int j0) {
+  vf c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {};
+  vf c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
+#pragma GCC unroll 4
+  for (int k = 0; k < kc; k++) {
+    const vf b0 = *reinterpret_cast<const vf*>(B);
+    const vf b1 = *reinterpret_cast<const vf*>(B + VW);
+    vf a;
+    a = bcast(A + 0); c00 += a * b0; c01 += a * b1;
+    a = bcast(A + 1); c10 += a * b0; c11 += a * b1;
+    a = bcast(A + 2); c20 += a * b0; c21 += a * b1;
+    a = bcast(A + 3); c30 += a * b0; c31 += a * b1;
+    a = bcast(A + 4); c40 += a * b0; c41 += a * b1;
+    a = bcast(A + 5); c50 += a * b0; c51 += a * b1;
+    A += MR;
+    B += NR;
+  }
+  store_tile(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, C, ldc, mr, nr, add, epi, j0);
+}
+
+// A panel read in place (no packing): runs of MR rows, each run contiguous per row in the input.
+struct ASeg {
+  const float* s[MR];
+  int len, koff;
+};
+
+static inline void ukernel_seg(int nseg, const ASeg* segs, const float* __restrict B, float* C, long ldc, int mr,
+                               int nr, bool add, const Epi* epi, int j0) {
+  vf c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {};
+  vf c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
+  for (int si = 0; si < nseg; si++) {
+    const float* a0 = segs[si].s[0];
+    const float* a1 = segs[si].s[1];
+    const float* a2 = segs[si].s[2];
+    const float* a3 = segs[si].s[3];
+    const float* a4 = segs[si].s[4];
+    const float* a5 = segs[si].s[5];
+    const float* b = B + (size_t)segs[si].koff * NR;
+    const int len = segs[si].len;
+#pragma GCC unroll 4
+    for (int j = 0; j < len; j++) {
+      const vf b0 = *reinterpret_cast<const vf*>(b);
+      const vf b1 = *reinterpret_cast<const vf*>(b + VW);
+      vf a;
+      a = bcast(a0 + j); c00 += a * b0; c01 += a * b1;
+      a = bcast(a1 + j); c10 += a * b0; c11 += a * b1;
+      a = bcast(a2 + j); c20 += a * b0; c21 += a * b1;
+      a = bcast(a3 + j); c30 += a * b0; c31 += a * b1;
+      a = bcast(a4 + j); c40 += a * b0; c41 += a * b1;
+      a = bcast(a5 + j); c50 += a * b0; c51 += a * b1;
+      b += NR;
+    }
+  }
+  store_tile(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, C, ldc, mr, nr, add, epi, j0);
+}
+
 // Fewer threads for small products: waking a second core costs more than it saves.
 static int threads_for(double flops) {
   int t = omp_get_max_threads();
@@ -184,12 +228,27 @@ static void gemm_serial(int i0, int i1, int j0, int j1, int k0, int k1, int K, i
       const Epi* e = pc + kc == k1 ? epi : nullptr;
       for (int ic = i0; ic < i1; ic += mcb) {
         const int mc = std::min(mcb, i1 - ic);
-        packA(abuf, ic, mc, pc, kc);
-        for (int p = 0; p < npanels; p++) {
-          const int j = jc + p * NR, nr = std::min(NR, jc + nc - j);
-          for (int ir = 0; ir < mc; ir += MR) {
-            ukernel(kc, abuf + (size_t)ir * kc, bblk + (size_t)p * NR * kc, C + (long)(ic + ir) * ldc + j, ldc,
-                    std::min(MR, mc - ir), nr, add, e, j);
+        if constexpr (PA::kSegments) {
+          static thread_local Buf segBuf;
+          const int npan = (mc + MR - 1) / MR;
+          int start[MC / MR + 1], count[MC / MR + 1];
+          ASeg* segs = reinterpret_cast<ASeg*>(segBuf.get((size_t)npan * (kc + 2) * (sizeof(ASeg) / sizeof(float) + 1)));
+          packA.segments(segs, start, count, abuf, ic, mc, pc, kc);
+          for (int p = 0; p < npanels; p++) {
+            const int j = jc + p * NR, nr = std::min(NR, jc + nc - j);
+            for (int ir = 0; ir < mc; ir += MR) {
+              ukernel_seg(count[ir / MR], segs + start[ir / MR], bblk + (size_t)p * NR * kc,
+                          C + (long)(ic + ir) * ldc + j, ldc, std::min(MR, mc - ir), nr, add, e, j);
+            }
+          }
+        } else {
+          packA(abuf, ic, mc, pc, kc);
+          for (int p = 0; p < npanels; p++) {
+            const int j = jc + p * NR, nr = std::min(NR, jc + nc - j);
+            for (int ir = 0; ir < mc; ir += MR) {
+              ukernel(kc, abuf + (size_t)ir * kc, bblk + (size_t)p * NR * kc, C + (long)(ic + ir) * ldc + j, ldc,
+                      std::min(MR, mc - ir), nr, add, e, j);
+            }
           }
         }
       }
@@ -289,6 +348,7 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
 // ---- packing of plain strided matrices: element (i, k) at m[i * rs + k * cs] ----
 
 struct PackAStrided {
+  static constexpr bool kSegments = false;
   const float* a;
   long rs, cs;
   void operator()(float* dst, int i0, int mc, int k0, int kc) const {
@@ -357,8 +417,75 @@ static const float* zeros_of(int n) {
 }
 
 struct PackAIm2col {
+  static constexpr bool kSegments = true;
   const float* x;
   ConvGeom g;
+
+  // Instead of packing: for each MR-row panel, the runs of the block [k0, k0+kc) as pointers into
+  // x (or a zero run); only runs that cross the image's left/right edge are copied, into scratch
+  // (mc x kc floats). Returns the number of segments; start/count index them per panel.
+  int segments(ASeg* out, int* start, int* count, float* scratch, int i0, int mc, int k0, int kc) const {
+    const int C = g.C, ohw = g.OH * g.OW;
+    const int run = g.dw == 1 ? g.KW * C : C;
+    const float* zero = zeros_of(run);
+    int nseg = 0;
+    for (int ip = 0; ip < mc; ip += MR) {
+      const int mr = std::min(MR, mc - ip);
+      const float* base[MR];
+      int ih0[MR], iw0[MR];
+      for (int r = 0; r < MR; r++) {
+        if (r < mr) {
+          const int i = i0 + ip + r, n = i / ohw, rem = i - n * ohw, oh = rem / g.OW, ow = rem - oh * g.OW;
+          base[r] = x + (long)n * g.H * g.W * C;
+          ih0[r] = oh * g.sh - g.pt;
+          iw0[r] = ow * g.sw - g.pl;
+        } else {
+          base[r] = nullptr;
+          ih0[r] = iw0[r] = 0;
+        }
+      }
+      start[ip / MR] = nseg;
+      for (int k = k0; k < k0 + kc;) {
+        int kh, kwa, kwb, off, len;
+        if (g.dw == 1) {
+          kh = k / run;
+          off = k - kh * run;
+          len = std::min(run - off, k0 + kc - k);
+          kwa = off / C;
+          kwb = (off + len - 1) / C;
+        } else {
+          const int t = k / C, c0 = k - t * C;
+          kh = t / g.KW;
+          kwa = kwb = t - kh * g.KW;
+          off = c0;
+          len = std::min(C - c0, k0 + kc - k);
+        }
+        ASeg& sg = out[nseg++];
+        sg.len = len;
+        sg.koff = k - k0;
+        for (int r = 0; r < MR; r++) {
+          const int ih = ih0[r] + kh * g.dh, iwa = iw0[r] + kwa * g.dw, iwb = iw0[r] + kwb * g.dw;
+          if (!base[r] || ih < 0 || ih >= g.H || iwb < 0 || iwa >= g.W) {
+            sg.s[r] = zero;
+          } else if (iwa >= 0 && iwb < g.W) {
+            sg.s[r] = g.dw == 1 ? base[r] + ((long)ih * g.W + iw0[r]) * C + off : base[r] + ((long)ih * g.W + iwa) * C + off;
+          } else {
+            float* sc = scratch + (size_t)(ip + r) * kc + (k - k0);
+            for (int j = 0; j < len; j++) {
+              const int kw = (off + j) / C, c = (off + j) - kw * C;  // only reached with dw == 1
+              const int iw = iw0[r] + kw;
+              sc[j] = (iw >= 0 && iw < g.W) ? base[r][((long)ih * g.W + iw) * C + c] : 0.f;
+            }
+            sg.s[r] = sc;
+          }
+        }
+        k += len;
+      }
+      count[ip / MR] = nseg - start[ip / MR];
+    }
+    return nseg;
+  }
+
   void operator()(float* dst, int i0, int mc, int k0, int kc) const {
     const int C = g.C, ohw = g.OH * g.OW;
     // With dilation 1 the taps of one kernel row read adjacent pixels: one run of KW*C floats.
