@@ -43,6 +43,8 @@ export interface TrainRun {
   onGrid?: (iteration: number) => Promise<void> | void;
   /** Architecture fields the user set explicitly (checked against a resumed checkpoint). */
   explicit?: Partial<ModelConfig>;
+  /** Hyper-parameters the user set explicitly: on --resume they replace the checkpoint's. */
+  explicitTrain?: Partial<TrainOptions>;
   quiet?: boolean;
 }
 
@@ -76,8 +78,8 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     if (run.train.rows !== s.train.rows || run.train.cols !== s.train.cols) {
       log(run, `note: the checkpoint's grid is ${s.train.rows}x${s.train.cols} (its batch size); --grid_height/--grid_width are ignored on --resume`);
     }
-    // Hyper-parameters may change on resume; the ones given now win.
-    s.train = { ...run.train, rows: s.train.rows, cols: s.train.cols };
+    // Hyper-parameters may change on resume: the ones given now win, the rest stay the checkpoint's.
+    s.train = { ...s.train, ...run.explicitTrain, rows: s.train.rows, cols: s.train.cols };
     s.optG.opts.learningRate = s.train.learningRateG;
     s.optD.opts.learningRate = s.train.learningRateD;
     s.optG.opts.beta1 = s.optD.opts.beta1 = s.train.beta1;

@@ -14,6 +14,7 @@ import { registerNativeBackend } from '../../src/tf/native/register.js';
 import { parseResolution } from '../../src/video/render.js';
 import { ACTIVATIONS, type ModelConfig, checkModelConfig } from '../../dcgan/config.js';
 import { generate } from '../../dcgan/generate.js';
+import type { TrainOptions } from '../../dcgan/state.js';
 import { train } from '../../dcgan/train.js';
 import { renderTrainingVideo } from '../../dcgan/video.js';
 
@@ -86,6 +87,10 @@ const ARCH_FLAGS: [string, keyof ModelConfig][] = [
   ['batch_norm_g', 'batchNormG'], ['batch_norm_d', 'batchNormD'], ['activation_g', 'activationG'], ['activation_d', 'activationD'],
 ];
 
+const TRAIN_FLAGS: [string, keyof TrainOptions][] = [
+  ['learning_rate_g', 'learningRateG'], ['learning_rate_d', 'learningRateD'], ['beta1', 'beta1'], ['nbr_g_updates', 'nbrGUpdates'],
+];
+
 const camel = (s: string): string => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
 async function startBackend(name: string): Promise<string> {
@@ -118,6 +123,14 @@ function configureTrain(cmd: Command): void {
     for (const [flag, key] of ARCH_FLAGS) {
       if (cmd.getOptionValueSource(camel(flag)) === 'cli') (explicit as Record<string, unknown>)[key] = config[key];
     }
+    const trainOpts: TrainOptions = {
+      learningRateG: o.learning_rate_g, learningRateD: o.learning_rate_d, beta1: o.beta1,
+      nbrGUpdates: o.nbr_g_updates, rows: o.grid_height, cols: o.grid_width,
+    };
+    const explicitTrain: Partial<TrainOptions> = {};
+    for (const [flag, key] of TRAIN_FLAGS) {
+      if (cmd.getOptionValueSource(camel(flag)) === 'cli') (explicitTrain as Record<string, unknown>)[key] = trainOpts[key];
+    }
     const backend = await startBackend(o.backend);
     const video = path.join(o.output, 'train.mp4');
     let rendering: Promise<unknown> = Promise.resolve();
@@ -132,10 +145,8 @@ function configureTrain(cmd: Command): void {
       config,
       conditional: o.conditional,
       seed: o.seed,
-      train: {
-        learningRateG: o.learning_rate_g, learningRateD: o.learning_rate_d, beta1: o.beta1,
-        nbrGUpdates: o.nbr_g_updates, rows: o.grid_height, cols: o.grid_width,
-      },
+      train: trainOpts,
+      explicitTrain,
       epochs: o.epoch,
       iterations: o.iterations,
       sampleRate: o.sample_rate,
