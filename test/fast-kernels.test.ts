@@ -525,3 +525,26 @@ test('batchNormTrain leaves no tensors behind when gamma and beta get no gradien
   tf.dispose([x, gamma, beta]);
   await tf.setBackend('cpu');
 });
+
+test('ReLU and leaky ReLU gradients: the fused kernels match tfjs\'s formulas, NaN and zeros included', async () => {
+  const shape = [4, 5, 6];
+  const x = rand(shape, -2, 2);
+  x[0] = 0;
+  x[1] = NaN;
+  x[2] = -0;
+  const dy = rand(shape, -3, 3);
+  const cases: [string, string, (t: Tensor) => Tensor][] = [
+    ['relu', 'PosterStudioReluGrad', (t) => tf.relu(t)],
+    ['leakyRelu', 'PosterStudioLeakyReluGrad', (t) => tf.leakyRelu(t, 0.2)],
+    ['leakyRelu 0.01', 'PosterStudioLeakyReluGrad', (t) => tf.leakyRelu(t, 0.01)],
+  ];
+  for (const [what, kernelName, f] of cases) {
+    const build = () => tf.grad((t: Tensor) => f(t).mul(tf.tensor(dy, shape)).sum())(tf.tensor(x, shape));
+    await compare(`${what} gradient`, build, { kernel: kernelName, expect: 'fast' });
+  }
+  // The override must leave the other backends on tfjs's own formula.
+  await tf.setBackend('cpu');
+  const before = pathCounts.get('PosterStudioReluGrad')?.fast ?? 0;
+  tf.tidy(() => tf.grad((t: Tensor) => tf.relu(t).sum())(tf.tensor(x, shape)));
+  assert.equal(pathCounts.get('PosterStudioReluGrad')?.fast ?? 0, before);
+});

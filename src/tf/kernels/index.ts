@@ -1,6 +1,7 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { batchNormTrainKernels } from './batchnorm-train.js';
 import { binaryKernels } from './binary.js';
+import { activationGradKernels } from './grads.js';
 import { miscKernels } from './misc.js';
 import { poolKernels } from './pool.js';
 import { reduceKernels } from './reduce.js';
@@ -11,6 +12,8 @@ import { unaryKernels } from './unary.js';
  * reductions, pooling), registered on the 'native' backend on top of the cpu backend's.
  * Each runs on the MathBackendCPU's TypedArrays and hands any case it does not specialise
  * (other dtypes, unusual broadcasts or axes) to the cpu backend's own kernel.
+ * Side effect: the Relu/LeakyRelu gradients are replaced by versions that use the fused
+ * gradient kernels where the active backend has them and tfjs's own formula elsewhere.
  */
 export function fastKernelConfigs(backendName: string): KernelConfig[] {
   return [
@@ -20,6 +23,7 @@ export function fastKernelConfigs(backendName: string): KernelConfig[] {
     ...poolKernels(backendName),
     ...miscKernels(backendName),
     ...batchNormTrainKernels(backendName),
+    ...activationGradKernels(backendName),
   ];
 }
 
