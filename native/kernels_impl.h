@@ -140,14 +140,14 @@ static inline __attribute__((always_inline)) void store_tile(vf c00, vf c01, vf 
 }
 
 // C[mr x nr] (+)= A_panel * B_panel, then the epilogue on the last K block.
-static inline void ukernel(int kc, const float* __restrict A, const float* __restrict B, float* C, long ldc,
+static inline void ukernel(int kc, const float* __restrict A, const float* __restrict B, long bs, float* C, long ldc,
                            int mr, int nr, bool add, const Epi* epi, int j0) {
   vf c00 = {}, c01 = {}, c10 = {}, c11 = {}, c20 = {}, c21 = {};
   vf c30 = {}, c31 = {}, c40 = {}, c41 = {}, c50 = {}, c51 = {};
 #pragma GCC unroll 4
   for (int k = 0; k < kc; k++) {
-    const vf b0 = *reinterpret_cast<const vf*>(B);
-    const vf b1 = *reinterpret_cast<const vf*>(B + VW);
+    const vf b0 = *reinterpret_cast<const vfu*>(B);  // packed (bs == NR) or rows of B read in place
+    const vf b1 = *reinterpret_cast<const vfu*>(B + VW);
     vf a;
     a = bcast(A + 0); c00 += a * b0; c01 += a * b1;
     a = bcast(A + 1); c10 += a * b0; c11 += a * b1;
@@ -156,7 +156,7 @@ static inline void ukernel(int kc, const float* __restrict A, const float* __res
     a = bcast(A + 4); c40 += a * b0; c41 += a * b1;
     a = bcast(A + 5); c50 += a * b0; c51 += a * b1;
     A += MR;
-    B += NR;
+    B += bs;
   }
   store_tile(c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51, C, ldc, mr, nr, add, epi, j0);
 }
@@ -217,8 +217,13 @@ static void gemm_serial(int i0, int i1, int j0, int j1, int k0, int k1, int K, i
     for (int pc = k0; pc < k1; pc += kcb) {
       const int kc = std::min(kcb, k1 - pc);
       const float* bblk;
+      long bs = NR, pstride = (long)NR * kc;  // k step within a panel, distance between panels
       if (sharedB) {
         bblk = sharedB + (size_t)jc * K + (size_t)pc * npanels * NR;
+      } else if (packB.inplace) {
+        bblk = packB.b + (long)pc * packB.rs + jc;
+        bs = packB.rs;
+        pstride = NR;
       } else {
         float* b = bown.get((size_t)KC * NC);
         packB.block(b, jc, nc, pc, kc);
@@ -246,7 +251,7 @@ static void gemm_serial(int i0, int i1, int j0, int j1, int k0, int k1, int K, i
           for (int p = 0; p < npanels; p++) {
             const int j = jc + p * NR, nr = std::min(NR, jc + nc - j);
             for (int ir = 0; ir < mc; ir += MR) {
-              ukernel(kc, abuf + (size_t)ir * kc, bblk + (size_t)p * NR * kc, C + (long)(ic + ir) * ldc + j, ldc,
+              ukernel(kc, abuf + (size_t)ir * kc, bblk + p * pstride, bs, C + (long)(ic + ir) * ldc + j, ldc,
                       std::min(MR, mc - ir), nr, add, e, j);
             }
           }
@@ -379,6 +384,9 @@ struct PackAStrided {
 struct PackBStrided {
   const float* b;
   long rs, cs;
+  // Rows read where they are (cs == 1, N a multiple of NR): for few rows of A, packing B would
+  // cost a full extra pass over memory for little reuse (the dense layer's 60800 x 512 weights).
+  bool inplace = false;
   void block(float* d, int jc, int nc, int k0, int kc) const {
     for (int p = 0; p * NR < nc; p++) (*this)(d + (size_t)p * NR * kc, jc + p * NR, std::min(NR, nc - p * NR), k0, kc);
   }
@@ -403,8 +411,6 @@ struct PackBStrided {
   }
 };
 
-// ---- implicit im2col: row i = output pixel (n, oh, ow), column k = (kh, kw, c) ----
-
 static const float* zeros_of(int n) {
   static thread_local Buf z;
   static thread_local size_t filled = 0;
@@ -415,6 +421,31 @@ static const float* zeros_of(int n) {
   }
   return p;
 }
+
+// A plain row-major matrix read in place: one run of kc floats per row.
+struct PackARows {
+  static constexpr bool kSegments = true;
+  const float* a;
+  long lda;
+  int M;
+  int segments(ASeg* out, int* start, int* count, float* /*scratch*/, int i0, int mc, int k0, int kc) const {
+    const float* zero = zeros_of(kc);
+    int nseg = 0;
+    for (int ip = 0; ip < mc; ip += MR) {
+      ASeg& sg = out[nseg];
+      for (int r = 0; r < MR; r++) sg.s[r] = ip + r < mc ? a + (long)(i0 + ip + r) * lda + k0 : zero;
+      sg.len = kc;
+      sg.koff = 0;
+      start[ip / MR] = nseg++;
+      count[ip / MR] = 1;
+    }
+    return nseg;
+  }
+  void operator()(float*, int, int, int, int) const {}
+};
+
+// ---- implicit im2col: row i = output pixel (n, oh, ow), column k = (kh, kw, c) ----
+
 
 struct PackAIm2col {
   static constexpr bool kSegments = true;
@@ -569,6 +600,9 @@ struct PackAIm2col {
 struct PackBIm2col {
   const float* x;
   ConvGeom g;
+  static constexpr bool inplace = false;
+  static constexpr const float* b = nullptr;
+  static constexpr long rs = 0;
   // All panels of a block at once: each pixel's runs are read once and split across the panels
   // (panel by panel, the pixel's position and bounds were recomputed for every 16 columns).
   void block(float* d, int jc, int nc, int k0, int kc) const {
@@ -839,12 +873,28 @@ static void matmul(const float* a, const float* b, float* c, int batch, int64_t 
                    int N, int K, bool transA, bool transB, const float* bias, int act, float alpha) {
   Epi epi{bias, act, alpha};
   const bool useEpi = bias || act != ps::ACT_LINEAR;
+  static Buf tbuf;
   for (int i = 0; i < batch; i++) {
     const float* ai = a + i * strideA;
     const float* bi = b + i * strideB;
+    float* ci = c + (long)i * M * N;
+    if (!transA && transB && M <= MC && N >= 4 * MC) {
+      // a * b^T with few rows of a (the dense layer's input gradient): as c^T = b * a^T, b's rows
+      // are read in place and only the small a is packed; c^T is transposed back with the epilogue.
+      float* ct = tbuf.get((size_t)N * M);
+      gemm(N, M, K, PackARows{bi, K, N}, PackBStrided{ai, 1, K}, ct, M, false, nullptr);
+      for (int m = 0; m < M; m++)
+        for (int n = 0; n < N; n++) {
+          float v = ct[(size_t)n * M + m];
+          if (useEpi) v = act_scalar(v + (bias ? bias[n] : 0.f), act, alpha);
+          ci[(long)m * N + n] = v;
+        }
+      continue;
+    }
     PackAStrided pa{ai, transA ? 1 : K, transA ? M : 1};
     PackBStrided pb{bi, transB ? 1 : N, transB ? K : 1};
-    gemm(M, N, K, pa, pb, c + (long)i * M * N, N, false, useEpi ? &epi : nullptr);
+    pb.inplace = !transB && N % NR == 0 && M <= MC;
+    gemm(M, N, K, pa, pb, ci, N, false, useEpi ? &epi : nullptr);
   }
 }
 

@@ -181,6 +181,13 @@ describe('native engine', () => {
       const a2 = rand(ta ? [40, 33] : [33, 40]), b2 = rand(tb ? [19, 40] : [40, 19]), bias = rand([19]);
       await compare(`fused ta=${ta} tb=${tb}`, () => tf.fused.matMul({ a: a2, b: b2, transposeA: ta, transposeB: tb, bias, activation: 'relu' }));
     }
+    // Shapes that take the dense layer's paths: B rows read in place (N a multiple of 16, few rows),
+    // and a * b^T computed as (b * a^T)^T (few rows, many columns), with and without the epilogue.
+    const [d1, d2, d3, d4, db] = [rand([5, 70]), rand([70, 32]), rand([7, 50]), rand([600, 50]), rand([600])];
+    await compare('rows of b in place', () => tf.matMul(d1, d2));
+    await compare('rows of b in place, fused', () => tf.fused.matMul({ a: d1, b: d2, bias: db.slice(0, 32), activation: 'relu' }));
+    await compare('a b^T as (b a^T)^T', () => tf.matMul(d3, d4, false, true));
+    await compare('a b^T as (b a^T)^T, fused', () => tf.fused.matMul({ a: d3, b: d4, transposeB: true, bias: db, activation: 'leakyrelu', leakyreluAlpha: 0.3 }));
     const [p, q, r, s] = [rand([1, 1]), rand([1, 1]), rand([2, 1, 4, 5]), rand([1, 3, 5, 6])];
     await compare('1x1', () => tf.matMul(p, q));
     await compare('broadcast both ways', () => tf.matMul(r, s));
