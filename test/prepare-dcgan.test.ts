@@ -164,6 +164,17 @@ test('grayscale and CMYK become 3-channel sRGB; bad files, unknown ids and missi
   assert.equal((await sharp(path.join(out, '1.jpg')).metadata()).width, 73);
 });
 
+test('an --output holding files it did not make keeps them', { timeout: 30_000 }, async () => {
+  const { csv, input } = await makeSmallSet();
+  const out = path.join(dir, 'foreign');
+  mkdirSync(out, { recursive: true });
+  writeFileSync(path.join(out, '555.jpg'), 'someone else\'s file');
+  const r = await run(['--csv', csv, '--input', input, '--output', out, '--ratio', '30']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(jpgs(out), ['1.jpg', '2.jpg', '3.jpg', '5.jpg', '555.jpg']);
+  assert.ok(!readManifest(out).kept.some((k) => k.imdbId === 555));
+});
+
 test('an unknown genre is one line listing the valid ones, exit 2, nothing written', async () => {
   const { csv, input } = await makeSmallSet();
   const out = path.join(dir, 'never');

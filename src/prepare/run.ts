@@ -67,11 +67,15 @@ export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
 
   await mkdir(o.output, { recursive: true });
   await removeStaleTemps(o.output);
+  // Files are removed only from a directory this command made (it had a manifest, or was empty):
+  // an --output that holds someone else's <imdbId>.jpg files keeps them.
+  const before = await readdir(o.output);
+  const ours = before.length === 0 || before.includes(MANIFEST_NAME);
   // Until the new manifest lands, no manifest: a killed run must not leave one naming files it removed.
   await rm(path.join(o.output, MANIFEST_NAME), { force: true });
   tuneSharpForSmallImages();
   // One directory listing instead of a failing stat per poster on a first run.
-  const present = new Set((await readdir(o.output)).filter((n) => OUTPUT_NAME.test(n)));
+  const present = new Set(before.filter((n) => OUTPUT_NAME.test(n)));
 
   const progress = o.progress === false ? null : createProgress('prepare-dcgan', selected.length, 'converted {converted}');
   let done = 0;
@@ -112,7 +116,7 @@ export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
   // Files of earlier runs that this selection no longer holds (only our own <imdbId>.jpg names).
   const keep = new Set(kept.map((k) => k.file));
   let removed = 0;
-  for (const name of await readdir(o.output)) {
+  for (const name of ours ? await readdir(o.output) : []) {
     if (OUTPUT_NAME.test(name) && !keep.has(name)) {
       await rm(path.join(o.output, name), { force: true });
       removed++;
