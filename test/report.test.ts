@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { buildReport, writeReport, type ReportOptions } from '../src/report/build.js';
 import { newestModelDir, parseLossesCsv, readModelInfo } from '../src/report/inputs.js';
-import { collectMetrics } from '../src/report/metrics.js';
+import { collectMetrics, renderEvaluation } from '../src/report/metrics.js';
 import { openGenreModel } from '../src/samples/tfjs-model.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
 import { tempDir, writeFakeSamples, writeFullRun } from './helpers/samples-fixture.js';
@@ -126,6 +126,20 @@ test('losses.csv headers are read by meaning; metrics are found by shape', () =>
   assert.deepEqual(b.tables[0]!.rows.map((r) => [r.label, ...r.values]), [['Action', 0.8, 0.5], ['Drama', 0.7, 0.4]]);
   const c = collectMetrics({ perGenre: [{ genre: 'Action', auc: 0.9 }, { genre: 'Drama', auc: 0.6 }] }, genres);
   assert.deepEqual(c.tables[0]!.rows.map((r) => r.label), ['Action', 'Drama']);
+});
+
+test('classifier evaluate JSON: the model beside its baselines, then per genre', () => {
+  const rep = (auc: number) => ({
+    count: 10, microAuc: auc, macroAuc: auc - 0.01, mAP: 0.4, microF1: 0.5, macroF1: 0.45, hammingLoss: 0.2, top1: 0.6,
+    perGenre: { Action: { precision: 0.5, recall: 0.6, f1: 0.55, auc, ap: 0.4, threshold: 0.3, positives: 4 }, Drama: { precision: 0.4, recall: 0.5, f1: 0.45, auc, ap: 0.5, threshold: 0.4, positives: 6 } },
+  });
+  const html = renderEvaluation({ model: 'm', split: 'test', count: 10, model_metrics: rep(0.77), baselines: { allNegative: rep(0.5), genrePrior: rep(0.5) }, seedReportedTop1: 0.45 })!;
+  assert.match(html, /test split, 10 posters \(the seed reported top-1 45%\)/);
+  assert.match(html, /<th>model<\/th><th>genre-prior baseline<\/th><th>all-negative baseline<\/th>/);
+  assert.match(html, /<td>microAuc<\/td><td>0\.770<\/td><td>0\.500<\/td><td>0\.500<\/td>/);
+  assert.match(html, /<td>Drama<\/td><td>0\.400<\/td>/);
+  assert.ok(renderEvaluation(rep(0.7)), 'a bare report (metadata.validation) renders too');
+  assert.equal(renderEvaluation({ something: 1 }), null);
 });
 
 test('newestModelDir picks the most recently written model.json', () =>

@@ -87,3 +87,34 @@ export function renderMetrics(view: MetricsView, maxScalars = 24): string {
     .join('');
   return (tiles ? `<div class="kv">${tiles}</div>` : '') + tables;
 }
+
+const SUMMARY_KEYS = ['microAuc', 'macroAuc', 'mAP', 'microF1', 'macroF1', 'hammingLoss', 'top1'];
+
+/**
+ * `classifier evaluate`'s JSON ({model_metrics, baselines: {genrePrior, allNegative}}) or a bare
+ * report ({perGenre, microAuc, ...}, as metadata.validation holds): the model beside its baselines,
+ * then its per-genre table. Null when the shape is not that, so the generic view takes over.
+ */
+export function renderEvaluation(root: Json): string | null {
+  if (!isObj(root)) return null;
+  const model = isObj(root.model_metrics) ? root.model_metrics : isObj(root.perGenre) ? root : null;
+  if (!model || !isObj(model.perGenre)) return null;
+  const base = isObj(root.baselines) ? root.baselines : {};
+  const cols: [string, Record<string, Json>][] = [['model', model]];
+  for (const [k, label] of [['genrePrior', 'genre-prior baseline'], ['allNegative', 'all-negative baseline']] as const) {
+    if (isObj(base[k])) cols.push([label, base[k] as Record<string, Json>]);
+  }
+  const keys = SUMMARY_KEYS.filter((k) => isNum(model[k]));
+  const summary: MetricTable = {
+    title: `${root.split ? `${String(root.split)} split` : 'validation'}${isNum(root.count) ? `, ${root.count} posters` : ''}${isNum(root.seedReportedTop1) ? ` (the seed reported top-1 ${(root.seedReportedTop1 * 100).toFixed(0)}%)` : ''}`,
+    columns: cols.map((c) => c[0]),
+    rows: keys.map((k) => ({ label: k, values: cols.map(([, r]) => (isNum(r[k]) ? r[k] : null)) })),
+  };
+  const perGenre = tableFrom(
+    'per genre',
+    Object.entries(model.perGenre as Record<string, Json>)
+      .map(([g, v]) => [g, numericRecord(v)] as const)
+      .filter((r): r is [string, Record<string, number>] => r[1] !== null),
+  );
+  return renderMetrics({ tables: [summary, perGenre], scalars: [] });
+}

@@ -9,7 +9,7 @@ import { topGenres, type GenreMix, type GridScores } from '../samples/score.js';
 import { fileAsDataUri, rgbAsPngUri } from './images.js';
 import type { FidFile, LossPoint, ModelInfo } from './inputs.js';
 import { thin } from './inputs.js';
-import { collectMetrics, renderMetrics } from './metrics.js';
+import { collectMetrics, renderEvaluation, renderMetrics } from './metrics.js';
 import type { SectionHtml } from './page.js';
 import { escapeHtml, groupedBars, lineChart, type Series } from './svg.js';
 
@@ -128,6 +128,15 @@ export function mixSection(genres: readonly string[], generated: GenreMix | null
 export function metricsSection(info: ModelInfo | null, genres: readonly string[]): SectionHtml {
   const s: SectionHtml = { id: 'metrics', title: 'Classifier metrics', body: null, missing: 'run <code>poster-studio classifier train</code> then <code>poster-studio classifier evaluate</code>' };
   if (!info || (!info.metadata && !info.evaluation)) return s;
+  // The evaluation JSON (model vs baselines) first, then the validation report in metadata.json.
+  for (const [src, what] of [[info.evaluation, 'its evaluation JSON'], [info.metadata?.validation, 'metadata.json (validation split)']] as const) {
+    const html = src ? renderEvaluation(src) : null;
+    if (html) {
+      s.intro = `Model <code>${escapeHtml(info.name)}</code> (${escapeHtml(info.dir)}), from ${what}.`;
+      s.body = html;
+      return s;
+    }
+  }
   const gs = genres.length ? genres : Array.isArray(info.metadata?.genres) ? (info.metadata!.genres as string[]) : [];
   const fromEval = info.evaluation ? collectMetrics(info.evaluation, gs) : null;
   const fromMeta = info.metadata ? collectMetrics(info.metadata.metrics ?? info.metadata, gs) : null;
