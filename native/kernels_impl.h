@@ -324,18 +324,18 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
     ncb = std::min(NC, std::max(NR, ((N + want - 1) / want + NR - 1) / NR * NR));
   }
   const int nJc = (N + ncb - 1) / ncb;
-  // B is reused by every row block: pack it once, whole (ncb == NC then, so blocks line up).
-  const bool share = nIc > 1 && ncb == NC;
+  // B is reused by every row block: pack it once, whole, in the items' column blocks.
+  const bool share = nIc > 1;
   static Buf bfull;
   float* bp = nullptr;
   if (share) {
-    bp = bfull.get((size_t)((N + NC - 1) / NC) * NC * K);
-    const int maxPanels = NC / NR;
+    bp = bfull.get((size_t)nJc * ncb * K);
+    const int maxPanels = ncb / NR;
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(dynamic, 8) collapse(2)
-    for (int blk = 0; blk < ((N + NC - 1) / NC) * nKc; blk++) {
+    for (int blk = 0; blk < nJc * nKc; blk++) {
       for (int p = 0; p < maxPanels; p++) {
-        const int jc = (blk / nKc) * NC, pc = (blk % nKc) * kcb;
-        const int nc = std::min(NC, N - jc), kc = std::min(kcb, K - pc);
+        const int jc = (blk / nKc) * ncb, pc = (blk % nKc) * kcb;
+        const int nc = std::min(ncb, N - jc), kc = std::min(kcb, K - pc);
         const int npanels = (nc + NR - 1) / NR;
         if (p >= npanels) continue;
         float* dst = bp + (size_t)jc * K + (size_t)pc * npanels * NR + (size_t)p * NR * kc;

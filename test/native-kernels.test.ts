@@ -56,6 +56,9 @@ const CONV_CASES: ConvCase[] = [
   { x: [1, 11, 7, 64], k: 3, co: 64, s: 1, pad: 'valid' },
   { x: [2, 6, 9, 17], k: 2, co: 19, s: 2, pad: 'same' },
   { x: [1, 1, 1, 3], k: 1, co: 2, s: 1, pad: 'valid' },
+  // Enough output pixels for several row blocks (shared packed filter, split columns).
+  { x: [2, 13, 11, 5], k: 3, co: 37, s: 1, pad: 'same' },
+  { x: [3, 20, 14, 24], k: 5, co: 40, s: 2, pad: 'same' },
 ];
 
 test('the native addon is built and loads (npm install builds it; it is part of the product)', () => {
