@@ -96,6 +96,28 @@ function batchNormTrainCase(shape: number[]): Case {
   };
 }
 
+/** An activation's input gradient: tfjs's formula on cpu, the fused gradient kernel on fast. */
+function activationGradCase(workload: Case['workload'], op: 'ReluGrad' | 'LeakyReluGrad', shape: number[]): Case {
+  return {
+    workload,
+    op,
+    shape,
+    setup: () => {
+      const fast = tf.getBackend() === FAST;
+      const x = rnd(shape);
+      const dy = rnd(shape);
+      const stock = (): Tensor =>
+        op === 'ReluGrad' ? tf.mul(dy, tf.cast(tf.step(x), 'float32')) : tf.where(tf.greater(x, 0), dy, tf.mul(dy, 0.2));
+      const fused = (): Tensor =>
+        tf.engine().runKernel(op === 'ReluGrad' ? 'PosterStudioReluGrad' : 'PosterStudioLeakyReluGrad', { dy, x }, { alpha: 0.2 }) as Tensor;
+      return {
+        run: () => tf.dispose(tf.tidy(fast ? fused : stock)),
+        dispose: () => tf.dispose([x, dy]),
+      };
+    },
+  };
+}
+
 const DCGAN_X = [60, 32, 32, 64];
 const DCGAN_Y = [60, 16, 16, 128];
 const CLS_X = [32, 159, 104, 32];
@@ -120,6 +142,8 @@ export const CASES: Case[] = [
   kernelCase('dcgan', 'Tanh', [60, 64, 64, 3], () => ({ x: rnd([60, 64, 64, 3]) })),
   kernelCase('dcgan', 'Sqrt', [5, 5, 256, 512], () => ({ x: rnd([5, 5, 256, 512], 0, 1) })),
   kernelCase('dcgan', 'Tile', [60, 16, 16, 128], () => ({ x: rnd([1, 1, 1, 128]) }), { reps: [60, 16, 16, 1] }),
+  activationGradCase('dcgan', 'LeakyReluGrad', DCGAN_X),
+  activationGradCase('dcgan', 'ReluGrad', DCGAN_X),
   batchNormTrainCase(DCGAN_X),
   batchNormTrainCase([60, 8, 8, 256]),
   optimizerCase('dcgan', 'AdamUpdate', [5, 5, 256, 512]),
@@ -131,6 +155,7 @@ export const CASES: Case[] = [
   }),
   kernelCase('classifier', 'Add', [32, 161, 106, 32], () => ({ a: rnd([32, 161, 106, 32]), b: rnd([32]) })),
   kernelCase('classifier', 'Relu', [32, 161, 106, 32], () => ({ x: rnd([32, 161, 106, 32]) })),
+  activationGradCase('classifier', 'ReluGrad', [32, 161, 106, 32]),
   kernelCase('classifier', 'Sum', [32, 161, 106, 32], () => ({ x: rnd([32, 161, 106, 32]) }), { axis: [0, 1, 2], keepDims: false }),
   optimizerCase('classifier', 'RMSPropUpdate', [60800, 512]),
 ];
