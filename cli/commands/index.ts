@@ -11,6 +11,8 @@ import { configureGetData } from './get-data.js';
 import { configurePrepareDcgan } from './prepare-dcgan.js';
 import { configureReport } from './report.js';
 import { configureFid } from './fid.js';
+import { configureClassifier } from './classifier.js';
+import { configureClassify } from './classify.js';
 
 export interface CommandEntry {
   name: string;
@@ -25,6 +27,8 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'dcgan', description: 'train the DCGAN (sample grids, checkpoints, resume), render the training video, generate posters', configure: configureDcgan },
   { name: 'dataset', description: 'summarise a MovieGenre.csv and poster directory per split and genre', configure: configureDataset },
   { name: 'fid', description: 'poster-FID per sample grid: classifier features of real vs generated posters, with real-vs-real and real-vs-noise scale', configure: configureFid },
+  { name: 'classifier', description: 'genre classifier: train (checkpoints, --resume), evaluate (multi-label metrics vs baselines), compare versions', configure: configureClassifier },
+  { name: 'classify', description: 'genre scores of posters or DCGAN sample grids, the seed\'s way: Title  [\'Action: 91%\', \'Drama[!]: 25%\']', configure: configureClassify },
   { name: 'report', description: 'write one self-contained HTML page: grids, video, losses, poster-FID, genre scores, metrics, saliency', configure: configureReport },
 ];
 

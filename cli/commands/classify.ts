@@ -1,0 +1,85 @@
+/**
+ * `classify <image|dir>...`: genre scores per poster in the seed's style. Directories of DCGAN
+ * sample grids (a grid sidecar present, or --grid) go to the samples scorer, which cuts the
+ * grids into posters; everything else is scored file by file.
+ */
+import type { Command } from 'commander';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
+import { UserError } from '../../src/cli/errors.js';
+import { readMovieCsv, type Movie } from '../../src/dataset/index.js';
+import { writeFileAtomic } from '../../src/fs/atomic.js';
+import { DEFAULT_CSV, DEFAULT_MODELS } from '../../src/paths.js';
+import { createProgress } from '../../src/progress.js';
+import { classifySamples, looksLikeSamples } from '../../src/samples/index.js';
+import { backendFlags, initBackend } from '../../src/tf/backend.js';
+import { registerNativeBackend } from '../../src/tf/native/register.js';
+import { listImages, predictFiles, predictionsCsv, predictionsJson, formatPrediction } from '../../classifier/predict.js';
+import { loadClassifier, newestClassifier, scoreImages } from '../../classifier/store.js';
+
+export const classifyFlags = defineFlags({
+  ...backendFlags,
+  model: { kind: 'path', exists: 'dir', help: 'model directory (default: the newest under --models)' },
+  models: { kind: 'path', default: DEFAULT_MODELS, help: 'where to look for the newest model' },
+  truth_csv: { kind: 'path', default: DEFAULT_CSV, help: 'MovieGenre.csv for titles and true genres of files named <imdbId>.jpg (used when it exists)' },
+  json: { kind: 'path', help: 'write [{"file", "title", "scores": {genre: score}}] to this file' },
+  csv: { kind: 'path', help: 'write the same as a CSV table to this file' },
+  top: { kind: 'int', default: 3, min: 0, max: 100, help: 'genres shown per poster (plus any over its tuned threshold; 0 = all)' },
+  grid: { kind: 'string', arg: 'RxC', help: 'treat images in the directories as RxC sample grids (when they have no sidecar)' },
+});
+
+export function configureClassify(cmd: Command): Command {
+  addFlags(cmd, classifyFlags)
+    .argument('<inputs...>', 'poster images or directories of them (or of DCGAN sample grids)')
+    .action(async (inputs: string[]) => {
+      const o = readFlags(cmd, classifyFlags);
+      const dir = o.model ?? (await newestClassifier(o.models));
+      if (!dir) {
+        throw new UserError(`no trained classifier in ${o.models}; train one with 'poster-studio classifier train --genres=7 --ratio=30 --epochs=10' or pass --model <dir>`);
+      }
+      const { files, missing } = await listImages(inputs);
+      if (missing.length) throw new UserError(`${missing.join(', ')}: no such file or directory`);
+      registerNativeBackend();
+      await initBackend(o.backend);
+      const c = await loadClassifier(dir);
+      if (await looksLikeSamples(inputs, o.grid)) {
+        await classifySamples(inputs, {
+          score: async (imgs) => (await scoreImages(c, imgs)).map((s) => Object.fromEntries(c.genres.map((g, j) => [g, s[j]!]))),
+          model: dir,
+          grid: o.grid,
+          json: o.json,
+          csv: o.csv,
+          top: o.top,
+        });
+        return;
+      }
+      let byId: Map<number, Movie> | null = null;
+      if (existsSync(o.truth_csv)) byId = readMovieCsv(o.truth_csv).byId;
+      const progress = createProgress('classify', files.length);
+      const skipped: string[] = [];
+      const preds = await predictFiles(c, files, {
+        byId,
+        onSkip: (file, reason) => {
+          skipped.push(file);
+          process.stderr.write(`skipped ${file}: ${reason}\n`);
+        },
+        onProgress: (d) => progress.update(d),
+      });
+      progress.stop();
+      const thresholds = Object.fromEntries(c.genres.map((g, j) => [g, c.thresholds[j]!]));
+      for (const p of preds) process.stdout.write(formatPrediction(p, thresholds, o.top) + '\n');
+      if (!files.length) process.stdout.write(`no images found in ${inputs.join(', ')}\n`);
+      const wrote: string[] = [];
+      if (o.json) {
+        await writeFileAtomic(o.json, predictionsJson(preds));
+        wrote.push(o.json);
+      }
+      if (o.csv) {
+        await writeFileAtomic(o.csv, predictionsCsv(preds, c.genres));
+        wrote.push(o.csv);
+      }
+      process.stderr.write(`scored ${preds.length} poster(s) with ${path.basename(dir)}${skipped.length ? `, skipped ${skipped.length}` : ''}${wrote.length ? `; wrote ${wrote.join(', ')}` : ''}\n`);
+    });
+  return cmd;
+}
