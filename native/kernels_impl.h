@@ -294,7 +294,7 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
   }
   const int nJcFull = (N + NC - 1) / NC;
   if (nIc * nJcFull < 4 * T && nKc >= 4 * T) {
-    static Buf parts;
+    static thread_local Buf parts;
     float* part = parts.get((size_t)T * M * N);
     const int nChunks = 4 * T, per = (nKc + nChunks - 1) / nChunks * kcb;
 #pragma omp parallel num_threads(T)
@@ -326,7 +326,7 @@ static void gemm(int M, int N, int K, const PA& packA, const PB& packB, float* C
   const int nJc = (N + ncb - 1) / ncb;
   // B is reused by every row block: pack it once, whole, in the items' column blocks.
   const bool share = nIc > 1;
-  static Buf bfull;
+  static thread_local Buf bfull;
   float* bp = nullptr;
   if (share) {
     bp = bfull.get((size_t)nJc * ncb * K);
@@ -758,7 +758,7 @@ static void conv2d(const float* x, const float* w, float* y, const ConvGeom& g, 
 // contiguous copies, then transposed (the result is small).
 static void conv2d_bwd_filter(const float* x, const float* dy, float* dw, const ConvGeom& g) {
   const int P = g.N * g.OH * g.OW, KK = g.KH * g.KW * g.C, CO = g.CO;
-  static Buf tbuf;
+  static thread_local Buf tbuf;
   float* t = tbuf.get((size_t)CO * KK);
   gemm(CO, KK, P, PackAStrided{dy, 1, CO}, PackBIm2col{x, g}, t, KK, false, nullptr);
   for (int k = 0; k < KK; k++)
@@ -769,7 +769,7 @@ static void conv2d_bwd_filter(const float* x, const float* dy, float* dw, const 
 // is then added into dx image by image (images never overlap, so the scatter runs in parallel).
 static void conv2d_bwd_input_scatter(const float* dy, const float* w, float* dx, const ConvGeom& g) {
   const int KK = g.KH * g.KW * g.C, CO = g.CO, ohw = g.OH * g.OW;
-  static Buf wtbuf, colbuf;
+  static thread_local Buf wtbuf, colbuf;
   float* wt = wtbuf.get((size_t)CO * KK);
   for (int k = 0; k < KK; k++)
     for (int c = 0; c < CO; c++) wt[(long)c * KK + k] = w[(long)k * CO + c];
@@ -818,7 +818,7 @@ static void conv2d_bwd_input_scatter(const float* dy, const float* w, float* dx,
 // sub-filter read backwards (dilation -1). No col buffer, no scatter races, no wasted taps.
 static void conv2d_bwd_input_gather(const float* dy, const float* w, float* dx, const ConvGeom& g) {
   const int CO = g.CO, C = g.C;
-  static Buf wpbuf, tbuf;
+  static thread_local Buf wpbuf, tbuf;
   const bool direct = g.sh == 1 && g.sw == 1;
   if (!direct) std::memset(dx, 0, sizeof(float) * (size_t)g.N * g.H * g.W * C);
   auto ceil_div = [](int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); };
@@ -873,7 +873,7 @@ static void matmul(const float* a, const float* b, float* c, int batch, int64_t 
                    int N, int K, bool transA, bool transB, const float* bias, int act, float alpha) {
   Epi epi{bias, act, alpha};
   const bool useEpi = bias || act != ps::ACT_LINEAR;
-  static Buf tbuf;
+  static thread_local Buf tbuf;
   for (int i = 0; i < batch; i++) {
     const float* ai = a + i * strideA;
     const float* bi = b + i * strideB;
