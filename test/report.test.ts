@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { buildReport, writeReport, type ReportOptions } from '../src/report/build.js';
-import { newestModelDir, parseLossesCsv, readModelInfo } from '../src/report/inputs.js';
+import { parseLossesCsv, readModelInfo } from '../src/report/inputs.js';
 import { collectMetrics, renderEvaluation } from '../src/report/metrics.js';
 import { openGenreModel } from '../src/samples/tfjs-model.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
@@ -141,18 +141,6 @@ test('classifier evaluate JSON: the model beside its baselines, then per genre',
   assert.ok(renderEvaluation(rep(0.7)), 'a bare report (metadata.validation) renders too');
   assert.equal(renderEvaluation({ something: 1 }), null);
 });
-
-test('newestModelDir picks the most recently written model.json', () =>
-  withDir(async (root) => {
-    for (const [n, t] of [['old', 1_600_000_000], ['new', 1_700_000_000], ['mid', 1_650_000_000]] as const) {
-      await fs.mkdir(path.join(root, n));
-      await fs.writeFile(path.join(root, n, 'model.json'), '{}');
-      await fs.utimes(path.join(root, n, 'model.json'), t, t);
-    }
-    await fs.mkdir(path.join(root, 'empty'));
-    assert.equal(await newestModelDir(root), path.join(root, 'new'));
-    assert.equal(await newestModelDir(path.join(root, 'nope')), null);
-  }));
 
 test('CLI: report on an empty directory writes the page and names what is missing; fid without a model is one error line', () =>
   withDir(async (root) => {

@@ -12,7 +12,7 @@ import { DEFAULT_EPS } from '../../src/fid/frechet.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/fs/atomic.js';
 import { DEFAULT_MODELS, DEFAULT_SAMPLES } from '../../src/paths.js';
 import { createProgress } from '../../src/progress.js';
-import { newestModelDir } from '../../src/report/inputs.js';
+import { newestClassifier } from '../../classifier/store.js';
 import { defaultRealDir, listRealPosters, pickSeeded } from '../../src/samples/real.js';
 import { parseGridSpec, scanSamples } from '../../src/samples/scan.js';
 import { openGenreModel } from '../../src/samples/tfjs-model.js';
@@ -38,7 +38,7 @@ export function configureFid(cmd: Command): Command {
     const grid = o.grid ? parseGridSpec(o.grid) : undefined;
     const realDir = o.real ?? defaultRealDir();
     if (!realDir) throw new UserError('no real posters: pass --real <poster dir> (or run get-data / prepare-dcgan to fill data/posters or data/dcgan)');
-    const modelDir = o.model ?? (await newestModelDir(o.models));
+    const modelDir = o.model ?? (await newestClassifier(o.models));
     if (!modelDir) throw new UserError(`no trained classifier in ${o.models}; train one with 'poster-studio classifier train' or pass --model <dir>`);
     const allReal = await listRealPosters(realDir);
     if (allReal.length < 8) throw new UserError(`${realDir}: ${allReal.length} posters found; poster-FID needs at least 8`);

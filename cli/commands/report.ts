@@ -7,7 +7,8 @@ import type { Command } from 'commander';
 import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
 import { DEFAULT_MODELS, DEFAULT_REPORT, DEFAULT_SAMPLES } from '../../src/paths.js';
 import { writeReport } from '../../src/report/build.js';
-import { newestModelDir, readModelInfo } from '../../src/report/inputs.js';
+import { newestClassifier } from '../../classifier/store.js';
+import { readModelInfo } from '../../src/report/inputs.js';
 import { defaultRealDir } from '../../src/samples/real.js';
 import { openGenreModel, type GenreModel } from '../../src/samples/tfjs-model.js';
 import { backendFlags, initBackend } from '../../src/tf/backend.js';
@@ -29,7 +30,7 @@ export const reportFlags = defineFlags({
 export function configureReport(cmd: Command): Command {
   addFlags(cmd, reportFlags).action(async () => {
     const o = readFlags(cmd, reportFlags);
-    const modelDir = o.model ?? (await newestModelDir(o.models));
+    const modelDir = o.model ?? (await newestClassifier(o.models));
     let model: GenreModel | null = null;
     let modelNote = `no trained classifier in ${o.models}; run <code>poster-studio classifier train</code>`;
     if (modelDir) {

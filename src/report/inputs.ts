@@ -113,21 +113,6 @@ export interface ModelInfo {
   evaluation: Record<string, unknown> | null;
 }
 
-/** The newest directory under modelsDir that holds a model.json (what classify uses by default). */
-export async function newestModelDir(modelsDir: string): Promise<string | null> {
-  if (!existsSync(modelsDir)) return null;
-  if (existsSync(path.join(modelsDir, 'model.json'))) return modelsDir;
-  let best: { dir: string; t: number } | null = null;
-  for (const e of await fs.readdir(modelsDir, { withFileTypes: true })) {
-    if (!e.isDirectory()) continue;
-    const mj = path.join(modelsDir, e.name, 'model.json');
-    if (!existsSync(mj)) continue;
-    const t = statSync(mj).mtimeMs;
-    if (!best || t > best.t) best = { dir: path.join(modelsDir, e.name), t };
-  }
-  return best?.dir ?? null;
-}
-
 /** metadata.json and the newest evaluation JSON (evaluation*.json / eval*.json / metrics*.json). */
 export async function readModelInfo(dir: string): Promise<ModelInfo> {
   const metadata = (await readJson(path.join(dir, 'metadata.json'))) as Record<string, unknown> | null;
