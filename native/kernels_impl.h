@@ -605,13 +605,14 @@ struct PackBIm2col {
   static constexpr long rs = 0;
   // All panels of a block at once: each pixel's runs are read once and split across the panels
   // (panel by panel, the pixel's position and bounds were recomputed for every 16 columns).
+  template <int PW = NR>
   void block(float* d, int jc, int nc, int k0, int kc) const {
     const int C = g.C, ohw = g.OH * g.OW;
     const int run = g.dw == 1 ? g.KW * C : C;
-    const int npanels = (nc + NR - 1) / NR;
-    if (nc % NR) {
-      float* last = d + (size_t)(npanels - 1) * NR * kc;
-      for (int k = 0; k < kc; k++) std::memset(last + (size_t)k * NR + nc % NR, 0, sizeof(float) * (NR - nc % NR));
+    const int npanels = (nc + PW - 1) / PW;
+    if (nc % PW) {
+      float* last = d + (size_t)(npanels - 1) * PW * kc;
+      for (int k = 0; k < kc; k++) std::memset(last + (size_t)k * PW + nc % PW, 0, sizeof(float) * (PW - nc % PW));
     }
     struct Piece { int off, len; size_t dst; };
     struct Run { int kh, kwa, kwb, off, len, p0, p1; };
@@ -636,9 +637,9 @@ struct PackBIm2col {
       }
       r.p0 = npieces;
       for (int q = j; q < j + r.len;) {
-        const int col = q - jc, panel = col / NR, inpanel = col - panel * NR;
-        const int len = std::min(NR - inpanel, j + r.len - q);
-        pieces[npieces++] = {r.off + (q - j), len, (size_t)panel * NR * kc + inpanel};
+        const int col = q - jc, panel = col / PW, inpanel = col - panel * PW;
+        const int len = std::min(PW - inpanel, j + r.len - q);
+        pieces[npieces++] = {r.off + (q - j), len, (size_t)panel * PW * kc + inpanel};
         q += len;
       }
       r.p1 = npieces;
@@ -654,20 +655,20 @@ struct PackBIm2col {
         const int ih = ihb + r.kh * g.dh, iwa = iwb + r.kwa * g.dw, iwz = iwb + r.kwb * g.dw;
         if (ih < 0 || ih >= g.H || iwz < 0 || iwa >= g.W) {
           for (int pi = r.p0; pi < r.p1; pi++) {
-            float* o = d + pieces[pi].dst + (size_t)k * NR;
+            float* o = d + pieces[pi].dst + (size_t)k * PW;
             for (int j = 0; j < pieces[pi].len; j++) o[j] = 0.f;
           }
         } else if (iwa >= 0 && iwz < g.W) {
           // Offsets in the run count from the kernel row's first tap (dw == 1) or from the tap.
           const float* src = g.dw == 1 ? img + ((long)ih * g.W + iwb) * C : img + ((long)ih * g.W + iwa) * C - r.off;
           for (int pi = r.p0; pi < r.p1; pi++) {
-            float* o = d + pieces[pi].dst + (size_t)k * NR;
+            float* o = d + pieces[pi].dst + (size_t)k * PW;
             const float* s2 = src + pieces[pi].off;
             for (int j = 0; j < pieces[pi].len; j++) o[j] = s2[j];
           }
         } else {
           for (int pi = r.p0; pi < r.p1; pi++) {
-            float* o = d + pieces[pi].dst + (size_t)k * NR;
+            float* o = d + pieces[pi].dst + (size_t)k * PW;
             for (int j = 0; j < pieces[pi].len; j++) {
               const int e = pieces[pi].off + j, kw = e / C, c = e - kw * C;
               const int iw = iwb + kw;
@@ -756,8 +757,30 @@ static void conv2d(const float* x, const float* w, float* y, const ConvGeom& g, 
 
 // dW[K x CO] = im2col(x)^T dy, computed as dW^T = dy^T im2col(x) so that both operands pack with
 // contiguous copies, then transposed (the result is small).
+// A = im2col(x)^T: row i = column (kh, kw, c) of im2col, k = output pixel.
+struct PackAIm2colT {
+  static constexpr bool kSegments = false;
+  PackBIm2col im2col;
+  void operator()(float* dst, int i0, int mc, int k0, int kc) const { im2col.template block<MR>(dst, i0, mc, k0, kc); }
+  int segments(ASeg*, int*, int*, float*, int, int, int, int) const { return 0; }
+};
+
 static void conv2d_bwd_filter(const float* x, const float* dy, float* dw, const ConvGeom& g) {
   const int P = g.N * g.OH * g.OW, KK = g.KH * g.KW * g.C, CO = g.CO;
+  static const char* force = std::getenv("POSTER_STUDIO_BWD_FILTER");
+  // Measured (GFLOP per core-second): KK = 27 (classifier conv1) 20-24 vs 16-17, KK = 75 (the
+  // generator's RGB layer) 32-41 vs 33-34; with KK = 288..576 the 6-wide A panels cost more
+  // (35-47 vs 42-58), so only for small KK.
+  bool direct = CO % NR == 0 && KK <= 128;
+  if (force) direct = std::strcmp(force, "direct") == 0 && CO % NR == 0;
+  if (direct) {
+    // Few filter taps (RGB input layers): dW = im2col(x)^T dy, dy's rows read in place as B, the
+    // result already in dW's layout; the tile fills better (KK x CO rather than CO x KK).
+    PackBStrided pb{dy, CO, 1};
+    pb.inplace = true;
+    gemm(KK, CO, P, PackAIm2colT{PackBIm2col{x, g}}, pb, dw, CO, false, nullptr);
+    return;
+  }
   static thread_local Buf tbuf;
   float* t = tbuf.get((size_t)CO * KK);
   gemm(CO, KK, P, PackAStrided{dy, 1, CO}, PackBIm2col{x, g}, t, KK, false, nullptr);
