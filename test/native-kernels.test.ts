@@ -97,6 +97,29 @@ describe('native engine', () => {
     });
   }
 
+  test('the native kernels, not the cpu fallbacks, run these ops', async () => {
+    const addon = nativeAddon() as unknown as Record<string, (...args: unknown[]) => unknown>;
+    const names = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'matmul'];
+    const calls: Record<string, number> = {};
+    const originals = names.map((n) => addon[n]);
+    names.forEach((n, i) => {
+      calls[n] = 0;
+      addon[n] = (...args: unknown[]) => {
+        calls[n]++;
+        return originals[i](...args);
+      };
+    });
+    try {
+      const x = rand([2, 9, 6, 16]), w = rand([3, 3, 16, 8]), b = rand([8]);
+      await on('native', () => tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, 'same').sum())([x, w])[0]);
+      await on('native', () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' }));
+      await on('native', () => tf.matMul(rand([4, 5]), rand([5, 3])));
+    } finally {
+      names.forEach((n, i) => { addon[n] = originals[i]; });
+    }
+    for (const n of names) assert.ok(calls[n] >= 1, `addon.${n} was not called (calls: ${JSON.stringify(calls)})`);
+  });
+
   test('the portable (non-AVX2) build gives the same answers', async () => {
     const addon = nativeAddon();
     assert.ok(addon);
