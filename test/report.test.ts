@@ -43,8 +43,11 @@ test('a finished run fills every section, with embedded images, video, SVG chart
   withDir(async (root) => {
     const run = await writeFullRun(root, { video: true });
     const model = await openGenreModel(run.modelDir);
-    const { html } = await buildReport({ ...base(root), model, modelInfo: await readModelInfo(run.modelDir), realDir: run.real });
+    const describe = (f: string) => (f.endsWith('.jpg') ? { title: `Movie ${path.basename(f, '.jpg')} (2001)`, genres: ['Action', 'Drama'] } : null);
+    const { html } = await buildReport({ ...base(root), model, modelInfo: await readModelInfo(run.modelDir), realDir: run.real, describe });
     assert.deepEqual(available(html), Object.fromEntries(SECTIONS.map((s) => [s, true])));
+    assert.match(html, /<figcaption>Movie 10\d\d \(2001\)<br><span class="note">Action, Drama<\/span>/, 'saliency rows name the movie');
+    assert.match(html, /<b>Action<\/b> \d+%<\/figcaption>/, "the movie's own genres are bold");
     assert.ok((html.match(/<img src="data:image\/(png|jpeg);base64,/g) ?? []).length >= 4 + 12 + 2 * 4, 'grids, posters and saliency maps are embedded');
     assert.match(html, /<video [^>]*src="data:video\/mp4;base64,/);
     assert.ok((html.match(/<svg class="chart"/g) ?? []).length >= 4, 'loss, FID, mix bars and mix-over-training charts');
@@ -54,7 +57,7 @@ test('a finished run fills every section, with embedded images, video, SVG chart
     assert.match(html, /validation\.microAuc<b>0\.712<\/b>/);
     assert.match(html, /real vs real \(two halves\)<b>[\d.e+-]+<\/b>/);
     assert.match(html, /<div class="bar" style="--v:[\d.]+%" title="(Action|Drama|Comedy) /);
-    assert.match(html, /Action \d+%<\/figcaption>/, 'saliency captions carry the genre score');
+    assert.match(html, /Comedy \d+%<\/figcaption>/, 'saliency captions carry the genre score');
   }));
 
 test('with nothing to show every section says what to run, and the page is still written', () =>

@@ -5,7 +5,10 @@
  */
 import type { Command } from 'commander';
 import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
-import { DEFAULT_MODELS, DEFAULT_REPORT, DEFAULT_SAMPLES } from '../../src/paths.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { displayTitle, readMovieCsv, type Movie } from '../../src/dataset/index.js';
+import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_REPORT, DEFAULT_SAMPLES } from '../../src/paths.js';
 import { writeReport } from '../../src/report/build.js';
 import { newestClassifier } from '../../classifier/store.js';
 import { readModelInfo } from '../../src/report/inputs.js';
@@ -23,6 +26,7 @@ export const reportFlags = defineFlags({
   real: { kind: 'path', exists: 'dir', help: 'real posters for the genre mix and saliency (default: data/dcgan, then data/posters)' },
   real_count: { kind: 'int', default: 60, min: 0, max: 100000, help: 'real posters scored for the genre mix' },
   saliency_posters: { kind: 'int', default: 3, min: 0, max: 50, help: 'real posters shown with per-genre saliency maps (0: none)' },
+  csv: { kind: 'path', default: DEFAULT_CSV, help: 'MovieGenre.csv for the titles and true genres of real posters (used when it exists)' },
   seed: { kind: 'int', default: 1, help: 'which real posters are picked' },
   ...backendFlags,
 });
@@ -43,6 +47,14 @@ export function configureReport(cmd: Command): Command {
         process.stderr.write(`warning: ${(err as Error).message}; the report goes on without it\n`);
       }
     }
+    let byId: Map<number, Movie> | null = null;
+    if (existsSync(o.csv)) {
+      try {
+        byId = readMovieCsv(o.csv).byId;
+      } catch (err) {
+        process.stderr.write(`warning: ${o.csv} not read (${(err as Error).message}); posters are shown by file name\n`);
+      }
+    }
     const res = await writeReport({
       samplesDir: o.samples,
       output: o.output,
@@ -54,6 +66,11 @@ export function configureReport(cmd: Command): Command {
       realCount: o.real_count,
       saliencyPosters: o.saliency_posters,
       seed: o.seed,
+      describe: (file) => {
+        const m = /^(\d+)$/.exec(path.basename(file, path.extname(file)));
+        const movie = m && byId ? byId.get(Number(m[1])) : undefined;
+        return movie ? { title: displayTitle(movie), genres: movie.genres } : null;
+      },
       log: (l) => process.stderr.write(l + '\n'),
     });
     const missing = res.sections.filter((s) => !s.available).map((s) => s.id);

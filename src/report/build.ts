@@ -39,6 +39,8 @@ export interface ReportOptions {
   realCount: number;
   saliencyPosters: number;
   seed: number;
+  /** Title and true genres of a real poster file (from MovieGenre.csv), for the saliency captions. */
+  describe?: (file: string) => { title: string; genres: string[] } | null;
   /** Videos up to this size are embedded; bigger ones are copied beside the page. */
   maxVideoBytes?: number;
   log?: (line: string) => void;
@@ -78,7 +80,7 @@ async function realMix(model: ReportModel, files: string[], log: (l: string) => 
   return cells.length ? genreMix(cells, model.genres) : null;
 }
 
-async function saliencyRows(model: ReportModel, files: string[]): Promise<S.SaliencyRow[]> {
+async function saliencyRows(model: ReportModel, files: string[], describe: ReportOptions['describe']): Promise<S.SaliencyRow[]> {
   const input = model.input!;
   const posters: { file: string; img: RgbImage }[] = [];
   for (const f of files) {
@@ -92,7 +94,7 @@ async function saliencyRows(model: ReportModel, files: string[]): Promise<S.Sali
   const imgs = posters.map((p) => p.img);
   const scores = await model.score(imgs);
   const rows: S.SaliencyRow[] = [];
-  for (const p of posters) rows.push({ file: p.file, original: await rgbAsPngUri(p.img), maps: [] });
+  for (const p of posters) rows.push({ file: p.file, original: await rgbAsPngUri(p.img), maps: [], movie: describe?.(p.file) ?? null });
   for (const g of model.genres) {
     const maps = await model.saliency!(imgs, g);
     for (const [i, m] of maps.entries()) rows[i]!.maps.push({ genre: g, uri: await rgbAsPngUri(heatmapOverlay(imgs[i]!, m)), score: scores[i]![g] ?? 0 });
@@ -143,7 +145,7 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
   if (o.model?.saliency && o.model.input && realFiles.length && o.saliencyPosters > 0) {
     log(`report: saliency maps for ${o.saliencyPosters} posters x ${o.model.genres.length} genres`);
     try {
-      saliency = await saliencyRows(o.model, pickSeeded(realFiles, o.saliencyPosters, o.seed, 'report-saliency'));
+      saliency = await saliencyRows(o.model, pickSeeded(realFiles, o.saliencyPosters, o.seed, 'report-saliency'), o.describe);
     } catch (err) {
       salWhy = `saliency failed (${escapeHtml((err as Error).message.split('\n')[0]!)})`;
     }

@@ -58,7 +58,7 @@ table.metrics thead th { background:#f2f4f9; }
 .kv b { display:block; font-size:17px; }
 .saliency { display:grid; gap:10px; }
 .saliency .row { display:flex; gap:8px; align-items:flex-start; overflow-x:auto; }
-.saliency figure { margin:0; text-align:center; }
+.saliency figure { margin:0; text-align:center; max-width:110px; font-size:12px; }
 .saliency img { width:110px; border-radius:4px; border:1px solid var(--line); display:block; }
 .note { color:var(--muted); font-size:12.5px; }
 footer { color:var(--muted); font-size:12px; text-align:center; padding:10px; }

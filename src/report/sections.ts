@@ -153,18 +153,19 @@ export function metricsSection(info: ModelInfo | null, genres: readonly string[]
 export interface SaliencyRow {
   file: string;
   original: string;
+  movie?: { title: string; genres: string[] } | null;
   maps: { genre: string; uri: string; score: number }[];
 }
 
 export function saliencySection(rows: readonly SaliencyRow[] | null, why: string): SectionHtml {
   const s: SectionHtml = { id: 'saliency', title: 'What drives each genre (saliency)', body: null, missing: why };
   if (!rows || !rows.length) return s;
-  s.intro = 'Gradient of each genre’s score with respect to the input pixels on real posters: bright regions change the score most. The number is the classifier’s score for that genre.';
+  s.intro = 'Gradient of each genre’s score with respect to the input pixels on real posters: bright regions change the score most. The number is the classifier’s score for that genre; the movie’s own genres (from the CSV) are in bold.';
   s.body = `<div class="saliency">${rows
     .map(
       (r) =>
-        `<div class="row"><figure><img src="${r.original}" alt="${escapeHtml(path.basename(r.file))}"><figcaption>${escapeHtml(path.basename(r.file))}</figcaption></figure>${r.maps
-          .map((m) => `<figure><img src="${m.uri}" alt="${escapeHtml(m.genre)} saliency"><figcaption>${escapeHtml(m.genre)} ${pct(m.score)}</figcaption></figure>`)
+        `<div class="row"><figure><img src="${r.original}" alt="${escapeHtml(path.basename(r.file))}"><figcaption>${escapeHtml(r.movie?.title ?? path.basename(r.file))}${r.movie ? `<br><span class="note">${escapeHtml(r.movie.genres.join(', '))}</span>` : ''}</figcaption></figure>${r.maps
+          .map((m) => `<figure><img src="${m.uri}" alt="${escapeHtml(m.genre)} saliency"><figcaption>${r.movie?.genres.includes(m.genre) ? '<b>' : ''}${escapeHtml(m.genre)}${r.movie?.genres.includes(m.genre) ? '</b>' : ''} ${pct(m.score)}</figcaption></figure>`)
           .join('')}</div>`,
     )
     .join('')}</div>`;
