@@ -55,6 +55,7 @@ test('a finished run fills every section, with embedded images, video, SVG chart
     assert.doesNotMatch(html, /<script/);
     // The page's numbers come from the inputs: the metrics table and FID validation.
     assert.match(html, /validation\.microAuc<b>0\.712<\/b>/);
+    assert.match(html, /iteration 400 · epoch 3 · D [\d.]+ \/ G [\d.]+ · FID [\d.e+-]+<\/figcaption>/, 'grid captions carry their FID');
     assert.match(html, /real vs real \(two halves\)<b>[\d.e+-]+<\/b>/);
     assert.match(html, /<div class="bar" style="--v:[\d.]+%" title="(Action|Drama|Comedy) /);
     assert.match(html, /Comedy \d+%<\/figcaption>/, 'saliency captions carry the genre score');

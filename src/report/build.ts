@@ -153,7 +153,7 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
 
   const vid = await videoSource(inputs.video, o.output, o.maxVideoBytes ?? 25_000_000);
   const sections: SectionHtml[] = [
-    await S.gridsSection(inputs.grids),
+    await S.gridsSection(inputs.grids, inputs.fid),
     S.videoSection(vid.src, vid.note),
     S.lossesSection(inputs.losses, inputs.grids),
     S.fidSection(inputs.fid),

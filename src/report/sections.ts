@@ -19,15 +19,17 @@ const pct = (v: number) => `${Math.round(v * 100)}%`;
 const num = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
 const iterLabel = (g: { iteration: number | null; file: string }) => (g.iteration !== null ? `iteration ${g.iteration}` : path.basename(g.file));
 
-export async function gridsSection(grids: readonly GridSource[], maxShown = 8): Promise<SectionHtml> {
+export async function gridsSection(grids: readonly GridSource[], fid: FidFile | null = null, maxShown = 8): Promise<SectionHtml> {
   const s: SectionHtml = { id: 'grids', title: 'Sample grids over time', body: null, missing: 'run <code>dcgan train</code> (it writes samples/grid_*.png every --sample_rate iterations)' };
   if (!grids.length) return s;
   const shown = thin(grids, maxShown);
   const figs: string[] = [];
   for (const g of shown) {
     const losses = g.losses ? ` · D ${g.losses.d.toFixed(2)} / G ${g.losses.g.toFixed(2)}` : '';
+    const f = fid?.grids.find((x) => path.basename(x.file) === path.basename(g.file));
+    const fidNote = f && Number.isFinite(f.fid) ? ` · FID ${num(f.fid)}` : '';
     figs.push(
-      `<figure><img src="${await fileAsDataUri(g.file)}" alt="${escapeHtml(iterLabel(g))}"><figcaption>${escapeHtml(iterLabel(g))}${g.epoch !== null ? ` · epoch ${g.epoch}` : ''}${losses}</figcaption></figure>`,
+      `<figure><img src="${await fileAsDataUri(g.file)}" alt="${escapeHtml(iterLabel(g))}"><figcaption>${escapeHtml(iterLabel(g))}${g.epoch !== null ? ` · epoch ${g.epoch}` : ''}${losses}${fidNote}</figcaption></figure>`,
     );
   }
   s.intro = `The same ${grids[0]!.geometry.rows * grids[0]!.geometry.cols} latent vectors at ${shown.length} of ${grids.length} saved grids (scroll sideways), oldest first.`;
