@@ -49,13 +49,17 @@ export function loadAddon(): { addon: NativeAddon } | { reason: string } {
     return cached;
   }
   // OpenMP's idle threads spin by default; on machines shared with other work (and between our
-  // kernels, while JS runs the element-wise ops) sleeping costs less. Read once, when libgomp loads.
-  process.env.OMP_WAIT_POLICY ??= 'PASSIVE';
+  // kernels, while JS runs the element-wise ops) sleeping costs less. libgomp reads this once, as
+  // it loads; it is removed again so child processes (PyTorch in the benchmark) keep their default.
+  const policySet = process.env.OMP_WAIT_POLICY === undefined;
+  if (policySet) process.env.OMP_WAIT_POLICY = 'PASSIVE';
   try {
     const require = createRequire(import.meta.url);
     cached = { addon: require(file) as NativeAddon };
   } catch (err) {
     cached = { reason: `cannot load ${file}: ${(err as Error).message.split('\n')[0]}` };
+  } finally {
+    if (policySet) delete process.env.OMP_WAIT_POLICY;
   }
   return cached;
 }
