@@ -664,6 +664,12 @@ struct PackBIm2col {
           for (int pi = r.p0; pi < r.p1; pi++) {
             float* o = d + pieces[pi].dst + (size_t)k * PW;
             const float* s2 = src + pieces[pi].off;
+            if (PW == NR && pieces[pi].len == NR) {
+              // The common case, a whole panel row: two vector moves, no loop.
+              reinterpret_cast<vfu*>(o)[0] = reinterpret_cast<const vfu*>(s2)[0];
+              reinterpret_cast<vfu*>(o + VW)[0] = reinterpret_cast<const vfu*>(s2 + VW)[0];
+              continue;
+            }
             for (int j = 0; j < pieces[pi].len; j++) o[j] = s2[j];
           }
         } else {
