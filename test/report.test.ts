@@ -48,6 +48,7 @@ test('a finished run fills every section, with embedded images, video, SVG chart
     assert.deepEqual(available(html), Object.fromEntries(SECTIONS.map((s) => [s, true])));
     assert.match(html, /<figcaption>Movie 10\d\d \(2001\)<br><span class="note">Action, Drama<\/span>/, 'saliency rows name the movie');
     assert.match(html, /<b>Action<\/b> \d+%<\/figcaption>/, "the movie's own genres are bold");
+    assert.match(html, /<title>real: true genre share Action: 100\.0%<\/title>/, 'true genre share of the real posters from the CSV');
     assert.ok((html.match(/<img src="data:image\/(png|jpeg);base64,/g) ?? []).length >= 4 + 12 + 2 * 4, 'grids, posters and saliency maps are embedded');
     assert.match(html, /<video [^>]*src="data:video\/mp4;base64,/);
     assert.ok((html.match(/<svg class="chart"/g) ?? []).length >= 4, 'loss, FID, mix bars and mix-over-training charts');

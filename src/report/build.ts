@@ -80,6 +80,14 @@ async function realMix(model: ReportModel, files: string[], log: (l: string) => 
   return cells.length ? genreMix(cells, model.genres) : null;
 }
 
+/** Share of the posters whose movie has each genre; null unless most of them are known. */
+function truthShare(files: readonly string[], genres: readonly string[], describe: ReportOptions['describe']): Record<string, number> | null {
+  if (!describe) return null;
+  const known = files.map((f) => describe(f)).filter((m): m is { title: string; genres: string[] } => m !== null);
+  if (known.length < Math.max(1, files.length / 2)) return null;
+  return Object.fromEntries(genres.map((g) => [g, known.filter((m) => m.genres.includes(g)).length / known.length]));
+}
+
 async function saliencyRows(model: ReportModel, files: string[], describe: ReportOptions['describe']): Promise<S.SaliencyRow[]> {
   const input = model.input!;
   const posters: { file: string; img: RgbImage }[] = [];
@@ -121,7 +129,7 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
   }
   const genres = o.model?.genres ?? inputs.scores?.genres ?? [];
 
-  let real: { mix: GenreMix; count: number; dir: string } | null = null;
+  let real: S.RealMix | null = null;
   let realFiles: string[] = [];
   let realWhy = noModel;
   if (o.realDir) {
@@ -136,8 +144,10 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
   }
   if (o.model && realFiles.length) {
     log(`report: scoring ${Math.min(o.realCount, realFiles.length)} real posters`);
-    const mix = await realMix(o.model, pickSeeded(realFiles, o.realCount, o.seed, 'report-real'), log);
-    if (mix) real = { mix, count: Math.min(o.realCount, realFiles.length), dir: o.realDir! };
+    const picked = pickSeeded(realFiles, o.realCount, o.seed, 'report-real');
+    const model = o.model;
+    const mix = await realMix(model, picked, log);
+    if (mix) real = { mix, count: Math.min(o.realCount, realFiles.length), dir: o.realDir!, truth: truthShare(picked, model.genres, o.describe) };
   }
 
   let saliency: S.SaliencyRow[] | null = null;

@@ -113,11 +113,24 @@ export async function postersSection(latest: GridSource | null, scores: GridScor
   return s;
 }
 
-export function mixSection(genres: readonly string[], generated: GenreMix | null, real: { mix: GenreMix; count: number; dir: string } | null, history: readonly GridScores[], why: string): SectionHtml {
+export interface RealMix {
+  mix: GenreMix;
+  count: number;
+  dir: string;
+  /** Share of those posters whose movie has the genre (from the CSV), when known. */
+  truth?: Record<string, number> | null;
+}
+
+export function mixSection(genres: readonly string[], generated: GenreMix | null, real: RealMix | null, history: readonly GridScores[], why: string): SectionHtml {
   const s: SectionHtml = { id: 'mix', title: 'Genre mix: generated vs real', body: null, missing: why };
   if (!generated && !real) return s;
-  const groups = genres.map((g) => ({ label: g, values: [generated ? (generated.meanScore[g] ?? 0) : null, real ? (real.mix.meanScore[g] ?? 0) : null] }));
-  const parts = [groupedBars(groups, ['generated (latest grid)', `real (${real?.count ?? 0} posters)`], [PALETTE[0]!, '#adb5bd'], 'mean genre score', 1000)];
+  const truth = real?.truth ?? null;
+  const groups = genres.map((g) => ({
+    label: g,
+    values: [generated ? (generated.meanScore[g] ?? 0) : null, real ? (real.mix.meanScore[g] ?? 0) : null, ...(truth ? [truth[g] ?? 0] : [])],
+  }));
+  const names = ['generated (latest grid)', `real (${real?.count ?? 0} posters)`, ...(truth ? ['real: true genre share'] : [])];
+  const parts = [groupedBars(groups, names, [PALETTE[0]!, '#adb5bd', '#e9c46a'], 'mean genre score', 1000)];
   if (history.length > 1) {
     const series = genres.map((g, i) => ({ name: g, color: PALETTE[i % PALETTE.length]!, points: history.map((h, k) => [h.iteration ?? k, h.mix.meanScore[g] ?? 0] as [number, number]) }));
     parts.push(lineChart(series, { title: 'genre mix of generated posters over training', xLabel: 'iteration', yLabel: 'mean score', width: 1000, height: 300, zeroBased: true }));
