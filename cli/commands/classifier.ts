@@ -3,7 +3,7 @@
  */
 import type { Command } from 'commander';
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import { subcommand } from '../../src/cli/program.js';
 import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
 import { UserError } from '../../src/cli/errors.js';
@@ -119,7 +119,10 @@ function configureEvaluate(cmd: Command): Command {
     if (data.fingerprint !== c.meta.dataset.fingerprint) process.stderr.write(`note: the data differ from what ${dir} was trained on (fingerprint ${data.fingerprint}, model ${c.meta.dataset.fingerprint})\n`);
     const e = await evaluateOn(c, data.splits[split]!, split);
     const file = await writeEvaluation(dir, e);
-    if (o.json) await writeJsonAtomic(o.json, e);
+    if (o.json) {
+      await fs.mkdir(path.dirname(path.resolve(o.json)), { recursive: true });
+      await writeJsonAtomic(o.json, e);
+    }
     process.stdout.write(formatEvaluation(e));
     process.stderr.write(`wrote ${file}${o.json ? ` and ${o.json}` : ''}\n`);
   });

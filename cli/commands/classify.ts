@@ -4,7 +4,7 @@
  * grids into posters; everything else is scored file by file.
  */
 import type { Command } from 'commander';
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
 import { UserError } from '../../src/cli/errors.js';
@@ -72,10 +72,12 @@ export function configureClassify(cmd: Command): Command {
       if (!files.length) process.stdout.write(`no images found in ${inputs.join(', ')}\n`);
       const wrote: string[] = [];
       if (o.json) {
+        await fs.mkdir(path.dirname(path.resolve(o.json)), { recursive: true });
         await writeFileAtomic(o.json, predictionsJson(preds));
         wrote.push(o.json);
       }
       if (o.csv) {
+        await fs.mkdir(path.dirname(path.resolve(o.csv)), { recursive: true });
         await writeFileAtomic(o.csv, predictionsCsv(preds, c.genres));
         wrote.push(o.csv);
       }
