@@ -7,6 +7,7 @@ import { subcommand } from '../../src/cli/program.js';
 import { configureDataset } from './dataset.js';
 import { configureDcgan } from './dcgan.js';
 import { configureDemo } from './demo.js';
+import { configureSynth } from './synth.js';
 import { configureGetData } from './get-data.js';
 import { configurePrepareDcgan } from './prepare-dcgan.js';
 import { configureReport } from './report.js';
@@ -25,6 +26,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'prepare-dcgan', description: 'convert the selected posters to the DCGAN training set (sRGB, resized) with a manifest', configure: configurePrepareDcgan },
   { name: 'get-data', description: 'report what MovieGenre.csv holds and download the missing posters (--download)', configure: configureGetData },
   { name: 'dcgan', description: 'train the DCGAN (sample grids, checkpoints, resume), render the training video, generate posters', configure: configureDcgan },
+  { name: 'synth', description: 'generate the synthetic poster set (MovieGenre.csv + posters) from a seed', configure: configureSynth },
   { name: 'dataset', description: 'summarise a MovieGenre.csv and poster directory per split and genre', configure: configureDataset },
   { name: 'fid', description: 'poster-FID per sample grid: classifier features of real vs generated posters, with real-vs-real and real-vs-noise scale', configure: configureFid },
   { name: 'classifier', description: 'genre classifier: train (checkpoints, --resume), evaluate (multi-label metrics vs baselines), compare versions', configure: configureClassifier },
