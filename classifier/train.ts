@@ -107,6 +107,7 @@ export async function trainClassifier(o: TrainOptions, data: ClassifierData): Pr
   const optimizer = fusedAdam(o.lr);
   const ckpt = o.resume ? checkpointDir(dir) : null;
   if (o.resume && !ckpt) log(`note: no checkpoint in ${dir}; starting from epoch 1`);
+  if (!o.resume && checkpointDir(dir)) log(`note: ${dir} has a checkpoint; starting over (--resume would continue it)`);
   if (ckpt) {
     const c = await loadCheckpoint(ckpt);
     const mismatch = Object.keys(params).filter((key) => JSON.stringify(c.state.params[key]) !== JSON.stringify(params[key]));
