@@ -3,9 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { probeVideo } from '../src/video/probe.js';
-import { makeDcganFixture, tempDir } from './helpers/dcgan-fixture.js';
+import { makeDcganFixture, tempDir, removeTempDirs } from './helpers/dcgan-fixture.js';
+
+after(removeTempDirs);
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'dcgan.js');
 const STUDIO = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'poster-studio.js');

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { initBackend } from '../src/tf/backend.js';
 import { parseSidecar } from '../src/samples/sidecar.js';
@@ -9,7 +9,9 @@ import { listCheckpoints, loadCheckpoint, checkpointName } from '../dcgan/checkp
 import { generate, meanPairwiseDistance } from '../dcgan/generate.js';
 import { namedTensors, disposeState } from '../dcgan/state.js';
 import { train, type TrainRun } from '../dcgan/train.js';
-import { makeDcganFixture, tempDir, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
+import { makeDcganFixture, removeTempDirs, tempDir, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
+
+after(removeTempDirs);
 
 let data = '';
 before(async () => {

@@ -1,14 +1,16 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { UserError } from '../src/cli/errors.js';
 import { encodePng } from '../src/images/decode.js';
 import { captionHeight, renderCaption, withCaption } from '../src/video/caption.js';
 import { findFfmpeg } from '../src/video/ffmpeg.js';
 import { parseFfmpegProbe, probeVideo } from '../src/video/probe.js';
 import { frameRate, parseResolution, renderVideo } from '../src/video/render.js';
-import { tempDir } from './helpers/dcgan-fixture.js';
+import { tempDir, removeTempDirs } from './helpers/dcgan-fixture.js';
+
+after(removeTempDirs);
 
 async function frames(dir: string, n: number, width: number, height: number): Promise<string[]> {
   const files: string[] = [];

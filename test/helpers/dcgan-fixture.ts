@@ -13,7 +13,7 @@ const GENRES = ['Drama', 'Horror', 'Action'];
 
 /** `count` small posters with distinct gradients, genres cycling and years across four decades. */
 export async function makeDcganFixture(count = 12): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'dcgan-fixture-'));
+  const dir = await tempDir('dcgan-fixture-');
   const kept = [];
   const w = 18;
   const h = 27;
@@ -46,6 +46,15 @@ export const tinyTrain = (rows = 2, cols = 3): TrainOptions => ({
   learningRateG: 2e-3, learningRateD: 2e-3, beta1: 0.5, nbrGUpdates: 2, rows, cols,
 });
 
+const made: string[] = [];
+
 export async function tempDir(prefix: string): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** Removes every directory tempDir and makeDcganFixture made (call from an after() hook). */
+export async function removeTempDirs(): Promise<void> {
+  for (const d of made.splice(0)) await fs.rm(d, { recursive: true, force: true });
 }
