@@ -18,8 +18,8 @@ before(async () => {
   data = await makeDcganFixture(12);
 });
 
-function run(args: string[], bin = BIN): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+function run(args: string[], bin = BIN, env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1', ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -57,6 +57,9 @@ test('dcgan train then render from the command line; poster-studio dcgan is the 
   assert.equal(r.code, 0, r.stderr);
   const info = await probeVideo(path.join(out, 'train.mp4'));
   assert.equal(info.frames, 4);
+  const noFfmpeg = run(['render', '--input', out], BIN, { FFMPEG_PATH: path.join(out, 'no-ffmpeg') });
+  assert.equal(noFfmpeg.code, 2);
+  assert.match(noFfmpeg.stderr.trim(), /^error: FFMPEG_PATH=.*no-ffmpeg does not exist; point it at an ffmpeg binary or unset it$/);
   const again = run(['train', '--input', data, '--output', out, '--iterations', '3', ...TINY]);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already holds a training run .*--resume/);
