@@ -1,0 +1,103 @@
+/**
+ * `npm run bench`: images/s of the DCGAN (64x64 and 64x96, batch 60) and classifier v1
+ * (161x106, batch 32, train and inference) on the chosen backend, with PyTorch run in the
+ * same run for the ratio, then per-kernel GFLOP/s rows. JSON lines on stdout; notes on stderr.
+ *
+ * Flags (or env): --only dcgan,classifier,kernels,prepare (BENCH_ONLY), --iters N (BENCH_ITERS),
+ * --backend NAME (POSTER_STUDIO_BACKEND), --no-torch (BENCH_NO_TORCH=1).
+ */
+import os from 'node:os';
+import { initBackend } from '../src/tf/backend.js';
+import { tf } from '../src/tf/tf.js';
+import { runTorch, type TorchResult } from './torch.js';
+
+const PARTS = ['dcgan', 'classifier', 'kernels', 'prepare'] as const;
+type Part = (typeof PARTS)[number];
+
+interface Options { only: Set<Part>; iters: number | null; backend: string | undefined; torch: boolean; threads: number }
+
+function parseArgs(argv: string[]): Options {
+  const get = (name: string): string | undefined => {
+    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (i < 0) return undefined;
+    return argv[i]!.includes('=') ? argv[i]!.slice(argv[i]!.indexOf('=') + 1) : argv[i + 1];
+  };
+  const onlyRaw = get('only') ?? process.env.BENCH_ONLY;
+  const only = new Set<Part>();
+  for (const p of (onlyRaw ?? PARTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean)) {
+    if (!(PARTS as readonly string[]).includes(p)) {
+      process.stderr.write(`error: --only takes a list of ${PARTS.join(', ')}, got '${p}'\n`);
+      process.exit(2);
+    }
+    only.add(p as Part);
+  }
+  const itersRaw = get('iters') ?? process.env.BENCH_ITERS;
+  const iters = itersRaw === undefined ? null : Number(itersRaw);
+  if (iters !== null && !(Number.isInteger(iters) && iters >= 1)) {
+    process.stderr.write(`error: --iters takes a whole number >= 1, got '${itersRaw}'\n`);
+    process.exit(2);
+  }
+  const threads = Number(process.env.POSTER_STUDIO_THREADS) || os.availableParallelism();
+  return { only, iters, backend: get('backend'), torch: !(argv.includes('--no-torch') || process.env.BENCH_NO_TORCH === '1'), threads };
+}
+
+const emit = (row: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(row)}\n`);
+const note = (s: string): void => void process.stderr.write(`${s}\n`);
+
+function withTorch(ours: Record<string, unknown>, torch: TorchResult | null, key: string, extra: Record<string, unknown>): Record<string, unknown> {
+  const t = torch && torch.ok ? (torch.row[key] as number) : null;
+  const ratio = t ? +((ours.images_per_s as number) / t).toFixed(3) : null;
+  const { bench, backend, images_per_s, ...rest } = ours;
+  return {
+    bench, backend, images_per_s, torch_images_per_s: t, ratio, ...rest, ...extra,
+    ...(torch && torch.ok ? { torch_gflop_per_s: torch.row[key.replace('images_per_s', 'gflop_per_s')] ?? null, torch_blas: torch.row.blas } : {}),
+    ...(torch && !torch.ok ? { torch_note: torch.reason } : {}),
+    ...(torch && torch.ok && torch.warning ? { torch_note: torch.warning } : {}),
+  };
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const backend = await initBackend(o.backend);
+  const common = { backend, threads: o.threads, load_avg: +os.loadavg()[0].toFixed(2) };
+  note(`bench: ${[...o.only].join(', ')} on ${backend}, ${o.threads} threads; PyTorch ${o.torch ? 'in the same run' : 'skipped'}`);
+
+  if (o.only.has('dcgan')) {
+    const { benchDcgan } = await import('./workloads/dcgan.js');
+    const iters = o.iters ?? 2;
+    for (const [h, w] of [[64, 64], [96, 64]] as const) {
+      note(`dcgan ${w}x${h}: ${iters} timed iterations after 1 warm-up...`);
+      const ours = await benchDcgan({ height: h, width: w, batch: 60, iters, warmup: 1 });
+      const torch = o.torch ? runTorch('torch_dcgan.py', ['--batch', 60, '--iters', iters, '--warmup', 1, '--height', h, '--width', w, '--threads', o.threads]) : null;
+      emit(withTorch({ ...ours, backend }, torch, 'images_per_s', { ...common, torch_s_per_step: torch?.ok ? torch.row.s_per_iter : null }));
+    }
+  }
+  if (o.only.has('classifier')) {
+    const { benchClassifier } = await import('./workloads/classifier.js');
+    const iters = o.iters ?? 4;
+    note(`classifier v1 161x106: ${iters} timed steps after 1 warm-up...`);
+    const [train, infer] = await benchClassifier({ height: 161, width: 106, batch: 32, genres: 7, iters, warmup: 1 });
+    const torch = o.torch ? runTorch('torch_classifier.py', ['--batch', 32, '--iters', iters, '--warmup', 1, '--height', 161, '--width', 106, '--padding', 'seed', '--threads', o.threads]) : null;
+    emit(withTorch({ ...train!, backend }, torch, 'train_images_per_s', { ...common, torch_s_per_step: torch?.ok ? torch.row.train_s_per_step : null }));
+    emit(withTorch({ ...infer!, backend }, torch, 'infer_images_per_s', { ...common, torch_s_per_step: torch?.ok ? torch.row.infer_s_per_batch : null }));
+  }
+  for (const [part, file, fn] of [['kernels', './kernels.js', 'benchKernels'], ['prepare', './prepare-dcgan.js', 'benchPrepareDcgan']] as const) {
+    if (!o.only.has(part)) continue;
+    let mod: Record<string, unknown>;
+    try {
+      mod = (await import(file)) as Record<string, unknown>;
+    } catch (err) {
+      note(`${part}: skipped (${file} not loadable: ${(err as Error).message.split('\n')[0]})`);
+      continue;
+    }
+    if (typeof mod[fn] !== 'function') {
+      note(`${part}: skipped (${file} has no ${fn}())`);
+      continue;
+    }
+    note(`${part}: ${fn}()...`);
+    for (const row of await (mod[fn] as () => Promise<Record<string, unknown>[]>)()) emit(row);
+  }
+  tf.disposeVariables();
+}
+
+await main();
