@@ -59,7 +59,7 @@ test('dcgan train then render from the command line; poster-studio dcgan is the 
   assert.equal(info.frames, 4);
   const noFfmpeg = run(['render', '--input', out], BIN, { FFMPEG_PATH: path.join(out, 'no-ffmpeg') });
   assert.equal(noFfmpeg.code, 2);
-  assert.match(noFfmpeg.stderr.trim(), /^error: FFMPEG_PATH=.*no-ffmpeg does not exist; point it at an ffmpeg binary or unset it$/);
+  assert.match(noFfmpeg.stderr, /^error: FFMPEG_PATH=.*no-ffmpeg does not exist; point it at an ffmpeg binary or unset it$/m, noFfmpeg.stderr);
   const again = run(['train', '--input', data, '--output', out, '--iterations', '3', ...TINY]);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already holds a training run .*--resume/);
