@@ -24,24 +24,42 @@ export function classifierFlops(height: number, width: number, genres: number): 
   return { train: 2 * (fwd + fwd + (fwd - layers[0]!)), infer: 2 * fwd };
 }
 
-export async function benchClassifier(o: ClassifierBenchOptions): Promise<Record<string, unknown>[]> {
-  const model = buildClassifier({ version: 1, width: o.width, height: o.height, outputs: o.genres, seed: 1 });
+/** The model, optimiser and a synthetic batch: train() is one step, infer() one batch's scores. */
+export function createClassifierStep(height: number, width: number, batch: number, genres: number): {
+  train: () => Promise<number>; infer: () => number; dispose: () => void;
+} {
+  const model = buildClassifier({ version: 1, width, height, outputs: genres, seed: 1 });
   model.compile({ optimizer: fusedRmsprop(1e-4, 0.9, 0, 1e-7), loss: 'binaryCrossentropy' });
+  const B = batch;
+  const x = tf.tensor4d(uniform(B * height * width * 3, 3).map((v) => (v + 1) / 2), [B, height, width, 3]);
+  const y = tf.tensor2d(uniform(B * genres, 4).map((v) => (v < -0.4 ? 1 : 0)), [B, genres]);
+  return {
+    train: async () => (await model.trainOnBatch(x, y)) as number,
+    infer: () => {
+      const p = model.predict(x, { batchSize: B }) as tf.Tensor;
+      const mean = p.mean().dataSync()[0]!;
+      p.dispose();
+      return mean;
+    },
+    dispose: () => {
+      tf.dispose([x, y]);
+      model.dispose();
+    },
+  };
+}
+
+export async function benchClassifier(o: ClassifierBenchOptions): Promise<Record<string, unknown>[]> {
   const B = o.batch;
-  const x = tf.tensor4d(uniform(B * o.height * o.width * 3, 3).map((v) => (v + 1) / 2), [B, o.height, o.width, 3]);
-  const y = tf.tensor2d(uniform(B * o.genres, 4).map((v) => (v < -0.4 ? 1 : 0)), [B, o.genres]);
+  const run = createClassifierStep(o.height, o.width, B, o.genres);
   let loss = NaN;
   const train = await timeSteps(async () => {
-    loss = (await model.trainOnBatch(x, y)) as number;
+    loss = await run.train();
   }, o.warmup, o.iters);
   let mean = NaN;
   const infer = await timeSteps(() => {
-    const p = model.predict(x, { batchSize: B }) as tf.Tensor;
-    mean = p.mean().dataSync()[0]!;
-    p.dispose();
+    mean = run.infer();
   }, o.warmup, o.iters);
-  tf.dispose([x, y]);
-  model.dispose();
+  run.dispose();
   const f = classifierFlops(o.height, o.width, o.genres);
   const common = { height: o.height, width: o.width, batch: B, genres: o.genres, padding: 'seed', iters: o.iters, warmup: o.warmup };
   return [

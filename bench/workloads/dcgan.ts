@@ -28,24 +28,40 @@ export function dcganFlopsPerImage(height: number, width: number, gUpdates = 2, 
   return 2 * (dStep + gUpdates * gStep);
 }
 
-export async function benchDcgan(o: DcganBenchOptions): Promise<Record<string, unknown>> {
-  const gUpdates = o.gUpdates ?? 2;
+/** A ready-to-run training iteration on synthetic data (the step the benchmark and the profiler time). */
+export function createDcganStep(height: number, width: number, batch: number, gUpdates = 2): { step: () => { d: number; g: number }; dispose: () => void } {
   const config: ModelConfig = {
-    width: o.width, height: o.height, channels: 3, zDim: 100, gf: 64, df: 64, layersG: 5, layersD: 5, kH: 5, kW: 5,
+    width, height, channels: 3, zDim: 100, gf: 64, df: 64, layersG: 5, layersD: 5, kH: 5, kW: 5,
     batchNormG: true, batchNormD: true, activationG: 'relu', activationD: 'lrelu', condition: null,
   };
-  const B = o.batch;
+  const B = batch;
   const state = createState(config, 1, { learningRateG: 2e-4, learningRateD: 2e-4, beta1: 0.5, nbrGUpdates: gUpdates, rows: 1, cols: B }, new Float32Array(B * 100), null, 0);
-  const real = tf.tensor4d(uniform(B * o.height * o.width * 3, 7), [B, o.height, o.width, 3]);
+  const real = tf.tensor4d(uniform(B * height * width * 3, 7), [B, height, width, 3]);
   let it = 0;
+  return {
+    step: () => {
+      // A fresh z each iteration, uniform(-1, 1) as carpedm20 draws it.
+      const z = tf.tensor2d(uniform(B * 100, 100 + it++), [B, 100]);
+      const losses = trainIteration(state, real, z, null);
+      z.dispose();
+      return losses;
+    },
+    dispose: () => {
+      real.dispose();
+      disposeState(state);
+    },
+  };
+}
+
+export async function benchDcgan(o: DcganBenchOptions): Promise<Record<string, unknown>> {
+  const gUpdates = o.gUpdates ?? 2;
+  const B = o.batch;
+  const run = createDcganStep(o.height, o.width, B, gUpdates);
   let losses = { d: NaN, g: NaN };
   const t = await timeSteps(() => {
-    const z = tf.tensor2d(uniform(B * 100, 100 + it++), [B, 100]);
-    losses = trainIteration(state, real, z, null);
-    z.dispose();
+    losses = run.step();
   }, o.warmup, o.iters);
-  real.dispose();
-  disposeState(state);
+  run.dispose();
   const flops = dcganFlopsPerImage(o.height, o.width, gUpdates);
   return {
     bench: `dcgan_train_${o.width}x${o.height}`,
