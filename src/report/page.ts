@@ -32,7 +32,7 @@ section .intro { margin:0 0 14px; color:var(--muted); font-size:13.5px; }
 .na-line { margin:6px 0 12px; color:#8a5a00; background:#fff8e6; border:1px solid #f2dfb0; border-radius:6px; padding:8px 12px; font-size:14px; }
 .na-line code, code { background:#eef1f8; padding:1px 5px; border-radius:4px; font-size:13px; }
 .timeline { display:flex; gap:14px; overflow-x:auto; padding-bottom:8px; }
-.timeline figure { margin:0; flex:0 0 auto; }
+.timeline figure { margin:0; flex:0 0 auto; width:min-content; }
 .timeline img { height:230px; border-radius:4px; border:1px solid var(--line); image-rendering:auto; }
 figure figcaption { font-size:12.5px; color:var(--muted); margin-top:4px; }
 .latest img.big { max-width:100%; border-radius:6px; border:1px solid var(--line); }
