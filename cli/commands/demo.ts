@@ -35,18 +35,21 @@ export function demoSteps(o: DemoOptions): Step[] {
   const seed = String(o.seed);
   const be = ['--backend', o.backend];
   const data = 'data/synthetic';
+  // Sizes chosen so the whole demo fits in about 10 minutes on 2 cores: the classifier at the
+  // seed's smallest ratio, the DCGAN at 32x48 (2:3, four layers) for a fixed number of iterations.
   return [
     {
       command: 'synth',
       what: 'generate the synthetic poster set',
-      args: ['--output', data, '--count', q ? '210' : '600', '--seed', seed],
+      args: ['--output', data, '--count', q ? '180' : '600', '--seed', seed],
       produces: [`${data}/MovieGenre.csv`],
     },
     {
       command: 'classifier',
       what: 'train the genre classifier',
-      args: ['train', '--csv', `${data}/MovieGenre.csv`, '--data', `${data}/posters`, '--models', 'models', '--genres', '7',
-        '--ratio', '30', '--version', '1', '--epochs', q ? '1' : '8', '--seed', seed, ...be],
+      args: ['train', '--csv', `${data}/MovieGenre.csv`, '--data', `${data}/posters`, '--models', 'models', '--name', 'demo',
+        '--genres', '7', '--ratio', '30', '--version', '4', '--epochs', q ? '1' : '12', '--seed', seed, ...be],
+      produces: ['models/demo/model.json'],
     },
     {
       command: 'prepare-dcgan',
@@ -56,12 +59,25 @@ export function demoSteps(o: DemoOptions): Step[] {
     },
     {
       command: 'dcgan',
-      what: 'train the DCGAN, writing 6x10 sample grids',
-      args: ['train', '--input', `${data}/dcgan`, '--output', 'samples', '--grid_height', '6', '--epoch', q ? '1' : '6', '--seed', seed, ...be],
+      what: 'train the DCGAN, writing 6x10 sample grids and the training video',
+      args: ['train', '--input', `${data}/dcgan`, '--output', 'samples', '--fresh', '--grid_height', '6', '--grid_width', '10',
+        '--output_width', '32', '--output_height', '48', '--nbr_of_layers_g', '4', '--nbr_of_layers_d', '4',
+        '--iterations', q ? '4' : '80', '--sample_rate', q ? '2' : '5', '--seed', seed, ...be],
+      produces: ['samples/train.mp4'],
     },
-    { command: 'dcgan', what: 'render the training video', args: ['render', '--input', 'samples'] },
-    { command: 'classify', what: 'score the generated posters by genre', args: ['samples/', '--json', 'samples/scores.json'] },
-    { command: 'report', what: 'write the HTML report', args: ['--samples', 'samples', '--models', 'models', '--output', 'reports/report.html'] },
+    { command: 'classify', what: 'score the generated posters by genre', args: ['samples/', '--model', 'models/demo', '--json', 'samples/scores.json', ...be] },
+    {
+      command: 'fid',
+      what: 'measure poster-FID of every sample grid against the real posters',
+      args: ['--real', `${data}/dcgan`, '--samples', 'samples', '--model', 'models/demo', '--real-count', q ? '60' : '200', ...be],
+    },
+    {
+      command: 'report',
+      what: 'write the HTML report',
+      args: ['--samples', 'samples', '--model', 'models/demo', '--real', `${data}/dcgan`, '--csv', `${data}/MovieGenre.csv`,
+        '--output', 'reports/report.html', ...be],
+      produces: ['reports/report.html'],
+    },
   ];
 }
 
