@@ -53,9 +53,19 @@ export function frameRate(frames: number, seconds: number, minFps = 1, maxFps = 
   return Math.min(maxFps, Math.max(minFps, frames / seconds));
 }
 
+/** libvips' messages ('vipspng: libpng read error') do not say which of many grids is broken. */
+function unreadableFrame(file: string, err: unknown): UserError {
+  const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  return new UserError(`${file}: cannot decode this grid image (${why}); delete or replace it and re-run`);
+}
+
 async function readRgb(file: string): Promise<RgbImage> {
-  const { data, info } = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
-  return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  try {
+    const { data, info } = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
+  } catch (err) {
+    throw unreadableFrame(file, err);
+  }
 }
 
 export async function renderVideo(o: RenderOptions): Promise<RenderResult> {
@@ -69,7 +79,7 @@ export async function renderVideo(o: RenderOptions): Promise<RenderResult> {
     let size: { width: number; height: number } | null = null;
     let scale = 1;
     if (o.captions) {
-      const first = await sharp(o.frames[0]!).metadata();
+      const first = await sharp(o.frames[0]!).metadata().catch((err: unknown) => { throw unreadableFrame(o.frames[0]!, err); });
       const longest = o.captions.reduce((a, c) => (c.length > a.length ? c : a), '');
       scale = captionScale(longest, first.width ?? 0);
     }
