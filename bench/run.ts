@@ -56,11 +56,21 @@ function withTorch(ours: Record<string, unknown>, torch: TorchResult | null, key
   };
 }
 
+/** Threads our backend computes with: the addon's setting for native, one for wasm in Node and for cpu. */
+async function backendThreads(backend: string, fallback: number): Promise<number> {
+  if (backend === 'native') {
+    const { nativeAddon } = await import('../src/tf/native/register.js');
+    return nativeAddon()?.info().threads ?? fallback;
+  }
+  return backend === 'tensorflow' ? fallback : 1;
+}
+
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const backend = await initBackend(o.backend);
-  const common = { backend, threads: o.threads, load_avg: +os.loadavg()[0].toFixed(2) };
-  note(`bench: ${[...o.only].join(', ')} on ${backend}, ${o.threads} threads; PyTorch ${o.torch ? 'in the same run' : 'skipped'}`);
+  const threads = await backendThreads(backend, o.threads);
+  const common = { threads, torch_threads: o.torch ? o.threads : null, load_avg: +os.loadavg()[0].toFixed(2) };
+  note(`bench: ${[...o.only].join(', ')} on ${backend}, ${threads} thread${threads === 1 ? '' : 's'}; PyTorch ${o.torch ? `in the same run, ${o.threads} threads` : 'skipped'}`);
 
   if (o.only.has('dcgan')) {
     const { benchDcgan } = await import('./workloads/dcgan.js');

@@ -95,6 +95,22 @@ describe('wasm convolution gradients', () => {
     });
   }
 
+  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    test(`BatchMatMul transposeA=${ta} transposeB=${tb} (explicit transposes, then XNNPACK)`, async () => {
+      const a = randArray([2, 7, 5]), b = randArray([2, 5, 6]);
+      const fn = () => tf.matMul(
+        ta ? tf.tensor3d(a, [2, 7, 5]).transpose([0, 2, 1]).clone() : tf.tensor3d(a, [2, 7, 5]),
+        tb ? tf.tensor3d(b, [2, 5, 6]).transpose([0, 2, 1]).clone() : tf.tensor3d(b, [2, 5, 6]), ta, tb);
+      const want = await on('cpu', () => tf.matMul(tf.tensor3d(a, [2, 7, 5]), tf.tensor3d(b, [2, 5, 6])));
+      assertClose(await on('wasm', fn), want, 'a b');
+    });
+  }
+  test('BatchMatMul a b^T with b much larger than a (computed as (b a^T)^T)', async () => {
+    const a = randArray([1, 3, 40]), b = randArray([1, 50, 40]);
+    const fn = () => tf.matMul(tf.tensor3d(a, [1, 3, 40]), tf.tensor3d(b, [1, 50, 40]), false, true);
+    assertClose(await on('wasm', fn), await on('cpu', fn), 'a b^T');
+  });
+
   test('conv2d gradients through tf.grads match the cpu backend (the path layers use)', async () => {
     const x = randArray([2, 10, 6, 3]), w = randArray([5, 5, 3, 8]);
     const grads = (): tf.Tensor => {
