@@ -49,6 +49,9 @@ const CASES: Case[] = [
   { n: 2, h: 13, w: 9, ci: 4, co: 6, k: 3, s: 2, pad: 'valid' },
   { n: 1, h: 15, w: 10, ci: 64, co: 3, k: 5, s: 2, pad: 'valid' },
   { n: 2, h: 8, w: 12, ci: 5, co: 7, k: 4, s: 2, pad: 'same' },
+  // phases that meet no kernel tap (k < s) and strides of 3
+  { n: 2, h: 5, w: 6, ci: 3, co: 2, k: 1, s: 2, pad: 'valid' },
+  { n: 1, h: 10, w: 7, ci: 4, co: 3, k: 2, s: 3, pad: 'same' },
 ];
 
 function outSize(v: number, k: number, s: number, pad: Pad): number {

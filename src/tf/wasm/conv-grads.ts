@@ -7,8 +7,8 @@
  * - filter gradient: dW[kh,kw,ci,co] = sum_{n,oh,ow} x[n, oh*s+kh-pt, ow*s+kw-pl, ci] dy[n,oh,ow,co]
  *   is a 'valid' conv whose batch is ci, whose channels are n, and whose "filter" is dy
  *   ([OH,OW,n,co]) applied with dilation s; its [ci,KH,KW,co] output is transposed back.
- * - input gradient: a 'valid' stride-1 conv of dy, dilated by s (zeros between rows/columns)
- *   and padded by K-1-p, with the kernel flipped and its channel axes swapped.
+ * - input gradient: for each of the s x s output phases, a 'valid' stride-1 conv of (padded) dy
+ *   with the flipped sub-kernel of that phase, channel axes swapped; results interleaved.
  */
 import type { KernelBackend, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
@@ -97,6 +97,11 @@ export function conv2dBackpropFilterWasm({ inputs, backend, attrs }: Parameters<
   return dw;
 }
 
+/**
+ * Phase decomposition: the rows of dx with the same (i + pad) mod s meet the same kernel rows
+ * (every s-th one), so each of the s x s phases is a stride-1 conv of dy with a sub-kernel,
+ * and no multiply touches an inserted zero (dilating dy by s would waste 1 - 1/s^2 of the work).
+ */
 export function conv2dBackpropInputWasm({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo {
   const b = backend as WasmBackend;
   const { dy, filter } = inputs as { dy: TensorInfo; filter: TensorInfo };
@@ -104,42 +109,70 @@ export function conv2dBackpropInputWasm({ inputs, backend, attrs }: Parameters<K
   const info = convInfo(inputShape, filter.shape, attrs!);
   const [N, H, W, CI] = inputShape as [number, number, number, number];
   const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, outChannels: CO, strideHeight: SH, strideWidth: SW } = info;
-  const pT = KH - 1 - info.padInfo.top, pL = KW - 1 - info.padInfo.left;
-  if (pT < 0 || pL < 0) throw new Error('the wasm input gradient needs padding smaller than the kernel');
-  const HD = H + KH - 1, WD = W + KW - 1;
+  const pt = info.padInfo.top, pl = info.padInfo.left;
 
-  const dyd = b.makeOutput([N, HD, WD, CO], 'float32');
-  const wf = b.makeOutput([KH, KW, CO, CI], 'float32');
-  {
-    const g = b.typedArrayFromHeap(dy), d = b.typedArrayFromHeap(dyd);
-    d.fill(0);
-    for (let n = 0; n < N; n++) {
-      for (let oh = 0; oh < OH; oh++) {
-        const r = pT + oh * SH;
-        if (r >= HD) continue;
-        for (let ow = 0; ow < OW; ow++) {
-          const c = pL + ow * SW;
-          if (c >= WD) continue;
-          const s0 = ((n * OH + oh) * OW + ow) * CO;
-          d.set(g.subarray(s0, s0 + CO), ((n * HD + r) * WD + c) * CO);
+  const dx = b.makeOutput([N, H, W, CI], 'float32');
+  b.typedArrayFromHeap(dx).fill(0);
+  // One axis of a phase: first output index i0, count M, first dy index q0, taps T.
+  const phase = (r: number, s: number, size: number, pad: number, k: number) => {
+    const i0 = (((r - pad) % s) + s) % s;
+    const M = i0 < size ? Math.ceil((size - i0) / s) : 0;
+    const T = r < k ? Math.ceil((k - r) / s) : 0;
+    return { i0, M, T, q0: (i0 + pad - r) / s };
+  };
+  for (let rh = 0; rh < SH; rh++) {
+    const ph = phase(rh, SH, H, pt, KH);
+    if (ph.M === 0 || ph.T === 0) continue;
+    for (let rw = 0; rw < SW; rw++) {
+      const pw = phase(rw, SW, W, pl, KW);
+      if (pw.M === 0 || pw.T === 0) continue;
+      const PH = ph.M + ph.T - 1, PW = pw.M + pw.T - 1;
+      const p = b.makeOutput([N, PH, PW, CO], 'float32');
+      const wc = b.makeOutput([ph.T, pw.T, CO, CI], 'float32');
+      {
+        // P[a, c] = dy[q0 - (T-1) + a, ...], zero outside dy.
+        const g = b.typedArrayFromHeap(dy), d = b.typedArrayFromHeap(p);
+        d.fill(0);
+        for (let n = 0; n < N; n++) {
+          for (let a = 0; a < PH; a++) {
+            const oh = ph.q0 - (ph.T - 1) + a;
+            if (oh < 0 || oh >= OH) continue;
+            for (let c = 0; c < PW; c++) {
+              const ow = pw.q0 - (pw.T - 1) + c;
+              if (ow < 0 || ow >= OW) continue;
+              const s0 = ((n * OH + oh) * OW + ow) * CO;
+              d.set(g.subarray(s0, s0 + CO), ((n * PH + a) * PW + c) * CO);
+            }
+          }
+        }
+        // Wc[u, v, co, ci] = W[rh + SH*(Th-1-u), rw + SW*(Tw-1-v), ci, co]
+        const ws = b.typedArrayFromHeap(filter), wd = b.typedArrayFromHeap(wc);
+        for (let u = 0; u < ph.T; u++) {
+          for (let v = 0; v < pw.T; v++) {
+            const s0 = ((rh + SH * (ph.T - 1 - u)) * KW + (rw + SW * (pw.T - 1 - v))) * CI * CO;
+            const d0 = (u * pw.T + v) * CO * CI;
+            for (let ci = 0; ci < CI; ci++) {
+              for (let co = 0; co < CO; co++) wd[d0 + co * CI + ci] = ws[s0 + ci * CO + co]!;
+            }
+          }
         }
       }
-    }
-    // Wf[a, b, co, ci] = W[KH-1-a, KW-1-b, ci, co]
-    const wsrc = b.typedArrayFromHeap(filter), wdst = b.typedArrayFromHeap(wf);
-    for (let a = 0; a < KH; a++) {
-      for (let bb = 0; bb < KW; bb++) {
-        const s0 = ((KH - 1 - a) * KW + (KW - 1 - bb)) * CI * CO;
-        const d0 = (a * KW + bb) * CO * CI;
-        for (let ci = 0; ci < CI; ci++) {
-          for (let co = 0; co < CO; co++) wdst[d0 + co * CI + ci] = wsrc[s0 + ci * CO + co]!;
+      const part = validConv(b, p, wc, [1, 1]); // [N, Mh, Mw, CI]
+      b.disposeData(p.dataId);
+      b.disposeData(wc.dataId);
+      const src = b.typedArrayFromHeap(part), out = b.typedArrayFromHeap(dx);
+      for (let n = 0; n < N; n++) {
+        for (let m = 0; m < ph.M; m++) {
+          const i = ph.i0 + SH * m;
+          for (let mw = 0; mw < pw.M; mw++) {
+            const s0 = ((n * ph.M + m) * pw.M + mw) * CI;
+            out.set(src.subarray(s0, s0 + CI), ((n * H + i) * W + pw.i0 + SW * mw) * CI);
+          }
         }
       }
+      b.disposeData(part.dataId);
     }
   }
-  const dx = validConv(b, dyd, wf, [1, 1]);
-  b.disposeData(dyd.dataId);
-  b.disposeData(wf.dataId);
   return dx;
 }
 
