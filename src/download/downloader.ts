@@ -10,7 +10,7 @@ import { UserError } from '../cli/errors.js';
 import { removeStaleTemps, writeFileAtomic } from '../fs/atomic.js';
 import { MAX_INPUT_PIXELS, srgbPipeline } from '../images/decode.js';
 import { parseJpegHeader } from '../prepare/jpeg-check.js';
-import { mapLimit } from '../prepare/convert.js';
+import { mapLimit } from '../map-limit.js';
 import { createProgress } from '../progress.js';
 import { createRng } from '../random.js';
 import { DownloadError, fetchWithRetry } from './fetch-poster.js';

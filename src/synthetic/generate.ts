@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../fs/atomic.js';
+import { mapLimit } from '../map-limit.js';
 import { createRng } from '../random.js';
 import { buildCatalog, catalogCsv, type SyntheticMovie } from './catalog.js';
 import { paintPoster } from './painter.js';
@@ -49,22 +50,17 @@ export async function writeSyntheticSet(outDir: string, o: SynthOptions): Promis
   const movies = buildCatalog(o.count, createRng(o.seed, 'catalog'));
   let written = 0;
   let unchanged = 0;
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < movies.length) {
-      const m = movies[next++]!;
-      const bytes = await renderPoster(m, o.seed, o.width, o.height);
-      const file = path.join(posters, `${m.imdbId}.jpg`);
-      if (await sameBytes(file, bytes)) unchanged++;
-      else {
-        await writeFileAtomic(file, bytes);
-        written++;
-      }
-      o.onPoster?.(written + unchanged);
-    }
-  };
   // sharp encodes on libuv's pool: a few in flight keep both cores busy.
-  await Promise.all(Array.from({ length: 4 }, worker));
+  await mapLimit(movies, 4, async (m) => {
+    const bytes = await renderPoster(m, o.seed, o.width, o.height);
+    const file = path.join(posters, `${m.imdbId}.jpg`);
+    if (await sameBytes(file, bytes)) unchanged++;
+    else {
+      await writeFileAtomic(file, bytes);
+      written++;
+    }
+    o.onPoster?.(written + unchanged);
+  });
   const csv = path.join(outDir, 'MovieGenre.csv');
   await writeFileAtomic(csv, Buffer.from(catalogCsv(movies), 'latin1'));
   return { csv, posters, written, unchanged, movies };
