@@ -3,8 +3,9 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import sharp from 'sharp';
 import { rocAuc } from '../classifier/metrics.js';
-import { GENRE_SETS, indexPosters, readMovieCsv, seedSplit, type Movie } from '../src/dataset/index.js';
+import { GENRE_SETS, indexPosters, readMovieCsv, seedSplit } from '../src/dataset/index.js';
 import { loadRgb } from '../src/images/decode.js';
 import { writeSyntheticSet } from '../src/synthetic/generate.js';
 
@@ -56,6 +57,11 @@ test('the CSV reads like the Kaggle file: latin-1, years, genres, empty fields',
   assert.ok(t.movies.every((m) => m.genres.length >= 1 && m.genres.every((g) => (GENRE_SETS[14] as readonly string[]).includes(g))));
   const posters = indexPosters(path.join(dir, 'posters'));
   assert.equal(posters.size, 420);
+  for (const file of [...posters.values()].slice(0, 20)) {
+    const meta = await sharp(file).metadata();
+    assert.equal(meta.format, 'jpeg', file);
+    assert.deepEqual([meta.width, meta.height], [182, 268], file);
+  }
   const split = seedSplit(t.movies);
   for (const g of GENRE_SETS[7]) {
     for (const s of ['train', 'validation', 'test'] as const) {
@@ -81,26 +87,53 @@ async function features(file: string): Promise<number[]> {
   return [...hist.map((h) => h / n), ...bands.map((b) => (b * 6) / n)];
 }
 
-test('genres leave learnable cues: a nearest-centroid colour classifier beats chance on every genre', async () => {
-  const { dir } = await shared;
+/** Plain logistic regression by full-batch gradient descent on standardised features. */
+function fitLogistic(X: number[][], y: number[], steps = 300, lr = 0.1, l2 = 0.01): (x: number[]) => number {
+  const d = X[0]!.length;
+  const w = new Array<number>(d).fill(0);
+  let b = 0;
+  const dot = (x: number[]) => x.reduce((a, v, i) => a + v * w[i]!, b);
+  for (let s = 0; s < steps; s++) {
+    const gw = new Array<number>(d).fill(0);
+    let gb = 0;
+    X.forEach((x, n) => {
+      const e = 1 / (1 + Math.exp(-dot(x))) - y[n]!;
+      gb += e;
+      x.forEach((v, i) => (gw[i]! += e * v));
+    });
+    for (let i = 0; i < d; i++) w[i]! -= lr * (gw[i]! / X.length + l2 * w[i]!);
+    b -= (lr * gb) / X.length;
+  }
+  return dot;
+}
+
+test('genres leave learnable cues: a colour-histogram logistic regression beats chance on every genre', async () => {
+  // The default set (600 movies, seed 1): the one the demo trains on.
+  const dir = await tmp('learn');
+  await writeSyntheticSet(dir, { count: 600, seed: 1 });
   const t = readMovieCsv(path.join(dir, 'MovieGenre.csv'));
   const split = seedSplit(t.movies);
   const feats = new Map<number, number[]>();
   for (const m of t.movies) feats.set(m.imdbId, await features(path.join(dir, 'posters', `${m.imdbId}.jpg`)));
-  const mean = (ms: Movie[]) => {
-    const acc = new Array<number>(70).fill(0);
-    for (const m of ms) feats.get(m.imdbId)!.forEach((v, i) => (acc[i]! += v / ms.length));
-    return acc;
-  };
-  const dist = (a: number[], b: number[]) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]!) ** 2, 0));
+  const train = split.train.map((m) => feats.get(m.imdbId)!);
+  const d = train[0]!.length;
+  const mu = new Array<number>(d).fill(0);
+  const sd = new Array<number>(d).fill(0);
+  for (const f of train) f.forEach((v, i) => (mu[i]! += v / train.length));
+  for (const f of train) f.forEach((v, i) => (sd[i]! += (v - mu[i]!) ** 2 / train.length));
+  const z = (f: number[]) => f.map((v, i) => (v - mu[i]!) / (Math.sqrt(sd[i]!) + 1e-6));
+  const X = train.map(z);
+  // Validation and test together: both are held out, and 156 movies give a steadier AUC than 88.
+  const held = [...split.validation, ...split.test];
   const aucs: Record<string, number> = {};
   for (const g of GENRE_SETS[7]) {
-    const pos = mean(split.train.filter((m) => m.genres.includes(g)));
-    const neg = mean(split.train.filter((m) => !m.genres.includes(g)));
-    const scores = split.validation.map((m) => dist(feats.get(m.imdbId)!, neg) - dist(feats.get(m.imdbId)!, pos));
-    const labels = split.validation.map((m) => (m.genres.includes(g) ? 1 : 0));
-    aucs[g] = rocAuc(scores, labels);
+    const f = fitLogistic(X, split.train.map((m) => (m.genres.includes(g) ? 1 : 0)));
+    aucs[g] = rocAuc(
+      held.map((m) => f(z(feats.get(m.imdbId)!))),
+      held.map((m) => (m.genres.includes(g) ? 1 : 0)),
+    );
   }
-  // Measured with seed 7: Animation 0.66 (fewest examples) up to Horror 0.96; chance is 0.5.
-  for (const [g, auc] of Object.entries(aucs)) assert.ok(auc > 0.6, `${g}: AUC ${auc.toFixed(3)} (all: ${JSON.stringify(aucs)})`);
+  // Measured: Drama 0.864 (lowest), Action 0.875, Animation 0.895, Comedy 0.919, Horror 0.926,
+  // Romance 0.990, Adventure 1.000; chance is 0.5.
+  for (const [g, auc] of Object.entries(aucs)) assert.ok(auc > 0.75, `${g}: AUC ${auc.toFixed(3)} (all: ${JSON.stringify(aucs)})`);
 });
