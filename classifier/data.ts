@@ -9,6 +9,7 @@ import {
 } from '../src/dataset/index.js';
 import { loadRgb } from '../src/images/decode.js';
 import { createProgress } from '../src/progress.js';
+import { mapLimit } from '../src/map-limit.js';
 
 export interface Example {
   movie: Movie;
@@ -71,19 +72,6 @@ export function fingerprint(split: Record<SplitName, Movie[]>, genres: readonly 
     for (const m of split[s]) h.update(`${s}:${m.imdbId}:${labelsOf(m, genres).join('')}\n`);
   }
   return h.digest('hex').slice(0, 16);
-}
-
-async function mapLimit<T, R>(items: T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 export async function loadClassifierData(o: DataOptions): Promise<ClassifierData> {
