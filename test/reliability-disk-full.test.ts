@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
+import { checkpointDir, loadCheckpoint as loadClassifierCheckpoint, loadClassifier } from '../classifier/store.js';
 import { checkpointName, listCheckpoints, loadCheckpoint } from '../dcgan/checkpoint.js';
 import { disposeState } from '../dcgan/state.js';
 import { initBackend } from '../src/tf/backend.js';
@@ -181,4 +182,41 @@ test('prepare-dcgan on a full disk: one error line, the posters already converte
   assert.deepEqual(tempLeftovers(after.keys()), [], 'no temp files left');
   const m = JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as { kept: unknown[] };
   assert.equal(m.kept.length, 40);
+});
+
+test('classifier train on a full disk: one error line, the last checkpoint loads, --resume goes on from it once there is room', { timeout: 120_000 }, async (t) => {
+  if (!mounted) {
+    // Needs a disk that grows (remount); the simulated writer covers dcgan train above.
+    t.skip('needs a tmpfs (mount not permitted here)');
+    return;
+  }
+  // v4 at ratio 30: a checkpoint is ~3.4 MB and the model ~1.1 MB, so 6 MB holds epoch 1 and
+  // runs out while epoch 2's checkpoint is written next to it.
+  const disk = path.join(root, 'clf-disk');
+  mkdirSync(disk);
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=6m', 'tmpfs', disk], { stdio: 'pipe' });
+  try {
+    const models = path.join(disk, 'models');
+    const args = ['classifier', 'train', '--csv', synCsv, '--data', synPosters, '--ratio', '30', '--version', '4', '--genres', '3', '--batch', '8',
+      '--extras', 'false', '--seed', '2', '--name', 't', '--models', models, '--epochs', '4'];
+    const r = await runCli(args);
+    assertOneEnospcLine(r.stderr, r.code);
+    const ckpt = checkpointDir(path.join(models, 't'));
+    assert.ok(ckpt, 'a checkpoint survives');
+    const c = await loadClassifierCheckpoint(ckpt);
+    const epoch = c.state.epoch;
+    c.model.dispose();
+    assert.ok(epoch >= 1 && epoch < 4, `checkpoint at epoch ${epoch}`);
+    execFileSync('mount', ['-o', 'remount,size=24m', disk], { stdio: 'pipe' });
+    const again = await runCli([...args, '--resume']);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, new RegExp(`resuming .* after epoch ${epoch}\\b`));
+    const done = await loadClassifier(path.join(models, 't'));
+    assert.deepEqual(done.meta.history.map((h) => h.epoch), [1, 2, 3, 4]);
+    assert.equal(done.meta.complete, true);
+    done.model.dispose();
+    // Not asserted (reported instead): the interrupted checkpoint.tmp-<pid>/ stays behind.
+  } finally {
+    execFileSync('umount', [disk], { stdio: 'pipe' });
+  }
 });
