@@ -183,7 +183,25 @@ const CKPT = 'checkpoint';
 export async function saveCheckpoint(dir: string, model: LayersModel, optimizer: tf.Optimizer, state: Omit<CheckpointState, 'optimizerWeights' | 'accBeta'>): Promise<void> {
   const final = path.join(dir, CKPT);
   const tmp = path.join(dir, `${CKPT}.tmp-${process.pid}`);
-  await fs.rm(tmp, { recursive: true, force: true });
+  // Half-written checkpoints of killed runs (any pid) are never read: clear them so they cannot pile up.
+  for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
+    if (name.startsWith(`${CKPT}.tmp-`)) await fs.rm(path.join(dir, name), { recursive: true, force: true });
+  }
+  try {
+    await writeCheckpointFiles(tmp, model, optimizer, state);
+  } catch (err) {
+    // A full disk must not leave a megabyte of partial checkpoint behind; the last good one stays.
+    await fs.rm(tmp, { recursive: true, force: true }).catch(() => undefined);
+    throw err;
+  }
+  const old = path.join(dir, `${CKPT}.old`);
+  await fs.rm(old, { recursive: true, force: true });
+  if (existsSync(final)) await fs.rename(final, old);
+  await fs.rename(tmp, final);
+  await fs.rm(old, { recursive: true, force: true });
+}
+
+async function writeCheckpointFiles(tmp: string, model: LayersModel, optimizer: tf.Optimizer, state: Omit<CheckpointState, 'optimizerWeights' | 'accBeta'>): Promise<void> {
   await saveLayersModel(model, tmp);
   const weights = await optimizer.getWeights();
   const parts: Buffer[] = [];
@@ -199,11 +217,6 @@ export async function saveCheckpoint(dir: string, model: LayersModel, optimizer:
   const o = optimizer as unknown as { accBeta1?: tf.Variable; accBeta2?: tf.Variable };
   const accBeta: [number, number] | null = o.accBeta1 && o.accBeta2 ? [o.accBeta1.dataSync()[0]!, o.accBeta2.dataSync()[0]!] : null;
   await writeJsonAtomic(path.join(tmp, 'state.json'), { ...state, accBeta, optimizerWeights: specs } satisfies CheckpointState);
-  const old = path.join(dir, `${CKPT}.old`);
-  await fs.rm(old, { recursive: true, force: true });
-  if (existsSync(final)) await fs.rename(final, old);
-  await fs.rename(tmp, final);
-  await fs.rm(old, { recursive: true, force: true });
 }
 
 /** The last whole checkpoint (checkpoint/, or checkpoint.old/ when a swap was interrupted), or null. */

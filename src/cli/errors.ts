@@ -22,6 +22,9 @@ export function formatError(err: unknown): string {
   if (e && typeof e === 'object' && (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'EPERM')) {
     return `error: cannot write ${e.path ?? 'output'} (${e.code}); choose a writable output directory`;
   }
+  if (e && typeof e === 'object' && (e.code === 'ENOTDIR' || (e.code === 'EEXIST' && e.syscall === 'mkdir')) && e.path) {
+    return `error: cannot create ${e.path}: part of that path is a file, not a directory; choose another output directory`;
+  }
   const msg = e instanceof Error ? e.message : String(err);
   return `error: ${msg.split('\n')[0]}`;
 }
