@@ -3,7 +3,7 @@
  * (161x106, batch 32, train and inference) on the chosen backend, with PyTorch run in the
  * same run for the ratio, then per-kernel GFLOP/s rows. JSON lines on stdout; notes on stderr.
  *
- * Flags (or env): --only dcgan,classifier,kernels,prepare (BENCH_ONLY), --iters N (BENCH_ITERS),
+ * Flags (or env): --only dcgan,classifier,kernels,ops,prepare (BENCH_ONLY), --iters N (BENCH_ITERS),
  * --backend NAME (POSTER_STUDIO_BACKEND), --no-torch (BENCH_NO_TORCH=1).
  */
 import os from 'node:os';
@@ -11,7 +11,7 @@ import { initBackend } from '../src/tf/backend.js';
 import { tf } from '../src/tf/tf.js';
 import { runTorch, type TorchResult } from './torch.js';
 
-const PARTS = ['dcgan', 'classifier', 'kernels', 'prepare'] as const;
+const PARTS = ['dcgan', 'classifier', 'kernels', 'ops', 'prepare'] as const;
 type Part = (typeof PARTS)[number];
 
 interface Options { only: Set<Part>; iters: number | null; backend: string | undefined; torch: boolean; threads: number }
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
     emit(withTorch({ ...train!, backend }, torch, 'train_images_per_s', { ...common, torch_s_per_step: torch?.ok ? torch.row.train_s_per_step : null }));
     emit(withTorch({ ...infer!, backend }, torch, 'infer_images_per_s', { ...common, torch_s_per_step: torch?.ok ? torch.row.infer_s_per_batch : null }));
   }
-  for (const [part, file, fn] of [['kernels', './kernels.js', 'benchKernels'], ['prepare', './prepare-dcgan.js', 'benchPrepareDcgan']] as const) {
+  for (const [part, file, fn] of [['kernels', './kernels.js', 'benchKernels'], ['ops', './ops.js', 'benchOps'], ['prepare', './prepare-dcgan.js', 'benchPrepareDcgan']] as const) {
     if (!o.only.has(part)) continue;
     let mod: Record<string, unknown>;
     try {
