@@ -69,7 +69,9 @@ async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const backend = await initBackend(o.backend);
   const threads = await backendThreads(backend, o.threads);
-  const common = { threads, torch_threads: o.torch ? o.threads : null, load_avg: +os.loadavg()[0].toFixed(2) };
+  const loadStart = +os.loadavg()[0].toFixed(2);
+  // The machine is shared: the 1-minute load average at the start of the run and after each row says how quiet it was.
+  const common = (): Record<string, unknown> => ({ code: 'product', threads, torch_threads: o.torch ? o.threads : null, load_avg_start: loadStart, load_avg_end: +os.loadavg()[0].toFixed(2), machine: 'shared' });
   note(`bench: ${[...o.only].join(', ')} on ${backend}, ${threads} thread${threads === 1 ? '' : 's'}; PyTorch ${o.torch ? `in the same run, ${o.threads} threads` : 'skipped'}`);
 
   if (o.only.has('dcgan')) {
@@ -79,7 +81,7 @@ async function main(): Promise<void> {
       note(`dcgan ${w}x${h}: ${iters} timed iterations after 1 warm-up...`);
       const ours = await benchDcgan({ height: h, width: w, batch: 60, iters, warmup: 1 });
       const torch = o.torch ? runTorch('torch_dcgan.py', ['--batch', 60, '--iters', iters, '--warmup', 1, '--height', h, '--width', w, '--threads', o.threads]) : null;
-      emit(withTorch({ ...ours, backend }, torch, 'images_per_s', { ...common, torch_s_per_step: torch?.ok ? torch.row.s_per_iter : null }));
+      emit(withTorch({ ...ours, backend }, torch, 'images_per_s', { ...common(), torch_s_per_step: torch?.ok ? torch.row.s_per_iter : null }));
     }
   }
   if (o.only.has('classifier')) {
@@ -88,8 +90,8 @@ async function main(): Promise<void> {
     note(`classifier v1 161x106: ${iters} timed steps after 1 warm-up...`);
     const [train, infer] = await benchClassifier({ height: 161, width: 106, batch: 32, genres: 7, iters, warmup: 1 });
     const torch = o.torch ? runTorch('torch_classifier.py', ['--batch', 32, '--iters', iters, '--warmup', 1, '--height', 161, '--width', 106, '--padding', 'seed', '--threads', o.threads]) : null;
-    emit(withTorch({ ...train!, backend }, torch, 'train_images_per_s', { ...common, torch_s_per_step: torch?.ok ? torch.row.train_s_per_step : null }));
-    emit(withTorch({ ...infer!, backend }, torch, 'infer_images_per_s', { ...common, torch_s_per_step: torch?.ok ? torch.row.infer_s_per_batch : null }));
+    emit(withTorch({ ...train!, backend }, torch, 'train_images_per_s', { ...common(), torch_s_per_step: torch?.ok ? torch.row.train_s_per_step : null }));
+    emit(withTorch({ ...infer!, backend }, torch, 'infer_images_per_s', { ...common(), torch_s_per_step: torch?.ok ? torch.row.infer_s_per_batch : null }));
   }
   for (const [part, file, fn] of [['kernels', './kernels.js', 'benchKernels'], ['ops', './ops.js', 'benchOps'], ['prepare', './prepare-dcgan.js', 'benchPrepareDcgan']] as const) {
     if (!o.only.has(part)) continue;
