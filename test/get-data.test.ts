@@ -16,6 +16,7 @@ import { backoffDelay } from '../src/download/fetch-poster.js';
 import { parseJpegHeader } from '../src/prepare/jpeg-check.js';
 import { createRng } from '../src/random.js';
 import { hasSharedData, REPO_ROOT, SHARED_POSTERS } from './helpers/shared-data.js';
+import { dribble } from './helpers/dribble.js';
 
 const BIN = path.join(REPO_ROOT, 'dist/cli/get-data.js');
 const HEADER = 'imdbId,Imdb Link,Title,IMDB Score,Genre,Poster\n';
@@ -79,19 +80,7 @@ before(async () => {
       res.write(body.subarray(0, 600), () => res.destroy());
     } else if (url.startsWith('/dribble/')) {
       // A whole poster, sent in small pieces over ~1.5 s: long enough to kill the client mid-body.
-      const body = readFileSync(posterFiles.get('12.jpg')!);
-      res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length });
-      let sent = 0;
-      const step = Math.ceil(body.length / 15);
-      const t = setInterval(() => {
-        res.write(body.subarray(sent, sent + step));
-        sent += step;
-        if (sent >= body.length) {
-          clearInterval(t);
-          res.end();
-        }
-      }, 100);
-      res.on('close', () => clearInterval(t));
+      dribble(res, readFileSync(posterFiles.get('12.jpg')!), 15);
     } else if (url === '/notimage.jpg') {
       res.writeHead(200, { 'content-type': 'text/html' }).end('<html>not a poster</html>');
     } else {

@@ -7,6 +7,7 @@ import { before, describe, test } from 'node:test';
 import { tf } from '../src/tf/tf.js';
 import { nativeAddon, registerNativeBackend } from '../src/tf/native/register.js';
 import { createRng } from '../src/random.js';
+import { on } from './helpers/on-backend.js';
 
 type Pad = 'same' | 'valid';
 const rng = createRng(5, 'native-kernels-test');
@@ -16,17 +17,6 @@ function rand(shape: number[]): tf.Tensor {
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) v[i] = rng.next() * 2 - 1;
   return tf.tensor(v, shape);
-}
-
-/** Runs fn on a backend and returns the values (and shape) it computed. */
-async function on(backend: string, fn: () => tf.Tensor): Promise<{ values: Float32Array; shape: number[] }> {
-  await tf.setBackend(backend);
-  // The cpu backend greets Node users with a banner on first use.
-  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
-  const t = tf.tidy(fn);
-  const out = { values: t.dataSync() as Float32Array, shape: t.shape };
-  t.dispose();
-  return out;
 }
 
 function assertClose(got: { values: Float32Array; shape: number[] }, want: { values: Float32Array; shape: number[] }, what: string): void {

@@ -16,7 +16,7 @@ import { checkpointName, listCheckpoints, loadCheckpoint } from '../dcgan/checkp
 import { disposeState } from '../dcgan/state.js';
 import { initBackend } from '../src/tf/backend.js';
 import { hashTree, tempLeftovers } from './helpers/bad-inputs.js';
-import { errorLines, hasStackTrace, runCli, type RunOptions } from './helpers/run-cli.js';
+import { errorLines, hasStackTrace, runCli, type RunOptions, synthAndPrepare } from './helpers/run-cli.js';
 
 let root: string;
 let mnt: string;
@@ -95,14 +95,7 @@ before(async () => {
   } catch {
     mounted = false;
   }
-  const syn = path.join(root, 'syn');
-  const s = await runCli(['synth', '--output', syn, '--count', '40', '--seed', '6']);
-  assert.equal(s.code, 0, s.stderr);
-  synCsv = path.join(syn, 'MovieGenre.csv');
-  synPosters = path.join(syn, 'posters');
-  prepared = path.join(root, 'prepared');
-  const p = await runCli(['prepare-dcgan', '--csv', synCsv, '--input', synPosters, '--output', prepared, '--ratio', '30']);
-  assert.equal(p.code, 0, p.stderr);
+  ({ csv: synCsv, posters: synPosters, prepared } = await synthAndPrepare(root, 40, 6));
 });
 
 after(() => {

@@ -19,7 +19,8 @@ import { disposeState } from '../dcgan/state.js';
 import { createRng, type Rng } from '../src/random.js';
 import { initBackend } from '../src/tf/backend.js';
 import { goodJpeg, hashTree, tempLeftovers, writeCsv, type CsvRow } from './helpers/bad-inputs.js';
-import { collect, runCli, startCli, type CliResult } from './helpers/run-cli.js';
+import { collect, runCli, startCli, type CliResult, synthAndPrepare } from './helpers/run-cli.js';
+import { dribble } from './helpers/dribble.js';
 
 const KILLS = 10;
 let root: string;
@@ -30,14 +31,7 @@ let prepared: string;
 before(async () => {
   await initBackend('cpu');
   root = mkdtempSync(path.join(os.tmpdir(), 'reliability-kill-'));
-  const syn = path.join(root, 'syn');
-  const s = await runCli(['synth', '--output', syn, '--count', '30', '--seed', '4']);
-  assert.equal(s.code, 0, s.stderr);
-  synCsv = path.join(syn, 'MovieGenre.csv');
-  synPosters = path.join(syn, 'posters');
-  prepared = path.join(root, 'prepared');
-  const p = await runCli(['prepare-dcgan', '--csv', synCsv, '--input', synPosters, '--output', prepared, '--ratio', '30']);
-  assert.equal(p.code, 0, p.stderr);
+  ({ csv: synCsv, posters: synPosters, prepared } = await synthAndPrepare(root, 30, 4));
 });
 
 after(() => {
@@ -265,18 +259,7 @@ test('get-data --download: killed at seeded moments mid-body, no partial poster 
     if (!body) return void res.writeHead(404).end();
     requests++;
     // Each poster dribbles out over ~0.6 s, so a kill usually lands mid-body.
-    res.writeHead(200, { 'content-type': 'image/jpeg', 'content-length': body.length });
-    let sent = 0;
-    const step = Math.ceil(body.length / 6);
-    const t = setInterval(() => {
-      res.write(body.subarray(sent, sent + step));
-      sent += step;
-      if (sent >= body.length) {
-        clearInterval(t);
-        res.end();
-      }
-    }, 100);
-    res.on('close', () => clearInterval(t));
+    dribble(res, body, 6);
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   try {

@@ -9,6 +9,7 @@ import '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../src/tf/tf.js';
 import { registerWasmTrainingKernels } from '../src/tf/wasm/register.js';
 import { createRng } from '../src/random.js';
+import { on } from './helpers/on-backend.js';
 
 type Pad = 'same' | 'valid';
 const rng = createRng(11, 'wasm-kernels-test');
@@ -17,15 +18,6 @@ function randArray(shape: number[]): Float32Array {
   const v = new Float32Array(shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < v.length; i++) v[i] = rng.next() * 2 - 1;
   return v;
-}
-
-async function on(backend: string, fn: () => tf.Tensor): Promise<{ values: Float32Array; shape: number[] }> {
-  await tf.setBackend(backend);
-  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
-  const t = tf.tidy(fn);
-  const out = { values: t.dataSync() as Float32Array, shape: t.shape };
-  t.dispose();
-  return out;
 }
 
 function assertClose(got: { values: Float32Array; shape: number[] }, want: { values: Float32Array; shape: number[] }, what: string, rel = 1e-4): void {

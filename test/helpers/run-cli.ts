@@ -71,3 +71,19 @@ export function errorLines(stderr: string): string[] {
 export function hasStackTrace(stderr: string): boolean {
   return /^\s+at .+[:(]/m.test(stderr);
 }
+
+/**
+ * A small synthetic poster set and its prepare-dcgan output under `root`, made with the real
+ * commands: the starting point of the suites that kill or starve those commands.
+ */
+export async function synthAndPrepare(root: string, count: number, seed: number): Promise<{ csv: string; posters: string; prepared: string }> {
+  const syn = path.join(root, 'syn');
+  const s = await runCli(['synth', '--output', syn, '--count', String(count), '--seed', String(seed)]);
+  if (s.code !== 0) throw new Error(`synth failed: ${s.stderr}`);
+  const csv = path.join(syn, 'MovieGenre.csv');
+  const posters = path.join(syn, 'posters');
+  const prepared = path.join(root, 'prepared');
+  const p = await runCli(['prepare-dcgan', '--csv', csv, '--input', posters, '--output', prepared, '--ratio', '30']);
+  if (p.code !== 0) throw new Error(`prepare-dcgan failed: ${p.stderr}`);
+  return { csv, posters, prepared };
+}
