@@ -5,14 +5,10 @@
  */
 import type { Rng } from '../random.js';
 import { GENRE_SETS } from '../dataset/genres.js';
+import type { Movie } from '../dataset/movie.js';
 
-export interface SyntheticMovie {
-  imdbId: number;
-  title: string;
-  year: number | null;
-  score: number | null;
-  genres: string[];
-  posterUrl: string | null;
+/** A Movie as the CSV will hold it (no line number yet), plus how its poster is encoded. */
+export interface SyntheticMovie extends Omit<Movie, 'line'> {
   grayscale: boolean;
 }
 
