@@ -9,6 +9,7 @@
 import type { GradConfig, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { type Args, count, output, valuesOf } from './util.js';
+import { allocFloats } from '../pool.js';
 
 export const BN_TRAIN = 'PosterStudioBatchNormTrain';
 export const BN_TRAIN_GRAD = 'PosterStudioBatchNormTrainGrad';
@@ -51,7 +52,7 @@ function forward({ inputs, attrs, backend }: Args): TensorInfo[] {
     variance[c] = sq[c] / M;
     k[c] = G[c] / Math.sqrt(variance[c] + eps);
   }
-  const Y = new Float32Array(M * C);
+  const Y = allocFloats(M * C);
   for (let i = 0; i < M * C; i += C) for (let c = 0; c < C; c++) Y[i + c] = (X[i + c] - mean[c]) * k[c] + B[c];
   count(BN_TRAIN, true);
   return [output(backend, x.shape, 'float32', Y), output(backend, [C], 'float32', mean), output(backend, [C], 'float32', variance)];
@@ -90,7 +91,7 @@ function backward({ inputs, attrs, backend }: Args): TensorInfo[] {
     dgamma[c] = r * sdyx[c];
     dbeta[c] = sdy[c];
   }
-  const DX = new Float32Array(M * C);
+  const DX = allocFloats(M * C);
   for (let i = 0; i < M * C; i += C) {
     for (let c = 0; c < C; c++) DX[i + c] = a[c] * DY[i + c] - off[c] - b[c] * (X[i + c] - MU[c]);
   }

@@ -7,6 +7,7 @@
 import type { GradConfig, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { type Args, count, output, valuesOf } from './util.js';
+import { allocFloats } from '../pool.js';
 
 export const RELU_GRAD = 'PosterStudioReluGrad';
 export const LEAKY_RELU_GRAD = 'PosterStudioLeakyReluGrad';
@@ -16,7 +17,7 @@ function reluGrad({ inputs, backend }: Args): TensorInfo {
   const { dy, x } = inputs as Record<string, TensorInfo>;
   const DY = valuesOf(backend, dy);
   const X = valuesOf(backend, x);
-  const O = new Float32Array(X.length);
+  const O = allocFloats(X.length);
   // A table lookup on +(x > 0) instead of a branch that mispredicts on random signs.
   const K = new Float64Array([0, 1]);
   for (let i = 0; i < O.length; i++) {
@@ -32,7 +33,7 @@ function leakyReluGrad({ inputs, attrs, backend }: Args): TensorInfo {
   const { dy, x } = inputs as Record<string, TensorInfo>;
   const DY = valuesOf(backend, dy);
   const X = valuesOf(backend, x);
-  const O = new Float32Array(X.length);
+  const O = allocFloats(X.length);
   const K = new Float64Array([Math.fround(attrs.alpha as number), 1]);
   for (let i = 0; i < O.length; i++) O[i] = DY[i] * K[+(X[i] > 0)];
   count(LEAKY_RELU_GRAD, true);

@@ -4,6 +4,7 @@
  */
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { type Args, type Values, kernel, newValues, output, sizeOf, valuesOf } from './util.js';
+import { allocFloats } from '../pool.js';
 
 /** Output rows are copies of input rows (innermost axis, repeated), found by index arithmetic. */
 function tile({ inputs, attrs, backend }: Args): TensorInfo | null {
@@ -43,7 +44,7 @@ function select({ inputs, backend }: Args): TensorInfo | null {
   const Cv = valuesOf(backend, condition);
   const T = valuesOf(backend, t);
   const E = valuesOf(backend, e);
-  const O = new Float32Array(n);
+  const O = allocFloats(n);
   // Bitwise select on the float bits (mask = -1 where the condition holds): exact and free of
   // the branch that mispredicts on a random mask (leaky ReLU's gradient).
   const Ti = new Int32Array(T.buffer, T.byteOffset, n);
@@ -82,7 +83,7 @@ function fusedBatchNorm({ inputs, attrs, backend }: Args): TensorInfo | null {
   // scale / sqrt(var + eps) once per channel; the cpu kernel recomputes it per element.
   const K = new Float64Array(C);
   for (let c = 0; c < C; c++) K[c] = S[c] / Math.sqrt(V[c] + eps);
-  const O: Values = new Float32Array(X.length);
+  const O: Values = allocFloats(X.length);
   for (let i = 0; i < X.length; i += C) {
     for (let c = 0; c < C; c++) O[i + c] = F[c] + (X[i + c] - M[c]) * K[c];
   }

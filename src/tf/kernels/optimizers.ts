@@ -9,6 +9,7 @@
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { count } from './util.js';
+import { allocFloats } from '../pool.js';
 
 interface Slot {
   originalName: string;
@@ -112,7 +113,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const W = floats(value)!;
       const M = writableSlot(m);
       const V = writableSlot(v);
-      const out = new Float32Array(W.length);
+      const out = allocFloats(W.length);
       for (let j = 0; j < W.length; j++) {
         const gj = G[j];
         const mj = b1 * M[j] + c1 * gj;
@@ -165,7 +166,7 @@ export class FusedRMSPropOptimizer extends tf.RMSPropOptimizer {
       const MS = writableSlot(ms);
       const MO = writableSlot(mo);
       const MG = mg ? writableSlot(mg) : null;
-      const out = new Float32Array(W.length);
+      const out = allocFloats(W.length);
       if (MG) {
         for (let j = 0; j < W.length; j++) {
           const gj = G[j];
@@ -225,7 +226,7 @@ export function fusedAdamUpdate(p: {
   const eps = f(p.epsilon);
   const M = writableSlot(p.m);
   const V = writableSlot(p.v);
-  const out = new Float32Array(W.length);
+  const out = allocFloats(W.length);
   for (let j = 0; j < W.length; j++) {
     const g = G[j];
     const mj = f(b1 * M[j] + c1 * g);

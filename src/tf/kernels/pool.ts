@@ -6,6 +6,7 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { type Args, kernel, output, valuesOf } from './util.js';
+import { allocFloats } from '../pool.js';
 
 type PoolInfo = ReturnType<typeof tf.backend_util.computePool2DInfo>;
 
@@ -88,7 +89,7 @@ function maxPool(args: Args): ReturnType<Parameters<typeof kernel>[2]> {
   if (!info) return null;
   const X = valuesOf(args.backend, x);
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const O = new Float32Array(N * OH * OW * C);
+  const O = allocFloats(N * OH * OW * C);
   if (isPlain2x2(info)) {
     const at = argmax2x2(X as Float32Array, info);
     for (let q = 0; q < O.length; q++) {
@@ -129,7 +130,7 @@ function maxPoolGrad(args: Args): ReturnType<Parameters<typeof kernel>[2]> {
   const X = valuesOf(args.backend, input);
   const DY = valuesOf(args.backend, dy);
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
-  const DX = new Float32Array(X.length);
+  const DX = allocFloats(X.length, true);
   if (isPlain2x2(info)) {
     const at = argmax2x2(X as Float32Array, info);
     for (let q = 0; q < at.length; q++) {

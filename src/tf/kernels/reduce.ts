@@ -6,6 +6,7 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { type Args, type Values, kernel, output } from './util.js';
+import { allocFloats } from '../pool.js';
 
 /** x viewed as [outer, reduce, inner], or null when the reduced axes are not one block. */
 export function reducePlan(shape: number[], axis: number | number[]): { outer: number; reduce: number; inner: number; axes: number[] } | null {
@@ -99,7 +100,7 @@ function reduceKernel(name: Op, backendName: string): KernelConfig {
     const shape = outShape(x.shape, plan.axes, attrs.keepDims as boolean);
     const n = plan.outer * plan.inner;
     const X = backend.data.get(x.dataId).values as Values;
-    const O = x.dtype === 'int32' ? new Int32Array(n) : new Float32Array(n);
+    const O = x.dtype === 'int32' ? new Int32Array(n) : allocFloats(n);
     // Empty inputs keep the cpu backend's conventions (e.g. its Mean of nothing).
     if (X.length === 0) return null;
     if (name === 'Sum' || name === 'Mean') {

@@ -5,6 +5,7 @@
  */
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { type Args, type Values, compile, kernel, output, valuesOf } from './util.js';
+import { allocFloats } from '../pool.js';
 
 // Softplus cut-offs as the cpu backend defines them (float32 epsilon).
 const SOFTPLUS_EPS = 1.1920928955078125e-7;
@@ -69,7 +70,7 @@ function unaryKernel(name: string, backendName: string): KernelConfig {
     const x = inputs.x;
     if (!x || x.dtype !== 'float32') return null;
     const X = valuesOf(backend, x);
-    const O = new Float32Array(X.length);
+    const O = allocFloats(X.length);
     const [p0, p1] = spec.attrs ? spec.attrs(attrs) : [0, 0];
     unaryLoop(name)(X, O, p0, p1);
     return output(backend, x.shape, 'float32', O);

@@ -6,6 +6,7 @@
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf.js';
+import { allocFloats } from '../pool.js';
 
 export type Values = Float32Array | Int32Array | Uint8Array;
 
@@ -68,7 +69,7 @@ export function isNumeric(dtype: DataType): dtype is 'float32' | 'int32' {
 }
 
 export function newValues(dtype: 'float32' | 'int32' | 'bool', n: number): Values {
-  if (dtype === 'float32') return new Float32Array(n);
+  if (dtype === 'float32') return allocFloats(n);
   if (dtype === 'int32') return new Int32Array(n);
   return new Uint8Array(n);
 }

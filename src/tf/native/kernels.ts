@@ -6,6 +6,7 @@
 import type { KernelConfig, KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf.js';
+import { allocFloats } from '../pool.js';
 import { ACT, type NativeAddon } from './addon.js';
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -42,13 +43,8 @@ function geometry(c: Conv2DInfo): Int32Array {
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
-/** Output storage the kernel overwrites entirely: skipping the zero-fill of `new Float32Array`
- *  saves a pass over every activation (megabytes per call). */
-function output(n: number): Float32Array {
-  if (n < 1024) return new Float32Array(n);
-  const b = Buffer.allocUnsafeSlow(n * 4);
-  return new Float32Array(b.buffer, b.byteOffset, n);
-}
+/** Output storage the kernel overwrites entirely (recycled, not zeroed). */
+const output = (n: number): Float32Array => allocFloats(n);
 
 /** Bias the addon can add per output channel: one value per channel, any leading 1-dims. */
 function channelBias(bias: TensorInfo | undefined, channels: number): boolean {

@@ -5,6 +5,7 @@
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import type { KernelFunc } from '@tensorflow/tfjs-core';
 import { fastKernelConfigs } from '../kernels/index.js';
+import { noteEscaped, noteRegistered, releaseFloats } from '../pool.js';
 import { tf } from '../tf.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { nativeKernelConfigs } from './kernels.js';
@@ -13,11 +14,37 @@ export type NativeStatus = { ok: true; simd: string; threads: number } | { ok: f
 
 export const NATIVE_BACKEND = 'native';
 
+type DataId = Parameters<MathBackendCPU['disposeData']>[0];
+
+/** The cpu backend with kernel outputs recycled through src/tf/pool.ts. */
 class NativeBackend extends MathBackendCPU {
   constructor() {
     super();
     // The cpu backend prints a "use tfjs-node" banner on first use; this backend is the fast path.
     (this as unknown as { firstUse: boolean }).firstUse = false;
+  }
+
+  override write(values: Parameters<MathBackendCPU['write']>[0], shape: number[], dtype: Parameters<MathBackendCPU['write']>[2]): DataId {
+    noteRegistered(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: DataId, values: Parameters<MathBackendCPU['move']>[1], shape: number[], dtype: Parameters<MathBackendCPU['move']>[3], refCount: number): void {
+    noteEscaped(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: DataId): ReturnType<MathBackendCPU['readSync']> {
+    const v = super.readSync(dataId);
+    noteEscaped(v);
+    return v;
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const freed = super.disposeData(dataId, force);
+    if (freed && values !== undefined && !this.data.has(dataId)) releaseFloats(values);
+    return freed;
   }
 }
 
