@@ -19,13 +19,14 @@
     },
     {
       "target_name": "poster_studio_native",
-      "sources": ["native/addon.cc"],
+      "sources": ["native/addon.cc", "native/addon_elementwise.cc", "native/addon_training.cc"],
       "dependencies": [
         "ps_kernels_avx2",
         "ps_kernels_portable",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
-      "cflags": ["-O3", "-fopenmp"],
+      "cflags": ["-O3", "-fopenmp", "-ffp-contract=fast"],
+      "cflags_cc": ["-std=gnu++17"],
       "ldflags": ["-fopenmp"]
     }
   ],

@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "addon_parts.h"
 #include "kernels.h"
 
 namespace {
@@ -159,6 +160,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd));
   exports.Set("info", Napi::Function::New(env, Info));
+  ps_addon::register_elementwise(env, exports);
+  ps_addon::register_training(env, exports);
   return exports;
 }
 

@@ -8,7 +8,9 @@ import { fastKernelConfigs } from '../kernels/index.js';
 import { noteEscaped, noteRegistered, releaseFloats } from '../pool.js';
 import { tf } from '../tf.js';
 import { loadAddon, type NativeAddon } from './addon.js';
+import { elementwiseKernelConfigs } from './elementwise.js';
 import { nativeKernelConfigs } from './kernels.js';
+import { trainingKernelConfigs } from './training.js';
 
 export type NativeStatus = { ok: true; simd: string; threads: number } | { ok: false; reason: string };
 
@@ -66,6 +68,9 @@ function registerKernels(addon: NativeAddon): void {
   for (const k of nativeKernelConfigs(addon, NATIVE_BACKEND, cpu)) put(k);
   // Last, so the element-wise/batch-norm/pooling kernels override the cpu ones.
   for (const k of fastKernelConfigs(NATIVE_BACKEND)) put(k);
+  // The C++ element-wise and training kernels replace the JS ones where they cover the inputs.
+  for (const k of elementwiseKernelConfigs(addon, NATIVE_BACKEND)) put(k);
+  for (const k of trainingKernelConfigs(addon, NATIVE_BACKEND)) put(k);
 }
 
 /** Registers the 'native' backend once; later calls return the first result. */
