@@ -2,43 +2,40 @@
  * `npm run bench`: images/s of the DCGAN (64x64 and 64x96, batch 60) and classifier v1
  * (161x106, batch 32, train and inference) on the chosen backend, with PyTorch run in the
  * same run for the ratio, then per-kernel GFLOP/s rows. JSON lines on stdout; notes on stderr.
- *
- * Flags (or env): --only dcgan,classifier,kernels,ops,prepare (BENCH_ONLY), --iters N (BENCH_ITERS),
- * --backend NAME (POSTER_STUDIO_BACKEND), --no-torch (BENCH_NO_TORCH=1).
+ * `npm run bench -- --help` lists the flags; each also reads an environment variable.
  */
 import os from 'node:os';
-import { initBackend } from '../src/tf/backend.js';
+import { addFlags, defineFlags, readFlags } from '../src/cli/flags.js';
+import { createProgram, runProgram } from '../src/cli/program.js';
+import { backendFlags, initBackend } from '../src/tf/backend.js';
 import { tf } from '../src/tf/tf.js';
 import { runTorch, type TorchResult } from './torch.js';
 
 const PARTS = ['dcgan', 'classifier', 'kernels', 'ops', 'prepare'] as const;
 type Part = (typeof PARTS)[number];
 
-interface Options { only: Set<Part>; iters: number | null; backend: string | undefined; torch: boolean; threads: number }
+const benchFlags = defineFlags({
+  only: { kind: 'list', choices: PARTS, default: (process.env.BENCH_ONLY ?? PARTS.join(',')).split(','), arg: 'parts', help: 'what to measure (env BENCH_ONLY)' },
+  iters: { kind: 'int', min: 0, default: Number(process.env.BENCH_ITERS) || 0, help: 'timed iterations per workload; 0 = 2 for the DCGAN, 4 for the classifier (env BENCH_ITERS)' },
+  torch: { kind: 'bool', default: process.env.BENCH_NO_TORCH !== '1', help: 'run the PyTorch reference (../shared/bench) in the same run for the ratio; --no-torch = false (env BENCH_NO_TORCH=1)' },
+  ...backendFlags,
+});
 
-function parseArgs(argv: string[]): Options {
-  const get = (name: string): string | undefined => {
-    const i = argv.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
-    if (i < 0) return undefined;
-    return argv[i]!.includes('=') ? argv[i]!.slice(argv[i]!.indexOf('=') + 1) : argv[i + 1];
-  };
-  const onlyRaw = get('only') ?? process.env.BENCH_ONLY;
-  const only = new Set<Part>();
-  for (const p of (onlyRaw ?? PARTS.join(',')).split(',').map((s) => s.trim()).filter(Boolean)) {
-    if (!(PARTS as readonly string[]).includes(p)) {
-      process.stderr.write(`error: --only takes a list of ${PARTS.join(', ')}, got '${p}'\n`);
-      process.exit(2);
-    }
-    only.add(p as Part);
-  }
-  const itersRaw = get('iters') ?? process.env.BENCH_ITERS;
-  const iters = itersRaw === undefined ? null : Number(itersRaw);
-  if (iters !== null && !(Number.isInteger(iters) && iters >= 1)) {
-    process.stderr.write(`error: --iters takes a whole number >= 1, got '${itersRaw}'\n`);
-    process.exit(2);
-  }
-  const threads = Number(process.env.POSTER_STUDIO_THREADS) || os.availableParallelism();
-  return { only, iters, backend: get('backend'), torch: !(argv.includes('--no-torch') || process.env.BENCH_NO_TORCH === '1'), threads };
+interface Options { only: Set<Part>; iters: number | null; backend: string; torch: boolean; threads: number }
+
+async function parseArgs(argv: string[]): Promise<Options | null> {
+  const program = createProgram('bench', 'Training and inference throughput against PyTorch, and per-kernel GFLOP/s (JSON lines)');
+  let parsed: Options | null = null;
+  addFlags(program, benchFlags).action(() => {
+    const o = readFlags(program, benchFlags);
+    // Threads PyTorch gets: what our engine uses (POSTER_STUDIO_THREADS or every core).
+    const threads = Number(process.env.POSTER_STUDIO_THREADS) || os.availableParallelism();
+    parsed = { only: new Set(o.only as Part[]), iters: o.iters || null, backend: o.backend, torch: o.torch, threads };
+  });
+  // The old spelling, kept: --no-torch.
+  const args = argv.map((a) => (a === '--no-torch' ? '--torch=false' : a));
+  await runProgram(program, [process.argv[0]!, 'bench', ...args]);
+  return parsed;
 }
 
 const emit = (row: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(row)}\n`);
@@ -66,7 +63,8 @@ async function backendThreads(backend: string, fallback: number): Promise<number
 }
 
 async function main(): Promise<void> {
-  const o = parseArgs(process.argv.slice(2));
+  const o = await parseArgs(process.argv.slice(2));
+  if (!o) return; // --help, or a bad flag (already reported, exit code set)
   const backend = await initBackend(o.backend);
   const threads = await backendThreads(backend, o.threads);
   const loadStart = +os.loadavg()[0].toFixed(2);
