@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import { UserError } from '../src/cli/errors.js';
+import { ensureWritableDir } from '../src/fs/atomic.js';
 import { createProgress } from '../src/progress.js';
 import { createRng } from '../src/random.js';
 import { fusedAdam } from '../src/tf/kernels/optimizers.js';
@@ -95,6 +96,7 @@ export async function trainClassifier(o: TrainOptions, data: ClassifierData): Pr
   const { width, height } = data;
   const name = o.name ?? modelName({ genres: o.genresSpec, ratio: o.ratio, version: o.version, minYear: o.minYear, maxYear: o.maxYear });
   const dir = path.join(o.models, name);
+  await ensureWritableDir(dir);
   const params = identity(o, data);
 
   let model: LayersModel;

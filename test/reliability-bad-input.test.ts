@@ -278,10 +278,11 @@ const CASES: Case[] = [
     writesNothing: true,
   },
   {
-    name: 'classifier train: --models under a regular file',
+    name: 'classifier train: --models under a regular file stops before the first epoch',
     args: (c) => ['classifier', 'train', '--csv', c.csv, '--data', c.good, '--models', path.join(c.afile, 'models'), ...TINY_CLF],
     code: 1,
     error: /afile\/models/,
+    check: (_c, r) => assert.doesNotMatch(r.stdout + r.stderr, /epoch 1/i),
   },
   {
     name: 'classifier train: --ratio 101',

@@ -30,6 +30,17 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
   }
 }
 
+/**
+ * Creates `dir` and proves a file can be written in it now, so a long job stops at its start
+ * with the file system's reason instead of after its first epoch.
+ */
+export async function ensureWritableDir(dir: string): Promise<void> {
+  await fs.mkdir(dir, { recursive: true });
+  const probe = tempPathFor(path.join(dir, 'write-probe'));
+  await fs.writeFile(probe, '');
+  await fs.rm(probe, { force: true });
+}
+
 export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
   await writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n');
 }
