@@ -123,14 +123,19 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
 }
 
 export async function train(run: TrainRun): Promise<TrainResult> {
-  await fs.mkdir(run.output, { recursive: true });
+  const created = (await fs.mkdir(run.output, { recursive: true })) !== undefined;
   await removeStaleTemps(run.output);
   const B = run.train.rows * run.train.cols;
   const loadSet = async (): Promise<TrainingSet> => {
     const c = run.config;
     return loadTrainingSet(run.input, c.width, c.height, B, run.quiet);
   };
-  const { state: s, data, cells } = await startState(run, loadSet);
+  const { state: s, data, cells } = await startState(run, loadSet).catch(async (err: unknown) => {
+    // A run refused before it wrote anything (no posters, a bad checkpoint) leaves no empty
+    // output directory behind; rmdir removes only an empty one.
+    if (created) await fs.rmdir(run.output).catch(() => undefined);
+    throw err;
+  });
   const c = s.net.config;
   if (data.width !== c.width || data.height !== c.height) {
     // A resumed checkpoint may have another size than the flags: decode again at its size.
