@@ -25,6 +25,7 @@ using ps::ConvGeom;
 #include "impl_gemm.inc"
 #include "impl_pack_plain.inc"
 #include "impl_pack_im2col.inc"
+#include "impl_smallc.inc"
 #include "impl_kernels.inc"
 
 }  // namespace PS_NS
