@@ -49,6 +49,15 @@ const CONV_CASES: ConvCase[] = [
   // Enough output pixels for several row blocks (shared packed filter, split columns).
   { x: [2, 13, 11, 5], k: 3, co: 37, s: 1, pad: 'same' },
   { x: [3, 20, 14, 24], k: 5, co: 40, s: 2, pad: 'same' },
+  // The direct kernels for 1-4 input channels (native/impl_smallc.inc): row tails of 6 (forward)
+  // and 4 (input gradient) pixels, whole input-gradient tiles in both stride phases, an image
+  // narrower than the kernel, one channel, channel counts that are not whole register tiles.
+  { x: [2, 9, 13, 3], k: 3, co: 32, s: 1, pad: 'same' },
+  { x: [1, 10, 21, 3], k: 5, co: 64, s: 2, pad: 'same' },
+  { x: [1, 11, 9, 3], k: 5, co: 16, s: 2, pad: 'valid' },
+  { x: [1, 5, 3, 3], k: 5, co: 8, s: 2, pad: 'same' },
+  { x: [2, 7, 10, 1], k: 5, co: 16, s: 1, pad: 'same' },
+  { x: [1, 6, 8, 4], k: 3, co: 24, s: 1, pad: 'valid' },
 ];
 
 test('the native addon is built and loads (npm install builds it; it is part of the product)', () => {
@@ -116,7 +125,7 @@ describe('native engine', () => {
     const before = addon.info().simd;
     addon.setSimd('portable');
     try {
-      for (const c of [CONV_CASES[1], CONV_CASES[3], CONV_CASES[4]]) {
+      for (const c of [CONV_CASES[1], CONV_CASES[3], CONV_CASES[4], CONV_CASES[9], CONV_CASES[10], CONV_CASES[13]]) {
         const x = rand(c.x), w = rand([c.k, c.k, c.x[3], c.co]);
         const y = await on('cpu', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
         const dy = rand(y.shape);
@@ -144,7 +153,7 @@ describe('native engine', () => {
 
   test('gradients match finite differences of the native forward pass', async () => {
     await tf.setBackend('native');
-    for (const c of [CONV_CASES[0], CONV_CASES[2], { x: [1, 6, 4, 3] as [number, number, number, number], k: 5, co: 4, s: 2, pad: 'same' as Pad }]) {
+    for (const c of [CONV_CASES[0], CONV_CASES[2], CONV_CASES[9], { x: [1, 6, 4, 3] as [number, number, number, number], k: 5, co: 4, s: 2, pad: 'same' as Pad }]) {
       const x = rand(c.x), w = rand([c.k, c.k, c.x[3], c.co]);
       const dy = rand(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad).shape);
       // The loss is linear in x and in w, so a central difference is exact up to rounding.
