@@ -1,0 +1,390 @@
+// Element-wise, reduction and pooling kernels (see elementwise.h). Every inner loop is
+// branch-free (selects instead of ifs) so GCC vectorises it with the baseline SSE2 the file is
+// built for; these loops are bound by memory bandwidth, so wider vectors would not pay.
+#include "elementwise.h"
+
+// The selects below compute both sides; GCC only turns them into vector blends when it may
+// assume FP operations do not trap (nothing here reads the FP exception flags).
+#pragma GCC optimize("no-trapping-math")
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace ps_ew {
+namespace {
+
+// Below this many elements one thread finishes before a sleeping second one (OMP_WAIT_POLICY
+// is PASSIVE) wakes up: a 64K-element ReLU takes ~20 us on one core.
+constexpr int64_t kParallelMin = 1 << 16;
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+// Runs f(begin, end) over [0, n) split into one contiguous block per thread (boundaries on
+// 16-element multiples, so threads do not share cache lines of the output), or inline when the
+// work (`cost` elements) is too small for a second thread to pay.
+template <class F>
+void parallel_blocks(int64_t n, int64_t cost, const F& f) {
+  if (cost < kParallelMin || n < 2 || omp_get_max_threads() < 2) {
+    f(int64_t{0}, n);
+    return;
+  }
+#pragma omp parallel
+  {
+    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t align = n >= 64 * T ? 16 : 1;
+    const int64_t b = t == 0 ? 0 : (n * t / T) / align * align;
+    const int64_t e = t == T - 1 ? n : (n * (t + 1) / T) / align * align;
+    if (b < e) f(b, e);
+  }
+}
+
+// exp in float, branch-free (Cephes expf polynomial, ~1 ulp). The clamp keeps the integer part
+// of x*log2(e) in [-150, 129]; the two-step scaling then overflows to inf and underflows to 0 (or
+// a denormal) as expf does. NaN is carried through by the caller's final select.
+inline float exp_f(float x) {
+  float xc = x == x ? x : 0.f;
+  xc = xc > 89.f ? 89.f : xc;
+  xc = xc < -104.f ? -104.f : xc;
+  float fx = xc * 1.44269504088896341f;
+  fx = (fx + 12582912.f) - 12582912.f;  // round to nearest integer (|fx| < 2^22)
+  float r = xc - fx * 0.693359375f;
+  r = r - fx * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.f;
+  const int n = static_cast<int>(fx);
+  const int n1 = n >> 1, n2 = n - n1;
+  const float s1 = __builtin_bit_cast(float, (n1 + 127) << 23);
+  const float s2 = __builtin_bit_cast(float, (n2 + 127) << 23);
+  const float y = p * s1 * s2;
+  return x == x ? y : x;
+}
+
+inline float tanh_f(float x) {
+  const float ax = std::fabs(x);
+  // Cephes tanhf: an odd polynomial below 0.625 (where 1 - 2/(e^2x + 1) cancels), else via exp.
+  const float z = x * x;
+  float p = -5.70498872745e-3f;
+  p = p * z + 2.06390887954e-2f;
+  p = p * z - 5.37397155531e-2f;
+  p = p * z + 1.33314422036e-1f;
+  p = p * z - 3.33332819422e-1f;
+  const float small = p * z * x + x;
+  const float t = 1.f - 2.f / (exp_f(2.f * ax) + 1.f);
+  const float large = x < 0 ? -t : t;
+  return ax < 0.625f ? small : large;
+}
+
+// floor without libm (not vectorised at SSE2): truncate, step down where that rounded up.
+// |x| >= 2^23 (and inf, NaN) is already integral.
+inline float floor_f(float x) {
+  const bool in_range = std::fabs(x) < 8388608.f;
+  const float xi = in_range ? x : 0.f;
+  float t = static_cast<float>(static_cast<int>(xi));
+  t = t > xi ? t - 1.f : t;
+  return in_range ? t : x;
+}
+
+template <class F>
+void map1(const float* x, float* y, int64_t n, const F& f) {
+  parallel_blocks(n, n, [&](int64_t b, int64_t e) {
+    const F g = f;  // a local copy: stores to y cannot alias its parameters, so they stay in registers
+    for (int64_t i = b; i < e; i++) y[i] = g(x[i]);
+  });
+}
+
+// Rows of the [M, C] broadcast; each flat range [b, e) may start and end inside a row.
+template <class F>
+void map2(const float* a, const float* b, float* out, int64_t M, int64_t C, int64_t sa0, int64_t sa1, int64_t sb0,
+          int64_t sb1, const F& f) {
+  auto segment = [&](int64_t m, int64_t c0, int64_t len) {
+    const float* pa = a + m * sa0 + c0 * sa1;
+    const float* pb = b + m * sb0 + c0 * sb1;
+    float* po = out + m * C + c0;
+    if (sa1 && sb1) {
+      for (int64_t j = 0; j < len; j++) po[j] = f(pa[j], pb[j]);
+    } else if (sa1) {
+      const float bv = *pb;
+      for (int64_t j = 0; j < len; j++) po[j] = f(pa[j], bv);
+    } else if (sb1) {
+      const float av = *pa;
+      for (int64_t j = 0; j < len; j++) po[j] = f(av, pb[j]);
+    } else {
+      const float v = f(*pa, *pb);
+      for (int64_t j = 0; j < len; j++) po[j] = v;
+    }
+  };
+  const int64_t total = M * C;
+  parallel_blocks(total, total, [&](int64_t lo, int64_t hi) {
+    int64_t m = lo / C, c = lo % C, pos = lo;
+    while (pos < hi) {
+      const int64_t len = std::min(C - c, hi - pos);
+      segment(m, c, len);
+      pos += len;
+      m++;
+      c = 0;
+    }
+  });
+}
+
+template <class F>
+void map2_tiled(const float* a, const float* b, float* out, int64_t M, int64_t C, int64_t sa0, int64_t sa1,
+                int64_t sb0, int64_t sb1, const F& f) {
+  // A short channel vector against a full tensor ([M, 3] + [3]) makes rows too short to
+  // vectorise: view the full side as rows of k*C and repeat the vector k times.
+  const bool a_full = sa0 == C && sa1 == 1, b_full = sb0 == C && sb1 == 1;
+  const bool a_vec = sa0 == 0 && sa1 == 1, b_vec = sb0 == 0 && sb1 == 1;
+  const int64_t k = C < 64 ? (64 + C - 1) / C : 1;
+  if (k > 1 && M >= 4 * k && ((a_full && b_vec) || (a_vec && b_full))) {
+    const int64_t L = k * C, rows = M / k;
+    std::vector<float> rep(L);
+    const float* v = a_vec ? a : b;
+    for (int64_t j = 0; j < L; j++) rep[j] = v[j % C];
+    if (a_vec) {
+      map2(rep.data(), b, out, rows, L, 0, 1, L, 1, f);
+    } else {
+      map2(a, rep.data(), out, rows, L, L, 1, 0, 1, f);
+    }
+    const int64_t done = rows * k;
+    if (done < M) {
+      map2(a_vec ? a : a + done * C, a_vec ? b + done * C : b, out + done * C, M - done, C, sa0, sa1, sb0, sb1, f);
+    }
+    return;
+  }
+  map2(a, b, out, M, C, sa0, sa1, sb0, sb1, f);
+}
+
+// acc[0..L) += column sums of rows [r0, r1) of x viewed as [*, L], in double.
+void column_sums(const float* x, int64_t L, int64_t r0, int64_t r1, double* acc) {
+  for (int64_t r = r0; r < r1; r++) {
+    const float* row = x + r * L;
+    for (int64_t j = 0; j < L; j++) acc[j] += row[j];
+  }
+}
+
+double row_sum(const float* x, int64_t n) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    for (int k = 0; k < 8; k++) s[k] += x[i + k];
+  }
+  double t = 0;
+  for (; i < n; i++) t += x[i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7])) + t;
+}
+
+// Sum of one [reduce, inner] block into out (inner values), divided by `divisor`.
+void block_sum(const float* x, int64_t reduce, int64_t inner, float* out, double divisor, bool parallel) {
+  if (inner == 1) {
+    const int T = parallel ? omp_get_max_threads() : 1;
+    std::vector<double> part(T, 0.0);
+    parallel_blocks(T, parallel ? reduce : 0, [&](int64_t b, int64_t e) {
+      for (int64_t t = b; t < e; t++) part[t] = row_sum(x + reduce * t / T, reduce * (t + 1) / T - reduce * t / T);
+    });
+    double s = 0;
+    for (double v : part) s += v;
+    out[0] = static_cast<float>(s / divisor);
+    return;
+  }
+  // Few channels: sum rows of k*inner values (k pixels at once), fold the k copies at the end.
+  const int64_t k = inner < 64 ? std::max<int64_t>(1, std::min<int64_t>(reduce / 4, (64 + inner - 1) / inner)) : 1;
+  const int64_t L = k * inner, rows = reduce / k;
+  const int T = parallel && rows >= 2 ? omp_get_max_threads() : 1;
+  std::vector<double> acc((size_t)T * L, 0.0);
+  if (T > 1) {
+#pragma omp parallel num_threads(T)
+    {
+      const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      column_sums(x, L, rows * t / nt, rows * (t + 1) / nt, acc.data() + t * L);
+    }
+  } else {
+    column_sums(x, L, 0, rows, acc.data());
+  }
+  std::vector<double> tot(inner, 0.0);
+  for (int64_t t = 0; t < T; t++) {
+    for (int64_t j = 0; j < L; j++) tot[j % inner] += acc[t * L + j];
+  }
+  column_sums(x + rows * L, inner, 0, reduce - rows * k, tot.data());
+  for (int64_t j = 0; j < inner; j++) out[j] = static_cast<float>(tot[j] / divisor);
+}
+
+// GCC's vector extensions for the pooling gradient: written as plain selects, its mask logic
+// defeats the auto-vectoriser at every formulation tried.
+typedef float f4 __attribute__((vector_size(16)));
+typedef int32_t i4 __attribute__((vector_size(16)));
+
+inline f4 load4(const float* p) {
+  f4 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store4(float* p, i4 bits) { std::memcpy(p, &bits, sizeof bits); }
+inline f4 select4(i4 m, f4 a, f4 b) { return (f4)((m & (i4)a) | (~m & (i4)b)); }
+
+// One 2x2 window of the pooling gradient over its C channels. g_k: value k raised the running
+// maximum (from -inf; NaN never does); the winner is the last one that did.
+inline void pool_grad_window(const float* p0, const float* p1, const float* p2, const float* p3, const float* gy,
+                             float* q0, float* q1, float* q2, float* q3, int C) {
+  int c = 0;
+  const f4 ninf = {-kInf, -kInf, -kInf, -kInf};
+  for (; c + 4 <= C; c += 4) {
+    const f4 a0 = load4(p0 + c), a1 = load4(p1 + c), a2 = load4(p2 + c), a3 = load4(p3 + c);
+    const i4 g0 = a0 > ninf;
+    const f4 m0 = select4(g0, a0, ninf);
+    const i4 g1 = a1 > m0;
+    const f4 m1 = select4(g1, a1, m0);
+    const i4 g2 = a2 > m1;
+    const f4 m2 = select4(g2, a2, m1);
+    const i4 g3 = a3 > m2;
+    const i4 v = (i4)load4(gy + c);
+    store4(q3 + c, g3 & v);
+    store4(q2 + c, g2 & ~g3 & v);
+    store4(q1 + c, g1 & ~(g2 | g3) & v);
+    store4(q0 + c, g0 & ~(g1 | g2 | g3) & v);
+  }
+  for (; c < C; c++) {
+    float m = -kInf;
+    int at = -1;
+    const float a[4] = {p0[c], p1[c], p2[c], p3[c]};
+    for (int k = 0; k < 4; k++) {
+      if (a[k] > m) {
+        m = a[k];
+        at = k;
+      }
+    }
+    q0[c] = at == 0 ? gy[c] : 0.f;
+    q1[c] = at == 1 ? gy[c] : 0.f;
+    q2[c] = at == 2 ? gy[c] : 0.f;
+    q3[c] = at == 3 ? gy[c] : 0.f;
+  }
+}
+
+}  // namespace
+
+void unary(int op, const float* x, float* y, int64_t n, double p0) {
+  switch (op) {
+    case U_RELU: return map1(x, y, n, [](float v) { return v > 0 ? v : (v == v ? 0.f : v); });
+    case U_RELU6: return map1(x, y, n, [](float v) { return v == v ? std::min(std::max(v, 0.f), 6.f) : v; });
+    case U_LEAKY_RELU:
+      // In double, as the cpu backend multiplies by the unrounded alpha before storing a float.
+      return map1(x, y, n, [p0](float v) { return static_cast<float>(v * (v < 0 ? p0 : 1.0)); });
+    case U_TANH: return map1(x, y, n, [](float v) { return tanh_f(v); });
+    case U_SIGMOID: return map1(x, y, n, [](float v) { return 1.f / (1.f + exp_f(-v)); });
+    case U_SQUARE: return map1(x, y, n, [](float v) { return v * v; });
+    case U_NEG: return map1(x, y, n, [](float v) { return -v; });
+    case U_ABS: return map1(x, y, n, [](float v) { return std::fabs(v); });
+    case U_FLOOR: return map1(x, y, n, [](float v) { return floor_f(v); });
+    case U_STEP: return map1(x, y, n, [a = (float)p0](float v) { return v == v ? (v > 0 ? 1.f : a) : v; });
+    case U_EXP: return map1(x, y, n, [](float v) { return exp_f(v); });
+    default: return;
+  }
+}
+
+void binary(int op, const float* a, const float* b, float* out, int64_t M, int64_t C, int64_t sa0, int64_t sa1,
+            int64_t sb0, int64_t sb1) {
+  switch (op) {
+    case B_ADD: return map2_tiled(a, b, out, M, C, sa0, sa1, sb0, sb1, [](float p, float q) { return p + q; });
+    case B_SUB: return map2_tiled(a, b, out, M, C, sa0, sa1, sb0, sb1, [](float p, float q) { return p - q; });
+    case B_MUL: return map2_tiled(a, b, out, M, C, sa0, sa1, sb0, sb1, [](float p, float q) { return p * q; });
+    case B_DIV: return map2_tiled(a, b, out, M, C, sa0, sa1, sb0, sb1, [](float p, float q) { return p / q; });
+    case B_SQDIFF:
+      return map2_tiled(a, b, out, M, C, sa0, sa1, sb0, sb1, [](float p, float q) {
+        const double d = (double)p - q;  // in double like the cpu backend: exact difference, one rounding
+        return static_cast<float>(d * d);
+      });
+    default: return;
+  }
+}
+
+void act_grad(int op, const float* dy, const float* x, float* out, int64_t n, float alpha) {
+  parallel_blocks(n, n, [&](int64_t b, int64_t e) {
+    if (op == G_RELU) {
+      // dy * 0 below zero, not 0: an infinite or NaN dy stays NaN, as tfjs's dy * step(x).
+      for (int64_t i = b; i < e; i++) {
+        const float v = x[i], g = dy[i];
+        out[i] = v == v ? g * (v > 0 ? 1.f : 0.f) : v;
+      }
+    } else {
+      const float a = alpha;
+      for (int64_t i = b; i < e; i++) out[i] = dy[i] * (x[i] > 0 ? 1.f : a);
+    }
+  });
+}
+
+void sum(const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner, double divisor) {
+  const int64_t block = reduce * inner;
+  if (outer >= 2 && outer * block >= kParallelMin && omp_get_max_threads() > 1) {
+    parallel_blocks(outer, outer * block, [&](int64_t b, int64_t e) {
+      for (int64_t o = b; o < e; o++) block_sum(x + o * block, reduce, inner, out + o * inner, divisor, false);
+    });
+    return;
+  }
+  for (int64_t o = 0; o < outer; o++) {
+    block_sum(x + o * block, reduce, inner, out + o * inner, divisor, block >= kParallelMin);
+  }
+}
+
+void max_pool_2x2(const float* x, float* y, int N, int H, int W, int C, int OH, int OW) {
+  const int64_t rowC = (int64_t)W * C;
+  parallel_blocks((int64_t)N * OH, (int64_t)N * OH * 2 * rowC, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const int64_t n = r / OH, oy = r % OH;
+      const float* top = x + (n * H + 2 * oy) * rowC;
+      float* o = y + r * OW * C;
+      for (int ox = 0; ox < OW; ox++) {
+        const float* p0 = top + 2 * ox * C;
+        const float* p1 = p0 + C;
+        const float* p2 = p0 + rowC;
+        const float* p3 = p2 + C;
+        float* q = o + (int64_t)ox * C;
+        for (int c = 0; c < C; c++) {
+          float m = -kInf;
+          m = p0[c] > m ? p0[c] : m;
+          m = p1[c] > m ? p1[c] : m;
+          m = p2[c] > m ? p2[c] : m;
+          m = p3[c] > m ? p3[c] : m;
+          q[c] = m;
+        }
+      }
+    }
+  });
+}
+
+void max_pool_2x2_grad(const float* x, const float* dy, float* dx, int N, int H, int W, int C, int OH, int OW) {
+  const int64_t rowC = (int64_t)W * C;
+  // Windows do not overlap, so every dx element is written once: routed dy or zero.
+  parallel_blocks((int64_t)N * H, (int64_t)N * H * rowC, [&](int64_t b, int64_t e) {
+    for (int64_t r = b; r < e; r++) {
+      const int64_t n = r / H, iy = r % H;
+      float* d = dx + r * rowC;
+      if (iy >= 2 * OH) {
+        std::fill(d, d + rowC, 0.f);
+        continue;
+      }
+      if (iy & 1) continue;  // written with the row above
+      const int64_t oy = iy / 2;
+      const float* top = x + r * rowC;
+      const float* g = dy + (n * OH + oy) * OW * C;
+      for (int ox = 0; ox < OW; ox++) {
+        const int64_t off = 2 * (int64_t)ox * C;
+        const float* p0 = top + off;
+        float* q0 = d + off;
+        pool_grad_window(p0, p0 + C, p0 + rowC, p0 + rowC + C, g + (int64_t)ox * C, q0, q0 + C, q0 + rowC,
+                         q0 + rowC + C, C);
+      }
+      const int64_t tail = 2 * (int64_t)OW * C;
+      std::fill(d + tail, d + rowC, 0.f);
+      std::fill(d + rowC + tail, d + 2 * rowC, 0.f);
+    }
+  });
+}
+
+}  // namespace ps_ew
