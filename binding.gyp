@@ -19,7 +19,7 @@
     },
     {
       "target_name": "poster_studio_native",
-      "sources": ["native/addon.cc", "native/addon_elementwise.cc", "native/elementwise.cc", "native/addon_training.cc"],
+      "sources": ["native/addon.cc", "native/addon_elementwise.cc", "native/elementwise.cc", "native/addon_training.cc", "native/training.cc"],
       "dependencies": [
         "ps_kernels_avx2",
         "ps_kernels_portable",

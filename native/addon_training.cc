@@ -1,7 +1,93 @@
+// Bindings of native/training.cc: batch-norm training passes and in-place optimizer updates on
+// the Float32Arrays the tfjs cpu backend keeps its tensors in (no copies).
+#include <string>
+
 #include "addon_parts.h"
+#include "training.h"
 
 namespace ps_addon {
+namespace {
 
-void register_training(Napi::Env, Napi::Object) {}
+float* floats(const Napi::Value& v, const char* what, size_t need) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a Float32Array");
+  }
+  auto a = v.As<Napi::Float32Array>();
+  if (a.ElementLength() < need) throw Napi::RangeError::New(v.Env(), std::string(what) + " is too short");
+  return a.Data();
+}
+
+const double* doubles(const Napi::Value& v, const char* what, size_t need) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+      v.As<Napi::Float64Array>().ElementLength() < need) {
+    throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a Float64Array of " + std::to_string(need));
+  }
+  return v.As<Napi::Float64Array>().Data();
+}
+
+size_t length(const Napi::Value& v, const char* what) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+    throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a Float32Array");
+  }
+  return v.As<Napi::Float32Array>().ElementLength();
+}
+
+int64_t count(const Napi::Value& v, const char* what) {
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0) || d != (double)(int64_t)d) throw Napi::RangeError::New(v.Env(), std::string(what) + " must be a count");
+  return (int64_t)d;
+}
+
+// bnTrainForward(x, gamma, beta, y, mean, variance, M, C, eps)
+Napi::Value BnTrainForward(const Napi::CallbackInfo& info) {
+  const int64_t M = count(info[6], "M"), C = count(info[7], "C");
+  const double eps = info[8].As<Napi::Number>().DoubleValue();
+  if (M <= 0 || C <= 0) throw Napi::RangeError::New(info.Env(), "batch norm needs M, C > 0");
+  ps_train::bn_forward(floats(info[0], "x", M * C), floats(info[1], "gamma", C), floats(info[2], "beta", C),
+                       floats(info[3], "y", M * C), floats(info[4], "mean", C), floats(info[5], "variance", C), M, C,
+                       eps);
+  return info.Env().Undefined();
+}
+
+// bnTrainBackward(dy, x, gamma, mean, variance, dx, dgamma, dbeta, M, C, eps)
+Napi::Value BnTrainBackward(const Napi::CallbackInfo& info) {
+  const int64_t M = count(info[8], "M"), C = count(info[9], "C");
+  const double eps = info[10].As<Napi::Number>().DoubleValue();
+  if (M <= 0 || C <= 0) throw Napi::RangeError::New(info.Env(), "batch norm needs M, C > 0");
+  ps_train::bn_backward(floats(info[0], "dy", M * C), floats(info[1], "x", M * C), floats(info[2], "gamma", C),
+                        floats(info[3], "mean", C), floats(info[4], "variance", C), floats(info[5], "dx", M * C),
+                        floats(info[6], "dgamma", C), floats(info[7], "dbeta", C), M, C, eps);
+  return info.Env().Undefined();
+}
+
+// adamUpdate(w, wOut, m, v, g, [b1, b2, c1, c2, lr, eps, k1, k2], tf1)
+Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
+  const size_t n = length(info[0], "w");
+  const double* p = doubles(info[5], "params", 8);
+  ps_train::AdamParams a{p[0], p[1], p[2], p[3], p[4], p[5], p[6], p[7], info[6].ToBoolean()};
+  ps_train::adam(floats(info[0], "w", n), floats(info[1], "wOut", n), floats(info[2], "m", n), floats(info[3], "v", n),
+                 floats(info[4], "g", n), (int64_t)n, a);
+  return info.Env().Undefined();
+}
+
+// rmspropUpdate(w, wOut, ms, mom, mg | null, g, [decay, 1 - decay, momentum, lr, eps])
+Napi::Value RmspropUpdate(const Napi::CallbackInfo& info) {
+  const size_t n = length(info[0], "w");
+  const double* p = doubles(info[6], "params", 5);
+  float* mg = info[4].IsNull() || info[4].IsUndefined() ? nullptr : floats(info[4], "mg", n);
+  ps_train::rmsprop(floats(info[0], "w", n), floats(info[1], "wOut", n), floats(info[2], "ms", n),
+                    floats(info[3], "mom", n), mg, floats(info[5], "g", n), (int64_t)n,
+                    ps_train::RmsParams{p[0], p[1], p[2], p[3], p[4]});
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void register_training(Napi::Env env, Napi::Object exports) {
+  exports.Set("bnTrainForward", Napi::Function::New(env, BnTrainForward));
+  exports.Set("bnTrainBackward", Napi::Function::New(env, BnTrainBackward));
+  exports.Set("adamUpdate", Napi::Function::New(env, AdamUpdate));
+  exports.Set("rmspropUpdate", Napi::Function::New(env, RmspropUpdate));
+}
 
 }  // namespace ps_addon

@@ -14,12 +14,13 @@ import { allocFloats } from '../pool.js';
 export const BN_TRAIN = 'PosterStudioBatchNormTrain';
 export const BN_TRAIN_GRAD = 'PosterStudioBatchNormTrainGrad';
 
-interface Stats {
+export interface BnDims {
   M: number;
   C: number;
 }
 
-function dims(x: TensorInfo): Stats | null {
+/** Rows M and channels C of a float32 [..., C] input, or null when the op does not apply. */
+export function bnDims(x: TensorInfo): BnDims | null {
   if (x.shape.length < 1 || x.dtype !== 'float32') return null;
   const C = x.shape[x.shape.length - 1];
   const M = C === 0 ? 0 : x.shape.reduce((a, b) => a * b, 1) / C;
@@ -27,9 +28,9 @@ function dims(x: TensorInfo): Stats | null {
 }
 
 /** Inputs x [..., C], gamma [C], beta [C]; outputs y, mean [C], variance [C] (biased, as tf.moments). */
-function forward({ inputs, attrs, backend }: Args): TensorInfo[] {
+export function batchNormTrainJs({ inputs, attrs, backend }: Args): TensorInfo[] {
   const { x, gamma, beta } = inputs as Record<string, TensorInfo>;
-  const { M, C } = dims(x)!;
+  const { M, C } = bnDims(x)!;
   const eps = attrs.varianceEpsilon as number;
   const X = valuesOf(backend, x);
   const G = valuesOf(backend, gamma);
@@ -59,9 +60,9 @@ function forward({ inputs, attrs, backend }: Args): TensorInfo[] {
 }
 
 /** Inputs dy, x, gamma, mean, variance; outputs dx, dgamma, dbeta. */
-function backward({ inputs, attrs, backend }: Args): TensorInfo[] {
+export function batchNormTrainGradJs({ inputs, attrs, backend }: Args): TensorInfo[] {
   const { dy, x, gamma, mean, variance } = inputs as Record<string, TensorInfo>;
-  const { M, C } = dims(x)!;
+  const { M, C } = bnDims(x)!;
   const eps = attrs.varianceEpsilon as number;
   const DY = valuesOf(backend, dy);
   const X = valuesOf(backend, x);
@@ -101,8 +102,8 @@ function backward({ inputs, attrs, backend }: Args): TensorInfo[] {
 
 export function batchNormTrainKernels(backendName: string): KernelConfig[] {
   return [
-    { kernelName: BN_TRAIN, backendName, kernelFunc: forward as unknown as KernelConfig['kernelFunc'] },
-    { kernelName: BN_TRAIN_GRAD, backendName, kernelFunc: backward as unknown as KernelConfig['kernelFunc'] },
+    { kernelName: BN_TRAIN, backendName, kernelFunc: batchNormTrainJs as unknown as KernelConfig['kernelFunc'] },
+    { kernelName: BN_TRAIN_GRAD, backendName, kernelFunc: batchNormTrainGradJs as unknown as KernelConfig['kernelFunc'] },
   ];
 }
 
@@ -144,7 +145,7 @@ export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, varianceE
   const C = x.shape[x.shape.length - 1];
   const fused =
     tf.getKernel(BN_TRAIN, tf.getBackend()) !== undefined &&
-    dims(x) !== null &&
+    bnDims(x) !== null &&
     gamma.dtype === 'float32' &&
     beta.dtype === 'float32' &&
     gamma.size === C &&

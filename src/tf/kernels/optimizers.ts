@@ -4,12 +4,37 @@
  * was ~14 s of a step on the cpu backend. Drop-in subclasses of tfjs's optimizers: same slot
  * variables, names, getWeights/setWeights and config, so checkpoints stay interchangeable.
  * On a backend that does not keep float32 TypedArrays in JS memory (tensorflow, wasm) they
- * run the stock update.
+ * run the stock update. On the 'native' backend the per-element loop runs in C++ (installed by
+ * src/tf/native/training.ts through setNativeOptimizers, so this file needs no addon), with the
+ * same arithmetic: the two agree bit for bit.
  */
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { count } from './util.js';
 import { allocFloats } from '../pool.js';
+
+/**
+ * Element loops of the updates in native code; the Float64Array holds the constants as the JS
+ * loops below use them (already rounded to float32). `out` may be `w`.
+ */
+export interface NativeOptimizers {
+  backendName: string;
+  /** [b1, b2, 1 - b1, 1 - b2, lr, eps, k1, k2]; tf1: m and v rounded before use, no k1/k2. */
+  adam(w: Float32Array, out: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, params: Float64Array, tf1: boolean): void;
+  /** [decay, 1 - decay, momentum, lr, eps]; mg null unless centered. */
+  rmsprop(w: Float32Array, out: Float32Array, ms: Float32Array, mom: Float32Array, mg: Float32Array | null, g: Float32Array, params: Float64Array): void;
+}
+
+let nativeOps: NativeOptimizers | null = null;
+
+/** Called once by the native backend's registration; null switches back to the JS loops. */
+export function setNativeOptimizers(ops: NativeOptimizers | null): void {
+  nativeOps = ops;
+}
+
+function active(): NativeOptimizers | null {
+  return nativeOps !== null && tf.getBackend() === nativeOps.backendName ? nativeOps : null;
+}
 
 interface Slot {
   originalName: string;
@@ -114,13 +139,18 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const M = writableSlot(m);
       const V = writableSlot(v);
       const out = allocFloats(W.length);
-      for (let j = 0; j < W.length; j++) {
-        const gj = G[j];
-        const mj = b1 * M[j] + c1 * gj;
-        const vj = b2 * V[j] + c2 * gj * gj;
-        M[j] = mj;
-        V[j] = vj;
-        out[j] = W[j] - (lr * (mj / k1)) / (Math.sqrt(vj / k2) + eps);
+      const native = active();
+      if (native) {
+        native.adam(W, out, M, V, G, Float64Array.of(b1, b2, c1, c2, lr, eps, k1, k2), false);
+      } else {
+        for (let j = 0; j < W.length; j++) {
+          const gj = G[j];
+          const mj = b1 * M[j] + c1 * gj;
+          const vj = b2 * V[j] + c2 * gj * gj;
+          M[j] = mj;
+          V[j] = vj;
+          out[j] = W[j] - (lr * (mj / k1)) / (Math.sqrt(vj / k2) + eps);
+        }
       }
       assignNew(value, out);
     });
@@ -167,7 +197,10 @@ export class FusedRMSPropOptimizer extends tf.RMSPropOptimizer {
       const MO = writableSlot(mo);
       const MG = mg ? writableSlot(mg) : null;
       const out = allocFloats(W.length);
-      if (MG) {
+      const native = active();
+      if (native) {
+        native.rmsprop(W, out, MS, MO, MG, G, Float64Array.of(decay, c, mom, lr, eps));
+      } else if (MG) {
         for (let j = 0; j < W.length; j++) {
           const gj = G[j];
           const msj = decay * MS[j] + c * gj * gj;
@@ -227,6 +260,12 @@ export function fusedAdamUpdate(p: {
   const M = writableSlot(p.m);
   const V = writableSlot(p.v);
   const out = allocFloats(W.length);
+  const native = active();
+  if (native) {
+    native.adam(W, out, M, V, G, Float64Array.of(b1, b2, c1, c2, lr, eps, 0, 0), true);
+    assignNew(p.value, out);
+    return true;
+  }
   for (let j = 0; j < W.length; j++) {
     const g = G[j];
     const mj = f(b1 * M[j] + c1 * g);

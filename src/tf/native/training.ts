@@ -1,10 +1,82 @@
 /**
  * Batch-norm training and optimizer kernels of the C++ addon (native/addon_training.cc),
- * registered on the 'native' backend over the JS fast kernels.
+ * registered on the 'native' backend over the JS fast kernels. The batch-norm kernels replace
+ * src/tf/kernels/batchnorm-train.ts's on float32 inputs (anything else runs the JS kernel); the
+ * optimizer loops are handed to src/tf/kernels/optimizers.ts, which keeps the slot bookkeeping.
  */
-import type { KernelConfig } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { allocFloats } from '../pool.js';
+import { BN_TRAIN, BN_TRAIN_GRAD, batchNormTrainGradJs, batchNormTrainJs, bnDims } from '../kernels/batchnorm-train.js';
+import { setNativeOptimizers } from '../kernels/optimizers.js';
+import { type Args, count, output } from '../kernels/util.js';
 import type { NativeAddon } from './addon.js';
 
-export function trainingKernelConfigs(_addon: NativeAddon, _backendName: string): KernelConfig[] {
-  return [];
+/** The addon functions of native/addon_training.cc. */
+export interface TrainingAddon {
+  bnTrainForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, M: number, C: number, eps: number): void;
+  bnTrainBackward(
+    dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
+    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, M: number, C: number, eps: number,
+  ): void;
+  adamUpdate(w: Float32Array, out: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, params: Float64Array, tf1: boolean): void;
+  rmspropUpdate(w: Float32Array, out: Float32Array, ms: Float32Array, mom: Float32Array, mg: Float32Array | null, g: Float32Array, params: Float64Array): void;
+}
+
+function hasTraining(addon: NativeAddon): addon is NativeAddon & TrainingAddon {
+  const a = addon as NativeAddon & Partial<TrainingAddon>;
+  return typeof a.bnTrainForward === 'function' && typeof a.bnTrainBackward === 'function' && typeof a.adamUpdate === 'function' && typeof a.rmspropUpdate === 'function';
+}
+
+/** The float32 array behind each tensor, or null if any is not one of the right length. */
+function arrays(backend: Args['backend'], ts: [TensorInfo | undefined, number][]): Float32Array[] | null {
+  const out: Float32Array[] = [];
+  for (const [t, n] of ts) {
+    if (!t || t.dtype !== 'float32') return null;
+    const v = backend.data.get(t.dataId).values;
+    if (!(v instanceof Float32Array) || v.length !== n) return null;
+    out.push(v);
+  }
+  return out;
+}
+
+export function trainingKernelConfigs(addon: NativeAddon, backendName: string): KernelConfig[] {
+  if (!hasTraining(addon)) return [];
+  setNativeOptimizers({
+    backendName,
+    adam: (w, out, m, v, g, params, tf1) => addon.adamUpdate(w, out, m, v, g, params, tf1),
+    rmsprop: (w, out, ms, mom, mg, g, params) => addon.rmspropUpdate(w, out, ms, mom, mg, g, params),
+  });
+
+  const forward = (args: Args): TensorInfo[] => {
+    const { x, gamma, beta } = args.inputs;
+    const d = x ? bnDims(x) : null;
+    const a = d && arrays(args.backend, [[x, d.M * d.C], [gamma, d.C], [beta, d.C]]);
+    if (!d || !a) return batchNormTrainJs(args);
+    const Y = allocFloats(d.M * d.C);
+    const mean = new Float32Array(d.C);
+    const variance = new Float32Array(d.C);
+    addon.bnTrainForward(a[0], a[1], a[2], Y, mean, variance, d.M, d.C, args.attrs.varianceEpsilon as number);
+    count(BN_TRAIN, true);
+    const b = args.backend;
+    return [output(b, x!.shape, 'float32', Y), output(b, [d.C], 'float32', mean), output(b, [d.C], 'float32', variance)];
+  };
+
+  const backward = (args: Args): TensorInfo[] => {
+    const { dy, x, gamma, mean, variance } = args.inputs;
+    const d = x ? bnDims(x) : null;
+    const a = d && arrays(args.backend, [[dy, d.M * d.C], [x, d.M * d.C], [gamma, d.C], [mean, d.C], [variance, d.C]]);
+    if (!d || !a) return batchNormTrainGradJs(args);
+    const DX = allocFloats(d.M * d.C);
+    const dgamma = new Float32Array(d.C);
+    const dbeta = new Float32Array(d.C);
+    addon.bnTrainBackward(a[0], a[1], a[2], a[3], a[4], DX, dgamma, dbeta, d.M, d.C, args.attrs.varianceEpsilon as number);
+    count(BN_TRAIN_GRAD, true);
+    const b = args.backend;
+    return [output(b, x!.shape, 'float32', DX), output(b, [d.C], 'float32', dgamma), output(b, [d.C], 'float32', dbeta)];
+  };
+
+  return [
+    { kernelName: BN_TRAIN, backendName, kernelFunc: forward as unknown as KernelFunc },
+    { kernelName: BN_TRAIN_GRAD, backendName, kernelFunc: backward as unknown as KernelFunc },
+  ];
 }

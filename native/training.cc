@@ -1,0 +1,184 @@
+// Batch-norm training passes and optimizer updates. The JS kernels they replace (src/tf/kernels/
+// batchnorm-train.ts, optimizers.ts) compute in double and round on store; so do these, which
+// keeps the optimizer updates bit-identical to the JS ones (memory, not arithmetic, bounds them).
+#include "training.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+namespace ps_train {
+namespace {
+
+// Below this many elements a pass is a few microseconds: waking the second thread costs more.
+constexpr int64_t kParallelMin = 1 << 16;
+
+int threads_for(int64_t elements) { return elements >= kParallelMin ? omp_get_max_threads() : 1; }
+
+// Runs f(t, row0, row1) on contiguous row ranges, one per thread. Each thread owns acc[t*C..]
+// so channel sums need no atomics; they are combined afterwards in thread order, which keeps the
+// result independent of scheduling.
+template <class F>
+void over_rows(int64_t M, int threads, F f) {
+  if (threads <= 1) {
+    f(0, 0, M);
+    return;
+  }
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
+    f(t, M * t / nt, M * (t + 1) / nt);
+  }
+}
+
+void combine(const std::vector<double>& part, int threads, int64_t C, double* out) {
+  for (int64_t c = 0; c < C; c++) out[c] = 0;
+  for (int t = 0; t < threads; t++) {
+    const double* p = part.data() + (size_t)t * C;
+    for (int64_t c = 0; c < C; c++) out[c] += p[c];
+  }
+}
+
+}  // namespace
+
+void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var,
+                int64_t M, int64_t C, double eps) {
+  const int T = threads_for(M * C);
+  std::vector<double> part((size_t)T * C, 0.0), tot(C), k(C);
+  over_rows(M, T, [&](int t, int64_t r0, int64_t r1) {
+    double* s = part.data() + (size_t)t * C;
+    for (int64_t r = r0; r < r1; r++) {
+      const float* xr = x + r * C;
+      for (int64_t c = 0; c < C; c++) s[c] += xr[c];
+    }
+  });
+  combine(part, T, C, tot.data());
+  for (int64_t c = 0; c < C; c++) mean[c] = (float)(tot[c] / M);
+  // Second pass around the float mean (as tf.moments): no cancellation for large means.
+  std::fill(part.begin(), part.end(), 0.0);
+  over_rows(M, T, [&](int t, int64_t r0, int64_t r1) {
+    double* s = part.data() + (size_t)t * C;
+    for (int64_t r = r0; r < r1; r++) {
+      const float* xr = x + r * C;
+      for (int64_t c = 0; c < C; c++) {
+        const double d = (double)xr[c] - mean[c];
+        s[c] += d * d;
+      }
+    }
+  });
+  combine(part, T, C, tot.data());
+  for (int64_t c = 0; c < C; c++) {
+    var[c] = (float)(tot[c] / M);
+    k[c] = gamma[c] / std::sqrt((double)var[c] + eps);
+  }
+  over_rows(M, T, [&](int, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* xr = x + r * C;
+      float* yr = y + r * C;
+      for (int64_t c = 0; c < C; c++) yr[c] = (float)(((double)xr[c] - mean[c]) * k[c] + beta[c]);
+    }
+  });
+}
+
+void bn_backward(const float* dy, const float* x, const float* gamma, const float* mean, const float* var,
+                 float* dx, float* dgamma, float* dbeta, int64_t M, int64_t C, double eps) {
+  const int T = threads_for(M * C);
+  std::vector<double> part((size_t)T * 2 * C, 0.0), sdy(C), sdyx(C), a(C), b(C), off(C);
+  over_rows(M, T, [&](int t, int64_t r0, int64_t r1) {
+    double* s1 = part.data() + (size_t)t * 2 * C;
+    double* s2 = s1 + C;
+    for (int64_t r = r0; r < r1; r++) {
+      const float* gr = dy + r * C;
+      const float* xr = x + r * C;
+      for (int64_t c = 0; c < C; c++) {
+        const double g = gr[c];
+        s1[c] += g;
+        s2[c] += g * ((double)xr[c] - mean[c]);
+      }
+    }
+  });
+  for (int64_t c = 0; c < C; c++) sdy[c] = sdyx[c] = 0;
+  for (int t = 0; t < T; t++) {
+    const double* s1 = part.data() + (size_t)t * 2 * C;
+    for (int64_t c = 0; c < C; c++) {
+      sdy[c] += s1[c];
+      sdyx[c] += s1[C + c];
+    }
+  }
+  // dx = gamma r (dy - sum(dy)/M - (x - mean) r^2 sum(dy (x - mean))/M), r = 1/sqrt(var + eps)
+  for (int64_t c = 0; c < C; c++) {
+    const double rr = 1 / std::sqrt((double)var[c] + eps);
+    a[c] = gamma[c] * rr;
+    b[c] = a[c] * rr * rr * sdyx[c] / M;
+    off[c] = a[c] * sdy[c] / M;
+    dgamma[c] = (float)(rr * sdyx[c]);
+    dbeta[c] = (float)sdy[c];
+  }
+  over_rows(M, T, [&](int, int64_t r0, int64_t r1) {
+    for (int64_t r = r0; r < r1; r++) {
+      const float* gr = dy + r * C;
+      const float* xr = x + r * C;
+      float* o = dx + r * C;
+      for (int64_t c = 0; c < C; c++) o[c] = (float)(a[c] * gr[c] - off[c] - b[c] * ((double)xr[c] - mean[c]));
+    }
+  });
+}
+
+// The expressions below mirror optimizers.ts term for term (same association, double
+// intermediates): the native and JS updates then agree bit for bit.
+void adam(const float* w, float* w_out, float* m, float* v, const float* g, int64_t n, const AdamParams& p) {
+  const double b1 = p.b1, b2 = p.b2, c1 = p.c1, c2 = p.c2, lr = p.lr, eps = p.eps, k1 = p.k1, k2 = p.k2;
+  if (p.tf1) {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+    for (int64_t j = 0; j < n; j++) {
+      const double gj = g[j];
+      const float mj = (float)(b1 * m[j] + c1 * gj);
+      const float vj = (float)(b2 * v[j] + c2 * gj * gj);
+      m[j] = mj;
+      v[j] = vj;
+      w_out[j] = (float)(w[j] - (mj / (std::sqrt((double)vj) + eps)) * lr);
+    }
+  } else {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+    for (int64_t j = 0; j < n; j++) {
+      const double gj = g[j];
+      const double mj = b1 * m[j] + c1 * gj;
+      const double vj = b2 * v[j] + c2 * gj * gj;
+      m[j] = (float)mj;
+      v[j] = (float)vj;
+      w_out[j] = (float)(w[j] - (lr * (mj / k1)) / (std::sqrt(vj / k2) + eps));
+    }
+  }
+}
+
+void rmsprop(const float* w, float* w_out, float* ms, float* mom, float* mg, const float* g, int64_t n,
+             const RmsParams& p) {
+  const double decay = p.decay, c = p.c, mo = p.momentum, lr = p.lr, eps = p.eps;
+  if (mg) {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+    for (int64_t j = 0; j < n; j++) {
+      const double gj = g[j];
+      const double msj = decay * ms[j] + c * gj * gj;
+      const double mgj = decay * mg[j] + c * gj;
+      const double moj = mo * mom[j] + (gj * lr) / std::sqrt(msj - (mgj * mgj + eps));
+      ms[j] = (float)msj;
+      mg[j] = (float)mgj;
+      mom[j] = (float)moj;
+      w_out[j] = (float)(w[j] - moj);
+    }
+  } else {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+    for (int64_t j = 0; j < n; j++) {
+      const double gj = g[j];
+      const double msj = decay * ms[j] + c * gj * gj;
+      const double moj = mo * mom[j] + (gj * lr) / std::sqrt(msj + eps);
+      ms[j] = (float)msj;
+      mom[j] = (float)moj;
+      w_out[j] = (float)(w[j] - moj);
+    }
+  }
+}
+
+}  // namespace ps_train

@@ -1,0 +1,37 @@
+// Batch-norm training passes and in-place optimizer updates (native/training.cc).
+// All tensors are channels-last float32: x is M rows of C channels (NHWC: M = N*H*W).
+#pragma once
+#include <cstdint>
+
+namespace ps_train {
+
+// y = (x - mean) * gamma / sqrt(var + eps) + beta with the batch statistics of each channel;
+// mean and var (biased, as tf.moments) are outputs of C floats.
+void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var,
+                int64_t M, int64_t C, double eps);
+
+// dx through the batch statistics, dgamma = sum(dy * xhat), dbeta = sum(dy), from the forward's
+// mean and var.
+void bn_backward(const float* dy, const float* x, const float* gamma, const float* mean, const float* var,
+                 float* dx, float* dgamma, float* dbeta, int64_t M, int64_t C, double eps);
+
+// Constants of one Adam step, already rounded to float32 by the caller as the JS reference does.
+struct AdamParams {
+  double b1, b2, c1, c2;  // beta1, beta2, 1 - beta1, 1 - beta2
+  double lr, eps;
+  double k1, k2;          // tfjs form only: 1 - beta1^t, 1 - beta2^t
+  bool tf1;               // TF1 form: lr already bias-corrected, m and v rounded before use
+};
+
+// m, v updated in place; w_out may be w.
+void adam(const float* w, float* w_out, float* m, float* v, const float* g, int64_t n, const AdamParams& p);
+
+struct RmsParams {
+  double decay, c, momentum, lr, eps;  // c = 1 - decay
+};
+
+// ms, mom (and mg when centered, else null) updated in place; w_out may be w.
+void rmsprop(const float* w, float* w_out, float* ms, float* mom, float* mg, const float* g, int64_t n,
+             const RmsParams& p);
+
+}  // namespace ps_train

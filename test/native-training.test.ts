@@ -1,0 +1,248 @@
+/**
+ * The native batch-norm training kernels and optimizer updates (native/training.cc) against the
+ * cpu backend's moments + batchNorm composition, a double-precision finite-difference gradient,
+ * and the JS optimizer loops (which they must equal bit for bit) plus a plain reference.
+ */
+import assert from 'node:assert/strict';
+import { before, test } from 'node:test';
+import { tf } from '../src/tf/tf.js';
+import { nativeAddon, registerNativeBackend } from '../src/tf/native/register.js';
+import type { TrainingAddon } from '../src/tf/native/training.js';
+import { batchNormTrain } from '../src/tf/kernels/batchnorm-train.js';
+import { fusedAdam, fusedAdamUpdate, fusedRmsprop } from '../src/tf/kernels/optimizers.js';
+import { createRng } from '../src/random.js';
+
+const rng = createRng(11, 'native-training-test');
+const rand = (n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.next());
+const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
+
+/** Calls into the addon's training functions, counted by wrapping them on the module object. */
+const calls = new Map<string, number>();
+let addon: TrainingAddon;
+
+before(async () => {
+  const status = registerNativeBackend();
+  assert.ok(status.ok, `the native addon is unavailable: ${status.ok ? '' : status.reason}`);
+  addon = nativeAddon() as unknown as TrainingAddon;
+  const mod = addon as unknown as Record<string, (...a: unknown[]) => unknown>;
+  for (const name of ['bnTrainForward', 'bnTrainBackward', 'adamUpdate', 'rmspropUpdate']) {
+    const f = mod[name];
+    assert.equal(typeof f, 'function', `the addon exports ${name}`);
+    mod[name] = (...a: unknown[]) => {
+      calls.set(name, (calls.get(name) ?? 0) + 1);
+      return f(...a);
+    };
+  }
+});
+
+async function use(backend: string): Promise<void> {
+  await tf.setBackend(backend);
+  (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
+}
+
+function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rtol: number, atol: number): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) {
+    const ok = Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]);
+    if (!ok) assert.fail(`${what}[${i}]: native ${got[i]} vs reference ${want[i]}`);
+  }
+}
+
+function assertSame(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
+  assert.equal(got.length, want.length, `${what}: length`);
+  for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) assert.fail(`${what}[${i}]: native ${got[i]} vs JS ${want[i]}`);
+}
+
+// 2-D and 4-D, C = 3 and 64, odd sizes, batch 1, a single row (variance 0), and one large
+// enough to take the two-thread path (>= 65536 elements).
+const BN_SHAPES = [[3, 5, 7, 3], [1, 4, 6, 64], [2, 3, 3, 64], [17, 3], [9, 64], [1, 5], [4, 16, 17, 64]];
+
+/** Inputs of one case: x with per-channel offsets (means far from 0), gamma, beta, loss weights. */
+function bnCase(shape: number[]): { x: Float32Array; g: Float32Array; b: Float32Array; w: Float32Array } {
+  const C = shape[shape.length - 1];
+  const x = rand(size(shape), -2, 2).map((v, i) => v * (1 + (i % C) / C) + 3 * (i % C));
+  return { x, g: rand(C, 0.5, 1.5), b: rand(C, -0.5, 0.5), w: rand(size(shape)) };
+}
+
+/** y, mean, variance and the gradients of sum(y * w) with respect to x, gamma and beta. */
+function bnRun(shape: number[], c: ReturnType<typeof bnCase>): Float32Array[] {
+  return tf.tidy(() => {
+    const C = shape[shape.length - 1];
+    const x = tf.tensor(c.x, shape);
+    const gamma = tf.tensor1d(c.g);
+    const beta = tf.tensor1d(c.b);
+    const { y, mean, variance } = batchNormTrain(x, gamma, beta, 1e-3);
+    const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(batchNormTrain(xx, gg, bb, 1e-3).y, tf.tensor(c.w, shape))))([x, gamma, beta]);
+    assert.deepEqual(grads.map((t) => t.shape), [shape, [C], [C]]);
+    return [y, mean, variance, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+test('batch-norm training forward and gradients: native kernels vs moments + batchNorm on the cpu backend', async () => {
+  for (const shape of BN_SHAPES) {
+    const c = bnCase(shape);
+    await use('native');
+    const f0 = calls.get('bnTrainForward') ?? 0;
+    const b0 = calls.get('bnTrainBackward') ?? 0;
+    const got = bnRun(shape, c);
+    assert.ok((calls.get('bnTrainForward') ?? 0) > f0 && (calls.get('bnTrainBackward') ?? 0) > b0, `${shape}: the native kernels ran`);
+    await use('cpu');
+    const want = bnRun(shape, c);
+    const names = ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'];
+    names.forEach((n, k) => {
+      let scale = 0;
+      for (const v of want[k]) scale = Math.max(scale, Math.abs(v));
+      assertClose(got[k], want[k], `${JSON.stringify(shape)} ${n}`, 2e-4, 2e-5 * Math.max(1, scale));
+    });
+  }
+});
+
+/** sum(w * batchnorm(x)) in double precision: the finite differences' ground truth. */
+function bnLoss64(x: Float64Array, g: Float64Array, b: Float64Array, w: Float32Array, C: number, eps: number): number {
+  const M = x.length / C;
+  let loss = 0;
+  for (let c = 0; c < C; c++) {
+    let s = 0;
+    for (let i = c; i < x.length; i += C) s += x[i];
+    const mean = s / M;
+    let q = 0;
+    for (let i = c; i < x.length; i += C) q += (x[i] - mean) ** 2;
+    const r = 1 / Math.sqrt(q / M + eps);
+    for (let i = c; i < x.length; i += C) loss += w[i] * ((x[i] - mean) * r * g[c] + b[c]);
+  }
+  return loss;
+}
+
+test('batch-norm training gradients: native kernels vs double-precision finite differences', async () => {
+  await use('native');
+  for (const shape of [[2, 3, 5, 3], [7, 64], [1, 3, 2, 4]]) {
+    const C = shape[shape.length - 1];
+    const c = bnCase(shape);
+    const [, , , dx, dgamma, dbeta] = bnRun(shape, c);
+    const x = Float64Array.from(c.x), g = Float64Array.from(c.g), b = Float64Array.from(c.b);
+    const numeric = (v: Float64Array, i: number): number => {
+      const h = 1e-4 * Math.max(1, Math.abs(v[i]));
+      const keep = v[i];
+      v[i] = keep + h;
+      const up = bnLoss64(x, g, b, c.w, C, 1e-3);
+      v[i] = keep - h;
+      const down = bnLoss64(x, g, b, c.w, C, 1e-3);
+      v[i] = keep;
+      return (up - down) / (2 * h);
+    };
+    const check = (v: Float64Array, analytic: Float32Array, what: string): void => {
+      for (let k = 0; k < 12; k++) {
+        const i = k < analytic.length ? (k * 7919) % analytic.length : 0;
+        const want = numeric(v, i);
+        assert.ok(Math.abs(analytic[i] - want) <= 1e-3 * Math.max(1, Math.abs(want)), `${JSON.stringify(shape)} ${what}[${i}]: ${analytic[i]} vs numerical ${want}`);
+      }
+    };
+    check(x, dx, 'dx');
+    check(g, dgamma, 'dgamma');
+    check(b, dbeta, 'dbeta');
+  }
+});
+
+test('batch-norm training: inputs the native kernel does not take still get an answer', async () => {
+  await use('native');
+  // An int32 gamma makes batchNormTrain use the moments + batchNorm composition.
+  const y = tf.tidy(() => batchNormTrain(tf.tensor([[1, 2], [3, 6]]), tf.tensor1d([1, 1], 'int32'), tf.tensor1d([0, 0]), 0).y.dataSync());
+  assertClose(y, [-1, -1, 1, 1], 'int32 gamma', 0, 1e-6);
+  assert.throws(() => addon.bnTrainForward(new Float32Array(5), new Float32Array(2), new Float32Array(2), new Float32Array(6), new Float32Array(2), new Float32Array(2), 3, 2, 1e-5), /too short/);
+});
+
+/** Weights and slots after `steps` updates of a model with a large (threaded) and a small weight. */
+function trainWith(make: () => tf.Optimizer, steps: number, seed: number, zeros: boolean): Float32Array[] {
+  const r = createRng(seed, 'opt');
+  const draw = (n: number, lo: number, hi: number): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * r.next());
+  const shapes = [[301, 257], [5, 3]];
+  const vars = shapes.map((s, k) => tf.variable(tf.tensor(draw(size(s), -1, 1), s), true, `opt-${seed}-${k}-${tf.getBackend()}`));
+  const opt = make();
+  for (let s = 0; s < steps; s++) {
+    const grads: Record<string, tf.Tensor> = {};
+    vars.forEach((v) => {
+      // Some exact zeros, as dead ReLU units give (not for centered RMSprop: tfjs's formula takes
+      // the square root of -epsilon there).
+      const g = draw(v.size, -1, 1).map((x, i) => (zeros ? (i % 11 === 0 ? 0 : x * 10 ** ((i % 5) - 3)) : Math.sign(x) * (0.1 + Math.abs(x))));
+      grads[v.name] = tf.tensor(g, v.shape);
+    });
+    opt.applyGradients(grads);
+    tf.dispose(Object.values(grads));
+  }
+  const out = vars.map((v) => Float32Array.from(v.dataSync()));
+  const named = opt as unknown as Record<string, { variable: tf.Variable }[] | undefined>;
+  for (const key of ['accumulatedFirstMoment', 'accumulatedSecondMoment', 'accumulatedMeanSquares', 'accumulatedMoments', 'accumulatedMeanGrads']) {
+    for (const s of named[key] ?? []) if (s) out.push(Float32Array.from(s.variable.dataSync()));
+  }
+  opt.dispose();
+  tf.dispose(vars);
+  return out;
+}
+
+const OPTIMIZERS: [string, string, () => tf.Optimizer][] = [
+  ['Adam(2e-4, 0.5)', 'adamUpdate', () => fusedAdam(2e-4, 0.5)],
+  ['Adam defaults', 'adamUpdate', () => fusedAdam()],
+  ['RMSprop(1e-4, 0.9, 0, 1e-7)', 'rmspropUpdate', () => fusedRmsprop(1e-4, 0.9, 0, 1e-7)],
+  ['RMSprop momentum', 'rmspropUpdate', () => fusedRmsprop(1e-3, 0.8, 0.9)],
+  ['RMSprop centered', 'rmspropUpdate', () => fusedRmsprop(1e-3, 0.9, 0.5, 1e-6, true)],
+];
+
+for (const [label, fn, make] of OPTIMIZERS) {
+  test(`native ${label} equals the JS loop bit for bit over 5 steps`, async () => {
+    await use('native');
+    const before = calls.get(fn) ?? 0;
+    const zeros = !label.includes('centered');
+    const got = trainWith(make, 5, 3, zeros);
+    assert.equal((calls.get(fn) ?? 0) - before, 10, 'one native update per weight and step');
+    await use('cpu');
+    const want = trainWith(make, 5, 3, zeros);
+    assert.equal(got.length, want.length);
+    assert.ok(got.length >= 6, 'weights and at least two slots each');
+    got.forEach((a, k) => assertSame(a, want[k], `${label} array ${k}`));
+    assert.ok(got.every((a) => a.every(Number.isFinite)), 'finite values');
+  });
+}
+
+/** Plain TF1 Adam in double precision, rounding m and v to float32 as the kernels store them. */
+function adamReference(w: Float32Array, grads: Float32Array[], lr: number, b1: number, b2: number, eps: number): Float32Array[] {
+  const x = Float64Array.from(w), m = new Float32Array(w.length), v = new Float32Array(w.length);
+  grads.forEach((g, k) => {
+    const t = k + 1;
+    const lrT = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
+    for (let i = 0; i < w.length; i++) {
+      m[i] = b1 * m[i] + (1 - b1) * g[i];
+      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+      x[i] = Math.fround(x[i] - (lrT * m[i]) / (Math.sqrt(v[i]) + eps));
+    }
+  });
+  return [Float32Array.from(x), m, v];
+}
+
+test('fusedAdamUpdate (TF1 form, the DCGAN\'s): native equals the JS loop and follows a plain reference', async () => {
+  const n = 70001;
+  const w0 = rand(n);
+  const grads = [0, 1, 2, 3].map(() => rand(n).map((g, i) => g * 10 ** ((i % 4) - 2)));
+  const run = async (backend: string): Promise<Float32Array[]> => {
+    await use(backend);
+    const value = tf.variable(tf.tensor1d(w0), true, `tf1-${backend}`);
+    const m = tf.tidy(() => tf.variable(tf.zeros([n]), false));
+    const v = tf.tidy(() => tf.variable(tf.zeros([n]), false));
+    // A tensor that shares the first moment's buffer must keep its values.
+    const shared = tf.clone(m);
+    grads.forEach((g, k) => {
+      const lr = (2e-4 * Math.sqrt(1 - 0.999 ** (k + 1))) / (1 - 0.5 ** (k + 1));
+      tf.tidy(() => assert.ok(fusedAdamUpdate({ value, m, v, grad: tf.tensor1d(g), lr, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 })));
+    });
+    assert.ok(shared.dataSync().every((s) => s === 0), 'a clone of a slot is not written through');
+    const out = [value, m, v].map((t) => Float32Array.from(t.dataSync()));
+    tf.dispose([value, m, v, shared]);
+    return out;
+  };
+  const before = calls.get('adamUpdate') ?? 0;
+  const got = await run('native');
+  assert.equal((calls.get('adamUpdate') ?? 0) - before, 4);
+  const want = await run('cpu');
+  got.forEach((a, k) => assertSame(a, want[k], `TF1 Adam array ${k}`));
+  const ref = adamReference(w0, grads, 2e-4, 0.5, 0.999, 1e-8);
+  ['x', 'm', 'v'].forEach((name, k) => assertClose(got[k], ref[k], `TF1 Adam ${name} vs reference`, 1e-5, 1e-9));
+});
