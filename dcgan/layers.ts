@@ -4,7 +4,7 @@
  */
 import { tf } from '../src/tf/tf.js';
 import type { Rng } from '../src/random.js';
-import { fusedBatchNorm } from './batchnorm.js';
+import { batchNormTrain } from './batchnorm.js';
 import type { Activation } from './config.js';
 
 export type Params = Map<string, tf.Variable>;
@@ -71,9 +71,9 @@ export function batchNorm(params: Params, name: string, x: tf.Tensor, mode: BnMo
   if (mode === 'moving') {
     return tf.batchNorm(x, get(params, `${name}/moving_mean`), get(params, `${name}/moving_variance`), beta, gamma, BN_EPSILON);
   }
-  return fusedBatchNorm(x, gamma as tf.Tensor1D, beta as tf.Tensor1D, BN_EPSILON, (m) => {
-    stats?.push({ name, mean: tf.keep(tf.tensor1d(m.mean)), variance: tf.keep(tf.tensor1d(m.variance)) });
-  });
+  const { y, mean, variance } = batchNormTrain(x, gamma, beta, BN_EPSILON);
+  stats?.push({ name, mean: tf.keep(mean), variance: tf.keep(variance) });
+  return y;
 }
 
 export function addBatchNorm(params: Params, name: string, channels: number): void {
