@@ -58,6 +58,7 @@ const CONV_CASES: ConvCase[] = [
   { x: [1, 5, 3, 3], k: 5, co: 8, s: 2, pad: 'same' },
   { x: [2, 7, 10, 1], k: 5, co: 16, s: 1, pad: 'same' },
   { x: [1, 6, 8, 4], k: 3, co: 24, s: 1, pad: 'valid' },
+  { x: [2, 7, 8, 3], k: 2, co: 16, s: 3, pad: 'same' },  // stride > kernel: input pixels no tap reaches
 ];
 
 test('the native addon is built and loads (npm install builds it; it is part of the product)', () => {
