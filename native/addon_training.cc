@@ -60,7 +60,7 @@ Napi::Value BnTrainBackward(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// adamUpdate(w, wOut, m, v, g, [b1, b2, c1, c2, lr, eps, k1, k2], tf1)
+// adamUpdate(w, wOut, m, v, g, [b1, b2, c1, c2, lr, eps, lr / (1 - b1^t), 1 / (1 - b2^t)], tf1)
 Napi::Value AdamUpdate(const Napi::CallbackInfo& info) {
   const size_t n = length(info[0], "w");
   const double* p = doubles(info[5], "params", 8);

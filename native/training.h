@@ -19,7 +19,7 @@ void bn_backward(const float* dy, const float* x, const float* gamma, const floa
 struct AdamParams {
   double b1, b2, c1, c2;  // beta1, beta2, 1 - beta1, 1 - beta2
   double lr, eps;
-  double k1, k2;          // tfjs form only: 1 - beta1^t, 1 - beta2^t
+  double scale_m, scale_v;  // tfjs form only: lr / (1 - beta1^t), 1 / (1 - beta2^t)
   bool tf1;               // TF1 form: lr already bias-corrected, m and v rounded before use
 };
 
