@@ -2,6 +2,8 @@
  * Achieved GFLOP/s of the native kernels at the shapes of the real workloads (DCGAN batch 60 at
  * 64x64 and 64x96, classifier v1 at 161x106 batch 32). Calls the addon directly, so the figures
  * are the kernels' own, without tfjs bookkeeping. Run alone: node dist/bench/kernels.js
+ * The RGB layers (1-4 input channels) run direct kernels (native/impl_smallc.inc); with
+ * POSTER_STUDIO_SMALLC=0 they take the general GEMM paths instead, for an A/B in back-to-back runs.
  */
 import { loadavg } from 'node:os';
 import { nativeAddon } from '../src/tf/native/register.js';
