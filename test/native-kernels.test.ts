@@ -59,6 +59,9 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 7, 10, 1], k: 5, co: 16, s: 1, pad: 'same' },
   { x: [1, 6, 8, 4], k: 3, co: 24, s: 1, pad: 'valid' },
   { x: [2, 7, 8, 3], k: 2, co: 16, s: 3, pad: 'same' },  // stride > kernel: input pixels no tap reaches
+  // Rows of 48+ output pixels: the filter gradient's row-buffer kernel for any channel count.
+  { x: [1, 5, 50, 32], k: 3, co: 32, s: 1, pad: 'valid' },
+  { x: [2, 4, 49, 16], k: 3, co: 16, s: 1, pad: 'same' },
 ];
 
 test('the native addon is built and loads (npm install builds it; it is part of the product)', () => {
