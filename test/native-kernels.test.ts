@@ -62,6 +62,7 @@ const CONV_CASES: ConvCase[] = [
   // Rows of 48+ output pixels: the filter gradient's row-buffer kernel for any channel count.
   { x: [1, 5, 50, 32], k: 3, co: 32, s: 1, pad: 'valid' },
   { x: [2, 4, 49, 16], k: 3, co: 16, s: 1, pad: 'same' },
+  { x: [2, 17, 18, 16], k: 5, co: 32, s: 2, pad: 'same' },  // forward row buffers, many channels, stride 2
 ];
 
 test('the native addon is built and loads (npm install builds it; it is part of the product)', () => {
