@@ -1,6 +1,6 @@
-// Batch-norm training passes and optimizer updates. The JS kernels they replace (src/tf/kernels/
-// batchnorm-train.ts, optimizers.ts) compute in double and round on store; so do these, which
-// keeps the optimizer updates bit-identical to the JS ones (memory, not arithmetic, bounds them).
+// Batch-norm training passes and optimizer updates. The optimizer updates compute in double and
+// round on store, as the JS loops they replace (src/tf/kernels/optimizers.ts) do: the two agree
+// bit for bit. Batch norm sums its statistics in double and maps the elements in float.
 #include "training.h"
 
 #include <omp.h>
@@ -50,7 +50,8 @@ void combine(const std::vector<double>& part, int threads, int64_t C, double* ou
 void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var,
                 int64_t M, int64_t C, double eps) {
   const int T = threads_for(M * C);
-  std::vector<double> part((size_t)T * C, 0.0), tot(C), k(C);
+  std::vector<double> part((size_t)T * C, 0.0), tot(C);
+  std::vector<float> scale(C);
   over_rows(M, T, [&](int t, int64_t r0, int64_t r1) {
     double* s = part.data() + (size_t)t * C;
     for (int64_t r = r0; r < r1; r++) {
@@ -75,13 +76,15 @@ void bn_forward(const float* x, const float* gamma, const float* beta, float* y,
   combine(part, T, C, tot.data());
   for (int64_t c = 0; c < C; c++) {
     var[c] = (float)(tot[c] / M);
-    k[c] = gamma[c] / std::sqrt((double)var[c] + eps);
+    scale[c] = (float)(gamma[c] / std::sqrt((double)var[c] + eps));
   }
   over_rows(M, T, [&](int, int64_t r0, int64_t r1) {
     for (int64_t r = r0; r < r1; r++) {
       const float* xr = x + r * C;
       float* yr = y + r * C;
-      for (int64_t c = 0; c < C; c++) yr[c] = (float)(((double)xr[c] - mean[c]) * k[c] + beta[c]);
+      // In float (4 lanes): the statistics need double sums, this map does not. x - mean
+      // first, so a mean far from 0 cancels exactly instead of in the products.
+      for (int64_t c = 0; c < C; c++) yr[c] = (xr[c] - mean[c]) * scale[c] + beta[c];
     }
   });
 }
@@ -89,7 +92,8 @@ void bn_forward(const float* x, const float* gamma, const float* beta, float* y,
 void bn_backward(const float* dy, const float* x, const float* gamma, const float* mean, const float* var,
                  float* dx, float* dgamma, float* dbeta, int64_t M, int64_t C, double eps) {
   const int T = threads_for(M * C);
-  std::vector<double> part((size_t)T * 2 * C, 0.0), sdy(C), sdyx(C), a(C), b(C), off(C);
+  std::vector<double> part((size_t)T * 2 * C, 0.0), sdy(C), sdyx(C);
+  std::vector<float> a(C), b(C), off(C);
   over_rows(M, T, [&](int t, int64_t r0, int64_t r1) {
     double* s1 = part.data() + (size_t)t * 2 * C;
     double* s2 = s1 + C;
@@ -114,9 +118,10 @@ void bn_backward(const float* dy, const float* x, const float* gamma, const floa
   // dx = gamma r (dy - sum(dy)/M - (x - mean) r^2 sum(dy (x - mean))/M), r = 1/sqrt(var + eps)
   for (int64_t c = 0; c < C; c++) {
     const double rr = 1 / std::sqrt((double)var[c] + eps);
-    a[c] = gamma[c] * rr;
-    b[c] = a[c] * rr * rr * sdyx[c] / M;
-    off[c] = a[c] * sdy[c] / M;
+    const double ac = gamma[c] * rr, bc = ac * rr * rr * sdyx[c] / M;
+    a[c] = (float)ac;
+    b[c] = (float)bc;
+    off[c] = (float)(ac * sdy[c] / M);
     dgamma[c] = (float)(rr * sdyx[c]);
     dbeta[c] = (float)sdy[c];
   }
@@ -125,7 +130,7 @@ void bn_backward(const float* dy, const float* x, const float* gamma, const floa
       const float* gr = dy + r * C;
       const float* xr = x + r * C;
       float* o = dx + r * C;
-      for (int64_t c = 0; c < C; c++) o[c] = (float)(a[c] * gr[c] - off[c] - b[c] * ((double)xr[c] - mean[c]));
+      for (int64_t c = 0; c < C; c++) o[c] = a[c] * gr[c] - off[c] - b[c] * (xr[c] - mean[c]);
     }
   });
 }
