@@ -5,7 +5,8 @@
 // AVX2, 6 x 8 on SSE2). Convolutions never materialise im2col: the forward pass and the input
 // gradient's A operand are read in place from the image (runs of pixels as broadcast sources),
 // the filter gradient packs im2col blocks straight from the image; matrices that would be read
-// once anyway (the dense layer's weights) are not packed either.
+// once anyway (the dense layer's weights) are not packed either. Convolutions whose output rows
+// are long enough, and the RGB layers, skip the GEMM for row-buffer kernels (impl_smallc.inc).
 #include <omp.h>
 #if defined(__SSE__)
 #include <immintrin.h>
