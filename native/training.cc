@@ -16,14 +16,15 @@
 namespace ps_train {
 namespace {
 
-// Below this many elements a pass is a few microseconds: waking the second thread costs more.
+// Below this many elements a pass takes tens of microseconds, about what waking the second
+// (sleeping, OMP_WAIT_POLICY=PASSIVE) thread costs.
 constexpr int64_t kParallelMin = 1 << 16;
 
 int threads_for(int64_t elements) { return elements >= kParallelMin ? omp_get_max_threads() : 1; }
 
-// Runs f(t, row0, row1) on contiguous row ranges, one per thread. Each thread owns acc[t*C..]
-// so channel sums need no atomics; they are combined afterwards in thread order, which keeps the
-// result independent of scheduling.
+// Runs f(t, row0, row1) on contiguous row ranges, one per thread. Thread t sums its rows into its
+// own C channel accumulators (part[t*C..]), so there are no atomics; combine() adds them in thread
+// order, which makes the result independent of scheduling.
 template <class F>
 void over_rows(int64_t M, int threads, F f) {
   if (threads <= 1) {
