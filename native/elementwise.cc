@@ -20,7 +20,10 @@ namespace {
 
 // Below this many elements one thread finishes before a sleeping second one (OMP_WAIT_POLICY
 // is PASSIVE) wakes up: a 64K-element ReLU takes ~20 us on one core.
-constexpr int64_t kParallelMin = 1 << 16;
+#ifndef PS_EW_PARALLEL_MIN
+#define PS_EW_PARALLEL_MIN (1 << 16)
+#endif
+constexpr int64_t kParallelMin = PS_EW_PARALLEL_MIN;  // a macro so a benchmark can measure below it
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 // Runs f(begin, end) over [0, n) split into one contiguous block per thread (boundaries on
