@@ -246,3 +246,28 @@ test('fusedAdamUpdate (TF1 form, the DCGAN\'s): native equals the JS loop and fo
   const ref = adamReference(w0, grads, 2e-4, 0.5, 0.999, 1e-8);
   ['x', 'm', 'v'].forEach((name, k) => assertClose(got[k], ref[k], `TF1 Adam ${name} vs reference`, 1e-5, 1e-9));
 });
+
+test('native updates write a weight in place only while nothing else can see its array', async () => {
+  await use('native');
+  const n = 300 * 300; // above the pool's minimum: its arrays are tracked
+  const w = tf.variable(tf.tensor1d(rand(n)), true, 'in-place-w');
+  const g = tf.tensor1d(rand(n));
+  const opt = fusedRmsprop(1e-3);
+  const step = (): void => opt.applyGradients([{ name: w.name, tensor: g }]);
+  const array = (): unknown => (tf.backend() as unknown as { data: { get(id: object): { values: unknown } } }).data.get(w.dataId).values;
+  step(); // the user's initial array: replaced
+  const first = array();
+  step();
+  assert.equal(array(), first, 'a private weight is updated in place');
+  const held = Float32Array.from(w.dataSync()); // dataSync hands the array out...
+  const handedOut = w.dataSync();
+  step();
+  assert.notEqual(array(), first, '...so the next update writes a new one');
+  assertSame(handedOut, held, 'the array dataSync returned');
+  const snapshot = tf.clone(w);
+  const before = Float32Array.from(snapshot.dataSync());
+  step();
+  assertSame(snapshot.dataSync(), before, 'a clone sharing the weight');
+  tf.dispose([w, g, snapshot]);
+  opt.dispose();
+});

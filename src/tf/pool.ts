@@ -83,6 +83,15 @@ export function releaseFloats(values: unknown): void {
   poolStats.released++;
 }
 
+/**
+ * True when `values` came from this pool and never left the backend (no readSync/dataSync, no
+ * second registration): the one tensor it is registered to is its only holder, so an op that
+ * owns that tensor may overwrite it (the optimizers' in-place weight update).
+ */
+export function isPrivate(values: unknown): boolean {
+  return values instanceof Float32Array && owned.has(values) && registered.has(values) && !escaped.has(values);
+}
+
 /** Drops every idle array (tests; a long-lived process that changes model sizes). */
 export function drainPool(): void {
   free.clear();

@@ -11,7 +11,7 @@
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { count } from './util.js';
-import { allocFloats } from '../pool.js';
+import { allocFloats, isPrivate } from '../pool.js';
 
 /**
  * Element loops of the updates in native code; the Float64Array holds the constants as the JS
@@ -73,8 +73,20 @@ function writableSlot(slot: Variable): Float32Array {
   return floats(slot)!;
 }
 
-/** Weights get a fresh array (tensors users hold, e.g. from dataSync(), must not change). */
+/**
+ * Where a weight's new values go. The native backend knows when nobody else can see the weight's
+ * array (no other tensor shares it, no dataSync() handed it out: src/tf/pool.ts isPrivate); the
+ * native update then writes it in place, which needs no storage from the pool (a 124 MB fresh
+ * array page-faults for ~60 ms when the pool is at its cap). Otherwise a fresh array, since
+ * values that users hold must not change.
+ */
+function weightOutput(value: Variable, W: Float32Array): Float32Array {
+  const b = tf.backend() as unknown as CpuLikeBackend;
+  return active() && b.data.get(value.dataId).refCount <= 1 && isPrivate(W) ? W : allocFloats(W.length);
+}
+
 function assignNew(value: Variable, values: Float32Array): void {
+  if (floats(value) === values) return; // updated in place
   const t = tf.tensor(values, value.shape, 'float32');
   value.assign(t);
   t.dispose();
@@ -145,7 +157,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
       const W = floats(value)!;
       const M = writableSlot(m);
       const V = writableSlot(v);
-      const out = allocFloats(W.length);
+      const out = weightOutput(value, W);
       const native = active();
       if (native) {
         native.adam(W, out, M, V, G, Float64Array.of(b1, b2, c1, c2, lr, eps, sm, sv), false);
@@ -203,7 +215,7 @@ export class FusedRMSPropOptimizer extends tf.RMSPropOptimizer {
       const MS = writableSlot(ms);
       const MO = writableSlot(mo);
       const MG = mg ? writableSlot(mg) : null;
-      const out = allocFloats(W.length);
+      const out = weightOutput(value, W);
       const native = active();
       if (native) {
         native.rmsprop(W, out, MS, MO, MG, G, Float64Array.of(decay, c, mom, lr, eps));
@@ -266,7 +278,7 @@ export function fusedAdamUpdate(p: {
   const eps = f(p.epsilon);
   const M = writableSlot(p.m);
   const V = writableSlot(p.v);
-  const out = allocFloats(W.length);
+  const out = weightOutput(p.value, W);
   const native = active();
   if (native) {
     native.adam(W, out, M, V, G, Float64Array.of(b1, b2, c1, c2, lr, eps, 0, 0), true);
