@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { tf } from '../src/tf/tf.js';
 import { registerNativeBackend } from '../src/tf/native/register.js';
-import { POOL_MIN_ELEMENTS, allocFloats, drainPool, poolStats } from '../src/tf/pool.js';
+import { POOL_MIN_ELEMENTS, allocFloats, drainPool, poolIdleBytes, poolStats, setPoolLimit } from '../src/tf/pool.js';
 
 const N = POOL_MIN_ELEMENTS * 2;
 
@@ -55,4 +55,24 @@ test('allocFloats zeroes recycled storage when asked', () => {
   const z = allocFloats(N, true);
   assert.ok(z.every((v) => v === 0));
   x.dispose();
+});
+
+test('a full pool drops the sizes idle the longest, not the newest model', () => {
+  drainPool();
+  const A = POOL_MIN_ELEMENTS * 2, B = POOL_MIN_ELEMENTS * 3;
+  setPoolLimit((2 * A + 2 * B) * 4);
+  try {
+    const xa = tf.fill([A], 1), xb = tf.fill([B], 1);
+    tf.dispose([tf.relu(xa), tf.relu(xa)]);
+    tf.dispose([tf.relu(xb), tf.relu(xb), tf.relu(xb)]);
+    // 2 A + 3 B do not fit: A's arrays went, all three B stayed.
+    assert.equal(poolIdleBytes(), 3 * B * 4);
+    const hits = poolStats.hits;
+    const again = [tf.relu(xb), tf.relu(xb), tf.relu(xb), xa, xb];
+    assert.equal(poolStats.hits, hits + 3);
+    tf.dispose(again);
+  } finally {
+    setPoolLimit(2 * 1024 ** 3);
+    drainPool();
+  }
 });

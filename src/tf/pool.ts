@@ -15,8 +15,8 @@
 
 /** Arrays below this many elements come from the plain allocator: small ones are cheap. */
 export const POOL_MIN_ELEMENTS = 1 << 16;
-/** Upper bound of bytes kept idle in the pool; beyond it released arrays are left to the GC. */
-const POOL_MAX_BYTES = 2 * 1024 ** 3;
+/** Upper bound of bytes kept idle in the pool; beyond it the longest-idle sizes go to the GC. */
+let POOL_MAX_BYTES = 2 * 1024 ** 3;
 
 const free = new Map<number, Float32Array[]>();
 let idleBytes = 0;
@@ -72,15 +72,45 @@ export function noteEscaped(values: unknown): void {
 export function releaseFloats(values: unknown): void {
   if (!(values instanceof Float32Array) || !owned.has(values) || escaped.has(values)) return;
   registered.delete(values);
-  if (idleBytes + values.byteLength > POOL_MAX_BYTES) {
+  if (values.byteLength > POOL_MAX_BYTES) {
     owned.delete(values);
     return;
   }
+  evictFor(values.byteLength, values.length);
   let list = free.get(values.length);
   if (!list) free.set(values.length, (list = []));
+  else {
+    // The most recently used size goes last, so eviction takes the sizes idle the longest.
+    free.delete(values.length);
+    free.set(values.length, list);
+  }
   list.push(values);
   idleBytes += values.byteLength;
   poolStats.released++;
+}
+
+/**
+ * Makes room for `bytes` more idle bytes by dropping arrays of the sizes released longest ago
+ * (other than `keep`): when one process runs several models (the benchmark runs the DCGAN, then
+ * the classifier) the new model's sizes must not find the pool full of the old one's.
+ */
+function evictFor(bytes: number, keep: number): void {
+  for (const [n, list] of free) {
+    if (idleBytes + bytes <= POOL_MAX_BYTES) return;
+    if (n === keep) continue;
+    while (list.length && idleBytes + bytes > POOL_MAX_BYTES) {
+      const a = list.pop()!;
+      owned.delete(a);
+      idleBytes -= a.byteLength;
+    }
+    if (!list.length) free.delete(n);
+  }
+  const own = free.get(keep);
+  while (own?.length && idleBytes + bytes > POOL_MAX_BYTES) {
+    const a = own.pop()!;
+    owned.delete(a);
+    idleBytes -= a.byteLength;
+  }
 }
 
 /**
@@ -96,6 +126,12 @@ export function isPrivate(values: unknown): boolean {
 export function drainPool(): void {
   free.clear();
   idleBytes = 0;
+}
+
+/** Sets the idle-bytes bound (tests; a memory-tight machine), evicting down to it. */
+export function setPoolLimit(bytes: number): void {
+  POOL_MAX_BYTES = bytes;
+  evictFor(0, -1);
 }
 
 export function poolIdleBytes(): number {
