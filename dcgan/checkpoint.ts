@@ -117,7 +117,14 @@ export async function listCheckpoints(dir: string): Promise<number[]> {
 
 async function pruneCheckpoints(dir: string, keep: number): Promise<void> {
   const its = await listCheckpoints(dir);
-  for (const it of its.slice(Math.max(1, keep))) await fs.rm(path.join(dir, checkpointName(it)), { recursive: true, force: true });
+  for (const it of its.slice(Math.max(1, keep))) {
+    // Renamed out of the ckpt_* names first: a kill in the middle of the recursive delete must
+    // not leave a half-deleted checkpoint under a name that looks whole (the leftover temp name
+    // is cleared by removeCheckpointTemps at the next start).
+    const doomed = path.join(dir, `.${checkpointName(it)}.${process.pid}.prune`);
+    await fs.rename(path.join(dir, checkpointName(it)), doomed);
+    await fs.rm(doomed, { recursive: true, force: true });
+  }
 }
 
 /** Removes the temp directories of checkpoints a killed run was writing. */
