@@ -11,6 +11,8 @@
 
 namespace {
 
+using ps_addon::floats;
+
 const ps::KernelSet* K = nullptr;
 
 const ps::KernelSet* choose_kernels_for_cpu() {
@@ -25,17 +27,6 @@ const ps::KernelSet* choose_kernels() {
   const char* force = std::getenv("POSTER_STUDIO_SIMD");
   if (force && std::string(force) == "portable") return &ps_portable::kernels;
   return choose_kernels_for_cpu();
-}
-
-float* floats(const Napi::Value& v, const char* what, size_t need) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a Float32Array");
-  }
-  auto a = v.As<Napi::Float32Array>();
-  if (a.ElementLength() < need) {
-    throw Napi::RangeError::New(v.Env(), std::string(what) + " is too short for the shape given");
-  }
-  return a.Data();
 }
 
 const float* optional_floats(const Napi::Value& v, const char* what, size_t need) {

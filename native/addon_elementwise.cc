@@ -9,17 +9,6 @@
 namespace ps_addon {
 namespace {
 
-float* f32(const Napi::Value& v, const char* what, int64_t need) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a Float32Array");
-  }
-  auto a = v.As<Napi::Float32Array>();
-  if (need < 0 || (int64_t)a.ElementLength() < need) {
-    throw Napi::RangeError::New(v.Env(), std::string(what) + " is too short for the shape given");
-  }
-  return a.Data();
-}
-
 int64_t i64(const Napi::Value& v, const char* what) {
   if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a number");
   const int64_t n = v.As<Napi::Number>().Int64Value();
@@ -36,8 +25,8 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   const int op = (int)i64(info[0], "op");
   if (op > ps_ew::U_RELU6) throw Napi::RangeError::New(info.Env(), "unknown unary op");
   const int64_t n = length(info[2]);
-  const float* x = f32(info[1], "x", n);
-  float* y = f32(info[2], "y", n);
+  const float* x = floats(info[1], "x", n);
+  float* y = floats(info[2], "y", n);
   ps_ew::unary(op, x, y, n, info[3].As<Napi::Number>().DoubleValue());
   return info.Env().Undefined();
 }
@@ -51,9 +40,9 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const int64_t sb0 = i64(info[8], "sb0"), sb1 = i64(info[9], "sb1");
   if (sa1 > 1 || sb1 > 1) throw Napi::RangeError::New(info.Env(), "inner strides must be 0 or 1");
   if (M == 0 || C == 0) return info.Env().Undefined();
-  const float* a = f32(info[1], "a", (M - 1) * sa0 + (C - 1) * sa1 + 1);
-  const float* b = f32(info[2], "b", (M - 1) * sb0 + (C - 1) * sb1 + 1);
-  float* out = f32(info[3], "out", M * C);
+  const float* a = floats(info[1], "a", (M - 1) * sa0 + (C - 1) * sa1 + 1);
+  const float* b = floats(info[2], "b", (M - 1) * sb0 + (C - 1) * sb1 + 1);
+  float* out = floats(info[3], "out", M * C);
   ps_ew::binary(op, a, b, out, M, C, sa0, sa1, sb0, sb1);
   return info.Env().Undefined();
 }
@@ -63,9 +52,9 @@ Napi::Value ActGrad(const Napi::CallbackInfo& info) {
   const int op = (int)i64(info[0], "op");
   if (op > ps_ew::G_LEAKY_RELU) throw Napi::RangeError::New(info.Env(), "unknown gradient op");
   const int64_t n = length(info[3]);
-  const float* dy = f32(info[1], "dy", n);
-  const float* x = f32(info[2], "x", n);
-  float* out = f32(info[3], "out", n);
+  const float* dy = floats(info[1], "dy", n);
+  const float* x = floats(info[2], "x", n);
+  float* out = floats(info[3], "out", n);
   ps_ew::act_grad(op, dy, x, out, n, info[4].As<Napi::Number>().FloatValue());
   return info.Env().Undefined();
 }
@@ -74,8 +63,8 @@ Napi::Value ActGrad(const Napi::CallbackInfo& info) {
 Napi::Value Sum(const Napi::CallbackInfo& info) {
   const int64_t outer = i64(info[2], "outer"), reduce = i64(info[3], "reduce"), inner = i64(info[4], "inner");
   const double divisor = info[5].As<Napi::Number>().DoubleValue();
-  const float* x = f32(info[0], "x", outer * reduce * inner);
-  float* out = f32(info[1], "out", outer * inner);
+  const float* x = floats(info[0], "x", outer * reduce * inner);
+  float* out = floats(info[1], "out", outer * inner);
   if (reduce == 0) throw Napi::RangeError::New(info.Env(), "nothing to reduce");
   ps_ew::sum(x, out, outer, reduce, inner, divisor);
   return info.Env().Undefined();
@@ -101,8 +90,8 @@ Pool pool_geometry(const Napi::CallbackInfo& info, size_t first) {
 // maxPool2x2(x, y, N, H, W, C, OH, OW)
 Napi::Value MaxPool2x2(const Napi::CallbackInfo& info) {
   const Pool p = pool_geometry(info, 2);
-  const float* x = f32(info[0], "x", (int64_t)p.N * p.H * p.W * p.C);
-  float* y = f32(info[1], "y", (int64_t)p.N * p.OH * p.OW * p.C);
+  const float* x = floats(info[0], "x", (int64_t)p.N * p.H * p.W * p.C);
+  float* y = floats(info[1], "y", (int64_t)p.N * p.OH * p.OW * p.C);
   ps_ew::max_pool_2x2(x, y, p.N, p.H, p.W, p.C, p.OH, p.OW);
   return info.Env().Undefined();
 }
@@ -111,9 +100,9 @@ Napi::Value MaxPool2x2(const Napi::CallbackInfo& info) {
 Napi::Value MaxPool2x2Grad(const Napi::CallbackInfo& info) {
   const Pool p = pool_geometry(info, 3);
   const int64_t nx = (int64_t)p.N * p.H * p.W * p.C;
-  const float* x = f32(info[0], "x", nx);
-  const float* dy = f32(info[1], "dy", (int64_t)p.N * p.OH * p.OW * p.C);
-  float* dx = f32(info[2], "dx", nx);
+  const float* x = floats(info[0], "x", nx);
+  const float* dy = floats(info[1], "dy", (int64_t)p.N * p.OH * p.OW * p.C);
+  float* dx = floats(info[2], "dx", nx);
   ps_ew::max_pool_2x2_grad(x, dy, dx, p.N, p.H, p.W, p.C, p.OH, p.OW);
   return info.Env().Undefined();
 }

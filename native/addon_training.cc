@@ -8,15 +8,6 @@
 namespace ps_addon {
 namespace {
 
-float* floats(const Napi::Value& v, const char* what, size_t need) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a Float32Array");
-  }
-  auto a = v.As<Napi::Float32Array>();
-  if (a.ElementLength() < need) throw Napi::RangeError::New(v.Env(), std::string(what) + " is too short");
-  return a.Data();
-}
-
 const double* doubles(const Napi::Value& v, const char* what, size_t need) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
       v.As<Napi::Float64Array>().ElementLength() < need) {
