@@ -4,7 +4,7 @@
  */
 import { tf } from '../src/tf/tf.js';
 import type { Rng } from '../src/random.js';
-import { batchNormTrain } from './batchnorm.js';
+import { batchNormTrain } from '../src/tf/kernels/batchnorm-train.js';
 import type { Activation } from './config.js';
 
 export type Params = Map<string, tf.Variable>;
