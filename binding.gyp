@@ -3,7 +3,7 @@
     {
       "target_name": "ps_kernels_avx2",
       "type": "static_library",
-      "sources": ["native/kernels_avx2.cc"],
+      "sources": ["engine/native/kernels_avx2.cc"],
       "cflags": ["-fPIC", "-O3", "-fopenmp", "-ffp-contract=fast"],
       "cflags_cc": ["-std=gnu++17"],
       "conditions": [
@@ -13,13 +13,13 @@
     {
       "target_name": "ps_kernels_portable",
       "type": "static_library",
-      "sources": ["native/kernels_portable.cc"],
+      "sources": ["engine/native/kernels_portable.cc"],
       "cflags": ["-fPIC", "-O3", "-fopenmp", "-ffp-contract=fast"],
       "cflags_cc": ["-std=gnu++17"]
     },
     {
       "target_name": "poster_studio_native",
-      "sources": ["native/addon.cc", "native/addon_elementwise.cc", "native/elementwise.cc", "native/addon_training.cc", "native/training.cc"],
+      "sources": ["engine/native/addon.cc", "engine/native/addon_elementwise.cc", "engine/native/elementwise.cc", "engine/native/addon_training.cc", "engine/native/training.cc"],
       "dependencies": [
         "ps_kernels_avx2",
         "ps_kernels_portable",

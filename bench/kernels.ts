@@ -6,8 +6,8 @@
  * POSTER_STUDIO_SMALLC=0 they take the general GEMM paths instead, for an A/B in back-to-back runs.
  */
 import { loadavg } from 'node:os';
-import { nativeAddon } from '../src/tf/native/register.js';
-import type { NativeAddon } from '../src/tf/native/addon.js';
+import { nativeAddon } from '../engine/native/backend.js';
+import type { NativeAddon } from '../engine/native/addon.js';
 
 interface Conv {
   name: string;

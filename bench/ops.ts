@@ -7,10 +7,8 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Tensor } from '@tensorflow/tfjs-core';
-import { tf } from '../src/tf/tf.js';
-import { batchNormTrain } from '../src/tf/kernels/batchnorm-train.js';
-import { fusedAdam, fusedRmsprop } from '../src/tf/kernels/optimizers.js';
-import { registerFastCpuBackend } from '../src/tf/kernels/register.js';
+import { tf, batchNormTrain, fusedAdam, fusedRmsprop } from '../engine/index.js';
+import { registerFastCpuBackend } from '../engine/kernels/fast-cpu-backend.js';
 
 const FAST = 'fast-ops-bench';
 

@@ -5,8 +5,7 @@
  * The times are the backend's own kernel timings (wall clock per kernel on cpu-style backends);
  * the rest of the step (tape bookkeeping, JS glue, GC) shows as "outside kernels".
  */
-import { initBackend } from '../src/tf/backend.js';
-import { tf } from '../src/tf/tf.js';
+import { initBackend, tf } from '../engine/index.js';
 
 const WORKLOADS = ['dcgan', 'dcgan96', 'classifier', 'classifier_infer'] as const;
 type Workload = (typeof WORKLOADS)[number];

@@ -5,10 +5,9 @@
  * `npm run bench -- --help` lists the flags; each also reads an environment variable.
  */
 import os from 'node:os';
-import { addFlags, defineFlags, readFlags } from '../src/cli/flags.js';
-import { createProgram, runProgram } from '../src/cli/program.js';
-import { backendFlags, initBackend } from '../src/tf/backend.js';
-import { tf } from '../src/tf/tf.js';
+import { addFlags, defineFlags, readFlags } from '../src/core/flags.js';
+import { createProgram, runProgram } from '../cli/program.js';
+import { backendFlags, initBackend, tf } from '../engine/index.js';
 import { runTorch, type TorchResult } from './torch.js';
 
 const PARTS = ['dcgan', 'classifier', 'kernels', 'ops', 'prepare'] as const;
@@ -56,7 +55,7 @@ function withTorch(ours: Record<string, unknown>, torch: TorchResult | null, key
 /** Threads our backend computes with: the addon's setting for native, one for wasm in Node and for cpu. */
 async function backendThreads(backend: string, fallback: number): Promise<number> {
   if (backend === 'native') {
-    const { nativeAddon } = await import('../src/tf/native/register.js');
+    const { nativeAddon } = await import('../engine/native/backend.js');
     return nativeAddon()?.info().threads ?? fallback;
   }
   return backend === 'tensorflow' ? fallback : 1;

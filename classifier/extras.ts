@@ -6,7 +6,7 @@
  * common training decade). The score head trains only on rows with a score and says how many.
  */
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
-import type { LayersModel } from '../src/tf/tf.js';
+import type { LayersModel } from '../engine/index.js';
 import type { ClassifierData, Example } from './data.js';
 import { featuresOfBytes } from './store.js';
 

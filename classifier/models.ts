@@ -5,8 +5,7 @@
  * seeded horizontal-flip augmentation in training (see train.ts). Every initializer has its own
  * seed, so the same seed builds the same weights.
  */
-import { tf, type LayersModel } from '../src/tf/tf.js';
-import { FastDropout } from './dropout.js';
+import { tf, type LayersModel, FastDropout } from '../engine/index.js';
 
 export const VERSIONS = [1, 2, 3, 4] as const;
 export type Version = (typeof VERSIONS)[number];

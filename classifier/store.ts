@@ -7,12 +7,12 @@
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/fs/atomic.js';
 import { rgbToFloat, type RgbImage } from '../src/images/decode.js';
 import { resizeRgb } from '../src/samples/tfjs-model.js';
-import { loadLayersModel, saveLayersModel } from '../src/tf/io.js';
-import { tf, type LayersModel } from '../src/tf/tf.js';
+import { loadLayersModel, saveLayersModel } from '../src/core/model-io.js';
+import { tf, type LayersModel } from '../engine/index.js';
 
 export interface NameParams {
   genres: string;

@@ -5,12 +5,11 @@
  * validation macro-AUC kept as the model, a checkpoint after every epoch.
  */
 import path from 'node:path';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { ensureWritableDir } from '../src/fs/atomic.js';
 import { createProgress } from '../src/progress.js';
 import { createRng } from '../src/random.js';
-import { fusedAdam } from '../src/tf/kernels/optimizers.js';
-import { tf, type LayersModel } from '../src/tf/tf.js';
+import { fusedAdam, tf, type LayersModel } from '../engine/index.js';
 import { labelMatrix, type ClassifierData, type Example } from './data.js';
 import { evaluateMultiLabel, genrePriors, tuneThresholds } from './metrics.js';
 import { augments, buildClassifier, reseedDropout, type Version } from './models.js';

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { createProgram, runProgram } from '../src/cli/program.js';
+import { createProgram, runProgram } from './program.js';
 import { registerAll } from './commands/index.js';
 
 const program = createProgram('poster-studio', 'Movie-poster studio: genre classifier, DCGAN, scoring and report on one dataset layer');

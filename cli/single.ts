@@ -1,4 +1,4 @@
-import { createProgram, runProgram } from '../src/cli/program.js';
+import { createProgram, runProgram } from './program.js';
 import { findCommand } from './commands/index.js';
 
 /** The standalone bins (`prepare-dcgan`, `dcgan`, ...) are one command of the studio each. */

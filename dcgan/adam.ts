@@ -2,10 +2,9 @@
  * Adam as TensorFlow 1 computes it (the seed's engine), with its state in plain variables so a
  * checkpoint can store and restore it exactly; tf.train.adam keeps its step count in a form that
  * does not round-trip bit for bit. The update itself is the shared fused one
- * (src/tf/kernels/optimizers.ts: one pass per weight, in C++ on the native backend).
+ * (engine/ops/optimizers.ts: one pass per weight, in C++ on the native backend).
  */
-import { tf } from '../src/tf/tf.js';
-import { fusedAdamUpdate } from '../src/tf/kernels/optimizers.js';
+import { tf, fusedAdamUpdate } from '../engine/index.js';
 
 export interface AdamOptions {
   learningRate: number;

@@ -5,8 +5,8 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../src/cli/errors.js';
-import { tf } from '../src/tf/tf.js';
+import { UserError } from '../src/core/errors.js';
+import { tf } from '../engine/index.js';
 import type { ModelConfig } from './config.js';
 import { createState, namedTensors, type TrainOptions, type TrainState } from './state.js';
 

@@ -3,7 +3,7 @@
  * every checkpoint, and is checked against the flags on --resume, so a checkpoint always
  * rebuilds the exact networks that wrote it.
  */
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/core/errors.js';
 
 export const ACTIVATIONS = ['relu', 'relu6', 'lrelu', 'elu', 'selu', 'tanh', 'sigmoid', 'softplus', 'softsign', 'swish'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];

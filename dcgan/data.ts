@@ -5,7 +5,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { loadRgb, rgbToFloat } from '../src/images/decode.js';
 import { createProgress } from '../src/progress.js';
 import type { ConditionVocab } from './config.js';

@@ -4,11 +4,11 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/fs/atomic.js';
 import { encodePng } from '../src/images/decode.js';
 import { composeGrid } from '../src/images/grid.js';
-import { tf } from '../src/tf/tf.js';
+import { tf } from '../engine/index.js';
 import { listCheckpoints, checkpointName, loadCheckpoint } from './checkpoint.js';
 import { conditionDim } from './config.js';
 import { encodeCondition } from './data.js';

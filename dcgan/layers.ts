@@ -2,9 +2,8 @@
  * The few building blocks the DCGAN needs, written on plain tfjs ops so that every number the
  * networks hold is an explicit variable: checkpoints can then save and restore them exactly.
  */
-import { tf } from '../src/tf/tf.js';
+import { tf, batchNormTrain } from '../engine/index.js';
 import type { Rng } from '../src/random.js';
-import { batchNormTrain } from '../src/tf/kernels/batchnorm-train.js';
 import type { Activation } from './config.js';
 
 export type Params = Map<string, tf.Variable>;

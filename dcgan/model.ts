@@ -3,7 +3,7 @@
  * norm and activations as flags). Shapes below are for the defaults: 64x64, z=100, gf=df=64,
  * 5 layers each; a 64x96 poster has the same channels with heights x1.5.
  */
-import { tf } from '../src/tf/tf.js';
+import { tf } from '../engine/index.js';
 import { createRng } from '../src/random.js';
 import { type ModelConfig, conditionDim, discriminatorChannels, generatorChannels } from './config.js';
 import {

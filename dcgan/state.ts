@@ -2,7 +2,7 @@
  * Everything a training run is, in one value: networks, both optimisers, the step counter and
  * the fixed latent batch of the sample grids. A checkpoint is exactly this value on disk.
  */
-import { tf } from '../src/tf/tf.js';
+import { tf } from '../engine/index.js';
 import { Adam } from './adam.js';
 import type { ModelConfig } from './config.js';
 import { type Params, trainable } from './layers.js';

@@ -3,7 +3,7 @@
  * then nbr_g_updates G updates with the same z. The D update does not backpropagate into G, and
  * the G updates compute no D weight gradients (only the activation gradients flow through D).
  */
-import { tf } from '../src/tf/tf.js';
+import { tf } from '../engine/index.js';
 import { type BnStats, trainable, updateMovingStats } from './layers.js';
 import { discriminator, generator } from './model.js';
 import type { TrainState } from './state.js';

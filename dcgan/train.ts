@@ -5,10 +5,10 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { removeStaleTemps } from '../src/fs/atomic.js';
 import { createProgress } from '../src/progress.js';
-import { tf } from '../src/tf/tf.js';
+import { tf } from '../engine/index.js';
 import { type ModelConfig, conditionDim } from './config.js';
 import {
   listCheckpoints, loadLatestCheckpoint, removeCheckpointTemps, saveCheckpoint,

@@ -3,7 +3,7 @@
  * its iteration (and epoch and losses when the sidecar has them).
  */
 import { promises as fs } from 'node:fs';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { renderVideo, type RenderResult } from '../src/video/render.js';
 import { listGrids } from './samples.js';
 

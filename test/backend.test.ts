@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
-import { UserError } from '../src/cli/errors.js';
-import { initBackend, resolveRequest, selectBackend, type Probe, type Probes } from '../src/tf/backend.js';
+import { UserError } from '../src/core/errors.js';
+import { initBackend, resolveRequest, selectBackend, type Probe, type Probes } from '../engine/backend.js';
 
 describe('resolveRequest', () => {
   test('an explicit --backend beats POSTER_STUDIO_BACKEND', () => {
@@ -81,7 +81,7 @@ describe('initBackend (real backends)', () => {
   });
 
   test('POSTER_STUDIO_BACKEND=wasm in a fresh process: one line naming wasm', () => {
-    const backendJs = fileURLToPath(new URL('../src/tf/backend.js', import.meta.url));
+    const backendJs = fileURLToPath(new URL('../engine/backend.js', import.meta.url));
     const r = spawnSync(process.execPath, ['--input-type=module', '-e',
       `const { initBackend } = await import(${JSON.stringify(backendJs)}); const { tf } = await import(${JSON.stringify(backendJs.replace(/backend\.js$/, 'tf.js'))});
        const name = await initBackend(); console.log(name, tf.getBackend());`], {

@@ -1,13 +1,13 @@
 /**
- * The native backend recycles the storage of disposed kernel outputs (src/tf/pool.ts). Recycling
+ * The native backend recycles the storage of disposed kernel outputs (engine/buffer-pool.ts). Recycling
  * must never hand out an array that a caller still holds: data read with dataSync, or storage that
  * two tensors share.
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { tf } from '../src/tf/tf.js';
-import { registerNativeBackend } from '../src/tf/native/register.js';
-import { POOL_MIN_ELEMENTS, allocFloats, drainPool, poolIdleBytes, poolStats, setPoolLimit } from '../src/tf/pool.js';
+import { tf } from '../engine/tf.js';
+import { registerNativeBackend } from '../engine/native/backend.js';
+import { POOL_MIN_ELEMENTS, allocFloats, drainPool, poolIdleBytes, poolStats, setPoolLimit } from '../engine/buffer-pool.js';
 
 const N = POOL_MIN_ELEMENTS * 2;
 

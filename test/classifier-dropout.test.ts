@@ -1,12 +1,12 @@
 /**
- * The classifier's Dropout (classifier/dropout.ts): tfjs's layer with a faster mask. It must drop
+ * The classifier's Dropout (engine/ops/dropout.ts): tfjs's layer with a faster mask. It must drop
  * the right share, scale what it keeps, follow its seed, pass gradients through the same mask,
  * do nothing at inference, and save as a plain Keras 'Dropout'.
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { tf } from '../src/tf/tf.js';
-import { FastDropout, dropoutMask } from '../classifier/dropout.js';
+import { tf } from '../engine/tf.js';
+import { FastDropout, dropoutMask } from '../engine/ops/dropout.js';
 
 test('the mask drops the rate asked for and scales the rest by 1/keep', () => {
   for (const rate of [0.25, 0.5]) {

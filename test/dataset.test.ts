@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import {
   applyFilter, decodeCsvBytes, indexPosters, parseMovieCsv, readMovieCsv, resolveGenreSet, seedSplit, yearFromTitle,
 } from '../src/dataset/index.js';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { SHARED_CSV, SHARED_POSTERS, sharedDataMissing } from './helpers/shared-data.js';
 
 const HEADER = 'imdbId,Imdb Link,Title,IMDB Score,Genre,Poster\n';

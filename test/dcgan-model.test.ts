@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { UserError } from '../src/cli/errors.js';
-import { initBackend } from '../src/tf/backend.js';
-import { tf } from '../src/tf/tf.js';
+import { UserError } from '../src/core/errors.js';
+import { initBackend } from '../engine/backend.js';
+import { tf } from '../engine/tf.js';
 import { checkModelConfig, type ModelConfig } from '../dcgan/config.js';
 import { createNetworks, discriminator, generator } from '../dcgan/model.js';
 import { createState, disposeState } from '../dcgan/state.js';
 import { discriminatorStep } from '../dcgan/step.js';
-import { batchNormTrain } from '../src/tf/kernels/batchnorm-train.js';
+import { batchNormTrain } from '../engine/kernels/batchnorm-train.js';
 import { tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
 
 before(async () => {

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { initBackend } from '../src/tf/backend.js';
+import { initBackend } from '../engine/backend.js';
 import { parseSidecar } from '../src/samples/sidecar.js';
 import { listCheckpoints, loadCheckpoint, checkpointName } from '../dcgan/checkpoint.js';
 import { generate, meanPairwiseDistance } from '../dcgan/generate.js';

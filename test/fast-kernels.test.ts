@@ -5,10 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { tf } from '../src/tf/tf.js';
+import { tf } from '../engine/tf.js';
 import { createRng } from '../src/random.js';
-import { pathCounts } from '../src/tf/kernels/index.js';
-import { registerFastCpuBackend } from '../src/tf/kernels/register.js';
+import { pathCounts } from '../engine/kernels/util.js';
+import { registerFastCpuBackend } from '../engine/kernels/fast-cpu-backend.js';
 
 const FAST = 'fasttest';
 type Tensor = tf.Tensor;
@@ -412,7 +412,7 @@ function assertClose(a: number[], b: number[], what: string, rtol = 1e-5, atol =
   a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= atol + rtol * Math.abs(b[i]), `${what}[${i}]: fused ${v} vs stock ${b[i]}`));
 }
 
-const { fusedAdam, fusedRmsprop } = await import('../src/tf/kernels/optimizers.js');
+const { fusedAdam, fusedRmsprop } = await import('../engine/ops/optimizers.js');
 
 const OPTIMIZERS: [string, () => tf.Optimizer, () => tf.Optimizer][] = [
   ['Adam(2e-4, 0.5)', () => fusedAdam(2e-4, 0.5), () => tf.train.adam(2e-4, 0.5)],
@@ -456,7 +456,7 @@ test('fused Adam leaves tensors that share a weight\'s buffer untouched', async 
   await tf.setBackend('cpu');
 });
 
-const { batchNormTrain, fusedAdamUpdate } = await import('../src/tf/kernels/index.js');
+const { batchNormTrain, fusedAdamUpdate } = await import('../engine/index.js');
 
 test('batchNormTrain: fused forward and gradients match moments + batchNorm on the cpu backend', async () => {
   for (const xs of [[3, 4, 5, 6], [8, 6], [1, 2, 3, 64]]) {

@@ -67,8 +67,8 @@ test('sampled Gaussians: same law is near 0, a mean shift of 3 on one axis is ne
 });
 
 test('poster-FID pipeline on real posters: two disjoint real halves are far closer than real vs noise', { skip: sharedDataMissing }, async () => {
-  const { tf } = await import('../src/tf/tf.js');
-  const { initBackend } = await import('../src/tf/backend.js');
+  const { tf } = await import('../engine/tf.js');
+  const { initBackend } = await import('../engine/backend.js');
   const { wrapLayersModel } = await import('../src/samples/tfjs-model.js');
   const { computePosterFid } = await import('../src/fid/poster-fid.js');
   const { listRealPosters, pickSeeded } = await import('../src/samples/real.js');

@@ -1,14 +1,14 @@
 /**
- * The C++ element-wise, reduction and pooling kernels (src/tf/native/elementwise.ts) against the
+ * The C++ element-wise, reduction and pooling kernels (engine/native/elementwise.ts) against the
  * tfjs cpu backend: awkward shapes, special values (NaN, infinities, ties), sizes that split over
  * threads, every broadcast the fast path claims, and inputs it must hand back to the earlier kernel.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { tf } from '../src/tf/tf.js';
-import { registerNativeBackend } from '../src/tf/native/register.js';
-import { nativeCounts } from '../src/tf/native/elementwise.js';
-import { LEAKY_RELU_GRAD, RELU_GRAD } from '../src/tf/kernels/grads.js';
+import { tf } from '../engine/tf.js';
+import { registerNativeBackend } from '../engine/native/backend.js';
+import { nativeCounts } from '../engine/native/elementwise.js';
+import { LEAKY_RELU_GRAD, RELU_GRAD } from '../engine/kernels/activation-grads.js';
 import { createRng } from '../src/random.js';
 
 const rng = createRng(11, 'native-elementwise-test');

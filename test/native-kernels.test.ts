@@ -4,8 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { tf } from '../src/tf/tf.js';
-import { nativeAddon, registerNativeBackend } from '../src/tf/native/register.js';
+import { tf } from '../engine/tf.js';
+import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js';
 import { createRng } from '../src/random.js';
 import { on } from './helpers/on-backend.js';
 

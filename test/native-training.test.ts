@@ -5,11 +5,11 @@
  */
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { tf } from '../src/tf/tf.js';
-import { nativeAddon, registerNativeBackend } from '../src/tf/native/register.js';
-import type { TrainingAddon } from '../src/tf/native/training.js';
-import { batchNormTrain } from '../src/tf/kernels/batchnorm-train.js';
-import { fusedAdam, fusedAdamUpdate, fusedRmsprop } from '../src/tf/kernels/optimizers.js';
+import { tf } from '../engine/tf.js';
+import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js';
+import type { TrainingAddon } from '../engine/native/training.js';
+import { batchNormTrain } from '../engine/kernels/batchnorm-train.js';
+import { fusedAdam, fusedAdamUpdate, fusedRmsprop } from '../engine/ops/optimizers.js';
 import { createRng } from '../src/random.js';
 
 const rng = createRng(11, 'native-training-test');

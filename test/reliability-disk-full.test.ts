@@ -14,7 +14,7 @@ import sharp from 'sharp';
 import { checkpointDir, loadCheckpoint as loadClassifierCheckpoint, loadClassifier } from '../classifier/store.js';
 import { checkpointName, listCheckpoints, loadCheckpoint } from '../dcgan/checkpoint.js';
 import { disposeState } from '../dcgan/state.js';
-import { initBackend } from '../src/tf/backend.js';
+import { initBackend } from '../engine/backend.js';
 import { hashTree, tempLeftovers } from './helpers/bad-inputs.js';
 import { errorLines, hasStackTrace, runCli, type RunOptions, synthAndPrepare } from './helpers/run-cli.js';
 

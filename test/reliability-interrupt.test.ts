@@ -17,7 +17,7 @@ import { checkpointDir, loadCheckpoint as loadClassifierCheckpoint, loadClassifi
 import { listCheckpoints, loadCheckpoint as loadDcganCheckpoint, checkpointName } from '../dcgan/checkpoint.js';
 import { disposeState } from '../dcgan/state.js';
 import { createRng, type Rng } from '../src/random.js';
-import { initBackend } from '../src/tf/backend.js';
+import { initBackend } from '../engine/backend.js';
 import { goodJpeg, hashTree, tempLeftovers, writeCsv, type CsvRow } from './helpers/bad-inputs.js';
 import { collect, runCli, startCli, type CliResult, synthAndPrepare } from './helpers/run-cli.js';
 import { dribble } from './helpers/dribble.js';

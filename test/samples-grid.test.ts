@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { composeGrid, gridSize, inferGeometry, splitGrid, type GridGeometry } from '../src/images/grid.js';
 import { encodePng } from '../src/images/decode.js';
 import { loadImage, parseGridSpec } from '../src/samples/scan.js';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { flatImage, tempDir } from './helpers/samples-fixture.js';
 
 const GEOMETRIES: [string, GridGeometry][] = [

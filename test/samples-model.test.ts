@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { wrapLayersModel, resizeRgb } from '../src/samples/tfjs-model.js';
-import { tf } from '../src/tf/tf.js';
-import { initBackend } from '../src/tf/backend.js';
+import { tf } from '../engine/tf.js';
+import { initBackend } from '../engine/backend.js';
 import { flatImage } from './helpers/samples-fixture.js';
 
 /** 4x6 input, flatten, one Dense per genre whose weights see only the left half of the image. */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { encodePng } from '../src/images/decode.js';
 import { scanSamples, scoreSamples, scoresCsv, formatGridTable, formatTrend, writeScores } from '../src/samples/index.js';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { cellColour, colourScorer, flatImage, tempDir, writeFakeSamples } from './helpers/samples-fixture.js';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {

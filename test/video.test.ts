@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
-import { UserError } from '../src/cli/errors.js';
+import { UserError } from '../src/core/errors.js';
 import { encodePng } from '../src/images/decode.js';
 import { captionHeight, renderCaption, withCaption } from '../src/video/caption.js';
 import { findFfmpeg } from '../src/video/ffmpeg.js';

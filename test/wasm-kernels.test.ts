@@ -1,13 +1,13 @@
 /**
- * The wasm backend's convolution gradients (src/tf/wasm) against the tfjs cpu backend, and one
+ * The wasm backend's convolution gradients (engine/wasm) against the tfjs cpu backend, and one
  * tiny tf.layers training step (conv2d, conv2dTranspose, batch norm, leaky ReLU, pooling, dense)
  * that must run on wasm and match the cpu backend's updated weights.
  */
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import '@tensorflow/tfjs-backend-wasm';
-import { tf } from '../src/tf/tf.js';
-import { registerWasmTrainingKernels } from '../src/tf/wasm/register.js';
+import { tf } from '../engine/tf.js';
+import { registerWasmTrainingKernels } from '../engine/wasm/register.js';
 import { createRng } from '../src/random.js';
 import { on } from './helpers/on-backend.js';
 

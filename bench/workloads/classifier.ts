@@ -3,9 +3,8 @@
  * (ratio 60), the seed's padding (same, valid, same, valid), 7 sigmoid outputs, binary
  * cross-entropy, RMSprop(1e-4, rho 0.9, eps 1e-7), batch 32, as ../shared/bench/torch_classifier.py.
  */
-import { tf } from '../../src/tf/tf.js';
+import { tf, fusedRmsprop } from '../../engine/index.js';
 import { buildClassifier } from '../../classifier/models.js';
-import { fusedRmsprop } from '../../src/tf/kernels/index.js';
 import { round, timeSteps, uniform } from './common.js';
 
 export interface ClassifierBenchOptions { height: number; width: number; batch: number; genres: number; iters: number; warmup: number }

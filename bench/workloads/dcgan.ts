@@ -4,7 +4,7 @@
  * ReLU/tanh G, LeakyReLU(0.2) D, Adam(2e-4, 0.5)); one iteration = 1 D update (real + fake) +
  * 2 G updates with the same z.
  */
-import { tf } from '../../src/tf/tf.js';
+import { tf } from '../../engine/index.js';
 import type { ModelConfig } from '../../dcgan/config.js';
 import { createState, disposeState } from '../../dcgan/state.js';
 import { trainIteration } from '../../dcgan/step.js';

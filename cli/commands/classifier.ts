@@ -4,14 +4,13 @@
 import type { Command } from 'commander';
 import path from 'node:path';
 import { existsSync, promises as fs } from 'node:fs';
-import { subcommand } from '../../src/cli/program.js';
-import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
-import { UserError } from '../../src/cli/errors.js';
+import { subcommand } from '../program.js';
+import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
+import { UserError } from '../../src/core/errors.js';
 import { checkYearRange, resolveGenreSet, type SplitName } from '../../src/dataset/index.js';
 import { writeJsonAtomic } from '../../src/fs/atomic.js';
 import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_POSTERS } from '../../src/paths.js';
-import { backendFlags, initBackend } from '../../src/tf/backend.js';
-import { registerNativeBackend } from '../../src/tf/native/register.js';
+import { backendFlags, initBackend } from '../../engine/index.js';
 import { loadClassifierData } from '../../classifier/data.js';
 import { evaluateOn, formatEvaluation, writeEvaluation, type Evaluation } from '../../classifier/evaluate.js';
 import { fitExtras, formatExtras } from '../../classifier/extras.js';
@@ -62,10 +61,6 @@ const compareFlags = defineFlags({
   output: { kind: 'path', help: 'write the comparison JSON here (default: <models>/compare-<genres>_ratio-<r>.json)' },
 });
 
-async function startEngine(backend: string): Promise<string> {
-  registerNativeBackend();
-  return initBackend(backend);
-}
 
 type TrainValues = ReturnType<typeof readFlags<typeof trainFlags>>;
 
@@ -89,7 +84,7 @@ async function runTrain(o: TrainValues, version: Version, backend: string, epoch
 function configureTrain(cmd: Command): Command {
   return addFlags(cmd, trainFlags).action(async () => {
     const o = readFlags(cmd, trainFlags);
-    const backend = await startEngine(o.backend);
+    const backend = await initBackend(o.backend);
     const r = await runTrain(o, o.version as Version, backend);
     const v = r.meta.validation as unknown as Evaluation['model_metrics'] | undefined;
     process.stdout.write(
@@ -107,7 +102,7 @@ function configureEvaluate(cmd: Command): Command {
     const o = readFlags(cmd, evaluateFlags);
     const dir = o.model ?? (await newestClassifier(o.models));
     if (!dir) throw new UserError(`no trained classifier in ${o.models}; train one with 'poster-studio classifier train' or pass --model <dir>`);
-    await startEngine(o.backend);
+    await initBackend(o.backend);
     const c = await loadClassifier(dir);
     const csv = o.csv ?? c.meta.dataset.csv;
     const posters = o.data ?? c.meta.dataset.data;
@@ -137,7 +132,7 @@ function configureCompare(cmd: Command): Command {
       return n as Version;
     });
     if (o.name) throw new UserError('--name cannot be used with compare: each version gets its own directory');
-    const backend = await startEngine(o.backend);
+    const backend = await initBackend(o.backend);
     const split = o.split as SplitName;
     const rows: { version: Version; dir: string; evaluation: Evaluation; imagesPerSecond: number; params: number }[] = [];
     for (const version of versions) {

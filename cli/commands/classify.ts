@@ -6,15 +6,14 @@
 import type { Command } from 'commander';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
-import { UserError } from '../../src/cli/errors.js';
+import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
+import { UserError } from '../../src/core/errors.js';
 import { readMovieCsv, type Movie } from '../../src/dataset/index.js';
 import { writeFileAtomic } from '../../src/fs/atomic.js';
 import { DEFAULT_CSV, DEFAULT_MODELS } from '../../src/paths.js';
 import { createProgress } from '../../src/progress.js';
 import { classifySamples, looksLikeSamples } from '../../src/samples/index.js';
-import { backendFlags, initBackend } from '../../src/tf/backend.js';
-import { registerNativeBackend } from '../../src/tf/native/register.js';
+import { backendFlags, initBackend } from '../../engine/index.js';
 import { listImages, predictFiles, predictionsCsv, predictionsJson, formatPrediction } from '../../classifier/predict.js';
 import { loadClassifier, newestClassifier, scoreImages } from '../../classifier/store.js';
 
@@ -40,7 +39,6 @@ export function configureClassify(cmd: Command): Command {
       }
       const { files, missing } = await listImages(inputs);
       if (missing.length) throw new UserError(`${missing.join(', ')}: no such file or directory`);
-      registerNativeBackend();
       await initBackend(o.backend);
       const c = await loadClassifier(dir);
       if (await looksLikeSamples(inputs, o.grid)) {

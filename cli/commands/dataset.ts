@@ -3,7 +3,7 @@
  * and per genre. A quick look before a long training run.
  */
 import type { Command } from 'commander';
-import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
+import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import {
   applyFilter, checkYearRange, describeTable, indexPosters, readMovieCsv, resolveGenreSet, seedSplit,
 } from '../../src/dataset/index.js';

@@ -5,12 +5,11 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../../src/cli/errors.js';
-import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
-import { subcommand } from '../../src/cli/program.js';
+import { UserError } from '../../src/core/errors.js';
+import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
+import { subcommand } from '../program.js';
 import { DEFAULT_DCGAN_DATA, DEFAULT_SAMPLES } from '../../src/paths.js';
-import { backendFlags, initBackend } from '../../src/tf/backend.js';
-import { registerNativeBackend } from '../../src/tf/native/register.js';
+import { backendFlags, initBackend } from '../../engine/index.js';
 import { parseResolution } from '../../src/video/render.js';
 import { ACTIVATIONS, type ModelConfig, checkModelConfig } from '../../dcgan/config.js';
 import { generate } from '../../dcgan/generate.js';
@@ -93,11 +92,6 @@ const TRAIN_FLAGS: [string, keyof TrainOptions][] = [
 
 const camel = (s: string): string => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 
-async function startBackend(name: string): Promise<string> {
-  // The native engine registers itself only when asked; auto then prefers it over the cpu backend.
-  registerNativeBackend();
-  return initBackend(name);
-}
 
 function resolution(raw: string): { width: number; height: number } | null {
   return raw ? parseResolution('render_res', raw) : null;
@@ -131,7 +125,7 @@ function configureTrain(cmd: Command): void {
     for (const [flag, key] of TRAIN_FLAGS) {
       if (cmd.getOptionValueSource(camel(flag)) === 'cli') (explicitTrain as Record<string, unknown>)[key] = trainOpts[key];
     }
-    const backend = await startBackend(o.backend);
+    const backend = await initBackend(o.backend);
     const video = path.join(o.output, 'train.mp4');
     let rendering: Promise<unknown> = Promise.resolve();
     const render = (): Promise<unknown> =>
@@ -184,7 +178,7 @@ function configureRender(cmd: Command): void {
 function configureGenerate(cmd: Command): void {
   addFlags(cmd, generateFlags).action(async () => {
     const o = readFlags(cmd, generateFlags);
-    await startBackend(o.backend);
+    await initBackend(o.backend);
     const r = await generate({
       checkpoint: o.checkpoint, output: o.output, count: o.count, cols: o.grid_width, seed: o.seed,
       genres: o.genre, decade: o.decade === undefined ? null : Math.floor(o.decade / 10) * 10, bn: o.bn_stats as 'moving' | 'batch',

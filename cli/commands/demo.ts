@@ -8,8 +8,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
-import { UserError } from '../../src/cli/errors.js';
-import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
+import { UserError } from '../../src/core/errors.js';
+import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { COMMANDS } from './index.js';
 
 export const demoFlags = defineFlags({

@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../../src/cli/errors.js';
-import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
+import { UserError } from '../../src/core/errors.js';
+import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { computePosterFid, fidCsv } from '../../src/fid/poster-fid.js';
 import { DEFAULT_EPS } from '../../src/fid/frechet.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/fs/atomic.js';
@@ -16,8 +16,7 @@ import { newestClassifier } from '../../classifier/store.js';
 import { defaultRealDir, listRealPosters, pickSeeded } from '../../src/samples/real.js';
 import { parseGridSpec, scanSamples } from '../../src/samples/scan.js';
 import { openGenreModel } from '../../src/samples/tfjs-model.js';
-import { backendFlags, initBackend } from '../../src/tf/backend.js';
-import { registerNativeBackend } from '../../src/tf/native/register.js';
+import { backendFlags, initBackend } from '../../engine/index.js';
 
 export const fidFlags = defineFlags({
   real: { kind: 'path', exists: 'dir', help: 'real posters: a poster directory or the output of prepare-dcgan (default: data/dcgan, then data/posters)' },
@@ -45,7 +44,6 @@ export function configureFid(cmd: Command): Command {
     const scan = await scanSamples([o.samples], { grid });
     for (const n of scan.notes) process.stderr.write(`note: ${n}\n`);
     for (const s of scan.skipped) process.stderr.write(`skipped ${s.file}: ${s.reason}\n`);
-    registerNativeBackend();
     await initBackend(o.backend);
     const model = await openGenreModel(modelDir);
     const realFiles = pickSeeded(allReal, o.real_count, o.seed, 'fid-real');

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
-import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
+import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { applyFilter, checkYearRange, describeTable, indexPosters, readMovieCsv, sizeAtRatio } from '../../src/dataset/index.js';
 import { downloadPosters, groupFailures, offlineError } from '../../src/download/downloader.js';
 import { DEFAULT_CSV, DEFAULT_POSTERS } from '../../src/paths.js';

@@ -3,7 +3,7 @@
  * share these definitions, so a flag means the same everywhere.
  */
 import type { Command } from 'commander';
-import { subcommand } from '../../src/cli/program.js';
+import { subcommand } from '../program.js';
 import { configureDataset } from './dataset.js';
 import { configureDcgan } from './dcgan.js';
 import { configureDemo } from './demo.js';

@@ -5,8 +5,8 @@
  */
 import path from 'node:path';
 import type { Command } from 'commander';
-import { UserError } from '../../src/cli/errors.js';
-import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
+import { UserError } from '../../src/core/errors.js';
+import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { canonicalGenres, checkGenreOverlap, checkYearRange } from '../../src/dataset/index.js';
 import { DEFAULT_CSV, DEFAULT_DCGAN_DATA, DEFAULT_POSTERS } from '../../src/paths.js';
 import { countReasons } from '../../src/prepare/manifest.js';

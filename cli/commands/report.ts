@@ -4,7 +4,7 @@
  * genre mix, the classifier's metrics and per-genre saliency maps.
  */
 import type { Command } from 'commander';
-import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
+import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { displayTitle, readMovieCsv, type Movie } from '../../src/dataset/index.js';
@@ -14,8 +14,7 @@ import { newestClassifier } from '../../classifier/store.js';
 import { readModelInfo } from '../../src/report/inputs.js';
 import { defaultRealDir } from '../../src/samples/real.js';
 import { openGenreModel, type GenreModel } from '../../src/samples/tfjs-model.js';
-import { backendFlags, initBackend } from '../../src/tf/backend.js';
-import { registerNativeBackend } from '../../src/tf/native/register.js';
+import { backendFlags, initBackend } from '../../engine/index.js';
 
 export const reportFlags = defineFlags({
   samples: { kind: 'path', default: DEFAULT_SAMPLES, help: 'output directory of dcgan train (grids, sidecars, losses.csv, classify.json, fid.json)' },
@@ -38,7 +37,6 @@ export function configureReport(cmd: Command): Command {
     let model: GenreModel | null = null;
     let modelNote = `no trained classifier in ${o.models}; run <code>poster-studio classifier train</code>`;
     if (modelDir) {
-      registerNativeBackend();
       await initBackend(o.backend);
       try {
         model = await openGenreModel(modelDir);

@@ -3,7 +3,7 @@
  * generated deterministically from a seed (no download).
  */
 import type { Command } from 'commander';
-import { addFlags, defineFlags, readFlags } from '../../src/cli/flags.js';
+import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { createProgress } from '../../src/progress.js';
 import { writeSyntheticSet } from '../../src/synthetic/generate.js';
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parse } from 'csv-parse/sync';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import { type Movie, yearFromTitle } from './movie.js';
 
 export const REQUIRED_COLUMNS = ['imdbId', 'Title', 'Genre'] as const;

@@ -1,4 +1,4 @@
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import type { Movie } from './movie.js';
 
 export interface MovieFilter {

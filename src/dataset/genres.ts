@@ -1,4 +1,4 @@
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 
 /** The seed's genre sets, in the seed's order: 3 = the big three, 7 and 14 add the next ones. */
 export const GENRE_SETS = {

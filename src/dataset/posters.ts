@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 
 const POSTER_NAME = /^(\d+)\.(jpe?g|png|webp)$/i;
 

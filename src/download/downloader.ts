@@ -6,7 +6,7 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import { removeStaleTemps, writeFileAtomic } from '../fs/atomic.js';
 import { MAX_INPUT_PIXELS, srgbPipeline } from '../images/decode.js';
 import { parseJpegHeader } from '../prepare/jpeg-check.js';

@@ -7,7 +7,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import { inferGeometry, gridSize, type GridGeometry } from '../images/grid.js';
 import { MAX_INPUT_PIXELS, srgbPipeline, type RgbImage, ImageDecodeError } from '../images/decode.js';
 import { iterationFromName, readSidecar, sidecarPathFor } from './sidecar.js';

@@ -8,10 +8,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import { rgbToFloat, type RgbImage } from '../images/decode.js';
-import { loadLayersModel } from '../tf/io.js';
-import { tf, type LayersModel } from '../tf/tf.js';
+import { loadLayersModel } from '../core/model-io.js';
+import { tf, type LayersModel } from '../../engine/index.js';
 
 export interface ModelInput {
   width: number;

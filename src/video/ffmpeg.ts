@@ -6,7 +6,7 @@
 import { accessSync, chmodSync, constants, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 
 export interface FfmpegLocation {
   path: string;

@@ -7,7 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
 import sharp from 'sharp';
-import { UserError } from '../cli/errors.js';
+import { UserError } from '../core/errors.js';
 import { encodePng, type RgbImage } from '../images/decode.js';
 import { captionScale, withCaption } from './caption.js';
 import { requireFfmpeg } from './ffmpeg.js';

@@ -1,4 +1,4 @@
-import { tf } from '../../src/tf/tf.js';
+import { tf } from '../../engine/tf.js';
 
 /** Runs fn on a backend and returns the values (and shape) it computed, for kernel comparisons. */
 export async function on(backend: string, fn: () => tf.Tensor): Promise<{ values: Float32Array; shape: number[] }> {

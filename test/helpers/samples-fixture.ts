@@ -80,8 +80,8 @@ export async function writeFakeSamples(
  * saliency and the metrics table without training anything.
  */
 export async function writeTinyClassifier(dir: string, genres: readonly string[] = FAKE_GENRES, size = { width: 16, height: 24 }): Promise<string> {
-  const { tf } = await import('../../src/tf/tf.js');
-  const { saveLayersModel } = await import('../../src/tf/io.js');
+  const { tf } = await import('../../engine/tf.js');
+  const { saveLayersModel } = await import('../../src/core/model-io.js');
   const model = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [size.height, size.width, 3], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
@@ -148,7 +148,7 @@ export async function writeFakeVideo(samplesDir: string, out: string): Promise<v
  * classify.json, fid.json, optionally train.mp4), models/tiny_v1, real/ posters.
  */
 export async function writeFullRun(root: string, opts: { video?: boolean } = {}): Promise<{ samples: string; models: string; modelDir: string; real: string }> {
-  const { initBackend } = await import('../../src/tf/backend.js');
+  const { initBackend } = await import('../../engine/backend.js');
   const { openGenreModel } = await import('../../src/samples/tfjs-model.js');
   const { scanSamples, scoreSamples, writeScores } = await import('../../src/samples/index.js');
   const { computePosterFid } = await import('../../src/fid/poster-fid.js');

@@ -7,7 +7,7 @@
 import type { GradConfig, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { type Args, count, output, valuesOf } from './util.js';
-import { allocFloats } from '../pool.js';
+import { allocFloats } from '../buffer-pool.js';
 
 export const RELU_GRAD = 'PosterStudioReluGrad';
 export const LEAKY_RELU_GRAD = 'PosterStudioLeakyReluGrad';
@@ -41,7 +41,6 @@ function leakyReluGrad({ inputs, attrs, backend }: Args): TensorInfo {
 }
 
 export function activationGradKernels(backendName: string): KernelConfig[] {
-  registerActivationGradients();
   return [
     { kernelName: RELU_GRAD, backendName, kernelFunc: reluGrad as unknown as KernelConfig['kernelFunc'] },
     { kernelName: LEAKY_RELU_GRAD, backendName, kernelFunc: leakyReluGrad as unknown as KernelConfig['kernelFunc'] },
@@ -68,7 +67,7 @@ function dispatching(kernelName: 'Relu' | 'LeakyRelu', fused: string): GradConfi
 
 let registered = false;
 
-/** Idempotent; called when fast kernels are first registered on a backend. */
+/** Idempotent; called by the registrations of the backends that have the fused kernels (registry.ts, fast-cpu-backend.ts). */
 export function registerActivationGradients(): void {
   if (registered) return;
   registered = true;

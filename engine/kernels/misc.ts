@@ -4,7 +4,7 @@
  */
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { type Args, type Values, kernel, newValues, output, sizeOf, valuesOf } from './util.js';
-import { allocFloats } from '../pool.js';
+import { allocFloats } from '../buffer-pool.js';
 
 /** Output rows are copies of input rows (innermost axis, repeated), found by index arithmetic. */
 function tile({ inputs, attrs, backend }: Args): TensorInfo | null {

@@ -5,11 +5,12 @@
  */
 import type { KernelBackend } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
-import { fastKernelConfigs } from './index.js';
+import { jsKernelConfigs } from '../registry.js';
+import { registerActivationGradients } from './activation-grads.js';
 
 export function registerFastCpuBackend(name: string): void {
   if (tf.findBackendFactory(name) !== null) return;
-  // The class of the cpu backend instance, so only src/tf/tf.ts imports TensorFlow.js.
+  // The class of the cpu backend instance, so only engine/tf.ts imports TensorFlow.js.
   const Cpu = tf.findBackend('cpu')!.constructor as new () => KernelBackend;
   tf.registerBackend(name, () => {
     const b = new Cpu();
@@ -18,8 +19,9 @@ export function registerFastCpuBackend(name: string): void {
     return b;
   });
   for (const k of tf.getKernelsForBackend('cpu')) tf.registerKernel({ ...k, backendName: name });
-  for (const k of fastKernelConfigs(name)) {
+  for (const k of jsKernelConfigs(name)) {
     if (tf.getKernel(k.kernelName, name)) tf.unregisterKernel(k.kernelName, name);
     tf.registerKernel(k);
   }
+  registerActivationGradients();
 }

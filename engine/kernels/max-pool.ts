@@ -6,7 +6,7 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { type Args, kernel, output, valuesOf } from './util.js';
-import { allocFloats } from '../pool.js';
+import { allocFloats } from '../buffer-pool.js';
 
 type PoolInfo = ReturnType<typeof tf.backend_util.computePool2DInfo>;
 

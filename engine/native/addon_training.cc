@@ -1,4 +1,4 @@
-// Bindings of native/training.cc: batch-norm training passes and in-place optimizer updates on
+// Bindings of training.cc: batch-norm training passes and in-place optimizer updates on
 // the Float32Arrays the tfjs cpu backend keeps its tensors in (no copies).
 #include <string>
 

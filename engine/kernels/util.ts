@@ -6,7 +6,7 @@
 import type { DataType, KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf.js';
-import { allocFloats } from '../pool.js';
+import { allocFloats } from '../buffer-pool.js';
 
 export type Values = Float32Array | Int32Array | Uint8Array;
 

@@ -1,17 +1,17 @@
 /**
- * Batch-norm training and optimizer kernels of the C++ addon (native/addon_training.cc),
+ * Batch-norm training and optimizer kernels of the C++ addon (addon_training.cc),
  * registered on the 'native' backend over the JS fast kernels. The batch-norm kernels replace
- * src/tf/kernels/batchnorm-train.ts's on float32 inputs (anything else runs the JS kernel); the
- * optimizer loops are handed to src/tf/kernels/optimizers.ts, which keeps the slot bookkeeping.
+ * engine/kernels/batchnorm-train.ts's on float32 inputs (anything else runs the JS kernel); the
+ * optimizer loops are handed to engine/ops/optimizers.ts, which keeps the slot bookkeeping.
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
-import { allocFloats } from '../pool.js';
+import { allocFloats } from '../buffer-pool.js';
 import { BN_TRAIN, BN_TRAIN_GRAD, batchNormTrainGradJs, batchNormTrainJs, bnDims } from '../kernels/batchnorm-train.js';
-import { setNativeOptimizers } from '../kernels/optimizers.js';
+import { setNativeOptimizers } from '../ops/optimizers.js';
 import { type Args, count, output } from '../kernels/util.js';
 import type { NativeAddon } from './addon.js';
 
-/** The addon functions of native/addon_training.cc. */
+/** The addon functions of addon_training.cc. */
 export interface TrainingAddon {
   bnTrainForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, M: number, C: number, eps: number): void;
   bnTrainBackward(

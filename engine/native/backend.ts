@@ -1,16 +1,12 @@
 /**
- * The 'native' tfjs backend: the cpu backend (tensors stay TypedArrays in JS memory) with its
- * heavy kernels replaced by the C++ addon, then the project's fast element-wise kernels on top.
+ * The 'native' tfjs backend: the cpu backend (tensors stay TypedArrays in JS memory) with the
+ * kernels of engine/registry.ts's table (C++, then JS, then tfjs cpu).
  */
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import type { KernelFunc } from '@tensorflow/tfjs-core';
-import { fastKernelConfigs } from '../kernels/index.js';
-import { noteEscaped, noteRegistered, releaseFloats } from '../pool.js';
+import { noteEscaped, noteRegistered, releaseFloats } from '../buffer-pool.js';
 import { tf } from '../tf.js';
 import { loadAddon, type NativeAddon } from './addon.js';
-import { elementwiseKernelConfigs } from './elementwise.js';
-import { nativeKernelConfigs } from './kernels.js';
-import { trainingKernelConfigs } from './training.js';
+import { registerNativeKernels } from '../registry.js';
 
 export type NativeStatus = { ok: true; simd: string; threads: number } | { ok: false; reason: string };
 
@@ -18,7 +14,7 @@ export const NATIVE_BACKEND = 'native';
 
 type DataId = Parameters<MathBackendCPU['disposeData']>[0];
 
-/** The cpu backend with kernel outputs recycled through src/tf/pool.ts. */
+/** The cpu backend with kernel outputs recycled through engine/buffer-pool.ts. */
 class NativeBackend extends MathBackendCPU {
   constructor() {
     super();
@@ -53,26 +49,6 @@ class NativeBackend extends MathBackendCPU {
 let status: NativeStatus | null = null;
 let loaded: NativeAddon | null = null;
 
-function registerKernels(addon: NativeAddon): void {
-  const cpuKernels = new Map(tf.getKernelsForBackend('cpu').map((k) => [k.kernelName, k]));
-  const cpu = (name: string): KernelFunc => {
-    const k = cpuKernels.get(name);
-    if (!k) throw new Error(`the cpu backend has no ${name} kernel to fall back to`);
-    return k.kernelFunc;
-  };
-  const put = (config: tf.KernelConfig): void => {
-    if (tf.getKernel(config.kernelName, NATIVE_BACKEND)) tf.unregisterKernel(config.kernelName, NATIVE_BACKEND);
-    tf.registerKernel({ ...config, backendName: NATIVE_BACKEND });
-  };
-  for (const k of cpuKernels.values()) put(k);
-  for (const k of nativeKernelConfigs(addon, NATIVE_BACKEND, cpu)) put(k);
-  // Last, so the element-wise/batch-norm/pooling kernels override the cpu ones.
-  for (const k of fastKernelConfigs(NATIVE_BACKEND)) put(k);
-  // The C++ element-wise and training kernels replace the JS ones where they cover the inputs.
-  for (const k of elementwiseKernelConfigs(addon, NATIVE_BACKEND)) put(k);
-  for (const k of trainingKernelConfigs(addon, NATIVE_BACKEND)) put(k);
-}
-
 /** Registers the 'native' backend once; later calls return the first result. */
 export function registerNativeBackend(): NativeStatus {
   if (status) return status;
@@ -82,7 +58,7 @@ export function registerNativeBackend(): NativeStatus {
     return status;
   }
   loaded = r.addon;
-  registerKernels(r.addon);
+  registerNativeKernels(r.addon, NATIVE_BACKEND);
   // Priority below tensorflow (tfjs-node) and above cpu/wasm; backend.ts chooses explicitly anyway.
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 3);
   const info = r.addon.info();
@@ -94,11 +70,4 @@ export function registerNativeBackend(): NativeStatus {
 export function nativeAddon(): NativeAddon | null {
   registerNativeBackend();
   return loaded;
-}
-
-/** Threads the native kernels use (POSTER_STUDIO_THREADS or the number of cores at start). */
-export function setNativeThreads(n: number): number {
-  const addon = nativeAddon();
-  if (!addon) throw new Error('the native addon is not available');
-  return addon.setThreads(n);
 }

@@ -5,13 +5,13 @@
  * variables, names, getWeights/setWeights and config, so checkpoints stay interchangeable.
  * On a backend that does not keep float32 TypedArrays in JS memory (tensorflow, wasm) they
  * run the stock update. On the 'native' backend the per-element loop runs in C++ (installed by
- * src/tf/native/training.ts through setNativeOptimizers, so this file needs no addon), with the
+ * engine/native/training.ts through setNativeOptimizers, so this file needs no addon), with the
  * same arithmetic: the two agree bit for bit.
  */
 import type { Tensor, Variable } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
-import { count } from './util.js';
-import { allocFloats, isPrivate } from '../pool.js';
+import { count } from '../kernels/util.js';
+import { allocFloats, isPrivate } from '../buffer-pool.js';
 
 /**
  * Element loops of the updates in native code; the Float64Array holds the constants as the JS
@@ -75,7 +75,7 @@ function writableSlot(slot: Variable): Float32Array {
 
 /**
  * Where a weight's new values go. The native backend knows when nobody else can see the weight's
- * array (no other tensor shares it, no dataSync() handed it out: src/tf/pool.ts isPrivate); the
+ * array (no other tensor shares it, no dataSync() handed it out: engine/buffer-pool.ts isPrivate); the
  * native update then writes it in place, which needs no storage from the pool (a 124 MB fresh
  * array page-faults for ~60 ms when the pool is at its cap). Otherwise a fresh array, since
  * values that users hold must not change.

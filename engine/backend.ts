@@ -4,8 +4,8 @@
  * could not load, one line saying so and which fallback runs instead).
  */
 import { createRequire } from 'node:module';
-import { UserError } from '../cli/errors.js';
-import { defineFlags } from '../cli/flags.js';
+import { UserError } from '../src/core/errors.js';
+import { defineFlags } from '../src/core/flags.js';
 import { tf } from './tf.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
@@ -114,7 +114,7 @@ export const realProbes: Probes = {
     let status: { ok: true; simd: string; threads: number } | { ok: false; reason: string };
     try {
       // Dynamic so that a broken native module (or none) leaves the other backends usable.
-      const mod = (await import('./native/register.js')) as { registerNativeBackend(): typeof status };
+      const mod = (await import('./native/backend.js')) as { registerNativeBackend(): typeof status };
       status = mod.registerNativeBackend();
     } catch (err) {
       return { ok: false, reason: `cannot load the native backend module: ${(err as Error).message.split('\n')[0]}` };

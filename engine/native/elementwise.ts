@@ -8,9 +8,9 @@
 import type { KernelConfig, KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf.js';
-import { allocFloats } from '../pool.js';
+import { allocFloats } from '../buffer-pool.js';
 import { broadcastPlan } from '../kernels/binary.js';
-import { LEAKY_RELU_GRAD, RELU_GRAD } from '../kernels/grads.js';
+import { LEAKY_RELU_GRAD, RELU_GRAD } from '../kernels/activation-grads.js';
 import { reducePlan } from '../kernels/reduce.js';
 import type { NativeAddon } from './addon.js';
 
@@ -24,7 +24,7 @@ export interface ElementwiseAddon {
   ewMaxPool2x2Grad(x: Float32Array, dy: Float32Array, dx: Float32Array, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
 }
 
-// Op codes of native/elementwise.h.
+// Op codes of elementwise.h.
 const UNARY: Record<string, { code: number; p0?: (attrs: NamedAttrMap) => number }> = {
   Relu: { code: 0 },
   LeakyRelu: { code: 1, p0: (a) => a.alpha as number },

@@ -6,7 +6,7 @@
 
 namespace ps_ew {
 
-// Codes shared with src/tf/native/elementwise.ts.
+// Codes shared with engine/native/elementwise.ts.
 enum Unary : int {
   U_RELU = 0, U_LEAKY_RELU = 1, U_TANH = 2, U_SIGMOID = 3, U_SQUARE = 4, U_NEG = 5, U_ABS = 6,
   U_FLOOR = 7, U_STEP = 8, U_SQRT = 9, U_EXP = 10, U_RELU6 = 11,

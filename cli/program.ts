@@ -1,6 +1,6 @@
 import { Command, CommanderError } from 'commander';
-import { runMain } from './errors.js';
-import { normalizeArgv } from './flags.js';
+import { runMain } from '../src/core/errors.js';
+import { normalizeArgv } from '../src/core/flags.js';
 
 /** A commander program with the studio's conventions: bad usage exits 2, help exits 0. */
 export function createProgram(name: string, description: string): Command {

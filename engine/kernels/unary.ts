@@ -5,7 +5,7 @@
  */
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { type Args, type Values, compile, kernel, output, valuesOf } from './util.js';
-import { allocFloats } from '../pool.js';
+import { allocFloats } from '../buffer-pool.js';
 
 // Softplus cut-offs as the cpu backend defines them (float32 epsilon).
 const SOFTPLUS_EPS = 1.1920928955078125e-7;

@@ -6,7 +6,7 @@
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { type Args, type Values, kernel, output } from './util.js';
-import { allocFloats } from '../pool.js';
+import { allocFloats } from '../buffer-pool.js';
 
 /** x viewed as [outer, reduce, inner], or null when the reduced axes are not one block. */
 export function reducePlan(shape: number[], axis: number | number[]): { outer: number; reduce: number; inner: number; axes: number[] } | null {

@@ -5,8 +5,8 @@
  * layer is one Multiply. It registers under tfjs's own class name 'Dropout', so saved models stay
  * plain Keras JSON that any tfjs loads, and models loaded here get the fast mask too.
  */
-import { tf } from '../src/tf/tf.js';
-import { allocFloats } from '../src/tf/pool.js';
+import { tf } from '../tf.js';
+import { allocFloats } from '../buffer-pool.js';
 
 type Kwargs = Parameters<tf.layers.Layer['call']>[1];
 interface DropoutFields {

@@ -9,7 +9,7 @@
 import type { GradConfig, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { type Args, count, output, valuesOf } from './util.js';
-import { allocFloats } from '../pool.js';
+import { allocFloats } from '../buffer-pool.js';
 
 export const BN_TRAIN = 'PosterStudioBatchNormTrain';
 export const BN_TRAIN_GRAD = 'PosterStudioBatchNormTrainGrad';

@@ -23,11 +23,11 @@ export interface NativeAddon {
 
 export const ADDON_FILE = join('build', 'Release', 'poster_studio_native.node');
 
-/** Activation codes shared with native/kernels.h. */
+/** Activation codes shared with kernels.h. */
 export const ACT: Record<string, number> = { linear: 0, relu: 1, relu6: 2, leakyrelu: 3, elu: 4, sigmoid: 5 };
 
 function findAddon(): string | null {
-  // dist/src/tf/native → the package root is a few levels up; walk rather than hard-code the depth.
+  // dist/engine/native → the package root is a few levels up; walk rather than hard-code the depth.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {
     const candidate = join(dir, ADDON_FILE);

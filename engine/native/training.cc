@@ -1,5 +1,5 @@
 // Batch-norm training passes and optimizer updates. The optimizer updates compute in double and
-// round on store, as the JS loops they replace (src/tf/kernels/optimizers.ts) do: the two agree
+// round on store, as the JS loops they replace (engine/ops/optimizers.ts) do: the two agree
 // bit for bit. Batch norm sums its statistics in double and maps the elements in float.
 #include "training.h"
 

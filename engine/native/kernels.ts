@@ -6,7 +6,7 @@
 import type { KernelConfig, KernelFunc, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { tf } from '../tf.js';
-import { allocFloats } from '../pool.js';
+import { allocFloats } from '../buffer-pool.js';
 import { ACT, type NativeAddon } from './addon.js';
 
 type Conv2DInfo = ReturnType<typeof tf.backend_util.computeConv2DInfo>;
@@ -29,7 +29,7 @@ function allFloat(...ts: (TensorInfo | undefined)[]): boolean {
   return ts.every((t) => t === undefined || t.dtype === 'float32');
 }
 
-/** The 15 numbers native/kernels.h's ConvGeom reads, in its order. */
+/** The 15 numbers kernels.h's ConvGeom reads, in its order. */
 function geometry(c: Conv2DInfo): Int32Array {
   return Int32Array.from([
     c.batchSize, c.inHeight, c.inWidth, c.inChannels,
