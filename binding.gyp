@@ -38,7 +38,7 @@
       "targets": [
         {
           "target_name": "poster_studio_jpeg",
-          "sources": ["src/prepare/native/jpeg_resize.cc"],
+          "sources": ["src/features/prepare/native/jpeg_resize.cc"],
           "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"],
           "cflags_cc": ["-O3", "-std=gnu++17"],
           "libraries": ["-ljpeg"]

@@ -10,9 +10,9 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:f
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readMovieCsv } from '../src/dataset/index.js';
-import { converterName } from '../src/prepare/native-jpeg.js';
-import { prepareDcgan } from '../src/prepare/run.js';
+import { readMovieCsv } from '../src/core/dataset/index.js';
+import { converterName } from '../src/features/prepare/native-jpeg.js';
+import { prepareDcgan } from '../src/features/prepare/run.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SHARED = path.resolve(here, '../../../shared/data/movie-genre');

@@ -6,10 +6,10 @@
 import { createHash } from 'node:crypto';
 import {
   applyFilter, indexPosters, readMovieCsv, seedSplit, sizeAtRatio, type Movie, type SplitName,
-} from '../src/dataset/index.js';
-import { loadRgb } from '../src/images/decode.js';
-import { createProgress } from '../src/progress.js';
-import { mapLimit } from '../src/map-limit.js';
+} from '../src/core/dataset/index.js';
+import { loadRgb } from '../src/core/images/decode.js';
+import { createProgress } from '../src/core/progress.js';
+import { mapLimit } from '../src/core/map-limit.js';
 
 export interface Example {
   movie: Movie;

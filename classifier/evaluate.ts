@@ -3,8 +3,8 @@
  * baselines, as a table and as JSON (evaluation-<split>.json beside the model).
  */
 import path from 'node:path';
-import { writeJsonAtomic } from '../src/fs/atomic.js';
-import type { SplitName } from '../src/dataset/index.js';
+import { writeJsonAtomic } from '../src/core/fs/atomic.js';
+import type { SplitName } from '../src/core/dataset/index.js';
 import { labelMatrix, type Example } from './data.js';
 import { baselines, evaluateMultiLabel, type MultiLabelReport } from './metrics.js';
 import { predictBytes, type Classifier } from './store.js';

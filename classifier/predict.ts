@@ -6,8 +6,8 @@
  */
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
-import { displayTitle, type Movie } from '../src/dataset/index.js';
-import { loadRgb, type RgbImage } from '../src/images/decode.js';
+import { displayTitle, type Movie } from '../src/core/dataset/index.js';
+import { loadRgb, type RgbImage } from '../src/core/images/decode.js';
 import { scoreImages, type Classifier } from './store.js';
 
 export const POSTER_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp']);

@@ -8,9 +8,9 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../src/fs/atomic.js';
-import { rgbToFloat, type RgbImage } from '../src/images/decode.js';
-import { resizeRgb } from '../src/samples/tfjs-model.js';
+import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs/atomic.js';
+import { rgbToFloat, type RgbImage } from '../src/core/images/decode.js';
+import { resizeRgb } from '../src/features/scoring/tfjs-model.js';
 import { loadLayersModel, saveLayersModel } from '../src/core/model-io.js';
 import { tf, type LayersModel } from '../engine/index.js';
 

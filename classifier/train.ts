@@ -6,9 +6,9 @@
  */
 import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
-import { ensureWritableDir } from '../src/fs/atomic.js';
-import { createProgress } from '../src/progress.js';
-import { createRng } from '../src/random.js';
+import { ensureWritableDir } from '../src/core/fs/atomic.js';
+import { createProgress } from '../src/core/progress.js';
+import { createRng } from '../src/core/random.js';
 import { fusedAdam, tf, type LayersModel } from '../engine/index.js';
 import { labelMatrix, type ClassifierData, type Example } from './data.js';
 import { evaluateMultiLabel, genrePriors, tuneThresholds } from './metrics.js';

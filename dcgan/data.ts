@@ -6,8 +6,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
-import { loadRgb, rgbToFloat } from '../src/images/decode.js';
-import { createProgress } from '../src/progress.js';
+import { loadRgb, rgbToFloat } from '../src/core/images/decode.js';
+import { createProgress } from '../src/core/progress.js';
 import type { ConditionVocab } from './config.js';
 
 export interface ManifestEntry {

@@ -5,9 +5,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../src/fs/atomic.js';
-import { encodePng } from '../src/images/decode.js';
-import { composeGrid } from '../src/images/grid.js';
+import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs/atomic.js';
+import { encodePng } from '../src/core/images/decode.js';
+import { composeGrid } from '../src/core/images/grid.js';
 import { tf } from '../engine/index.js';
 import { listCheckpoints, checkpointName, loadCheckpoint } from './checkpoint.js';
 import { conditionDim } from './config.js';
@@ -15,7 +15,7 @@ import { encodeCondition } from './data.js';
 import type { BnMode } from './layers.js';
 import { uniformLatent } from './latent.js';
 import { generator } from './model.js';
-import { GRID_GAP, meanPairwiseDistance, toImages } from './samples.js';
+import { GRID_GAP, meanPairwiseDistance, toImages } from './grids.js';
 
 export { meanPairwiseDistance };
 import { disposeState, type TrainState } from './state.js';

@@ -3,7 +3,7 @@
  * (seed, iteration) and each epoch's order from (seed, epoch), so a resumed run draws exactly
  * what an uninterrupted one would without carrying generator states around.
  */
-import { createRng } from '../src/random.js';
+import { createRng } from '../src/core/random.js';
 import type { ConditionVocab } from './config.js';
 
 /** carpedm20 draws z uniformly from [-1, 1]. */

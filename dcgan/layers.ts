@@ -3,7 +3,7 @@
  * networks hold is an explicit variable: checkpoints can then save and restore them exactly.
  */
 import { tf, batchNormTrain } from '../engine/index.js';
-import type { Rng } from '../src/random.js';
+import type { Rng } from '../src/core/random.js';
 import type { Activation } from './config.js';
 
 export type Params = Map<string, tf.Variable>;

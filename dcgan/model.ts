@@ -4,7 +4,7 @@
  * 5 layers each; a 64x96 poster has the same channels with heights x1.5.
  */
 import { tf } from '../engine/index.js';
-import { createRng } from '../src/random.js';
+import { createRng } from '../src/core/random.js';
 import { type ModelConfig, conditionDim, discriminatorChannels, generatorChannels } from './config.js';
 import {
   type BnMode, type BnStats, type Params, activate, addBatchNorm, addVar, batchNorm, get, initNormal,

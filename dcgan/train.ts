@@ -6,8 +6,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
-import { removeStaleTemps } from '../src/fs/atomic.js';
-import { createProgress } from '../src/progress.js';
+import { removeStaleTemps } from '../src/core/fs/atomic.js';
+import { createProgress } from '../src/core/progress.js';
 import { tf } from '../engine/index.js';
 import { type ModelConfig, conditionDim } from './config.js';
 import {
@@ -17,7 +17,7 @@ import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type Tra
 import { epochOrder, fixedLatent, gridConditions, iterationLatent, type CellCondition } from './latent.js';
 import {
   GRID_GAP, LOSSES_HEADER, LossLog, listGrids, meanPairwiseDistance, removeGridsAfter, toImages, trimLosses, writeGrid,
-} from './samples.js';
+} from './grids.js';
 import { createState, disposeState, type TrainOptions, type TrainState } from './state.js';
 import { sampleFixed, type StepLosses, trainIteration } from './step.js';
 

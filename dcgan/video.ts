@@ -4,8 +4,8 @@
  */
 import { promises as fs } from 'node:fs';
 import { UserError } from '../src/core/errors.js';
-import { renderVideo, type RenderResult } from '../src/video/render.js';
-import { listGrids } from './samples.js';
+import { renderVideo, type RenderResult } from '../src/features/video/render.js';
+import { listGrids } from './grids.js';
 
 export interface TrainingVideoOptions {
   input: string;

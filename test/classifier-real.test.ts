@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { resolveGenreSet } from '../src/dataset/index.js';
+import { resolveGenreSet } from '../src/core/dataset/index.js';
 import { initBackend } from '../engine/backend.js';
 import { registerNativeBackend } from '../engine/native/backend.js';
 import { labelMatrix, loadClassifierData } from '../classifier/data.js';

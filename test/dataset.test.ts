@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
   applyFilter, decodeCsvBytes, indexPosters, parseMovieCsv, readMovieCsv, resolveGenreSet, seedSplit, yearFromTitle,
-} from '../src/dataset/index.js';
+} from '../src/core/dataset/index.js';
 import { UserError } from '../src/core/errors.js';
 import { SHARED_CSV, SHARED_POSTERS, sharedDataMissing } from './helpers/shared-data.js';
 

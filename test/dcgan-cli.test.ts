@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { probeVideo } from '../src/video/probe.js';
+import { probeVideo } from '../src/features/video/probe.js';
 import { makeDcganFixture, tempDir, removeTempDirs } from './helpers/dcgan-fixture.js';
 
 after(removeTempDirs);

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { tf } from '../engine/tf.js';
-import { createRng } from '../src/random.js';
+import { createRng } from '../src/core/random.js';
 import { pathCounts } from '../engine/kernels/util.js';
 import { registerFastCpuBackend } from '../engine/kernels/fast-cpu-backend.js';
 

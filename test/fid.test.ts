@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Matrix } from 'ml-matrix';
-import { featureStats, frechetDistance, sqrtPsd, type GaussianStats } from '../src/fid/frechet.js';
-import { createRng } from '../src/random.js';
+import { featureStats, frechetDistance, sqrtPsd, type GaussianStats } from '../src/features/fid/frechet.js';
+import { createRng } from '../src/core/random.js';
 import { SHARED_POSTERS, sharedDataMissing } from './helpers/shared-data.js';
 
 function gaussian(mean: number[], cov: number[][]): GaussianStats {
@@ -69,9 +69,9 @@ test('sampled Gaussians: same law is near 0, a mean shift of 3 on one axis is ne
 test('poster-FID pipeline on real posters: two disjoint real halves are far closer than real vs noise', { skip: sharedDataMissing }, async () => {
   const { tf } = await import('../engine/tf.js');
   const { initBackend } = await import('../engine/backend.js');
-  const { wrapLayersModel } = await import('../src/samples/tfjs-model.js');
-  const { computePosterFid } = await import('../src/fid/poster-fid.js');
-  const { listRealPosters, pickSeeded } = await import('../src/samples/real.js');
+  const { wrapLayersModel } = await import('../src/features/scoring/tfjs-model.js');
+  const { computePosterFid } = await import('../src/features/fid/poster-fid.js');
+  const { listRealPosters, pickSeeded } = await import('../src/features/scoring/real.js');
   await initBackend('cpu', true);
   // A fixed-seed random convnet: no trained classifier is needed to check that the pipeline
   // (decode, resize, features, statistics, distance) separates posters from noise.

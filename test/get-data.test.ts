@@ -12,9 +12,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { backoffDelay } from '../src/download/fetch-poster.js';
-import { parseJpegHeader } from '../src/prepare/jpeg-check.js';
-import { createRng } from '../src/random.js';
+import { backoffDelay } from '../src/features/download/fetch-poster.js';
+import { parseJpegHeader } from '../src/features/prepare/jpeg-check.js';
+import { createRng } from '../src/core/random.js';
 import { hasSharedData, REPO_ROOT, SHARED_POSTERS } from './helpers/shared-data.js';
 import { dribble } from './helpers/dribble.js';
 

@@ -9,7 +9,7 @@ import { tf } from '../engine/tf.js';
 import { registerNativeBackend } from '../engine/native/backend.js';
 import { nativeCounts } from '../engine/native/elementwise.js';
 import { LEAKY_RELU_GRAD, RELU_GRAD } from '../engine/kernels/activation-grads.js';
-import { createRng } from '../src/random.js';
+import { createRng } from '../src/core/random.js';
 
 const rng = createRng(11, 'native-elementwise-test');
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-30, 100, -100, 20, -20, 0.5, -0.5, 3e38, -3e38];

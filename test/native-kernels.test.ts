@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { tf } from '../engine/tf.js';
 import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js';
-import { createRng } from '../src/random.js';
+import { createRng } from '../src/core/random.js';
 import { on } from './helpers/on-backend.js';
 
 type Pad = 'same' | 'valid';

@@ -10,7 +10,7 @@ import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js'
 import type { TrainingAddon } from '../engine/native/training.js';
 import { batchNormTrain } from '../engine/kernels/batchnorm-train.js';
 import { fusedAdam, fusedAdamUpdate, fusedRmsprop } from '../engine/ops/optimizers.js';
-import { createRng } from '../src/random.js';
+import { createRng } from '../src/core/random.js';
 
 const rng = createRng(11, 'native-training-test');
 const rand = (n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.next());

@@ -12,10 +12,10 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
-import { srgbPipeline } from '../src/images/decode.js';
-import { parseJpegHeader } from '../src/prepare/jpeg-check.js';
-import { readManifest as loadManifest, type Manifest } from '../src/prepare/manifest.js';
-import { loadNativeJpeg } from '../src/prepare/native-jpeg.js';
+import { srgbPipeline } from '../src/core/images/decode.js';
+import { parseJpegHeader } from '../src/features/prepare/jpeg-check.js';
+import { readManifest as loadManifest, type Manifest } from '../src/features/prepare/manifest.js';
+import { loadNativeJpeg } from '../src/features/prepare/native-jpeg.js';
 import { REPO_ROOT, SHARED_CSV, SHARED_POSTERS, sharedDataMissing } from './helpers/shared-data.js';
 
 const BIN = path.join(REPO_ROOT, 'dist/cli/prepare-dcgan.js');

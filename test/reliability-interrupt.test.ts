@@ -16,7 +16,7 @@ import sharp from 'sharp';
 import { checkpointDir, loadCheckpoint as loadClassifierCheckpoint, loadClassifier } from '../classifier/store.js';
 import { listCheckpoints, loadCheckpoint as loadDcganCheckpoint, checkpointName } from '../dcgan/checkpoint.js';
 import { disposeState } from '../dcgan/state.js';
-import { createRng, type Rng } from '../src/random.js';
+import { createRng, type Rng } from '../src/core/random.js';
 import { initBackend } from '../engine/backend.js';
 import { goodJpeg, hashTree, tempLeftovers, writeCsv, type CsvRow } from './helpers/bad-inputs.js';
 import { collect, runCli, startCli, type CliResult, synthAndPrepare } from './helpers/run-cli.js';

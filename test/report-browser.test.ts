@@ -11,9 +11,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { writeReport } from '../src/report/build.js';
-import { readModelInfo } from '../src/report/inputs.js';
-import { openGenreModel } from '../src/samples/tfjs-model.js';
+import { writeReport } from '../src/features/report/build.js';
+import { readModelInfo } from '../src/features/report/inputs.js';
+import { openGenreModel } from '../src/features/scoring/tfjs-model.js';
 import { tempDir, writeFullRun } from './helpers/samples-fixture.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

@@ -4,10 +4,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
-import { buildReport, writeReport, type ReportOptions } from '../src/report/build.js';
-import { parseLossesCsv, readModelInfo } from '../src/report/inputs.js';
-import { collectMetrics, renderEvaluation } from '../src/report/metrics.js';
-import { openGenreModel } from '../src/samples/tfjs-model.js';
+import { buildReport, writeReport, type ReportOptions } from '../src/features/report/build.js';
+import { parseLossesCsv, readModelInfo } from '../src/features/report/inputs.js';
+import { collectMetrics, renderEvaluation } from '../src/features/report/metrics.js';
+import { openGenreModel } from '../src/features/scoring/tfjs-model.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
 import { tempDir, writeFakeSamples, writeFullRun } from './helpers/samples-fixture.js';
 

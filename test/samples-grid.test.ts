@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { composeGrid, gridSize, inferGeometry, splitGrid, type GridGeometry } from '../src/images/grid.js';
-import { encodePng } from '../src/images/decode.js';
-import { loadImage, parseGridSpec } from '../src/samples/scan.js';
+import { composeGrid, gridSize, inferGeometry, splitGrid, type GridGeometry } from '../src/core/images/grid.js';
+import { encodePng } from '../src/core/images/decode.js';
+import { loadImage, parseGridSpec } from '../src/features/scoring/scan.js';
 import { UserError } from '../src/core/errors.js';
 import { flatImage, tempDir } from './helpers/samples-fixture.js';
 

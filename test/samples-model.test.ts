@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { wrapLayersModel, resizeRgb } from '../src/samples/tfjs-model.js';
+import { wrapLayersModel, resizeRgb } from '../src/features/scoring/tfjs-model.js';
 import { tf } from '../engine/tf.js';
 import { initBackend } from '../engine/backend.js';
 import { flatImage } from './helpers/samples-fixture.js';

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { encodePng } from '../src/images/decode.js';
-import { scanSamples, scoreSamples, scoresCsv, formatGridTable, formatTrend, writeScores } from '../src/samples/index.js';
+import { encodePng } from '../src/core/images/decode.js';
+import { scanSamples, scoreSamples, scoresCsv, formatGridTable, formatTrend, writeScores } from '../src/features/scoring/index.js';
 import { UserError } from '../src/core/errors.js';
 import { cellColour, colourScorer, flatImage, tempDir, writeFakeSamples } from './helpers/samples-fixture.js';
 
@@ -112,7 +112,7 @@ test('tables, trend, CSV and JSON carry the same scores', () =>
 
 test('classifySamples: tables per grid, trend, skipped files on stderr, classify.json/csv written; --json prints JSON', () =>
   withDir(async (dir) => {
-    const { classifySamples, looksLikeSamples } = await import('../src/samples/index.js');
+    const { classifySamples, looksLikeSamples } = await import('../src/features/scoring/index.js');
     await writeFakeSamples(dir, { iterations: [100, 200] });
     await fs.writeFile(path.join(dir, 'readme.txt'), 'x');
     assert.equal(await looksLikeSamples([dir]), true);

@@ -5,9 +5,9 @@ import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { rocAuc } from '../classifier/metrics.js';
-import { GENRE_SETS, indexPosters, readMovieCsv, seedSplit } from '../src/dataset/index.js';
-import { loadRgb } from '../src/images/decode.js';
-import { writeSyntheticSet } from '../src/synthetic/generate.js';
+import { GENRE_SETS, indexPosters, readMovieCsv, seedSplit } from '../src/core/dataset/index.js';
+import { loadRgb } from '../src/core/images/decode.js';
+import { writeSyntheticSet } from '../src/features/synthetic/generate.js';
 
 const tmp = (name: string) => fs.mkdtemp(path.join(os.tmpdir(), `synth-${name}-`));
 

@@ -3,11 +3,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { UserError } from '../src/core/errors.js';
-import { encodePng } from '../src/images/decode.js';
-import { captionHeight, renderCaption, withCaption } from '../src/video/caption.js';
-import { findFfmpeg } from '../src/video/ffmpeg.js';
-import { parseFfmpegProbe, probeVideo } from '../src/video/probe.js';
-import { frameRate, parseResolution, renderVideo } from '../src/video/render.js';
+import { encodePng } from '../src/core/images/decode.js';
+import { captionHeight, renderCaption, withCaption } from '../src/features/video/caption.js';
+import { findFfmpeg } from '../src/features/video/ffmpeg.js';
+import { parseFfmpegProbe, probeVideo } from '../src/features/video/probe.js';
+import { frameRate, parseResolution, renderVideo } from '../src/features/video/render.js';
 import { tempDir, removeTempDirs } from './helpers/dcgan-fixture.js';
 
 after(removeTempDirs);

@@ -8,7 +8,7 @@ import { before, describe, test } from 'node:test';
 import '@tensorflow/tfjs-backend-wasm';
 import { tf } from '../engine/tf.js';
 import { registerWasmTrainingKernels } from '../engine/wasm/register.js';
-import { createRng } from '../src/random.js';
+import { createRng } from '../src/core/random.js';
 import { on } from './helpers/on-backend.js';
 
 type Pad = 'same' | 'valid';

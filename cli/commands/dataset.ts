@@ -6,8 +6,8 @@ import type { Command } from 'commander';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import {
   applyFilter, checkYearRange, describeTable, indexPosters, readMovieCsv, resolveGenreSet, seedSplit,
-} from '../../src/dataset/index.js';
-import { DEFAULT_CSV, DEFAULT_POSTERS } from '../../src/paths.js';
+} from '../../src/core/dataset/index.js';
+import { DEFAULT_CSV, DEFAULT_POSTERS } from '../../src/core/paths.js';
 
 export const datasetFlags = defineFlags({
   csv: { kind: 'path', default: DEFAULT_CSV, exists: 'file', help: 'MovieGenre.csv (ISO-8859-1 or UTF-8)' },

@@ -7,15 +7,15 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../src/core/errors.js';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
-import { computePosterFid, fidCsv } from '../../src/fid/poster-fid.js';
-import { DEFAULT_EPS } from '../../src/fid/frechet.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../src/fs/atomic.js';
-import { DEFAULT_MODELS, DEFAULT_SAMPLES } from '../../src/paths.js';
-import { createProgress } from '../../src/progress.js';
+import { computePosterFid, fidCsv } from '../../src/features/fid/poster-fid.js';
+import { DEFAULT_EPS } from '../../src/features/fid/frechet.js';
+import { writeFileAtomic, writeJsonAtomic } from '../../src/core/fs/atomic.js';
+import { DEFAULT_MODELS, DEFAULT_SAMPLES } from '../../src/core/paths.js';
+import { createProgress } from '../../src/core/progress.js';
 import { newestClassifier } from '../../classifier/store.js';
-import { defaultRealDir, listRealPosters, pickSeeded } from '../../src/samples/real.js';
-import { parseGridSpec, scanSamples } from '../../src/samples/scan.js';
-import { openGenreModel } from '../../src/samples/tfjs-model.js';
+import { defaultRealDir, listRealPosters, pickSeeded } from '../../src/features/scoring/real.js';
+import { parseGridSpec, scanSamples } from '../../src/features/scoring/scan.js';
+import { openGenreModel } from '../../src/features/scoring/tfjs-model.js';
 import { backendFlags, initBackend } from '../../engine/index.js';
 
 export const fidFlags = defineFlags({

@@ -5,9 +5,9 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
-import { applyFilter, checkYearRange, describeTable, indexPosters, readMovieCsv, sizeAtRatio } from '../../src/dataset/index.js';
-import { downloadPosters, groupFailures, offlineError } from '../../src/download/downloader.js';
-import { DEFAULT_CSV, DEFAULT_POSTERS } from '../../src/paths.js';
+import { applyFilter, checkYearRange, describeTable, indexPosters, readMovieCsv, sizeAtRatio } from '../../src/core/dataset/index.js';
+import { downloadPosters, groupFailures, offlineError } from '../../src/features/download/downloader.js';
+import { DEFAULT_CSV, DEFAULT_POSTERS } from '../../src/core/paths.js';
 
 export const getDataFlags = defineFlags({
   csv: { kind: 'path', default: DEFAULT_CSV, exists: 'file', help: 'MovieGenre.csv (ISO-8859-1 or UTF-8)' },

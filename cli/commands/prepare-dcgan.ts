@@ -7,10 +7,10 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../src/core/errors.js';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
-import { canonicalGenres, checkGenreOverlap, checkYearRange } from '../../src/dataset/index.js';
-import { DEFAULT_CSV, DEFAULT_DCGAN_DATA, DEFAULT_POSTERS } from '../../src/paths.js';
-import { countReasons } from '../../src/prepare/manifest.js';
-import { prepareDcgan } from '../../src/prepare/run.js';
+import { canonicalGenres, checkGenreOverlap, checkYearRange } from '../../src/core/dataset/index.js';
+import { DEFAULT_CSV, DEFAULT_DCGAN_DATA, DEFAULT_POSTERS } from '../../src/core/paths.js';
+import { countReasons } from '../../src/features/prepare/manifest.js';
+import { prepareDcgan } from '../../src/features/prepare/run.js';
 
 export const prepareDcganFlags = defineFlags({
   min_year: { kind: 'int', min: 1800, max: 2100, arg: 'year', help: 'keep movies from this year on' },

@@ -7,13 +7,13 @@ import type { Command } from 'commander';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { displayTitle, readMovieCsv, type Movie } from '../../src/dataset/index.js';
-import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_REPORT, DEFAULT_SAMPLES } from '../../src/paths.js';
-import { writeReport } from '../../src/report/build.js';
+import { displayTitle, readMovieCsv, type Movie } from '../../src/core/dataset/index.js';
+import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_REPORT, DEFAULT_SAMPLES } from '../../src/core/paths.js';
+import { writeReport } from '../../src/features/report/build.js';
 import { newestClassifier } from '../../classifier/store.js';
-import { readModelInfo } from '../../src/report/inputs.js';
-import { defaultRealDir } from '../../src/samples/real.js';
-import { openGenreModel, type GenreModel } from '../../src/samples/tfjs-model.js';
+import { readModelInfo } from '../../src/features/report/inputs.js';
+import { defaultRealDir } from '../../src/features/scoring/real.js';
+import { openGenreModel, type GenreModel } from '../../src/features/scoring/tfjs-model.js';
 import { backendFlags, initBackend } from '../../engine/index.js';
 
 export const reportFlags = defineFlags({

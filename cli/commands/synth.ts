@@ -4,8 +4,8 @@
  */
 import type { Command } from 'commander';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
-import { createProgress } from '../../src/progress.js';
-import { writeSyntheticSet } from '../../src/synthetic/generate.js';
+import { createProgress } from '../../src/core/progress.js';
+import { writeSyntheticSet } from '../../src/features/synthetic/generate.js';
 
 export const synthFlags = defineFlags({
   output: { kind: 'path', default: 'data/synthetic', help: 'where MovieGenre.csv and posters/ are written' },

@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
-import { createRng } from '../../src/random.js';
+import { createRng } from '../../src/core/random.js';
 
 const COLOURS: Record<string, [number, number, number]> = {
   Comedy: [250, 220, 40], Drama: [60, 60, 140], Action: [220, 60, 20], Animation: [40, 200, 90],

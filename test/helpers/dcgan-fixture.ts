@@ -5,7 +5,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { encodeJpeg } from '../../src/images/decode.js';
+import { encodeJpeg } from '../../src/core/images/decode.js';
 import type { ModelConfig } from '../../dcgan/config.js';
 import type { TrainOptions } from '../../dcgan/state.js';
 

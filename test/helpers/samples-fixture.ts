@@ -6,9 +6,9 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { composeGrid, type GridGeometry } from '../../src/images/grid.js';
-import { encodePng, type RgbImage } from '../../src/images/decode.js';
-import type { ScoreFn } from '../../src/samples/score.js';
+import { composeGrid, type GridGeometry } from '../../src/core/images/grid.js';
+import { encodePng, type RgbImage } from '../../src/core/images/decode.js';
+import type { ScoreFn } from '../../src/features/scoring/score.js';
 
 export const FAKE_GENRES = ['Action', 'Drama', 'Comedy'] as const;
 
@@ -113,7 +113,7 @@ export async function writeTinyClassifier(dir: string, genres: readonly string[]
 
 /** Flat-coloured "real posters" (<id>.jpg) with a lighter top half, so saliency has structure. */
 export async function writeFakeRealPosters(dir: string, count: number, size = { width: 32, height: 48 }): Promise<string[]> {
-  const { encodeJpeg } = await import('../../src/images/decode.js');
+  const { encodeJpeg } = await import('../../src/core/images/decode.js');
   await fs.mkdir(dir, { recursive: true });
   const files: string[] = [];
   for (let i = 0; i < count; i++) {
@@ -149,9 +149,9 @@ export async function writeFakeVideo(samplesDir: string, out: string): Promise<v
  */
 export async function writeFullRun(root: string, opts: { video?: boolean } = {}): Promise<{ samples: string; models: string; modelDir: string; real: string }> {
   const { initBackend } = await import('../../engine/backend.js');
-  const { openGenreModel } = await import('../../src/samples/tfjs-model.js');
-  const { scanSamples, scoreSamples, writeScores } = await import('../../src/samples/index.js');
-  const { computePosterFid } = await import('../../src/fid/poster-fid.js');
+  const { openGenreModel } = await import('../../src/features/scoring/tfjs-model.js');
+  const { scanSamples, scoreSamples, writeScores } = await import('../../src/features/scoring/index.js');
+  const { computePosterFid } = await import('../../src/features/fid/poster-fid.js');
   await initBackend('cpu', true);
   const samples = path.join(root, 'samples');
   const models = path.join(root, 'models');

@@ -1,0 +1,130 @@
+/**
+ * prepare-dcgan's work: select, convert what is missing or stale, remove what is no longer
+ * selected, then write the manifest (last, atomically: a manifest always describes files that
+ * exist). Bad images are skipped with a reason, never fatal.
+ */
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { indexPosters, readMovieCsv, sizeAtRatio, type MovieTable } from '../../core/dataset/index.js';
+import { removeStaleTemps, writeFileAtomic } from '../../core/fs/atomic.js';
+import { createProgress } from '../../core/progress.js';
+import { mapLimit } from '../../core/map-limit.js';
+import { convertPoster, defaultConcurrency, tuneSharpForSmallImages } from './convert.js';
+import { readJpegHeader } from './jpeg-check.js';
+import { formatManifest, MANIFEST_NAME, MANIFEST_VERSION, type KeptPoster, type Manifest, type PrepareParams, type SkippedPoster } from './manifest.js';
+import { selectPosters } from './select.js';
+
+export interface PrepareOptions {
+  csv: string;
+  input: string;
+  output: string;
+  params: PrepareParams;
+  concurrency?: number;
+  /** 'sharp' skips the libjpeg-turbo fast path (the benchmark measures both). */
+  engine?: 'auto' | 'sharp';
+  /** Progress on stderr (off in the benchmark). */
+  progress?: boolean;
+  /** A parsed CSV to reuse (the benchmark parses once). */
+  table?: MovieTable;
+}
+
+export interface PrepareResult {
+  manifest: Manifest;
+  converted: number;
+  reused: number;
+  removed: number;
+  seconds: number;
+  /** Seconds spent converting (the rate the summary and the benchmark report). */
+  convertSeconds: number;
+}
+
+const OUTPUT_NAME = /^\d+\.jpg$/;
+
+/** An output a previous run finished: whole, the right size, 3 components, newer than its source. */
+async function isUpToDate(target: string, source: string, width: number, height: number, present: Set<string>): Promise<boolean> {
+  if (!present.has(path.basename(target))) return false;
+  try {
+    const [t, s] = await Promise.all([stat(target), stat(source)]);
+    if (t.mtimeMs < s.mtimeMs) return false;
+  } catch {
+    return false;
+  }
+  const h = await readJpegHeader(target);
+  return h !== null && h.width === width && h.height === height && h.components === 3;
+}
+
+export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
+  const start = performance.now();
+  const size = sizeAtRatio(o.params.ratio);
+  const table = o.table ?? readMovieCsv(o.csv);
+  const posters = indexPosters(o.input);
+  const filter = {
+    minYear: o.params.min_year ?? undefined,
+    maxYear: o.params.max_year ?? undefined,
+    includeGenres: o.params.include_genres,
+    excludeGenres: o.params.exclude_genres,
+  };
+  const { selected, skipped } = selectPosters(table, posters, filter);
+
+  await mkdir(o.output, { recursive: true });
+  await removeStaleTemps(o.output);
+  // Files are removed only from a directory this command made (it had a manifest, or was empty):
+  // an --output that holds someone else's <imdbId>.jpg files keeps them.
+  const before = await readdir(o.output);
+  const ours = before.length === 0 || before.includes(MANIFEST_NAME);
+  // Until the new manifest lands, no manifest: a killed run must not leave one naming files it removed.
+  await rm(path.join(o.output, MANIFEST_NAME), { force: true });
+  tuneSharpForSmallImages();
+  // One directory listing instead of a failing stat per poster on a first run.
+  const present = new Set(before.filter((n) => OUTPUT_NAME.test(n)));
+
+  const progress = o.progress === false ? null : createProgress('prepare-dcgan', selected.length, 'converted {converted}');
+  let done = 0;
+  let converted = 0;
+  const convertStart = performance.now();
+  let reused = 0;
+  const outcomes = await mapLimit(selected, o.concurrency ?? defaultConcurrency(), async ({ movie, source }) => {
+    const file = `${movie.imdbId}.jpg`;
+    const target = path.join(o.output, file);
+    let result: KeptPoster | SkippedPoster;
+    if (await isUpToDate(target, source, size.width, size.height, present)) {
+      reused++;
+      result = { imdbId: movie.imdbId, file, title: movie.title, year: movie.year, genres: movie.genres };
+    } else {
+      try {
+        await convertPoster(source, target, size.width, size.height, o.engine);
+        converted++;
+        result = { imdbId: movie.imdbId, file, title: movie.title, year: movie.year, genres: movie.genres };
+      } catch (err) {
+        await rm(target, { force: true });
+        const detail = ((err as Error).message ?? String(err)).split('\n')[0]!.trim();
+        result = { imdbId: movie.imdbId, file: source, reason: `cannot decode: ${detail}` };
+      }
+    }
+    progress?.update(++done, { converted });
+    return result;
+  });
+  progress?.stop();
+  const convertSeconds = (performance.now() - convertStart) / 1000;
+
+  const kept: KeptPoster[] = [];
+  for (const r of outcomes) {
+    if ('reason' in r) skipped.push(r);
+    else kept.push(r);
+  }
+  skipped.sort((a, b) => a.imdbId - b.imdbId);
+
+  // Files of earlier runs that this selection no longer holds (only our own <imdbId>.jpg names).
+  const keep = new Set(kept.map((k) => k.file));
+  let removed = 0;
+  for (const name of ours ? await readdir(o.output) : []) {
+    if (OUTPUT_NAME.test(name) && !keep.has(name)) {
+      await rm(path.join(o.output, name), { force: true });
+      removed++;
+    }
+  }
+
+  const manifest: Manifest = { version: MANIFEST_VERSION, params: o.params, size, kept, skipped };
+  await writeFileAtomic(path.join(o.output, MANIFEST_NAME), formatManifest(manifest));
+  return { manifest, converted, reused, removed, seconds: (performance.now() - start) / 1000, convertSeconds };
+}
