@@ -3,74 +3,30 @@
  * once at the training size and kept as bytes (a quarter of the memory of floats); each batch is
  * converted to [-1, 1] when it is drawn.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
 import { loadRgb, rgbToFloat } from '../src/core/images/decode.js';
 import { createProgress } from '../src/core/progress.js';
+import { type KeptPoster, manifestPath, readManifest } from '../src/artifacts/manifest.js';
 import type { ConditionVocab } from './config.js';
-
-export interface ManifestEntry {
-  imdbId: number;
-  file: string;
-  title: string;
-  year: number | null;
-  genres: string[];
-}
-
-export interface Manifest {
-  version: number;
-  size?: { width: number; height: number };
-  kept: ManifestEntry[];
-}
 
 export interface TrainingSet {
   dir: string;
   width: number;
   height: number;
-  entries: ManifestEntry[];
+  entries: KeptPoster[];
   /** One image after another, width*height*3 bytes each. */
   pixels: Uint8Array;
   skipped: { file: string; reason: string }[];
 }
 
-export async function readManifest(dir: string): Promise<Manifest> {
-  const file = path.join(dir, 'manifest.json');
-  let text: string;
-  try {
-    text = await fs.readFile(file, 'utf8');
-  } catch {
-    throw new UserError(`${file} not found; run prepare-dcgan first (e.g. prepare-dcgan --min_year=1980 --exclude_genres=Animation,Comedy) or pass --input`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new UserError(`${file} is not valid JSON (${(err as Error).message.split('\n')[0]})`);
-  }
-  const m = raw as Partial<Manifest>;
-  if (!m || typeof m !== 'object' || !Array.isArray(m.kept)) throw new UserError(`${file} has no "kept" list; is it a prepare-dcgan manifest?`);
-  const kept: ManifestEntry[] = [];
-  m.kept.forEach((e, i) => {
-    if (!e || typeof e.file !== 'string') throw new UserError(`${file}: kept[${i}] has no "file"`);
-    kept.push({
-      imdbId: Number(e.imdbId),
-      file: e.file,
-      title: typeof e.title === 'string' ? e.title : '',
-      year: typeof e.year === 'number' ? e.year : null,
-      genres: Array.isArray(e.genres) ? e.genres.filter((g): g is string => typeof g === 'string') : [],
-    });
-  });
-  if (kept.length === 0) throw new UserError(`${file} lists no posters (kept is empty); loosen the prepare-dcgan filters`);
-  return { version: Number(m.version ?? 1), size: m.size, kept };
-}
-
 /** Decodes every poster at width x height; unreadable files are skipped and counted, not fatal. */
 export async function loadTrainingSet(dir: string, width: number, height: number, minCount: number, quiet = false): Promise<TrainingSet> {
   const manifest = await readManifest(dir);
+  if (manifest.kept.length === 0) throw new UserError(`${manifestPath(dir)} lists no posters (kept is empty); loosen the prepare-dcgan filters`);
   const per = width * height * 3;
   const pixels = new Uint8Array(manifest.kept.length * per);
-  const entries: ManifestEntry[] = [];
+  const entries: KeptPoster[] = [];
   const skipped: { file: string; reason: string }[] = [];
   const progress = quiet ? { update: () => undefined, stop: () => undefined } : createProgress('loading posters', manifest.kept.length);
   let done = 0;
@@ -115,7 +71,7 @@ export function batchPixels(set: TrainingSet, indices: readonly number[]): Float
 }
 
 /** Genres seen at least `minCount` times (most frequent first) and the decades present. */
-export function conditionVocab(entries: readonly ManifestEntry[], minCount = 20): ConditionVocab {
+export function conditionVocab(entries: readonly KeptPoster[], minCount = 20): ConditionVocab {
   const counts = new Map<string, number>();
   const decades = new Set<number>();
   for (const e of entries) {

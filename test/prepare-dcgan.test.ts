@@ -14,7 +14,7 @@ import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
 import { srgbPipeline } from '../src/core/images/decode.js';
 import { parseJpegHeader } from '../src/features/prepare/jpeg-check.js';
-import { readManifest as loadManifest, type Manifest } from '../src/features/prepare/manifest.js';
+import { readManifest as loadManifest, type Manifest } from '../src/artifacts/manifest.js';
 import { loadNativeJpeg } from '../src/features/prepare/native-jpeg.js';
 import { REPO_ROOT, SHARED_CSV, SHARED_POSTERS, sharedDataMissing } from './helpers/shared-data.js';
 
@@ -145,7 +145,7 @@ test('grayscale and CMYK become 3-channel sRGB; bad files, unknown ids and missi
     [1, '1.jpg', 1990, ['Drama']], [2, '2.jpg', 1985, ['Drama', 'Horror']], [3, '3.jpg', 2001, ['Action']],
   ]);
   assert.match(r.stdout, /kept 3 .*skipped 4 \(/);
-  assert.deepEqual(await loadManifest(path.join(out, 'manifest.json')), m, 'the reader the DCGAN can import gives the same manifest');
+  assert.deepEqual(await loadManifest(out), m, 'the reader the DCGAN can import gives the same manifest');
   assert.equal(readFileSync(path.join(out, 'manifest.json'), 'utf8').split('\n').filter((l) => l.includes('"imdbId"')).length, 7, 'one poster per line');
   assert.deepEqual(readdirSync(out).filter((n) => n.endsWith('.tmp')), []);
 

@@ -11,6 +11,7 @@ import { subcommand } from '../program.js';
 import { DEFAULT_DCGAN_DATA, DEFAULT_SAMPLES } from '../../src/core/paths.js';
 import { backendFlags, initBackend } from '../../engine/index.js';
 import { parseResolution } from '../../src/features/video/render.js';
+import { manifestPath } from '../../src/artifacts/manifest.js';
 import { ACTIVATIONS, type ModelConfig, checkModelConfig } from '../../dcgan/config.js';
 import { generate } from '../../dcgan/generate.js';
 import type { TrainOptions } from '../../dcgan/state.js';
@@ -102,8 +103,8 @@ function configureTrain(cmd: Command): void {
     const o = readFlags(cmd, trainFlags);
     const res = resolution(o.render_res);
     if (o.resume && o.fresh) throw new UserError('--resume and --fresh exclude each other');
-    if (!existsSync(path.join(o.input, 'manifest.json'))) {
-      throw new UserError(`--input: ${path.join(o.input, 'manifest.json')} not found; run prepare-dcgan first (e.g. prepare-dcgan --min_year=1980 --exclude_genres=Animation,Comedy --output ${o.input})`);
+    if (!existsSync(manifestPath(o.input))) {
+      throw new UserError(`--input: ${manifestPath(o.input)} not found; run prepare-dcgan first (e.g. prepare-dcgan --min_year=1980 --exclude_genres=Animation,Comedy --output ${o.input})`);
     }
     const config: ModelConfig = {
       width: o.output_width, height: o.output_height, channels: 3, zDim: o.z_dim, gf: o.gf_dim, df: o.df_dim,

@@ -9,7 +9,7 @@ import { UserError } from '../../src/core/errors.js';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { canonicalGenres, checkGenreOverlap, checkYearRange } from '../../src/core/dataset/index.js';
 import { DEFAULT_CSV, DEFAULT_DCGAN_DATA, DEFAULT_POSTERS } from '../../src/core/paths.js';
-import { countReasons } from '../../src/features/prepare/manifest.js';
+import { countReasons, manifestPath } from '../../src/artifacts/manifest.js';
 import { prepareDcgan } from '../../src/features/prepare/run.js';
 
 export const prepareDcganFlags = defineFlags({
@@ -47,7 +47,7 @@ export function configurePrepareDcgan(cmd: Command): Command {
     process.stdout.write(
       `prepare-dcgan: kept ${m.kept.length} (${r.converted} converted, ${r.reused} already done${r.removed ? `, ${r.removed} old removed` : ''}) at ${m.size.width}x${m.size.height}` +
         `; skipped ${m.skipped.length}${reasons ? ` (${reasons})` : ''}; ${r.seconds.toFixed(1)} s${rate}\n` +
-        `manifest: ${path.join(o.output, 'manifest.json')}\n`,
+        `manifest: ${manifestPath(o.output)}\n`,
     );
   });
   return cmd;

@@ -6,12 +6,12 @@
 import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { indexPosters, readMovieCsv, sizeAtRatio, type MovieTable } from '../../core/dataset/index.js';
-import { removeStaleTemps, writeFileAtomic } from '../../core/fs/atomic.js';
+import { removeStaleTemps } from '../../core/fs/atomic.js';
 import { createProgress } from '../../core/progress.js';
 import { mapLimit } from '../../core/map-limit.js';
 import { convertPoster, defaultConcurrency, tuneSharpForSmallImages } from './convert.js';
 import { readJpegHeader } from './jpeg-check.js';
-import { formatManifest, MANIFEST_NAME, MANIFEST_VERSION, type KeptPoster, type Manifest, type PrepareParams, type SkippedPoster } from './manifest.js';
+import { MANIFEST_NAME, MANIFEST_VERSION, type KeptPoster, type Manifest, type PrepareParams, type SkippedPoster, writeManifest } from '../../artifacts/manifest.js';
 import { selectPosters } from './select.js';
 
 export interface PrepareOptions {
@@ -125,6 +125,6 @@ export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
   }
 
   const manifest: Manifest = { version: MANIFEST_VERSION, params: o.params, size, kept, skipped };
-  await writeFileAtomic(path.join(o.output, MANIFEST_NAME), formatManifest(manifest));
+  await writeManifest(o.output, manifest);
   return { manifest, converted, reused, removed, seconds: (performance.now() - start) / 1000, convertSeconds };
 }

@@ -6,7 +6,7 @@
  */
 import type { Movie, MovieFilter, MovieTable } from '../../core/dataset/index.js';
 import { rejectReason } from '../../core/dataset/index.js';
-import type { SkippedPoster } from './manifest.js';
+import type { SkippedPoster } from '../../artifacts/manifest.js';
 
 export interface Selected {
   movie: Movie;
