@@ -4,7 +4,8 @@
  * where the checkpoint was taken: same step counter, same batches, same fixed grid latents.
  */
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
+import { listGrids, removeGridsAfter } from '../src/artifacts/grid-sidecar.js';
+import { LossLog, lossesPath, startLosses, trimLosses } from '../src/artifacts/losses-csv.js';
 import { UserError } from '../src/core/errors.js';
 import { removeStaleTemps } from '../src/core/fs/atomic.js';
 import { createProgress } from '../src/core/progress.js';
@@ -15,9 +16,7 @@ import {
 } from './checkpoint.js';
 import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type TrainingSet } from './data.js';
 import { epochOrder, fixedLatent, gridConditions, iterationLatent, type CellCondition } from './latent.js';
-import {
-  GRID_GAP, LOSSES_HEADER, LossLog, listGrids, meanPairwiseDistance, removeGridsAfter, toImages, trimLosses, writeGrid,
-} from './grids.js';
+import { GRID_GAP, meanPairwiseDistance, toImages, writeGrid } from './grids.js';
 import { createState, disposeState, type TrainOptions, type TrainState } from './state.js';
 import { sampleFixed, type StepLosses, trainIteration } from './step.js';
 
@@ -87,7 +86,7 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     if (data.entries.length !== s.datasetSize) {
       log(run, `warning: the checkpoint was trained on ${s.datasetSize} posters, ${run.input} has ${data.entries.length}; batches will differ from the original run`);
     }
-    const kept = await trimLosses(path.join(run.output, 'losses.csv'), s.iteration);
+    const kept = await trimLosses(lossesPath(run.output), s.iteration);
     const removed = await removeGridsAfter(run.output, s.iteration);
     log(run, `resuming from ${found.path} (iteration ${s.iteration}; ${kept} loss rows kept${removed ? `, ${removed} later grids removed` : ''})`);
     const cells = ck.condition ? gridConditions(ck.condition, s.train.rows, s.train.cols) : null;
@@ -101,10 +100,7 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     );
   }
   if (run.fresh) {
-    for (const g of await listGrids(run.output)) {
-      await fs.rm(g.file, { force: true });
-      await fs.rm(g.file.replace(/\.png$/, '.json'), { force: true });
-    }
+    await removeGridsAfter(run.output, -1);
     await fs.rm(run.checkpointDir, { recursive: true, force: true });
   }
   const data = await set();
@@ -118,7 +114,7 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     cells.forEach((c, i) => encodeCondition(config.condition!, c.genres, c.decade, fixedY!, i * cd));
   }
   const state = createState(config, run.seed, run.train, fixedLatent(run.seed, B, config.zDim), fixedY, data.entries.length);
-  await fs.writeFile(path.join(run.output, 'losses.csv'), LOSSES_HEADER + '\n');
+  await startLosses(lossesPath(run.output));
   return { state, data, cells };
 }
 
@@ -148,7 +144,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   const labels = c.condition ? new Float32Array(data.entries.length * cd) : null;
   if (labels && c.condition) data.entries.forEach((e, i) => encodeCondition(c.condition!, e.genres, e.year, labels, i * cd));
   const geometry = { rows: s.train.rows, cols: s.train.cols, cellWidth: c.width, cellHeight: c.height, gap: GRID_GAP };
-  const losses = new LossLog(path.join(run.output, 'losses.csv'));
+  const losses = new LossLog(lossesPath(run.output));
   const grids: string[] = [];
   let last: { d: number; g: number } | null = null;
 

@@ -2,10 +2,9 @@
  * The training video: every grid of a run, in iteration order, one frame each, captioned with
  * its iteration (and epoch and losses when the sidecar has them).
  */
-import { promises as fs } from 'node:fs';
 import { UserError } from '../src/core/errors.js';
 import { renderVideo, type RenderResult } from '../src/features/video/render.js';
-import { listGrids } from './grids.js';
+import { listGrids, readSidecar } from '../src/artifacts/grid-sidecar.js';
 
 export interface TrainingVideoOptions {
   input: string;
@@ -16,15 +15,13 @@ export interface TrainingVideoOptions {
 }
 
 async function captionFor(file: string, iteration: number): Promise<string> {
-  try {
-    const j = JSON.parse(await fs.readFile(file.replace(/\.png$/, '.json'), 'utf8')) as { epoch?: number; losses?: { d: number; g: number } | null };
-    const parts = [`iteration ${iteration}`];
-    if (typeof j.epoch === 'number') parts.push(`epoch ${j.epoch}`);
-    if (j.losses && Number.isFinite(j.losses.d) && Number.isFinite(j.losses.g)) parts.push(`D ${j.losses.d.toFixed(2)} G ${j.losses.g.toFixed(2)}`);
-    return parts.join('  ');
-  } catch {
-    return `iteration ${iteration}`;
-  }
+  const side = await readSidecar(file);
+  const parts = [`iteration ${iteration}`];
+  if (side.kind !== 'ok') return parts[0]!;
+  const { epoch, losses } = side.sidecar;
+  if (epoch !== null) parts.push(`epoch ${epoch}`);
+  if (losses) parts.push(`D ${losses.d.toFixed(2)} G ${losses.g.toFixed(2)}`);
+  return parts.join('  ');
 }
 
 export async function renderTrainingVideo(o: TrainingVideoOptions): Promise<RenderResult> {

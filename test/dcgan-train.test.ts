@@ -4,7 +4,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { initBackend } from '../engine/backend.js';
-import { parseSidecar } from '../src/features/scoring/sidecar.js';
+import { parseSidecar } from '../src/artifacts/grid-sidecar.js';
 import { listCheckpoints, loadCheckpoint, checkpointName } from '../dcgan/checkpoint.js';
 import { generate, meanPairwiseDistance } from '../dcgan/generate.js';
 import { namedTensors, disposeState } from '../dcgan/state.js';

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { buildReport, writeReport, type ReportOptions } from '../src/features/report/build.js';
-import { parseLossesCsv, readModelInfo } from '../src/features/report/inputs.js';
+import { parseLosses } from '../src/artifacts/losses-csv.js';
+import { readModelInfo } from '../src/features/report/inputs.js';
 import { collectMetrics, renderEvaluation } from '../src/features/report/metrics.js';
 import { openGenreModel } from '../src/features/scoring/tfjs-model.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
@@ -101,7 +102,7 @@ test('broken inputs degrade instead of crashing: bad JSON, bad CSV, broken grid,
     assert.equal(a.fid, false);
     assert.equal(a.metrics, false);
     assert.equal(a.mix, true, 'scored now with the model, since classify.json is unreadable');
-    assert.ok(logs.some((l) => /losses\.csv: no iteration, D and G loss columns/.test(l)));
+    assert.ok(logs.some((l) => /losses\.csv: no "iteration" column/.test(l)));
     assert.match(html, /genre 1/, 'without metadata the genres are numbered, not invented');
   }));
 
@@ -115,13 +116,16 @@ test('a video over the embedding limit is copied beside the page and linked rela
     assert.equal((await fs.stat(path.join(root, 'reports/train.mp4'))).size, 2000);
   }));
 
-test('losses.csv headers are read by meaning; metrics are found by shape', () => {
-  assert.deepEqual(parseLossesCsv('iteration,epoch,d_loss,g_loss\n1,0,1.5,0.7\n2,0,x,1\n3,0,1.2,0.9\n'), [
+test('losses.csv is read by its column names; a header without one names the file and the column', () => {
+  assert.deepEqual(parseLosses('iteration,epoch,d_loss,g_loss,seconds\n1,0,1.5,0.7,0.1\n2,0,x,1,0.1\n3,0,1.2,0.9,0.1\n', 'losses.csv'), [
     { iteration: 1, d: 1.5, g: 0.7 },
     { iteration: 3, d: 1.2, g: 0.9 },
   ]);
-  assert.deepEqual(parseLossesCsv('step,loss_d,loss_g\n10,1,2\n'), [{ iteration: 10, d: 1, g: 2 }]);
-  assert.deepEqual(parseLossesCsv('time,value\n1,2\n'), []);
+  assert.throws(() => parseLosses('step,loss_d,loss_g\n10,1,2\n', 'run/losses.csv'), /^Error: run\/losses\.csv: no "iteration" column/);
+  assert.throws(() => parseLosses('iteration,d,g_loss\n10,1,2\n', 'run/losses.csv'), /no "d_loss" column/);
+});
+
+test('metrics are found by shape', () => {
   const genres = ['Action', 'Drama', 'Comedy'];
   const a = collectMetrics({ test: { Action: { auc: 0.8, f1: 0.5 }, Drama: { auc: 0.7, f1: 0.4 }, Comedy: { auc: 0.6 } }, microAuc: 0.75 }, genres);
   assert.deepEqual(a.scalars, [{ name: 'microAuc', value: 0.75 }]);

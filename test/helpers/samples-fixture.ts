@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { LOSSES_HEADER } from '../../src/artifacts/losses-csv.js';
 import { composeGrid, type GridGeometry } from '../../src/core/images/grid.js';
 import { encodePng, type RgbImage } from '../../src/core/images/decode.js';
 import type { ScoreFn } from '../../src/features/scoring/score.js';
@@ -65,9 +66,9 @@ export async function writeFakeSamples(
   }
   if (opts.losses !== false) {
     const last = iterations[iterations.length - 1] ?? 0;
-    const lines = ['iteration,epoch,d_loss,g_loss'];
+    const lines = [LOSSES_HEADER];
     for (let it = 1; it <= last; it += Math.max(1, Math.floor(last / 50))) {
-      lines.push(`${it},${Math.floor(it / 100)},${(1.4 * Math.exp(-it / 200) + 0.3).toFixed(4)},${(0.7 + 0.5 * Math.sin(it / 40) ** 2).toFixed(4)}`);
+      lines.push(`${it},${Math.floor(it / 100)},${(1.4 * Math.exp(-it / 200) + 0.3).toFixed(4)},${(0.7 + 0.5 * Math.sin(it / 40) ** 2).toFixed(4)},0.100`);
     }
     await fs.writeFile(path.join(dir, 'losses.csv'), lines.join('\n') + '\n');
   }

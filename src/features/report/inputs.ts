@@ -5,34 +5,10 @@
  */
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
+import { type LossPoint, lossesPath, parseLosses } from '../../artifacts/losses-csv.js';
 import { SCORES_JSON } from '../scoring/format.js';
 import type { SamplesScoring } from '../scoring/score.js';
 import { scanSamples, type GridSource } from '../scoring/scan.js';
-
-export interface LossPoint {
-  iteration: number;
-  d: number;
-  g: number;
-}
-
-/** losses.csv with any header that names an iteration/step column and D and G losses. */
-export function parseLossesCsv(text: string): LossPoint[] {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
-  if (lines.length < 2) return [];
-  const head = lines[0]!.split(',').map((h) => h.trim().toLowerCase());
-  const find = (re: RegExp) => head.findIndex((h) => re.test(h));
-  const it = find(/^(iter|iteration|step|it)$/);
-  const d = find(/^(d|d[_ ]?loss|loss[_ ]?d|dloss|discriminator([_ ]?loss)?)$/);
-  const g = find(/^(g|g[_ ]?loss|loss[_ ]?g|gloss|generator([_ ]?loss)?)$/);
-  if (it < 0 || d < 0 || g < 0) return [];
-  const out: LossPoint[] = [];
-  for (const line of lines.slice(1)) {
-    const cells = line.split(',');
-    const p = { iteration: Number(cells[it]), d: Number(cells[d]), g: Number(cells[g]) };
-    if (Number.isFinite(p.iteration) && Number.isFinite(p.d) && Number.isFinite(p.g)) out.push(p);
-  }
-  return out;
-}
 
 /** At most n points, evenly spaced, first and last kept (a long run's CSV has one row per step). */
 export function thin<T>(items: readonly T[], n: number): T[] {
@@ -80,10 +56,13 @@ export async function readSamplesDir(samplesDir: string, video?: string): Promis
   if (existsSync(samplesDir) && statSync(samplesDir).isDirectory()) {
     const scan = await scanSamples([samplesDir]);
     inputs.grids = scan.grids;
-    const lossFile = path.join(samplesDir, 'losses.csv');
+    const lossFile = lossesPath(samplesDir);
     if (existsSync(lossFile)) {
-      inputs.losses = parseLossesCsv(await fs.readFile(lossFile, 'utf8'));
-      if (!inputs.losses.length) problems.push(`${lossFile}: no iteration, D and G loss columns found`);
+      try {
+        inputs.losses = parseLosses(await fs.readFile(lossFile, 'utf8'), lossFile);
+      } catch (err) {
+        problems.push((err as Error).message);
+      }
     }
     const scores = (await readJson(path.join(samplesDir, SCORES_JSON))) as SamplesScoring | null;
     if (scores && Array.isArray(scores.grids) && Array.isArray(scores.genres)) inputs.scores = scores;

@@ -10,7 +10,7 @@ import { writeFileAtomic } from '../../core/fs/atomic.js';
 import { createProgress } from '../../core/progress.js';
 import { formatGridTable, formatSingles, formatSkipped, formatTrend, writeScores } from './format.js';
 import { parseGridSpec, scanSamples, IMAGE_EXTENSIONS } from './scan.js';
-import { sidecarPathFor } from './sidecar.js';
+import { sidecarPathFor } from '../../artifacts/grid-sidecar.js';
 import { scoreSamples, type SamplesScoring, type ScoreFn } from './score.js';
 
 /**

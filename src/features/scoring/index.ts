@@ -1,4 +1,3 @@
-export * from './sidecar.js';
 export * from './scan.js';
 export * from './score.js';
 export * from './format.js';

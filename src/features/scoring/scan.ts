@@ -10,7 +10,7 @@ import sharp from 'sharp';
 import { UserError } from '../../core/errors.js';
 import { inferGeometry, gridSize, type GridGeometry } from '../../core/images/grid.js';
 import { MAX_INPUT_PIXELS, srgbPipeline, type RgbImage, ImageDecodeError } from '../../core/images/decode.js';
-import { iterationFromName, readSidecar, sidecarPathFor } from './sidecar.js';
+import { iterationFromName, readSidecar, sidecarPathFor } from '../../artifacts/grid-sidecar.js';
 
 export interface GridSource {
   kind: 'grid';
