@@ -7,7 +7,8 @@ import { writeJsonAtomic } from '../src/core/fs/atomic.js';
 import type { SplitName } from '../src/core/dataset/index.js';
 import { labelMatrix, type Example } from './data.js';
 import { baselines, evaluateMultiLabel, type MultiLabelReport } from './metrics.js';
-import { predictBytes, type Classifier } from './store.js';
+import type { Classifier } from '../src/artifacts/classifier-model.js';
+import { predictBytes } from './store.js';
 
 export interface Evaluation {
   model: string;

@@ -8,7 +8,7 @@ import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { displayTitle, type Movie } from '../src/core/dataset/index.js';
 import { loadRgb, type RgbImage } from '../src/core/images/decode.js';
-import { scoreImages, type Classifier } from './store.js';
+import type { Classifier } from '../src/artifacts/classifier-model.js';
 
 export const POSTER_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp']);
 
@@ -71,13 +71,13 @@ export async function predictFiles(c: Classifier, files: readonly string[], o: P
         o.onSkip?.(file, (err as Error).message);
       }
     }
-    const scores = await scoreImages(c, ok.map((x) => x.img));
+    const scores = await c.score(ok.map((x) => x.img));
     ok.forEach(({ file }, j) => {
       const movie = movieForFile(file, o.byId);
       out.push({
         file,
         title: movie ? displayTitle(movie) : path.basename(file),
-        scores: Object.fromEntries(c.genres.map((g, t) => [g, Number(scores[j]![t]!.toFixed(4))])),
+        scores: Object.fromEntries(c.genres.map((g) => [g, Number(scores[j]![g]!.toFixed(4))])),
         truth: movie ? movie.genres : null,
       });
     });

@@ -1,101 +1,17 @@
 /**
- * Models on disk. models/<name>/ holds model.json + weights.bin (the best validation epoch so
- * far), metadata.json (genres, input size, params, fingerprint, metrics, thresholds) and
- * checkpoint/ (the last finished epoch with optimizer state, for --resume). A checkpoint is
- * written to a temp directory and swapped in by rename, so a kill at any moment leaves the
- * previous whole checkpoint or the new whole one.
+ * Inference over the in-memory dataset (byte images already at the input size) for training and
+ * evaluation, and the training checkpoint, models/<name>/checkpoint/ (the last finished epoch
+ * with optimizer state, for --resume). The saved model itself is src/artifacts/classifier-model.ts.
+ * A checkpoint is written to a temp directory and swapped in by rename, so a kill at any moment
+ * leaves the previous whole checkpoint or the new whole one.
  */
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../src/core/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs/atomic.js';
-import { rgbToFloat, type RgbImage } from '../src/core/images/decode.js';
-import { resizeRgb } from '../src/features/scoring/tfjs-model.js';
+import { featureModel } from '../src/artifacts/classifier-model.js';
+import { rgbToFloat } from '../src/core/images/decode.js';
 import { loadLayersModel, saveLayersModel } from '../src/core/model-io.js';
 import { tf, type LayersModel } from '../engine/index.js';
-
-export interface NameParams {
-  genres: string;
-  ratio: number;
-  version: number;
-  minYear?: number;
-  maxYear?: number;
-}
-
-/** The seed's naming from the params, e.g. genres-7_ratio-60_v1_1977-2017 ("any" for an open year bound). */
-export function modelName(p: NameParams): string {
-  const g = /^\d+$/.test(p.genres) ? p.genres : p.genres.split(',').map((x) => x.trim()).join('+');
-  return `genres-${g}_ratio-${p.ratio}_v${p.version}_${p.minYear ?? 'any'}-${p.maxYear ?? 'any'}`;
-}
-
-export interface ClassifierMetadata {
-  name: string;
-  genres: string[];
-  input: { width: number; height: number; channels: 3; range: 'unit' };
-  params: Record<string, unknown>;
-  dataset: { csv: string; data: string; fingerprint: string; counts: Record<string, number>; skipped: number };
-  thresholds: number[];
-  trainPriors: number[];
-  epoch: number;
-  bestEpoch: number;
-  history: Record<string, number>[];
-  validation?: Record<string, unknown>;
-  backend: string;
-  imagesPerSecond: number;
-  extras?: Record<string, unknown>;
-  complete: boolean;
-  savedAt: string;
-}
-
-export async function saveModel(model: LayersModel, dir: string, meta: ClassifierMetadata): Promise<void> {
-  await saveLayersModel(model, dir);
-  await writeJsonAtomic(path.join(dir, 'metadata.json'), meta);
-}
-
-export interface Classifier {
-  dir: string;
-  model: LayersModel;
-  meta: ClassifierMetadata;
-  genres: string[];
-  width: number;
-  height: number;
-  thresholds: number[];
-}
-
-export async function readMetadata(dir: string): Promise<ClassifierMetadata> {
-  const file = path.join(dir, 'metadata.json');
-  try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as ClassifierMetadata;
-  } catch (err) {
-    throw new UserError(`${file}: cannot read the classifier's metadata (${(err as Error).message.split('\n')[0]}); is ${dir} a directory written by 'classifier train'?`);
-  }
-}
-
-export async function loadClassifier(dir: string): Promise<Classifier> {
-  const meta = await readMetadata(dir);
-  let model: LayersModel;
-  try {
-    model = await loadLayersModel(dir);
-  } catch (err) {
-    throw new UserError(`${dir}: cannot load model.json/weights.bin (${(err as Error).message.split('\n')[0]})`);
-  }
-  return { dir, model, meta, genres: meta.genres, width: meta.input.width, height: meta.input.height, thresholds: meta.thresholds };
-}
-
-/** The newest model directory (by metadata.json time) under a models directory, or null. */
-export async function newestClassifier(modelsDir: string): Promise<string | null> {
-  if (!existsSync(modelsDir)) return null;
-  let best: { dir: string; t: number } | null = null;
-  for (const e of await fs.readdir(modelsDir, { withFileTypes: true })) {
-    if (!e.isDirectory()) continue;
-    const dir = path.join(modelsDir, e.name);
-    const m = path.join(dir, 'metadata.json');
-    if (!existsSync(m) || !existsSync(path.join(dir, 'model.json'))) continue;
-    const t = (await fs.stat(m)).mtimeMs;
-    if (!best || t > best.t) best = { dir, t };
-  }
-  return best?.dir ?? null;
-}
 
 /** Float batch in the classifier's [0,1] range from byte images already at the input size. */
 export function batchTensor(images: readonly Uint8Array[], width: number, height: number): tf.Tensor4D {
@@ -116,35 +32,6 @@ export async function predictBytes(model: LayersModel, images: readonly Uint8Arr
     tf.dispose([x, y]);
   }
   return out;
-}
-
-async function bytesAtInput(c: Pick<Classifier, 'width' | 'height'>, images: readonly RgbImage[]): Promise<Uint8Array[]> {
-  return Promise.all(images.map(async (img) => (await resizeRgb(img, c.width, c.height)).data));
-}
-
-/** One score vector per image (any size: resized to the model's input), genres in c.genres order. */
-export async function scoreImages(c: Classifier, images: readonly RgbImage[]): Promise<Float32Array[]> {
-  const flat = await predictBytes(c.model, await bytesAtInput(c, images), c.width, c.height);
-  const k = c.genres.length;
-  return images.map((_, i) => flat.slice(i * k, (i + 1) * k));
-}
-
-const featureModels = new WeakMap<LayersModel, LayersModel>();
-
-/** The layer feeding the output Dense layer (v1-v3: Dense512 after dropout; v4: pooled 256 features). */
-export function featureModel(model: LayersModel): LayersModel {
-  let f = featureModels.get(model);
-  if (!f) {
-    const last = model.layers[model.layers.length - 1]!;
-    f = tf.model({ inputs: model.inputs, outputs: last.input as tf.SymbolicTensor });
-    featureModels.set(model, f);
-  }
-  return f;
-}
-
-/** Penultimate-layer features per image (for poster-FID and the year/score heads). */
-export async function imageFeatures(c: Classifier, images: readonly RgbImage[]): Promise<Float32Array[]> {
-  return featuresOfBytes(c.model, await bytesAtInput(c, images), c.width, c.height);
 }
 
 export async function featuresOfBytes(model: LayersModel, images: readonly Uint8Array[], width: number, height: number, batch = 32): Promise<Float32Array[]> {

@@ -13,7 +13,8 @@ import { fusedAdam, tf, type LayersModel } from '../engine/index.js';
 import { labelMatrix, type ClassifierData, type Example } from './data.js';
 import { evaluateMultiLabel, genrePriors, tuneThresholds } from './metrics.js';
 import { augments, buildClassifier, reseedDropout, type Version } from './models.js';
-import { checkpointDir, loadCheckpoint, loadClassifier, modelName, predictBytes, saveCheckpoint, saveModel, type ClassifierMetadata } from './store.js';
+import { loadClassifier, modelName, saveClassifier, type ClassifierMetadata } from '../src/artifacts/classifier-model.js';
+import { checkpointDir, loadCheckpoint, predictBytes, saveCheckpoint } from './store.js';
 
 export interface TrainOptions {
   version: Version;
@@ -194,7 +195,7 @@ export async function trainClassifier(o: TrainOptions, data: ClassifierData): Pr
       bestScore = score;
       bestEpoch = epoch;
       meta = metaFor(epoch + 1, thresholds, rep as unknown as Record<string, unknown>, false);
-      await saveModel(model, dir, meta);
+      await saveClassifier(model, dir, meta);
     }
     await saveCheckpoint(dir, model, optimizer, { epoch: epoch + 1, params, fingerprint: data.fingerprint, history, bestEpoch, bestScore, elapsedSeconds: elapsed, trainedImages });
     ranThisProcess++;
@@ -202,6 +203,6 @@ export async function trainClassifier(o: TrainOptions, data: ClassifierData): Pr
   const best = await loadClassifier(dir);
   const done = history.length >= o.epochs;
   meta = { ...best.meta, epoch: history.length, history, imagesPerSecond: elapsed ? trainedImages / elapsed : 0, complete: done, savedAt: new Date().toISOString() };
-  await saveModel(best.model, dir, meta);
+  await saveClassifier(best.model, dir, meta);
   return { dir, meta, model: best.model };
 }

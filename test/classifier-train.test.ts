@@ -9,7 +9,8 @@ import { registerNativeBackend } from '../engine/native/backend.js';
 import { loadLayersModel } from '../src/core/model-io.js';
 import { loadClassifierData, type ClassifierData } from '../classifier/data.js';
 import { buildClassifier } from '../classifier/models.js';
-import { checkpointDir, loadClassifier, modelName, predictBytes, saveModel, scoreImages, imageFeatures, type ClassifierMetadata } from '../classifier/store.js';
+import { checkpointDir, predictBytes } from '../classifier/store.js';
+import { loadClassifier, modelName, saveClassifier, type ClassifierMetadata } from '../src/artifacts/classifier-model.js';
 import { trainClassifier, type TrainOptions } from '../classifier/train.js';
 import { makeClassifierFixture, type ClassifierFixture } from './helpers/classifier-fixture.js';
 
@@ -58,16 +59,16 @@ test('the same seed builds the same weights; save/load gives identical predictio
   assert.deepEqual(wa, wb);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'clf-save-'));
   const meta = { name: 'x', genres: GENRES, input: { width: 18, height: 27, channels: 3, range: 'unit' }, thresholds: GENRES.map(() => 0.5), dataset: { fingerprint: 'f' } } as unknown as ClassifierMetadata;
-  await saveModel(a, dir, meta);
+  await saveClassifier(a, dir, meta);
   const c = await loadClassifier(dir);
   const imgs = data.splits.validation!.map((e) => e.image);
   const before = await predictBytes(a, imgs, 18, 27);
   const after = await predictBytes(c.model, imgs, 18, 27);
   assert.deepEqual(after, before);
-  // scoreImages resizes any image to the input size; features come from before the output layer.
-  const s = await scoreImages(c, [{ width: 18, height: 27, data: imgs[0]! }]);
-  assert.deepEqual([...s[0]!], [...before.slice(0, 7)]);
-  const f = await imageFeatures(c, [{ width: 36, height: 54, data: new Uint8Array(36 * 54 * 3).fill(128) }]);
+  // score resizes any image to the input size; features come from before the output layer.
+  const s = await c.score([{ width: 18, height: 27, data: imgs[0]! }]);
+  assert.deepEqual(GENRES.map((g) => s[0]![g]), [...before.slice(0, 7)]);
+  const f = await c.features([{ width: 36, height: 54, data: new Uint8Array(36 * 54 * 3).fill(128) }]);
   assert.equal(f[0]!.length, 512);
 });
 

@@ -69,7 +69,7 @@ test('sampled Gaussians: same law is near 0, a mean shift of 3 on one axis is ne
 test('poster-FID pipeline on real posters: two disjoint real halves are far closer than real vs noise', { skip: sharedDataMissing }, async () => {
   const { tf } = await import('../engine/tf.js');
   const { initBackend } = await import('../engine/backend.js');
-  const { wrapLayersModel } = await import('../src/features/scoring/tfjs-model.js');
+  const { wrapLayersModel } = await import('../src/artifacts/classifier-model.js');
   const { computePosterFid } = await import('../src/features/fid/poster-fid.js');
   const { listRealPosters, pickSeeded } = await import('../src/features/scoring/real.js');
   await initBackend('cpu', true);

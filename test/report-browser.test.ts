@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { writeReport } from '../src/features/report/build.js';
 import { readModelInfo } from '../src/features/report/inputs.js';
-import { openGenreModel } from '../src/features/scoring/tfjs-model.js';
+import { openGenreModel } from '../src/artifacts/classifier-model.js';
 import { tempDir, writeFullRun } from './helpers/samples-fixture.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';

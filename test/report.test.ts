@@ -8,7 +8,7 @@ import { buildReport, writeReport, type ReportOptions } from '../src/features/re
 import { parseLosses } from '../src/artifacts/losses-csv.js';
 import { readModelInfo } from '../src/features/report/inputs.js';
 import { collectMetrics, renderEvaluation } from '../src/features/report/metrics.js';
-import { openGenreModel } from '../src/features/scoring/tfjs-model.js';
+import { openGenreModel } from '../src/artifacts/classifier-model.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
 import { tempDir, writeFakeSamples, writeFullRun } from './helpers/samples-fixture.js';
 

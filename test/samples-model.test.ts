@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { wrapLayersModel, resizeRgb } from '../src/features/scoring/tfjs-model.js';
+import { wrapLayersModel } from '../src/artifacts/classifier-model.js';
+import { resizeRgb } from '../src/core/images/resize.js';
 import { tf } from '../engine/tf.js';
 import { initBackend } from '../engine/backend.js';
 import { flatImage } from './helpers/samples-fixture.js';

@@ -15,7 +15,7 @@ import { loadClassifierData } from '../../classifier/data.js';
 import { evaluateOn, formatEvaluation, writeEvaluation, type Evaluation } from '../../classifier/evaluate.js';
 import { fitExtras, formatExtras } from '../../classifier/extras.js';
 import { VERSIONS, VERSION_NOTES, type Version } from '../../classifier/models.js';
-import { loadClassifier, newestClassifier, saveModel } from '../../classifier/store.js';
+import { loadClassifier, newestClassifier, saveClassifier } from '../../src/artifacts/classifier-model.js';
 import { trainClassifier } from '../../classifier/train.js';
 
 const dataFlags = defineFlags({
@@ -76,7 +76,7 @@ async function runTrain(o: TrainValues, version: Version, backend: string, epoch
     const extras = await fitExtras(r.model, data, r.meta.input);
     process.stderr.write(formatExtras(extras) + '\n');
     r.meta.extras = extras as unknown as Record<string, unknown>;
-    await saveModel(r.model, r.dir, r.meta);
+    await saveClassifier(r.model, r.dir, r.meta);
   }
   return r;
 }

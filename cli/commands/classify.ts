@@ -15,7 +15,7 @@ import { createProgress } from '../../src/core/progress.js';
 import { classifySamples, looksLikeSamples } from '../../src/features/scoring/index.js';
 import { backendFlags, initBackend } from '../../engine/index.js';
 import { listImages, predictFiles, predictionsCsv, predictionsJson, formatPrediction } from '../../classifier/predict.js';
-import { loadClassifier, newestClassifier, scoreImages } from '../../classifier/store.js';
+import { loadClassifier, newestClassifier } from '../../src/artifacts/classifier-model.js';
 
 export const classifyFlags = defineFlags({
   ...backendFlags,
@@ -43,7 +43,7 @@ export function configureClassify(cmd: Command): Command {
       const c = await loadClassifier(dir);
       if (await looksLikeSamples(inputs, o.grid)) {
         await classifySamples(inputs, {
-          score: async (imgs) => (await scoreImages(c, imgs)).map((s) => Object.fromEntries(c.genres.map((g, j) => [g, s[j]!]))),
+          score: (imgs) => c.score(imgs),
           model: dir,
           grid: o.grid,
           json: o.json,

@@ -12,10 +12,9 @@ import { DEFAULT_EPS } from '../../src/features/fid/frechet.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../src/core/fs/atomic.js';
 import { DEFAULT_MODELS, DEFAULT_SAMPLES } from '../../src/core/paths.js';
 import { createProgress } from '../../src/core/progress.js';
-import { newestClassifier } from '../../classifier/store.js';
 import { defaultRealDir, listRealPosters, pickSeeded } from '../../src/features/scoring/real.js';
 import { parseGridSpec, scanSamples } from '../../src/features/scoring/scan.js';
-import { openGenreModel } from '../../src/features/scoring/tfjs-model.js';
+import { newestClassifier, openGenreModel } from '../../src/artifacts/classifier-model.js';
 import { backendFlags, initBackend } from '../../engine/index.js';
 
 export const fidFlags = defineFlags({

@@ -10,10 +10,9 @@ import path from 'node:path';
 import { displayTitle, readMovieCsv, type Movie } from '../../src/core/dataset/index.js';
 import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_REPORT, DEFAULT_SAMPLES } from '../../src/core/paths.js';
 import { writeReport } from '../../src/features/report/build.js';
-import { newestClassifier } from '../../classifier/store.js';
 import { readModelInfo } from '../../src/features/report/inputs.js';
 import { defaultRealDir } from '../../src/features/scoring/real.js';
-import { openGenreModel, type GenreModel } from '../../src/features/scoring/tfjs-model.js';
+import { newestClassifier, openGenreModel, type GenreModel } from '../../src/artifacts/classifier-model.js';
 import { backendFlags, initBackend } from '../../engine/index.js';
 
 export const reportFlags = defineFlags({

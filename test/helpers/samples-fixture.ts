@@ -150,7 +150,7 @@ export async function writeFakeVideo(samplesDir: string, out: string): Promise<v
  */
 export async function writeFullRun(root: string, opts: { video?: boolean } = {}): Promise<{ samples: string; models: string; modelDir: string; real: string }> {
   const { initBackend } = await import('../../engine/backend.js');
-  const { openGenreModel } = await import('../../src/features/scoring/tfjs-model.js');
+  const { openGenreModel } = await import('../../src/artifacts/classifier-model.js');
   const { scanSamples, scoreSamples, writeScores } = await import('../../src/features/scoring/index.js');
   const { computePosterFid } = await import('../../src/features/fid/poster-fid.js');
   await initBackend('cpu', true);
