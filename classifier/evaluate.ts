@@ -1,24 +1,13 @@
 /**
  * Evaluation of a saved classifier on one split, next to the all-negative and genre-prior
- * baselines, as a table and as JSON (evaluation-<split>.json beside the model).
+ * baselines, as a table (the JSON beside the model is src/artifacts/classifier-evaluation.ts).
  */
-import path from 'node:path';
-import { writeJsonAtomic } from '../src/core/fs/atomic.js';
 import type { SplitName } from '../src/core/dataset/index.js';
 import { labelMatrix, type Example } from './data.js';
-import { baselines, evaluateMultiLabel, type MultiLabelReport } from './metrics.js';
+import type { Evaluation } from '../src/artifacts/classifier-evaluation.js';
+import { baselines, evaluateMultiLabel } from './metrics.js';
 import type { Classifier } from '../src/artifacts/classifier-model.js';
 import { predictBytes } from './store.js';
-
-export interface Evaluation {
-  model: string;
-  split: SplitName;
-  count: number;
-  fingerprint: string;
-  model_metrics: MultiLabelReport;
-  baselines: { allNegative: MultiLabelReport; genrePrior: MultiLabelReport };
-  seedReportedTop1: number;
-}
 
 export async function evaluateOn(c: Classifier, examples: readonly Example[], split: SplitName): Promise<Evaluation> {
   const k = c.genres.length;
@@ -33,12 +22,6 @@ export async function evaluateOn(c: Classifier, examples: readonly Example[], sp
     baselines: baselines(labels, c.genres, c.meta.trainPriors),
     seedReportedTop1: 0.45,
   };
-}
-
-export async function writeEvaluation(dir: string, e: Evaluation): Promise<string> {
-  const file = path.join(dir, `evaluation-${e.split}.json`);
-  await writeJsonAtomic(file, e);
-  return file;
 }
 
 const f3 = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : '  -  ');

@@ -3,6 +3,7 @@
  * Scores and labels are row-major n x k (n movies, k genres); a genre counts as predicted when
  * its score is >= its threshold.
  */
+import type { GenreMetrics, MultiLabelReport } from '../src/artifacts/classifier-evaluation.js';
 
 /** ROC-AUC by the rank-sum (Mann-Whitney) form; tied scores share their average rank. NaN when a class is absent. */
 export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
@@ -145,28 +146,6 @@ const mean = (xs: number[]): number => {
   const f = xs.filter((x) => Number.isFinite(x));
   return f.length ? f.reduce((a, b) => a + b, 0) / f.length : NaN;
 };
-
-export interface GenreMetrics {
-  precision: number;
-  recall: number;
-  f1: number;
-  auc: number;
-  ap: number;
-  threshold: number;
-  positives: number;
-}
-
-export interface MultiLabelReport {
-  count: number;
-  perGenre: Record<string, GenreMetrics>;
-  microAuc: number;
-  macroAuc: number;
-  mAP: number;
-  microF1: number;
-  macroF1: number;
-  hammingLoss: number;
-  top1: number;
-}
 
 export function evaluateMultiLabel(scores: Float32Array, labels: Uint8Array, genres: readonly string[], thresholds: readonly number[]): MultiLabelReport {
   const k = genres.length;

@@ -13,6 +13,7 @@ import { fusedAdam, tf, type LayersModel } from '../engine/index.js';
 import { labelMatrix, type ClassifierData, type Example } from './data.js';
 import { evaluateMultiLabel, genrePriors, tuneThresholds } from './metrics.js';
 import { augments, buildClassifier, reseedDropout, type Version } from './models.js';
+import type { MultiLabelReport } from '../src/artifacts/classifier-evaluation.js';
 import { loadClassifier, modelName, saveClassifier, type ClassifierMetadata } from '../src/artifacts/classifier-model.js';
 import { checkpointDir, loadCheckpoint, predictBytes, saveCheckpoint } from './store.js';
 
@@ -130,7 +131,7 @@ export async function trainClassifier(o: TrainOptions, data: ClassifierData): Pr
   const priors = genrePriors(trainLabels, k);
   const steps = Math.ceil(train.length / o.batch);
   let meta: ClassifierMetadata | null = null;
-  const metaFor = (epoch: number, thresholds: number[], validation: Record<string, unknown> | undefined, complete: boolean): ClassifierMetadata => ({
+  const metaFor = (epoch: number, thresholds: number[], validation: MultiLabelReport | undefined, complete: boolean): ClassifierMetadata => ({
     name,
     genres: data.genres,
     input: { width, height, channels: 3, range: 'unit' },
@@ -194,7 +195,7 @@ export async function trainClassifier(o: TrainOptions, data: ClassifierData): Pr
     if (score > bestScore || bestEpoch < 0) {
       bestScore = score;
       bestEpoch = epoch;
-      meta = metaFor(epoch + 1, thresholds, rep as unknown as Record<string, unknown>, false);
+      meta = metaFor(epoch + 1, thresholds, rep, false);
       await saveClassifier(model, dir, meta);
     }
     await saveCheckpoint(dir, model, optimizer, { epoch: epoch + 1, params, fingerprint: data.fingerprint, history, bestEpoch, bestScore, elapsedSeconds: elapsed, trainedImages });

@@ -7,7 +7,8 @@ import { promisify } from 'node:util';
 import { buildReport, writeReport, type ReportOptions } from '../src/features/report/build.js';
 import { parseLosses } from '../src/artifacts/losses-csv.js';
 import { readModelInfo } from '../src/features/report/inputs.js';
-import { collectMetrics, renderEvaluation } from '../src/features/report/metrics.js';
+import { renderEvaluation } from '../src/features/report/metrics.js';
+import { readEvaluation, writeEvaluation, type Evaluation } from '../src/artifacts/classifier-evaluation.js';
 import { openGenreModel } from '../src/artifacts/classifier-model.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
 import { tempDir, writeFakeSamples, writeFullRun } from './helpers/samples-fixture.js';
@@ -56,7 +57,7 @@ test('a finished run fills every section, with embedded images, video, SVG chart
     assert.doesNotMatch(html, /(src|href)="(https?:)?\/\//, 'no network references');
     assert.doesNotMatch(html, /<script/);
     // The page's numbers come from the inputs: the metrics table and FID validation.
-    assert.match(html, /validation\.microAuc<b>0\.712<\/b>/);
+    assert.match(html, /<td>microAuc<\/td><td>0\.712<\/td>/);
     assert.match(html, /iteration 400 · epoch 3 · D [\d.]+ \/ G [\d.]+ · FID [\d.e+-]+<\/figcaption>/, 'grid captions carry their FID');
     assert.match(html, /real vs real \(two halves\)<b>[\d.e+-]+<\/b>/);
     assert.match(html, /<div class="bar" style="--v:[\d.]+%" title="(Action|Drama|Comedy) /);
@@ -125,31 +126,30 @@ test('losses.csv is read by its column names; a header without one names the fil
   assert.throws(() => parseLosses('iteration,d,g_loss\n10,1,2\n', 'run/losses.csv'), /no "d_loss" column/);
 });
 
-test('metrics are found by shape', () => {
-  const genres = ['Action', 'Drama', 'Comedy'];
-  const a = collectMetrics({ test: { Action: { auc: 0.8, f1: 0.5 }, Drama: { auc: 0.7, f1: 0.4 }, Comedy: { auc: 0.6 } }, microAuc: 0.75 }, genres);
-  assert.deepEqual(a.scalars, [{ name: 'microAuc', value: 0.75 }]);
-  assert.deepEqual(a.tables[0]!.columns, ['auc', 'f1']);
-  assert.deepEqual(a.tables[0]!.rows[2], { label: 'Comedy', values: [0.6, null] });
-  const b = collectMetrics({ auc: { Action: 0.8, Drama: 0.7 }, f1: { Action: 0.5, Drama: 0.4 } }, genres);
-  assert.deepEqual(b.tables[0]!.rows.map((r) => [r.label, ...r.values]), [['Action', 0.8, 0.5], ['Drama', 0.7, 0.4]]);
-  const c = collectMetrics({ perGenre: [{ genre: 'Action', auc: 0.9 }, { genre: 'Drama', auc: 0.6 }] }, genres);
-  assert.deepEqual(c.tables[0]!.rows.map((r) => r.label), ['Action', 'Drama']);
-});
-
 test('classifier evaluate JSON: the model beside its baselines, then per genre', () => {
   const rep = (auc: number) => ({
     count: 10, microAuc: auc, macroAuc: auc - 0.01, mAP: 0.4, microF1: 0.5, macroF1: 0.45, hammingLoss: 0.2, top1: 0.6,
     perGenre: { Action: { precision: 0.5, recall: 0.6, f1: 0.55, auc, ap: 0.4, threshold: 0.3, positives: 4 }, Drama: { precision: 0.4, recall: 0.5, f1: 0.45, auc, ap: 0.5, threshold: 0.4, positives: 6 } },
   });
-  const html = renderEvaluation({ model: 'm', split: 'test', count: 10, model_metrics: rep(0.77), baselines: { allNegative: rep(0.5), genrePrior: rep(0.5) }, seedReportedTop1: 0.45 })!;
+  const e: Evaluation = { model: 'm', split: 'test', count: 10, fingerprint: 'f', model_metrics: rep(0.77), baselines: { allNegative: rep(0.5), genrePrior: rep(0.5) }, seedReportedTop1: 0.45 };
+  const html = renderEvaluation(e);
   assert.match(html, /test split, 10 posters \(the seed reported top-1 45%\)/);
   assert.match(html, /<th>model<\/th><th>genre-prior baseline<\/th><th>all-negative baseline<\/th>/);
   assert.match(html, /<td>microAuc<\/td><td>0\.770<\/td><td>0\.500<\/td><td>0\.500<\/td>/);
   assert.match(html, /<td>Drama<\/td><td>0\.400<\/td>/);
-  assert.ok(renderEvaluation(rep(0.7)), 'a bare report (metadata.validation) renders too');
-  assert.equal(renderEvaluation({ something: 1 }), null);
+  assert.match(renderEvaluation(rep(0.7)), /validation, 10 posters/, 'a bare report (metadata.validation) renders too');
 });
+
+test('evaluation JSON: written and read back through one module; a missing field is one line naming file and field', () =>
+  withDir(async (root) => {
+    const rep = { count: 3, microAuc: 0.6, macroAuc: 0.6, mAP: 0.4, microF1: 0.5, macroF1: 0.5, hammingLoss: 0.2, top1: 0.6, perGenre: {} };
+    const e: Evaluation = { model: 'm', split: 'test', count: 3, fingerprint: 'f', model_metrics: rep, baselines: { allNegative: rep, genrePrior: rep }, seedReportedTop1: 0.45 };
+    const file = await writeEvaluation(root, e);
+    assert.deepEqual(await readEvaluation(file), e);
+    const { baselines: _dropped, ...broken } = e;
+    await fs.writeFile(file, JSON.stringify(broken));
+    await assert.rejects(readEvaluation(file), (err: Error) => err.message === `${file}: baselines.genrePrior is missing`);
+  }));
 
 test('CLI: report on an empty directory writes the page and names what is missing; fid without a model is one error line', () =>
   withDir(async (root) => {

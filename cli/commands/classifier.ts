@@ -12,7 +12,8 @@ import { writeJsonAtomic } from '../../src/core/fs/atomic.js';
 import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_POSTERS } from '../../src/core/paths.js';
 import { backendFlags, initBackend } from '../../engine/index.js';
 import { loadClassifierData } from '../../classifier/data.js';
-import { evaluateOn, formatEvaluation, writeEvaluation, type Evaluation } from '../../classifier/evaluate.js';
+import { writeEvaluation, type Evaluation } from '../../src/artifacts/classifier-evaluation.js';
+import { evaluateOn, formatEvaluation } from '../../classifier/evaluate.js';
 import { fitExtras, formatExtras } from '../../classifier/extras.js';
 import { VERSIONS, VERSION_NOTES, type Version } from '../../classifier/models.js';
 import { loadClassifier, newestClassifier, saveClassifier } from '../../src/artifacts/classifier-model.js';
@@ -86,7 +87,7 @@ function configureTrain(cmd: Command): Command {
     const o = readFlags(cmd, trainFlags);
     const backend = await initBackend(o.backend);
     const r = await runTrain(o, o.version as Version, backend);
-    const v = r.meta.validation as unknown as Evaluation['model_metrics'] | undefined;
+    const v = r.meta.validation;
     process.stdout.write(
       `${r.dir}: best epoch ${r.meta.bestEpoch}/${r.meta.epoch}` +
         (v ? `, validation micro-AUC ${v.microAuc.toFixed(3)}, macro-AUC ${v.macroAuc.toFixed(3)}, mAP ${v.mAP.toFixed(3)}, top-1 ${(100 * v.top1).toFixed(1)}%` : '') +

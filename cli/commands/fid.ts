@@ -9,7 +9,8 @@ import { UserError } from '../../src/core/errors.js';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { computePosterFid, fidCsv } from '../../src/features/fid/poster-fid.js';
 import { DEFAULT_EPS } from '../../src/features/fid/frechet.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../src/core/fs/atomic.js';
+import { writeFileAtomic } from '../../src/core/fs/atomic.js';
+import { writeFidJson } from '../../src/artifacts/fid-json.js';
 import { DEFAULT_MODELS, DEFAULT_SAMPLES } from '../../src/core/paths.js';
 import { createProgress } from '../../src/core/progress.js';
 import { defaultRealDir, listRealPosters, pickSeeded } from '../../src/features/scoring/real.js';
@@ -60,10 +61,8 @@ export function configureFid(cmd: Command): Command {
       onProgress: (done, _total, what) => progress.update(done, { what }),
     });
     progress.stop();
-    const out = { model: modelDir, createdAt: new Date().toISOString(), ...r, real: { dir: realDir, ...r.real } };
-    const json = path.join(o.samples, 'fid.json');
+    const json = await writeFidJson(o.samples, { model: modelDir, createdAt: new Date().toISOString(), ...r, real: { dir: realDir, ...r.real } });
     const csv = path.join(o.samples, 'fid.csv');
-    await writeJsonAtomic(json, out);
     await writeFileAtomic(csv, fidCsv(r));
     const v = r.validation;
     process.stdout.write(

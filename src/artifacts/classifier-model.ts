@@ -8,6 +8,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
+import type { MultiLabelReport } from './classifier-evaluation.js';
 import { writeJsonAtomic } from '../core/fs/atomic.js';
 import { rgbToFloat, type RgbImage } from '../core/images/decode.js';
 import { resizeRgb } from '../core/images/resize.js';
@@ -41,7 +42,8 @@ export interface ClassifierMetadata {
   epoch: number;
   bestEpoch: number;
   history: Record<string, number>[];
-  validation?: Record<string, unknown>;
+  /** The best epoch's validation report. */
+  validation?: MultiLabelReport;
   backend: string;
   imagesPerSecond: number;
   extras?: Record<string, unknown>;

@@ -97,14 +97,20 @@ export async function writeTinyClassifier(dir: string, genres: readonly string[]
   await fs.writeFile(
     path.join(dir, 'metadata.json'),
     JSON.stringify({
+      name: path.basename(dir),
       genres,
-      input: { width: size.width, height: size.height },
-      metrics: {
-        validation: {
-          microAuc: 0.712,
-          macroAuc: 0.698,
-          perGenre: Object.fromEntries(genres.map((g, i) => [g, { precision: 0.5 + i / 20, recall: 0.4 + i / 25, f1: 0.45, auc: 0.7 + i / 50 }])),
-        },
+      input: { width: size.width, height: size.height, channels: 3, range: 'unit' },
+      thresholds: genres.map(() => 0.5),
+      validation: {
+        count: 20,
+        microAuc: 0.712,
+        macroAuc: 0.698,
+        mAP: 0.4,
+        microF1: 0.45,
+        macroF1: 0.45,
+        hammingLoss: 0.3,
+        top1: 0.5,
+        perGenre: Object.fromEntries(genres.map((g, i) => [g, { precision: 0.5 + i / 20, recall: 0.4 + i / 25, f1: 0.45, auc: 0.7 + i / 50, ap: 0.4, threshold: 0.5, positives: 5 }])),
       },
     }),
   );

@@ -11,6 +11,7 @@
 import path from 'node:path';
 import { splitGrid } from '../../core/images/grid.js';
 import type { RgbImage } from '../../core/images/decode.js';
+import type { PosterFidGrid, PosterFidResult } from '../../artifacts/fid-json.js';
 import { createRng } from '../../core/random.js';
 import { loadImage, type GridSource } from '../scoring/scan.js';
 import { featureStats, frechetToReference, prepareReference, DEFAULT_EPS, type GaussianStats } from './frechet.js';
@@ -29,30 +30,6 @@ export interface PosterFidOptions {
   batch?: number;
   log?: (line: string) => void;
   onProgress?: (done: number, total: number, what: string) => void;
-}
-
-export interface PosterFidGrid {
-  file: string;
-  iteration: number | null;
-  epoch: number | null;
-  n: number;
-  fid: number;
-  meanTerm: number;
-  covTerm: number;
-}
-
-export interface PosterFidResult {
-  featureDim: number;
-  eps: number;
-  real: { count: number; reference: number; heldOut: number; skipped: string[] };
-  validation: {
-    realVsReal: number;
-    realVsRealAtGridSize: number | null;
-    gridSize: number | null;
-    realVsNoise: number | null;
-    noiseCount: number;
-  };
-  grids: PosterFidGrid[];
 }
 
 function noiseImage(width: number, height: number, rng: ReturnType<typeof createRng>): RgbImage {

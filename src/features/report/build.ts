@@ -7,7 +7,8 @@ import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic } from '../../core/fs/atomic.js';
 import { loadImage, type GridSource } from '../scoring/scan.js';
-import { genreMix, scoreSamples, type GenreMix, type GridScores, type ScoreFn } from '../scoring/score.js';
+import type { GenreMix, GridScores } from '../../artifacts/classify-json.js';
+import { genreMix, scoreSamples, type ScoreFn } from '../scoring/score.js';
 import { listRealPosters, pickSeeded } from '../scoring/real.js';
 import type { ModelInput } from '../../artifacts/classifier-model.js';
 import { resizeRgb } from '../../core/images/resize.js';
@@ -114,7 +115,7 @@ async function saliencyRows(model: ReportModel, files: string[], describe: Repor
 export async function buildReport(o: ReportOptions): Promise<{ html: string; sections: SectionHtml[] }> {
   const log = o.log ?? (() => undefined);
   const inputs = await readSamplesDir(o.samplesDir, o.video);
-  for (const p of inputs.problems) log(`report: ${p}`);
+  for (const p of [...inputs.problems, ...(o.modelInfo?.problems ?? [])]) log(`report: ${p}`);
   const latest: GridSource | null = inputs.grids[inputs.grids.length - 1] ?? null;
   const noModel = o.modelNote;
 
@@ -170,7 +171,7 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
     S.fidSection(inputs.fid),
     await S.postersSection(latest, latestScores, o.model ? 'the classifier could not score it' : `${noModel}, then <code>classify samples/</code>`),
     S.mixSection(genres, latestScores?.mix ?? null, real, history, real || latestScores ? realWhy : noModel),
-    S.metricsSection(o.modelInfo, genres),
+    S.metricsSection(o.modelInfo),
     S.saliencySection(saliency, salWhy),
   ];
   const subtitle = [

@@ -6,8 +6,10 @@
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { type LossPoint, lossesPath, parseLosses } from '../../artifacts/losses-csv.js';
-import { SCORES_JSON } from '../scoring/format.js';
-import type { SamplesScoring } from '../scoring/score.js';
+import { newestEvaluation, type Evaluation } from '../../artifacts/classifier-evaluation.js';
+import { METADATA_FILE, readMetadata, type ClassifierMetadata } from '../../artifacts/classifier-model.js';
+import { readClassifyJson, type ClassifyJson } from '../../artifacts/classify-json.js';
+import { readFidJson, type FidJson } from '../../artifacts/fid-json.js';
 import { scanSamples, type GridSource } from '../scoring/scan.js';
 
 /** At most n points, evenly spaced, first and last kept (a long run's CSV has one row per step). */
@@ -18,34 +20,12 @@ export function thin<T>(items: readonly T[], n: number): T[] {
   return out;
 }
 
-export interface FidGridEntry {
-  file: string;
-  iteration: number | null;
-  fid: number;
-  n?: number;
-}
-
-export interface FidFile {
-  model?: string;
-  real?: { dir?: string; count?: number };
-  validation?: { realVsReal?: number; realVsNoise?: number; halves?: number; noiseCount?: number };
-  grids: FidGridEntry[];
-}
-
-async function readJson(file: string): Promise<unknown | null> {
-  try {
-    return JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch {
-    return null;
-  }
-}
-
 export interface ReportInputs {
   samplesDir: string;
   grids: GridSource[];
   losses: LossPoint[];
-  scores: SamplesScoring | null;
-  fid: FidFile | null;
+  scores: ClassifyJson | null;
+  fid: FidJson | null;
   video: string | null;
   problems: string[];
 }
@@ -64,10 +44,9 @@ export async function readSamplesDir(samplesDir: string, video?: string): Promis
         problems.push((err as Error).message);
       }
     }
-    const scores = (await readJson(path.join(samplesDir, SCORES_JSON))) as SamplesScoring | null;
-    if (scores && Array.isArray(scores.grids) && Array.isArray(scores.genres)) inputs.scores = scores;
-    const fid = (await readJson(path.join(samplesDir, 'fid.json'))) as FidFile | null;
-    if (fid && Array.isArray(fid.grids)) inputs.fid = fid;
+    // Each may be missing (not run yet) or broken: the report says so and shows the rest.
+    inputs.scores = await readClassifyJson(samplesDir).catch((err: Error) => (problems.push(err.message), null));
+    inputs.fid = await readFidJson(samplesDir).catch((err: Error) => (problems.push(err.message), null));
   }
   if (video) {
     inputs.video = existsSync(video) ? video : null;
@@ -88,19 +67,17 @@ export async function readSamplesDir(samplesDir: string, video?: string): Promis
 export interface ModelInfo {
   dir: string;
   name: string;
-  metadata: Record<string, unknown> | null;
-  evaluation: Record<string, unknown> | null;
+  metadata: ClassifierMetadata | null;
+  evaluation: Evaluation | null;
+  /** Why metadata.json or the evaluation JSON could not be used. */
+  problems: string[];
 }
 
-/** metadata.json and the newest evaluation JSON (evaluation*.json / eval*.json / metrics*.json). */
+/** metadata.json and the newest evaluation-<split>.json; either may be missing or unreadable (then noted). */
 export async function readModelInfo(dir: string): Promise<ModelInfo> {
-  const metadata = (await readJson(path.join(dir, 'metadata.json'))) as Record<string, unknown> | null;
-  let evaluation: Record<string, unknown> | null = null;
-  const names = existsSync(dir) ? (await fs.readdir(dir)).filter((n) => /^(eval|evaluation|metrics).*\.json$/i.test(n)) : [];
-  names.sort((a, b) => statSync(path.join(dir, b)).mtimeMs - statSync(path.join(dir, a)).mtimeMs);
-  for (const n of names) {
-    evaluation = (await readJson(path.join(dir, n))) as Record<string, unknown> | null;
-    if (evaluation) break;
-  }
-  return { dir, name: path.basename(dir), metadata, evaluation };
+  const problems: string[] = [];
+  const note = (err: Error): null => (problems.push(err.message), null);
+  const metadata = existsSync(path.join(dir, METADATA_FILE)) ? await readMetadata(dir).catch(note) : null;
+  const evaluation = await newestEvaluation(dir).catch(note);
+  return { dir, name: path.basename(dir), metadata, evaluation, problems };
 }

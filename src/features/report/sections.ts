@@ -5,12 +5,14 @@
 import path from 'node:path';
 import { splitGrid } from '../../core/images/grid.js';
 import { loadImage, type GridSource } from '../scoring/scan.js';
-import { topGenres, type GenreMix, type GridScores } from '../scoring/score.js';
+import type { GenreMix, GridScores } from '../../artifacts/classify-json.js';
+import { topGenres } from '../scoring/score.js';
 import { fileAsDataUri, rgbAsPngUri } from './images.js';
 import type { LossPoint } from '../../artifacts/losses-csv.js';
-import type { FidFile, ModelInfo } from './inputs.js';
+import type { FidJson } from '../../artifacts/fid-json.js';
+import type { ModelInfo } from './inputs.js';
 import { thin } from './inputs.js';
-import { collectMetrics, renderEvaluation, renderMetrics } from './metrics.js';
+import { renderEvaluation } from './metrics.js';
 import type { SectionHtml } from './page.js';
 import { escapeHtml, groupedBars, lineChart, type Series } from './svg.js';
 
@@ -20,7 +22,7 @@ const pct = (v: number) => `${Math.round(v * 100)}%`;
 const num = (v: number) => (Math.abs(v) >= 100 ? v.toFixed(0) : v.toPrecision(3));
 const iterLabel = (g: { iteration: number | null; file: string }) => (g.iteration !== null ? `iteration ${g.iteration}` : path.basename(g.file));
 
-export async function gridsSection(grids: readonly GridSource[], fid: FidFile | null = null, maxShown = 8): Promise<SectionHtml> {
+export async function gridsSection(grids: readonly GridSource[], fid: FidJson | null = null, maxShown = 8): Promise<SectionHtml> {
   const s: SectionHtml = { id: 'grids', title: 'Sample grids over time', body: null, missing: 'run <code>dcgan train</code> (it writes samples/grid_*.png every --sample_rate iterations)' };
   if (!grids.length) return s;
   const shown = thin(grids, maxShown);
@@ -64,7 +66,7 @@ export function lossesSection(losses: readonly LossPoint[], grids: readonly Grid
   return s;
 }
 
-export function fidSection(fid: FidFile | null): SectionHtml {
+export function fidSection(fid: FidJson | null): SectionHtml {
   const s: SectionHtml = { id: 'fid', title: 'Poster-FID over training', body: null, missing: 'run <code>poster-studio fid --real data/dcgan --samples samples/</code> (needs a trained classifier)' };
   if (!fid || !fid.grids.length) return s;
   const pts = fid.grids.filter((g) => Number.isFinite(g.fid)).map((g, i) => [g.iteration ?? i, g.fid] as [number, number]);
@@ -141,28 +143,21 @@ export function mixSection(genres: readonly string[], generated: GenreMix | null
   return s;
 }
 
-export function metricsSection(info: ModelInfo | null, genres: readonly string[]): SectionHtml {
+export function metricsSection(info: ModelInfo | null): SectionHtml {
   const s: SectionHtml = { id: 'metrics', title: 'Classifier metrics', body: null, missing: 'run <code>poster-studio classifier train</code> then <code>poster-studio classifier evaluate</code>' };
   if (!info || (!info.metadata && !info.evaluation)) return s;
   // The evaluation JSON (model vs baselines) first, then the validation report in metadata.json.
-  for (const [src, what] of [[info.evaluation, 'its evaluation JSON'], [info.metadata?.validation, 'metadata.json (validation split)']] as const) {
-    const html = src ? renderEvaluation(src) : null;
-    if (html) {
-      s.intro = `Model <code>${escapeHtml(info.name)}</code> (${escapeHtml(info.dir)}), from ${what}.`;
-      s.body = html;
-      return s;
-    }
-  }
-  const gs = genres.length ? genres : Array.isArray(info.metadata?.genres) ? (info.metadata!.genres as string[]) : [];
-  const fromEval = info.evaluation ? collectMetrics(info.evaluation, gs) : null;
-  const fromMeta = info.metadata ? collectMetrics(info.metadata.metrics ?? info.metadata, gs) : null;
-  const view = fromEval && (fromEval.tables.length || fromEval.scalars.length) ? fromEval : fromMeta;
-  if (!view || (!view.tables.length && !view.scalars.length)) {
+  const [report, what] = info.evaluation
+    ? [info.evaluation, 'its evaluation JSON']
+    : info.metadata?.validation
+      ? [info.metadata.validation, 'metadata.json (validation split)']
+      : [null, ''];
+  if (!report) {
     s.missing = `${escapeHtml(info.dir)} has no metrics yet; run <code>poster-studio classifier evaluate</code>`;
     return s;
   }
-  s.intro = `Model <code>${escapeHtml(info.name)}</code> (${escapeHtml(info.dir)}), from ${view === fromEval ? 'its evaluation JSON' : 'metadata.json'}.`;
-  s.body = renderMetrics(view);
+  s.intro = `Model <code>${escapeHtml(info.name)}</code> (${escapeHtml(info.dir)}), from ${what}.`;
+  s.body = renderEvaluation(report);
   return s;
 }
 

@@ -11,7 +11,8 @@ import { createProgress } from '../../core/progress.js';
 import { formatGridTable, formatSingles, formatSkipped, formatTrend, writeScores } from './format.js';
 import { parseGridSpec, scanSamples, IMAGE_EXTENSIONS } from './scan.js';
 import { sidecarPathFor } from '../../artifacts/grid-sidecar.js';
-import { scoreSamples, type SamplesScoring, type ScoreFn } from './score.js';
+import type { SamplesScoring } from '../../artifacts/classify-json.js';
+import { scoreSamples, type ScoreFn } from './score.js';
 
 /**
  * True when any input is a directory with at least one grid sidecar (or `--grid` was given and a

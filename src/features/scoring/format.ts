@@ -3,8 +3,9 @@
  * genre mix over training, and the same data as JSON (for the report) and CSV (for a sheet).
  */
 import path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../../core/fs/atomic.js';
-import { displayName, topGenres, type GridScores, type SamplesScoring } from './score.js';
+import { writeFileAtomic } from '../../core/fs/atomic.js';
+import { type GridScores, type SamplesScoring, writeClassifyJson } from '../../artifacts/classify-json.js';
+import { displayName, topGenres } from './score.js';
 
 const pct = (v: number): string => `${Math.round(v * 100)}%`;
 
@@ -74,14 +75,12 @@ export function scoresCsv(s: SamplesScoring): string {
   return rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
 }
 
-export const SCORES_JSON = 'classify.json';
 export const SCORES_CSV = 'classify.csv';
 
-/** Writes classify.json and classify.csv into dir; returns their paths. */
+/** Writes classify.json (src/artifacts/classify-json.ts) and classify.csv into dir; returns their paths. */
 export async function writeScores(s: SamplesScoring, dir: string, model: string | null): Promise<{ json: string; csv: string }> {
-  const json = path.join(dir, SCORES_JSON);
+  const json = await writeClassifyJson(dir, s, model);
   const csv = path.join(dir, SCORES_CSV);
-  await writeJsonAtomic(json, { model, createdAt: new Date().toISOString(), ...s });
   await writeFileAtomic(csv, scoresCsv(s));
   return { json, csv };
 }

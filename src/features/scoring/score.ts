@@ -6,49 +6,11 @@
 import path from 'node:path';
 import { splitGrid } from '../../core/images/grid.js';
 import type { RgbImage } from '../../core/images/decode.js';
-import { loadImage, type GridSource, type SampleScan, type SkippedFile } from './scan.js';
+import type { GenreMix, GridScores, SamplesScoring, SingleScores } from '../../artifacts/classify-json.js';
+import { loadImage, type SampleScan } from './scan.js';
 
 /** Scores a batch of images of any size: one {genre: probability} per image, in order. */
 export type ScoreFn = (images: RgbImage[]) => Promise<Record<string, number>[]>;
-
-export interface CellScore {
-  /** 0-based, row by row. */
-  cell: number;
-  row: number;
-  col: number;
-  scores: Record<string, number>;
-}
-
-export interface GenreMix {
-  /** Mean score per genre over the grid's posters. */
-  meanScore: Record<string, number>;
-  /** Share of posters whose top genre is this one. */
-  topShare: Record<string, number>;
-}
-
-export interface GridScores {
-  file: string;
-  iteration: number | null;
-  epoch: number | null;
-  losses: { d: number; g: number } | null;
-  geometry: GridSource['geometry'];
-  geometryFrom: GridSource['from'];
-  cells: CellScore[];
-  mix: GenreMix;
-}
-
-export interface SingleScores {
-  file: string;
-  scores: Record<string, number>;
-}
-
-export interface SamplesScoring {
-  genres: string[];
-  grids: GridScores[];
-  singles: SingleScores[];
-  skipped: SkippedFile[];
-  notes: string[];
-}
 
 export function topGenres(scores: Record<string, number>, k: number): [string, number][] {
   return Object.entries(scores).sort((a, b) => b[1] - a[1]).slice(0, k);
