@@ -7,7 +7,7 @@ import { labelMatrix, type Example } from './data.js';
 import type { Evaluation } from '../src/artifacts/classifier-evaluation.js';
 import { baselines, evaluateMultiLabel } from './metrics.js';
 import type { Classifier } from '../src/artifacts/classifier-model.js';
-import { predictBytes } from './store.js';
+import { predictBytes } from './inference.js';
 
 export async function evaluateOn(c: Classifier, examples: readonly Example[], split: SplitName): Promise<Evaluation> {
   const k = c.genres.length;

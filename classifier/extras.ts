@@ -8,7 +8,7 @@
 import { CholeskyDecomposition, Matrix } from 'ml-matrix';
 import type { LayersModel } from '../engine/index.js';
 import type { ClassifierData, Example } from './data.js';
-import { featuresOfBytes } from './store.js';
+import { featuresOfBytes } from './inference.js';
 
 export interface RidgeHead {
   lambda: number;

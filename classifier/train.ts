@@ -15,7 +15,8 @@ import { evaluateMultiLabel, genrePriors, tuneThresholds } from './metrics.js';
 import { augments, buildClassifier, reseedDropout, type Version } from './models.js';
 import type { MultiLabelReport } from '../src/artifacts/classifier-evaluation.js';
 import { loadClassifier, modelName, saveClassifier, type ClassifierMetadata } from '../src/artifacts/classifier-model.js';
-import { checkpointDir, loadCheckpoint, predictBytes, saveCheckpoint } from './store.js';
+import { checkpointDir, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
+import { predictBytes } from './inference.js';
 
 export interface TrainOptions {
   version: Version;

@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
+import { replaceDirAtomic, writeFileSynced } from '../src/core/fs/atomic-dir.js';
 import { tf } from '../engine/index.js';
 import type { ModelConfig } from './config.js';
 import { createState, namedTensors, type TrainOptions, type TrainState } from './state.js';
@@ -34,26 +35,6 @@ export interface CheckpointJson {
   fixedY: { offset: number; length: number } | null;
   tensors: TensorEntry[];
   savedAt: string;
-}
-
-async function writeSynced(file: string, data: Uint8Array | string): Promise<void> {
-  const h = await fs.open(file, 'w');
-  try {
-    await h.writeFile(data);
-    await h.sync();
-  } finally {
-    await h.close();
-  }
-}
-
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const h = await fs.open(dir, 'r');
-    await h.sync().catch(() => undefined);
-    await h.close();
-  } catch {
-    // Some file systems cannot fsync a directory; the rename is still atomic.
-  }
 }
 
 export async function saveCheckpoint(s: TrainState, dir: string, keep: number): Promise<string> {
@@ -88,18 +69,18 @@ export async function saveCheckpoint(s: TrainState, dir: string, keep: number): 
   };
   const final = path.join(dir, checkpointName(s.iteration));
   const tmp = path.join(dir, `.${checkpointName(s.iteration)}.${process.pid}.tmp`);
-  await fs.rm(tmp, { recursive: true, force: true });
-  await fs.mkdir(tmp);
-  // tensors.bin first: a state.json always describes tensors that are already there.
-  await writeSynced(path.join(tmp, 'tensors.bin'), new Uint8Array(all.buffer));
-  await writeSynced(path.join(tmp, 'state.json'), JSON.stringify(json, null, 1) + '\n');
-  await syncDir(tmp);
-  // Re-reaching an iteration after a resume replaces its old checkpoint: move it aside first.
-  const old = `${tmp}.old`;
-  const hadOld = await fs.rename(final, old).then(() => true, () => false);
-  await fs.rename(tmp, final);
-  if (hadOld) await fs.rm(old, { recursive: true, force: true });
-  await syncDir(dir);
+  // Re-reaching an iteration after a resume replaces its old checkpoint (set aside at `old`).
+  await replaceDirAtomic({
+    final,
+    tmp,
+    old: `${tmp}.old`,
+    sync: true,
+    async fill(t) {
+      // tensors.bin first: a state.json always describes tensors that are already there.
+      await writeFileSynced(path.join(t, 'tensors.bin'), new Uint8Array(all.buffer));
+      await writeFileSynced(path.join(t, 'state.json'), JSON.stringify(json, null, 1) + '\n');
+    },
+  });
   await pruneCheckpoints(dir, keep);
   return final;
 }

@@ -2,8 +2,7 @@
  * Everything a training run is, in one value: networks, both optimisers, the step counter and
  * the fixed latent batch of the sample grids. A checkpoint is exactly this value on disk.
  */
-import { tf } from '../engine/index.js';
-import { Adam } from './adam.js';
+import { tf, Tf1Adam } from '../engine/index.js';
 import type { ModelConfig } from './config.js';
 import { type Params, trainable } from './layers.js';
 import { createNetworks, disposeNetworks, type Networks } from './model.js';
@@ -20,8 +19,8 @@ export interface TrainOptions {
 
 export interface TrainState {
   net: Networks;
-  optG: Adam;
-  optD: Adam;
+  optG: Tf1Adam;
+  optD: Tf1Adam;
   /** Iterations completed. */
   iteration: number;
   seed: number;
@@ -40,8 +39,8 @@ export function createState(config: ModelConfig, seed: number, train: TrainOptio
   const net = createNetworks(config, seed);
   return {
     net,
-    optG: new Adam(trainable(net.g), { learningRate: train.learningRateG, beta1: train.beta1 }),
-    optD: new Adam(trainable(net.d), { learningRate: train.learningRateD, beta1: train.beta1 }),
+    optG: new Tf1Adam(trainable(net.g), { learningRate: train.learningRateG, beta1: train.beta1 }),
+    optD: new Tf1Adam(trainable(net.d), { learningRate: train.learningRateD, beta1: train.beta1 }),
     iteration: 0,
     seed,
     train,

@@ -8,5 +8,6 @@ export { tf, type LayersModel, type Tensor } from './tf.js';
 export { BACKENDS, BACKEND_ENV, backendFlags, initBackend, type BackendName } from './backend.js';
 export { NATIVE_KERNELS } from './registry.js';
 export { batchNormTrain } from './kernels/batchnorm-train.js';
-export { FusedAdamOptimizer, fusedAdam, fusedAdamUpdate, fusedRmsprop } from './ops/optimizers.js';
+export { FusedAdamOptimizer, fusedAdam, fusedRmsprop } from './ops/optimizers.js';
+export { Tf1Adam, type AdamOptions } from './ops/tf1-adam.js';
 export { FastDropout } from './ops/dropout.js';

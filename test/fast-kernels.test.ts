@@ -456,7 +456,8 @@ test('fused Adam leaves tensors that share a weight\'s buffer untouched', async 
   await tf.setBackend('cpu');
 });
 
-const { batchNormTrain, fusedAdamUpdate } = await import('../engine/index.js');
+const { batchNormTrain } = await import('../engine/index.js');
+const { fusedAdamUpdate } = await import('../engine/ops/optimizers.js');
 
 test('batchNormTrain: fused forward and gradients match moments + batchNorm on the cpu backend', async () => {
   for (const xs of [[3, 4, 5, 6], [8, 6], [1, 2, 3, 64]]) {

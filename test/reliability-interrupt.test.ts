@@ -13,7 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
-import { checkpointDir, loadCheckpoint as loadClassifierCheckpoint } from '../classifier/store.js';
+import { checkpointDir, loadCheckpoint as loadClassifierCheckpoint } from '../classifier/checkpoint.js';
 import { loadClassifier } from '../src/artifacts/classifier-model.js';
 import { listCheckpoints, loadCheckpoint as loadDcganCheckpoint, checkpointName } from '../dcgan/checkpoint.js';
 import { disposeState } from '../dcgan/state.js';

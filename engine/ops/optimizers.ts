@@ -179,6 +179,24 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     });
     this.incrementIterations();
   }
+
+  /**
+   * Adam's beta powers. With the slots (getWeights) they are all an exact resume needs: setWeights
+   * recomputes them with pow, which rounds differently from the running products.
+   */
+  betaPowers(): [number, number] {
+    const s = this as unknown as AdamState;
+    return [s.accBeta1.dataSync()[0]!, s.accBeta2.dataSync()[0]!];
+  }
+
+  /** After setWeights: the beta powers betaPowers() saved. */
+  restoreBetaPowers(p: readonly [number, number]): void {
+    const s = this as unknown as AdamState;
+    tf.tidy(() => {
+      s.accBeta1.assign(tf.scalar(p[0]));
+      s.accBeta2.assign(tf.scalar(p[1]));
+    });
+  }
 }
 
 interface RmsState {

@@ -1,10 +1,12 @@
 /**
- * Adam as TensorFlow 1 computes it (the seed's engine), with its state in plain variables so a
- * checkpoint can store and restore it exactly; tf.train.adam keeps its step count in a form that
- * does not round-trip bit for bit. The update itself is the shared fused one
- * (engine/ops/optimizers.ts: one pass per weight, in C++ on the native backend).
+ * Adam as TensorFlow 1 computes it (the DCGAN seed's engine: lr_t = lr sqrt(1 - b2^t) / (1 - b1^t),
+ * epsilon outside the square root), with its state in plain variables (m, v) and an integer step,
+ * so a checkpoint stores and restores it exactly. The classifier's Adam is tfjs's formula
+ * (FusedAdamOptimizer in optimizers.ts, exact state: getWeights() + betaPowers()). The update
+ * itself is the shared fused one (one pass per weight, in C++ on the native backend).
  */
-import { tf, fusedAdamUpdate } from '../engine/index.js';
+import { tf } from '../tf.js';
+import { fusedAdamUpdate } from './optimizers.js';
 
 export interface AdamOptions {
   learningRate: number;
@@ -13,7 +15,7 @@ export interface AdamOptions {
   epsilon?: number;
 }
 
-export class Adam {
+export class Tf1Adam {
   readonly m: tf.Variable[];
   readonly v: tf.Variable[];
   step = 0;
