@@ -4,6 +4,7 @@
  * rebuilds the exact networks that wrote it.
  */
 import { UserError } from '../src/core/errors.js';
+import type { TrainOptions } from './state.js';
 
 export const ACTIVATIONS = ['relu', 'relu6', 'lrelu', 'elu', 'selu', 'tanh', 'sigmoid', 'softplus', 'softsign', 'swish'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -32,6 +33,19 @@ export interface ModelConfig {
   /** Present for a conditional model. */
   condition: ConditionVocab | null;
 }
+
+/**
+ * The carpedm20 fork's defaults: 64x64 images, 5 layers a side, z of 100, 64 filters, 5x5
+ * kernels, batch norm, ReLU in G and leaky ReLU in D. The `dcgan train` flag table and the
+ * benchmark read them from here.
+ */
+export const DEFAULT_MODEL: ModelConfig = {
+  width: 64, height: 64, channels: 3, zDim: 100, gf: 64, df: 64, layersG: 5, layersD: 5, kH: 5, kW: 5,
+  batchNormG: true, batchNormD: true, activationG: 'relu', activationD: 'lrelu', condition: null,
+};
+
+/** Adam(2e-4, beta1 0.5) for both networks, 2 G updates per D update, a 6x10 sample grid (batch 60). */
+export const DEFAULT_TRAIN: TrainOptions = { learningRateG: 2e-4, learningRateD: 2e-4, beta1: 0.5, nbrGUpdates: 2, rows: 6, cols: 10 };
 
 export const conditionDim = (c: ModelConfig): number => (c.condition ? c.condition.genres.length + c.condition.decades.length : 0);
 

@@ -5,7 +5,7 @@
  * 2 G updates with the same z.
  */
 import { tf } from '../../engine/index.js';
-import type { ModelConfig } from '../../dcgan/config.js';
+import { DEFAULT_MODEL, DEFAULT_TRAIN, type ModelConfig } from '../../dcgan/config.js';
 import { createState, disposeState } from '../../dcgan/state.js';
 import { trainIteration } from '../../dcgan/step.js';
 import { round, timeSteps, uniform } from './common.js';
@@ -30,12 +30,9 @@ export function dcganFlopsPerImage(height: number, width: number, gUpdates = 2, 
 
 /** A ready-to-run training iteration on synthetic data (the step the benchmark and the profiler time). */
 export function createDcganStep(height: number, width: number, batch: number, gUpdates = 2): { step: () => { d: number; g: number }; dispose: () => void } {
-  const config: ModelConfig = {
-    width, height, channels: 3, zDim: 100, gf: 64, df: 64, layersG: 5, layersD: 5, kH: 5, kW: 5,
-    batchNormG: true, batchNormD: true, activationG: 'relu', activationD: 'lrelu', condition: null,
-  };
+  const config: ModelConfig = { ...DEFAULT_MODEL, width, height };
   const B = batch;
-  const state = createState(config, 1, { learningRateG: 2e-4, learningRateD: 2e-4, beta1: 0.5, nbrGUpdates: gUpdates, rows: 1, cols: B }, new Float32Array(B * 100), null, 0);
+  const state = createState(config, 1, { ...DEFAULT_TRAIN, nbrGUpdates: gUpdates, rows: 1, cols: B }, new Float32Array(B * config.zDim), null, 0);
   const real = tf.tensor4d(uniform(B * height * width * 3, 7), [B, height, width, 3]);
   let it = 0;
   return {
