@@ -64,10 +64,6 @@ export function kernel(name: string, backendName: string, fast: FastPath): Kerne
   return { kernelName: name, backendName, kernelFunc };
 }
 
-export function isNumeric(dtype: DataType): dtype is 'float32' | 'int32' {
-  return dtype === 'float32' || dtype === 'int32';
-}
-
 export function newValues(dtype: 'float32' | 'int32' | 'bool', n: number): Values {
   if (dtype === 'float32') return allocFloats(n);
   if (dtype === 'int32') return new Int32Array(n);

@@ -3,15 +3,16 @@
  * The CLI prints its message as one line and exits with its code; anything else is a bug,
  * printed as one line too, with the stack only when POSTER_STUDIO_DEBUG is set.
  */
+/** Exit code for bad input (flags, files); 1 is kept for failures during work. */
+const EXIT_USAGE = 2;
+
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode = 2) {
+  constructor(message: string, readonly exitCode = EXIT_USAGE) {
     super(message);
     this.name = 'UserError';
   }
 }
 
-/** Exit code for bad input (flags, files); 1 is kept for failures during work. */
-export const EXIT_USAGE = 2;
 
 export function formatError(err: unknown): string {
   if (err instanceof UserError) return `error: ${err.message}`;

@@ -184,8 +184,3 @@ export function normalizeArgv(argv: readonly string[]): string[] {
   }
   return out;
 }
-
-/** Cross-flag checks (e.g. min_year <= max_year) report through the same one-line error. */
-export function flagError(message: string): never {
-  throw new UserError(message);
-}

@@ -9,7 +9,6 @@ import { UserError } from '../errors.js';
 import { type Movie, yearFromTitle } from './movie.js';
 
 export const REQUIRED_COLUMNS = ['imdbId', 'Title', 'Genre'] as const;
-export const OPTIONAL_COLUMNS = ['Imdb Link', 'IMDB Score', 'Poster'] as const;
 
 export interface MalformedRow {
   line: number;

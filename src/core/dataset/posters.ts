@@ -14,7 +14,3 @@ export function indexPosters(dir: string): Map<number, string> {
   }
   return out;
 }
-
-export function posterPath(dir: string, imdbId: number): string {
-  return path.join(dir, `${imdbId}.jpg`);
-}

@@ -6,7 +6,7 @@
  */
 import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
-import { encodeJpeg, encodePng, type RgbImage } from '../../core/images/decode.js';
+import { encodePng, type RgbImage } from '../../core/images/decode.js';
 
 export const dataUri = (bytes: Uint8Array, mime: string): string => `data:${mime};base64,${Buffer.from(bytes).toString('base64')}`;
 
@@ -22,10 +22,6 @@ export async function fileAsDataUri(file: string, maxBytes = 100_000): Promise<s
 
 export async function rgbAsPngUri(img: RgbImage): Promise<string> {
   return dataUri(await encodePng(img), 'image/png');
-}
-
-export async function rgbAsJpegUri(img: RgbImage, quality = 88): Promise<string> {
-  return dataUri(await encodeJpeg(img, quality), 'image/jpeg');
 }
 
 /** 3x3 box blur: raw input gradients are speckled; a touch of smoothing shows regions. */

@@ -158,8 +158,6 @@ const STYLES: Record<string, GenreStyle> = {
   },
 };
 
-export const PAINTED_GENRES = Object.keys(STYLES);
-
 /** Blocky pseudo-text: a title line and a credits line, no font needed. */
 function titleBlock(cv: Canvas, rng: Rng, s: GenreStyle): void {
   const y = s.title === 'top' ? 12 + rng.int(8) : cv.height - 52 + rng.int(8);
