@@ -3,9 +3,9 @@
  * poster cut from it and the grid's genre mix; read by the report (which then needs no model to
  * show the mix over training).
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../core/fs/atomic.js';
+import { fieldError, readJsonFile } from './json-file.js';
 import type { GridGeometry } from '../core/images/grid.js';
 
 export const CLASSIFY_JSON = 'classify.json';
@@ -65,17 +65,9 @@ export async function writeClassifyJson(dir: string, s: SamplesScoring, model: s
 /** classify.json in `dir`, or null when there is none; an unreadable one is one line naming the file and field. */
 export async function readClassifyJson(dir: string): Promise<ClassifyJson | null> {
   const file = path.join(dir, CLASSIFY_JSON);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`${file}: not readable JSON (${(err as Error).message.split('\n')[0]})`);
-  }
-  const o = raw as Partial<ClassifyJson> | null;
-  const fail = (field: string): never => {
-    throw new Error(`${file}: "${field}" is missing or malformed`);
-  };
+  const o = (await readJsonFile(file)) as Partial<ClassifyJson> | null;
+  if (o === null) return null;
+  const fail = (field: string): never => fieldError(file, field);
   if (!o || typeof o !== 'object' || Array.isArray(o)) fail('genres');
   if (!Array.isArray(o!.genres) || !o!.genres.every((g) => typeof g === 'string')) fail('genres');
   if (!Array.isArray(o!.grids)) fail('grids');

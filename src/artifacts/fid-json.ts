@@ -2,9 +2,9 @@
  * fid.json, what `poster-studio fid` wrote beside the grids: the poster-FID of every grid and the
  * real-vs-real / real-vs-noise figures that give its scale; read by the report.
  */
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../core/fs/atomic.js';
+import { fieldError, readJsonFile } from './json-file.js';
 
 export const FID_JSON = 'fid.json';
 
@@ -48,17 +48,9 @@ export async function writeFidJson(dir: string, json: FidJson): Promise<string> 
 /** fid.json in `dir`, or null when there is none; an unreadable one is one line naming the file and field. */
 export async function readFidJson(dir: string): Promise<FidJson | null> {
   const file = path.join(dir, FID_JSON);
-  let raw: unknown;
-  try {
-    raw = JSON.parse(await fs.readFile(file, 'utf8'));
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new Error(`${file}: not readable JSON (${(err as Error).message.split('\n')[0]})`);
-  }
-  const o = raw as Partial<FidJson> | null;
-  const fail = (field: string): never => {
-    throw new Error(`${file}: "${field}" is missing or malformed`);
-  };
+  const o = (await readJsonFile(file)) as Partial<FidJson> | null;
+  if (o === null) return null;
+  const fail = (field: string): never => fieldError(file, field);
   if (!o || typeof o !== 'object' || Array.isArray(o)) fail('grids');
   if (!Array.isArray(o!.grids)) fail('grids');
   // JSON has no NaN: a distance that could not be computed was written as null.
