@@ -7,7 +7,8 @@
 import os from 'node:os';
 import { addFlags, defineFlags, readFlags } from '../src/core/flags.js';
 import { createProgram, runProgram } from '../cli/program.js';
-import { backendFlags, initBackend, tf } from '../engine/index.js';
+import { backendFlags } from '../cli/backend-flag.js';
+import { initBackend, tf } from '../engine/index.js';
 import { runTorch, type TorchResult } from './torch.js';
 
 const PARTS = ['dcgan', 'classifier', 'kernels', 'ops', 'prepare'] as const;

@@ -7,7 +7,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { replaceDirAtomic } from '../src/core/fs/atomic-dir.js';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs/atomic.js';
-import { loadLayersModel, saveLayersModel } from '../src/core/model-io.js';
+import { loadLayersModel, saveLayersModel } from '../src/artifacts/model-io.js';
 import { FusedAdamOptimizer, tf, type LayersModel } from '../engine/index.js';
 
 export interface CheckpointState {

@@ -8,8 +8,8 @@ import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
 import { replaceDirAtomic, writeFileSynced } from '../src/core/fs/atomic-dir.js';
 import { tf } from '../engine/index.js';
-import type { ModelConfig } from './config.js';
-import { createState, namedTensors, type TrainOptions, type TrainState } from './state.js';
+import type { ModelConfig, TrainOptions } from './config.js';
+import { createState, namedTensors, type TrainState } from './state.js';
 
 export const CHECKPOINT_VERSION = 1;
 const NAME = /^ckpt_(\d+)$/;

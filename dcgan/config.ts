@@ -4,7 +4,6 @@
  * rebuilds the exact networks that wrote it.
  */
 import { UserError } from '../src/core/errors.js';
-import type { TrainOptions } from './state.js';
 
 export const ACTIVATIONS = ['relu', 'relu6', 'lrelu', 'elu', 'selu', 'tanh', 'sigmoid', 'softplus', 'softsign', 'swish'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -32,6 +31,16 @@ export interface ModelConfig {
   activationD: Activation;
   /** Present for a conditional model. */
   condition: ConditionVocab | null;
+}
+
+/** How training updates the networks, and the sample grid (its cells are the batch). */
+export interface TrainOptions {
+  learningRateG: number;
+  learningRateD: number;
+  beta1: number;
+  nbrGUpdates: number;
+  rows: number;
+  cols: number;
 }
 
 /**

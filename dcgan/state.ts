@@ -3,20 +3,11 @@
  * the fixed latent batch of the sample grids. A checkpoint is exactly this value on disk.
  */
 import { tf, Tf1Adam } from '../engine/index.js';
-import type { ModelConfig } from './config.js';
+import type { ModelConfig, TrainOptions } from './config.js';
 import { type Params, trainable } from './layers.js';
 import { createNetworks, disposeNetworks, type Networks } from './model.js';
 
 /** Hyper-parameters that may change on --resume (architecture may not). */
-export interface TrainOptions {
-  learningRateG: number;
-  learningRateD: number;
-  beta1: number;
-  nbrGUpdates: number;
-  rows: number;
-  cols: number;
-}
-
 export interface TrainState {
   net: Networks;
   optG: Tf1Adam;

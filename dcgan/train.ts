@@ -10,14 +10,14 @@ import { UserError } from '../src/core/errors.js';
 import { removeStaleTemps } from '../src/core/fs/atomic.js';
 import { createProgress } from '../src/core/progress.js';
 import { tf } from '../engine/index.js';
-import { type ModelConfig, conditionDim } from './config.js';
+import { type ModelConfig, type TrainOptions, conditionDim } from './config.js';
 import {
   listCheckpoints, loadLatestCheckpoint, removeCheckpointTemps, saveCheckpoint,
 } from './checkpoint.js';
 import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type TrainingSet } from './data.js';
 import { epochOrder, fixedLatent, gridConditions, iterationLatent, type CellCondition } from './latent.js';
 import { GRID_GAP, meanPairwiseDistance, toImages, writeGrid } from './grids.js';
-import { createState, disposeState, type TrainOptions, type TrainState } from './state.js';
+import { createState, disposeState, type TrainState } from './state.js';
 import { sampleFixed, type StepLosses, trainIteration } from './step.js';
 
 export interface TrainRun {

@@ -5,7 +5,6 @@
  */
 import { createRequire } from 'node:module';
 import { UserError } from '../src/core/errors.js';
-import { defineFlags } from '../src/core/flags.js';
 import { tf } from './tf.js';
 
 export const BACKENDS = ['auto', 'tensorflow', 'native', 'wasm', 'cpu'] as const;
@@ -16,17 +15,6 @@ export const BACKEND_ENV = 'POSTER_STUDIO_BACKEND';
 
 /** Fastest first: tfjs-node(-gpu) > the project's native kernels > wasm (with our gradient kernels) > pure JS. */
 export const AUTO_ORDER: readonly ConcreteBackend[] = ['tensorflow', 'native', 'wasm', 'cpu'];
-
-/** The --backend flag, shared by every command that trains or infers. */
-export const backendFlags = defineFlags({
-  backend: {
-    kind: 'string',
-    choices: BACKENDS,
-    default: 'auto',
-    arg: 'name',
-    help: `compute engine: auto picks the fastest installed (tensorflow = tfjs-node(-gpu) > native = the project's CPU kernels > wasm > cpu); when auto, env ${BACKEND_ENV} decides`,
-  },
-});
 
 export const INSTALL_HINT: Record<ConcreteBackend, string> = {
   tensorflow: 'install it with `npm install @tensorflow/tfjs-node` (or `@tensorflow/tfjs-node-gpu` on a CUDA machine); both download libtensorflow at install time',

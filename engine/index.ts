@@ -5,7 +5,7 @@
  * (wasm/), the buffer pool (buffer-pool.ts) and the fused training ops (ops/).
  */
 export { tf, type LayersModel, type Tensor } from './tf.js';
-export { BACKENDS, BACKEND_ENV, backendFlags, initBackend, type BackendName } from './backend.js';
+export { BACKENDS, BACKEND_ENV, initBackend, type BackendName } from './backend.js';
 export { NATIVE_KERNELS } from './registry.js';
 export { batchNormTrain } from './kernels/batchnorm-train.js';
 export { FusedAdamOptimizer, fusedAdam, fusedRmsprop } from './ops/optimizers.js';

@@ -6,7 +6,7 @@ import { before, test } from 'node:test';
 import { UserError } from '../src/core/errors.js';
 import { initBackend } from '../engine/backend.js';
 import { registerNativeBackend } from '../engine/native/backend.js';
-import { loadLayersModel } from '../src/core/model-io.js';
+import { loadLayersModel } from '../src/artifacts/model-io.js';
 import { loadClassifierData, type ClassifierData } from '../classifier/data.js';
 import { buildClassifier } from '../classifier/models.js';
 import { checkpointDir } from '../classifier/checkpoint.js';

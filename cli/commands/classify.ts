@@ -13,7 +13,8 @@ import { writeFileAtomic } from '../../src/core/fs/atomic.js';
 import { DEFAULT_CSV, DEFAULT_MODELS } from '../../src/core/paths.js';
 import { createProgress } from '../../src/core/progress.js';
 import { classifySamples, looksLikeSamples } from '../../src/features/scoring/index.js';
-import { backendFlags, initBackend } from '../../engine/index.js';
+import { initBackend } from '../../engine/index.js';
+import { backendFlags } from '../backend-flag.js';
 import { listImages, predictFiles, predictionsCsv, predictionsJson, formatPrediction } from '../../classifier/predict.js';
 import { loadClassifier, newestClassifier } from '../../src/artifacts/classifier-model.js';
 

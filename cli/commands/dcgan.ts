@@ -9,12 +9,12 @@ import { UserError } from '../../src/core/errors.js';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { subcommand } from '../program.js';
 import { DEFAULT_DCGAN_DATA, DEFAULT_SAMPLES } from '../../src/core/paths.js';
-import { backendFlags, initBackend } from '../../engine/index.js';
+import { initBackend } from '../../engine/index.js';
+import { backendFlags } from '../backend-flag.js';
 import { parseResolution } from '../../src/features/video/render.js';
 import { manifestPath } from '../../src/artifacts/manifest.js';
-import { ACTIVATIONS, DEFAULT_MODEL, DEFAULT_TRAIN, type ModelConfig, checkModelConfig } from '../../dcgan/config.js';
+import { ACTIVATIONS, DEFAULT_MODEL, DEFAULT_TRAIN, type ModelConfig, type TrainOptions, checkModelConfig } from '../../dcgan/config.js';
 import { generate } from '../../dcgan/generate.js';
-import type { TrainOptions } from '../../dcgan/state.js';
 import { train } from '../../dcgan/train.js';
 import { renderTrainingVideo } from '../../dcgan/video.js';
 

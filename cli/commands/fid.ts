@@ -16,7 +16,8 @@ import { createProgress } from '../../src/core/progress.js';
 import { defaultRealDir, listRealPosters, pickSeeded } from '../../src/features/scoring/real.js';
 import { parseGridSpec, scanSamples } from '../../src/features/scoring/scan.js';
 import { newestClassifier, openGenreModel } from '../../src/artifacts/classifier-model.js';
-import { backendFlags, initBackend } from '../../engine/index.js';
+import { initBackend } from '../../engine/index.js';
+import { backendFlags } from '../backend-flag.js';
 
 export const fidFlags = defineFlags({
   real: { kind: 'path', exists: 'dir', help: 'real posters: a poster directory or the output of prepare-dcgan (default: data/dcgan, then data/posters)' },

@@ -13,7 +13,8 @@ import { writeReport } from '../../src/features/report/build.js';
 import { readModelInfo } from '../../src/features/report/inputs.js';
 import { defaultRealDir } from '../../src/features/scoring/real.js';
 import { newestClassifier, openGenreModel, type GenreModel } from '../../src/artifacts/classifier-model.js';
-import { backendFlags, initBackend } from '../../engine/index.js';
+import { initBackend } from '../../engine/index.js';
+import { backendFlags } from '../backend-flag.js';
 
 export const reportFlags = defineFlags({
   samples: { kind: 'path', default: DEFAULT_SAMPLES, help: 'output directory of dcgan train (grids, sidecars, losses.csv, classify.json, fid.json)' },

@@ -12,7 +12,7 @@ import type { MultiLabelReport } from './classifier-evaluation.js';
 import { writeJsonAtomic } from '../core/fs/atomic.js';
 import { rgbToFloat, type RgbImage } from '../core/images/decode.js';
 import { resizeRgb } from '../core/images/resize.js';
-import { loadLayersModel, saveLayersModel } from '../core/model-io.js';
+import { loadLayersModel, saveLayersModel } from './model-io.js';
 import { tf, type LayersModel } from '../../engine/index.js';
 
 export const METADATA_FILE = 'metadata.json';

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { encodeJpeg } from '../../src/core/images/decode.js';
 import type { ModelConfig } from '../../dcgan/config.js';
-import type { TrainOptions } from '../../dcgan/state.js';
+import type { TrainOptions } from '../../dcgan/config.js';
 
 const GENRES = ['Drama', 'Horror', 'Action'];
 

@@ -82,7 +82,7 @@ export async function writeFakeSamples(
  */
 export async function writeTinyClassifier(dir: string, genres: readonly string[] = FAKE_GENRES, size = { width: 16, height: 24 }): Promise<string> {
   const { tf } = await import('../../engine/tf.js');
-  const { saveLayersModel } = await import('../../src/core/model-io.js');
+  const { saveLayersModel } = await import('../../src/artifacts/model-io.js');
   const model = tf.sequential({
     layers: [
       tf.layers.conv2d({ inputShape: [size.height, size.width, 3], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),

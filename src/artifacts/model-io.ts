@@ -4,7 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from './fs/atomic.js';
+import { writeFileAtomic, writeJsonAtomic } from '../core/fs/atomic.js';
 import { tf, type LayersModel } from '../../engine/index.js';
 
 const WEIGHTS_FILE = 'weights.bin';
