@@ -5,7 +5,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs/atomic.js';
+import { writeSidecar } from '../src/artifacts/grid-sidecar.js';
+import { writeFileAtomic } from '../src/core/fs/atomic.js';
 import { encodePng } from '../src/core/images/decode.js';
 import { composeGrid } from '../src/core/images/grid.js';
 import { tf } from '../engine/index.js';
@@ -91,7 +92,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     const geometry = { rows: Math.ceil(o.count / cols), cols, cellWidth: c.width, cellHeight: c.height, gap: GRID_GAP };
     const grid = path.join(o.output, 'grid.png');
     await writeFileAtomic(grid, await encodePng(composeGrid(images, geometry)));
-    await writeJsonAtomic(path.join(o.output, 'grid.json'), {
+    await writeSidecar(grid, {
       iteration: s.iteration,
       epoch: null,
       ...geometry,

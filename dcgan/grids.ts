@@ -39,6 +39,6 @@ export function meanPairwiseDistance(pixels: Float32Array, count: number): numbe
 export async function writeGrid(dir: string, images: RgbImage[], geometry: GridGeometry, sidecar: GridSidecar): Promise<string> {
   const png = path.join(dir, `${gridBase(sidecar.iteration)}.png`);
   await writeFileAtomic(png, await encodePng(composeGrid(images, geometry)));
-  await writeSidecar(dir, sidecar);
+  await writeSidecar(png, sidecar);
   return png;
 }

@@ -12,10 +12,11 @@ import type { GridGeometry } from '../core/images/grid.js';
 const GRID_NAME = /^grid_(\d+)\.png$/;
 export const gridBase = (iteration: number): string => `grid_${String(iteration).padStart(6, '0')}`;
 
-/** The sidecar as `dcgan train` writes it. */
+/** The sidecar as `dcgan train` (and `dcgan generate`, for its grid.png) writes it. */
 export interface GridSidecar {
   iteration: number;
-  epoch: number;
+  /** null for a grid `dcgan generate` drew from a checkpoint. */
+  epoch: number | null;
   rows: number;
   cols: number;
   cellWidth: number;
@@ -27,6 +28,8 @@ export interface GridSidecar {
   /** Mean pairwise L2 distance of the cells (pixels in [-1, 1]): near 0 means mode collapse. */
   diversity?: number;
   conditional?: { genres: string[]; decade: number | null }[];
+  /** `dcgan generate`: the checkpoint the grid came from. */
+  checkpoint?: string;
 }
 
 /** What readers use of a sidecar: the geometry is required, the provenance may be absent. */
@@ -43,9 +46,9 @@ export function sidecarPathFor(imageFile: string): string {
   return path.join(path.dirname(imageFile), path.basename(imageFile, path.extname(imageFile)) + '.json');
 }
 
-/** Writes grid_<iteration>.json beside grid_<iteration>.png in `dir`. */
-export async function writeSidecar(dir: string, sidecar: GridSidecar): Promise<void> {
-  await writeJsonAtomic(path.join(dir, `${gridBase(sidecar.iteration)}.json`), sidecar);
+/** Writes the sidecar beside its grid image (grid_000100.png -> grid_000100.json). */
+export async function writeSidecar(imageFile: string, sidecar: GridSidecar): Promise<void> {
+  await writeJsonAtomic(sidecarPathFor(imageFile), sidecar);
 }
 
 const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
