@@ -9,6 +9,7 @@ import { UserError } from '../src/core/errors.js';
 import { replaceDirAtomic, writeFileSynced } from '../src/core/fs/atomic-dir.js';
 import { tf } from '../engine/index.js';
 import type { ModelConfig, TrainOptions } from './config.js';
+import { isSeedRecipe, type Recipe, SEED_RECIPE } from './recipe.js';
 import { createState, namedTensors, type TrainState } from './state.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -35,6 +36,8 @@ export interface CheckpointJson {
   fixedY: { offset: number; length: number } | null;
   tensors: TensorEntry[];
   savedAt: string;
+  /** Absent for the seed recipe, so seed checkpoints keep the format they always had. */
+  recipe?: Recipe;
 }
 
 export async function saveCheckpoint(s: TrainState, dir: string, keep: number): Promise<string> {
@@ -66,6 +69,7 @@ export async function saveCheckpoint(s: TrainState, dir: string, keep: number): 
     fixedY: s.fixedY ? { offset: yOff, length: s.fixedY.length } : null,
     tensors: entries,
     savedAt: new Date().toISOString(),
+    ...(isSeedRecipe(s.recipe) ? {} : { recipe: s.recipe }),
   };
   const final = path.join(dir, checkpointName(s.iteration));
   const tmp = path.join(dir, `.${checkpointName(s.iteration)}.${process.pid}.tmp`);
@@ -140,7 +144,7 @@ export async function loadCheckpoint(ckptDir: string): Promise<TrainState> {
   const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length));
   const fixedZ = all.slice(json.fixedZ.offset, json.fixedZ.offset + json.fixedZ.length);
   const fixedY = json.fixedY ? all.slice(json.fixedY.offset, json.fixedY.offset + json.fixedY.length) : null;
-  const s = createState(json.config, json.seed, json.train, fixedZ, fixedY, json.datasetSize);
+  const s = createState(json.config, json.seed, json.train, fixedZ, fixedY, json.datasetSize, json.recipe ?? SEED_RECIPE);
   const byName = new Map(json.tensors.map((e) => [e.name, e]));
   for (const [name, v] of namedTensors(s)) {
     const e = byName.get(name);

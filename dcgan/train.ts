@@ -9,14 +9,17 @@ import { LossLog, lossesPath, startLosses, trimLosses } from '../src/artifacts/l
 import { UserError } from '../src/core/errors.js';
 import { removeStaleTemps } from '../src/core/fs/atomic.js';
 import { createProgress } from '../src/core/progress.js';
+import { createRng } from '../src/core/random.js';
 import { tf } from '../engine/index.js';
 import { type ModelConfig, type TrainOptions, conditionDim } from './config.js';
 import {
   listCheckpoints, loadLatestCheckpoint, removeCheckpointTemps, saveCheckpoint,
 } from './checkpoint.js';
 import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type TrainingSet } from './data.js';
+import { mirrorHalf } from './augment.js';
 import { epochOrder, fixedLatent, gridConditions, iterationLatent, type CellCondition } from './latent.js';
 import { GRID_GAP, meanPairwiseDistance, toImages, writeGrid } from './grids.js';
+import type { Recipe } from './recipe.js';
 import { createState, disposeState, type TrainState } from './state.js';
 import { sampleFixed, type StepLosses, trainIteration } from './step.js';
 
@@ -29,6 +32,10 @@ export interface TrainRun {
   conditional: boolean;
   seed: number;
   train: TrainOptions;
+  /** How a fresh run trains (a resumed run keeps its checkpoint's). */
+  recipe: Recipe;
+  /** Recipe fields the user set explicitly (checked against a resumed checkpoint). */
+  explicitRecipe?: Partial<Recipe>;
   epochs: number;
   /** Stop after this many iterations in total (0: epochs decide). */
   iterations: number;
@@ -67,12 +74,13 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     for (const s of found.skipped) log(run, `warning: skipped damaged checkpoint ${s}`);
     const s = found.state;
     const ck = s.net.config;
-    const diffs = Object.entries(run.explicit ?? {}).filter(([k, v]) => JSON.stringify((ck as unknown as Record<string, unknown>)[k]) !== JSON.stringify(v));
+    const differ = (given: object | undefined, saved: object): string[] => Object.entries(given ?? {})
+      .filter(([k, v]) => JSON.stringify((saved as Record<string, unknown>)[k]) !== JSON.stringify(v))
+      .map(([k]) => `${k}=${JSON.stringify((saved as Record<string, unknown>)[k])}`);
+    const diffs = [...differ(run.explicit, ck), ...differ(run.explicitRecipe, s.recipe)];
     if (diffs.length) {
       disposeState(s);
-      throw new UserError(
-        `--resume: the checkpoint was trained with ${diffs.map(([k]) => `${k}=${JSON.stringify((ck as unknown as Record<string, unknown>)[k])}`).join(', ')}; drop those flags or start a new run in another --output`,
-      );
+      throw new UserError(`--resume: the checkpoint was trained with ${diffs.join(', ')}; drop those flags or start a new run in another --output`);
     }
     if (run.train.rows !== s.train.rows || run.train.cols !== s.train.cols) {
       log(run, `note: the checkpoint's grid is ${s.train.rows}x${s.train.cols} (its batch size); --grid_height/--grid_width are ignored on --resume`);
@@ -113,7 +121,7 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     fixedY = new Float32Array(B * cd);
     cells.forEach((c, i) => encodeCondition(config.condition!, c.genres, c.decade, fixedY!, i * cd));
   }
-  const state = createState(config, run.seed, run.train, fixedLatent(run.seed, B, config.zDim), fixedY, data.entries.length);
+  const state = createState(config, run.seed, run.train, fixedLatent(run.seed, B, config.zDim), fixedY, data.entries.length, run.recipe);
   await startLosses(lossesPath(run.output));
   return { state, data, cells };
 }
@@ -195,7 +203,9 @@ export async function train(run: TrainRun): Promise<TrainResult> {
       const t0 = Date.now();
       const l: StepLosses = { d: NaN, g: NaN };
       tf.tidy(() => {
-        const real = tf.tensor4d(batchPixels(data, idx), [B, c.height, c.width, 3]);
+        const px = batchPixels(data, idx);
+        if (s.recipe.mirror) mirrorHalf(px, B, c.height, c.width, createRng(s.seed, `mirror:${it}`));
+        const real = tf.tensor4d(px, [B, c.height, c.width, 3]);
         const z = tf.tensor2d(iterationLatent(s.seed, it, B, c.zDim), [B, c.zDim]);
         let y: tf.Tensor2D | null = null;
         if (labels) {
@@ -203,7 +213,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
           idx.forEach((j, k) => yy.set(labels.subarray(j * cd, (j + 1) * cd), k * cd));
           y = tf.tensor2d(yy, [B, cd]);
         }
-        Object.assign(l, trainIteration(s, real, z, y));
+        Object.assign(l, trainIteration(s, real, z, y, it));
       });
       s.iteration = it;
       last = l;

@@ -7,6 +7,7 @@ import { initBackend } from '../engine/backend.js';
 import { parseSidecar } from '../src/artifacts/grid-sidecar.js';
 import { listCheckpoints, loadCheckpoint, checkpointName } from '../dcgan/checkpoint.js';
 import { generate, meanPairwiseDistance } from '../dcgan/generate.js';
+import { recipeByName } from '../dcgan/recipe.js';
 import { namedTensors, disposeState } from '../dcgan/state.js';
 import { train, type TrainRun } from '../dcgan/train.js';
 import { makeDcganFixture, removeTempDirs, tempDir, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
@@ -23,7 +24,7 @@ function run(output: string, over: Partial<TrainRun> = {}): TrainRun {
   return {
     input: data, output, checkpointDir: path.join(output, 'checkpoints'), config: tinyConfig(), conditional: false, seed: 5,
     train: tinyTrain(), epochs: 1, iterations: 6, sampleRate: 2, useCheckpoints: true, checkpointRate: 3, keepCheckpoints: 2,
-    resume: false, fresh: false, quiet: true, ...over,
+    resume: false, fresh: false, quiet: true, recipe: recipeByName('small-data'), ...over,
   };
 }
 

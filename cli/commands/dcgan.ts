@@ -14,6 +14,7 @@ import { backendFlags } from '../backend-flag.js';
 import { parseResolution } from '../../src/features/video/render.js';
 import { manifestPath } from '../../src/artifacts/manifest.js';
 import { ACTIVATIONS, DEFAULT_MODEL, DEFAULT_TRAIN, type ModelConfig, type TrainOptions, checkModelConfig } from '../../dcgan/config.js';
+import { LOSSES, type Recipe, type RecipeName, RECIPES, parseAugments, recipeByName } from '../../dcgan/recipe.js';
 import { generate } from '../../dcgan/generate.js';
 import { train } from '../../dcgan/train.js';
 import { renderTrainingVideo } from '../../dcgan/video.js';
@@ -51,6 +52,11 @@ export const trainFlags = defineFlags({
   gf_dim: { kind: 'int', default: DEFAULT_MODEL.gf, min: 1, max: 1024, help: "generator's last-layer filters (the layers above have 2x, 4x, ...)" },
   df_dim: { kind: 'int', default: DEFAULT_MODEL.df, min: 1, max: 1024, help: "discriminator's first-layer filters" },
   conditional: { kind: 'bool', default: false, help: 'condition G and D on genres and decade (projection discriminator)' },
+  recipe: { kind: 'string', default: 'small-data', choices: RECIPES, help: "small-data = hinge loss, DiffAugment color,translation,cutout, mirrored real posters, EMA 0.999 of G (sources in dcgan/recipe.ts and the README); seed = the fork's plain DCGAN (cross-entropy, no augmentation, no EMA). The four flags below override single parts" },
+  loss: { kind: 'string', choices: LOSSES, help: "GAN loss (default: the recipe's; bce = the seed's sigmoid cross-entropy, hinge = Lim & Ye 2017)" },
+  diff_augment: { kind: 'list', arg: 'a,b', help: "DiffAugment policies before D (Zhao et al. 2020): none or a list of color, translation, cutout (default: the recipe's)" },
+  mirror: { kind: 'bool', help: "flip each real poster left-right with probability 1/2 (default: the recipe's)" },
+  ema_decay: { kind: 'float', min: 0, max: 0.99999, help: "EMA decay of G's weights used by grids, generate and eval, 0 = off (default: the recipe's)" },
   use_checkpoints: { kind: 'bool', default: true, help: 'write checkpoints (needed for --resume and dcgan generate)' },
   checkpoint_rate: { kind: 'int', default: 200, min: 1, help: 'checkpoint every this many iterations (and at the end and on Ctrl-C)' },
   keep_checkpoints: { kind: 'int', default: 3, min: 1, max: 1000, help: 'keep the newest N checkpoints' },
@@ -86,6 +92,18 @@ const ARCH_FLAGS: [string, keyof ModelConfig][] = [
   ['nbr_of_layers_g', 'layersG'], ['nbr_of_layers_d', 'layersD'], ['k_h', 'kH'], ['k_w', 'kW'],
   ['batch_norm_g', 'batchNormG'], ['batch_norm_d', 'batchNormD'], ['activation_g', 'activationG'], ['activation_d', 'activationD'],
 ];
+
+/** The named recipe with the parts given explicitly replaced, and those parts alone. */
+function recipeFromFlags(cmd: Command, o: { recipe: string; loss?: string; diff_augment?: string[]; mirror?: boolean; ema_decay?: number }): { recipe: Recipe; explicit: Partial<Recipe> } {
+  const given: Partial<Recipe> = {};
+  if (o.loss !== undefined) given.loss = o.loss as Recipe['loss'];
+  if (o.diff_augment !== undefined) given.diffAugment = parseAugments(o.diff_augment);
+  if (o.mirror !== undefined) given.mirror = o.mirror;
+  if (o.ema_decay !== undefined) given.emaDecay = o.ema_decay;
+  const recipe = { ...recipeByName(o.recipe as RecipeName), ...given };
+  const explicit: Partial<Recipe> = cmd.getOptionValueSource('recipe') === 'cli' ? { ...recipe } : given;
+  return { recipe, explicit };
+}
 
 const TRAIN_FLAGS: [string, keyof TrainOptions][] = [
   ['learning_rate_g', 'learningRateG'], ['learning_rate_d', 'learningRateD'], ['beta1', 'beta1'], ['nbr_g_updates', 'nbrGUpdates'],
@@ -126,6 +144,7 @@ function configureTrain(cmd: Command): void {
     for (const [flag, key] of TRAIN_FLAGS) {
       if (cmd.getOptionValueSource(camel(flag)) === 'cli') (explicitTrain as Record<string, unknown>)[key] = trainOpts[key];
     }
+    const { recipe, explicit: explicitRecipe } = recipeFromFlags(cmd, o);
     const backend = await initBackend(o.backend);
     const video = path.join(o.output, 'train.mp4');
     let rendering: Promise<unknown> = Promise.resolve();
@@ -142,6 +161,8 @@ function configureTrain(cmd: Command): void {
       seed: o.seed,
       train: trainOpts,
       explicitTrain,
+      recipe,
+      explicitRecipe,
       epochs: o.epoch,
       iterations: o.iterations,
       sampleRate: o.sample_rate,
