@@ -7,7 +7,7 @@ import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
 import { writeSidecar } from '../src/artifacts/grid-sidecar.js';
 import { writeFileAtomic } from '../src/core/fs/atomic.js';
-import { encodePng } from '../src/core/images/decode.js';
+import { encodePng, type RgbImage } from '../src/core/images/decode.js';
 import { composeGrid } from '../src/core/images/grid.js';
 import { tf } from '../engine/index.js';
 import { listCheckpoints, checkpointName, loadCheckpoint } from './checkpoint.js';
@@ -19,7 +19,7 @@ import { generator } from './model.js';
 import { GRID_GAP, meanPairwiseDistance, toImages } from './grids.js';
 
 export { meanPairwiseDistance };
-import { disposeState, type TrainState } from './state.js';
+import { disposeState, samplingNetworks, type TrainState } from './state.js';
 
 /** A checkpoint directory, a directory of them (newest), or a training output dir (its checkpoints/). */
 export async function resolveCheckpoint(p: string): Promise<string> {
@@ -77,7 +77,7 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     const cd = conditionDim(c);
     const pixels = tf.tidy(() => {
       const z = tf.tensor2d(uniformLatent(o.seed, 'generate', o.count, c.zDim), [o.count, c.zDim]);
-      return generator(s.net, z, y ? tf.tensor2d(y, [o.count, cd]) : null, o.bn).dataSync() as Float32Array;
+      return generator(samplingNetworks(s), z, y ? tf.tensor2d(y, [o.count, cd]) : null, o.bn).dataSync() as Float32Array;
     });
     const images = toImages(pixels, o.count, c.width, c.height);
     const posters = path.join(o.output, 'posters');
@@ -106,4 +106,25 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
   } finally {
     disposeState(s);
   }
+}
+
+/**
+ * `count` posters from the checkpoint's sampling networks (G's EMA when kept), in batches so
+ * memory stays flat; `y` holds one condition row per poster for conditional models.
+ */
+export function sampleImages(s: TrainState, count: number, seed: number, purpose: string, bn: BnMode, y: Float32Array | null = null, batch = 100): RgbImage[] {
+  const c = s.net.config;
+  const cd = conditionDim(c);
+  const z = uniformLatent(seed, purpose, count, c.zDim);
+  const out: RgbImage[] = [];
+  for (let i = 0; i < count; i += batch) {
+    const n = Math.min(batch, count - i);
+    const px = tf.tidy(() => {
+      const zt = tf.tensor2d(z.subarray(i * c.zDim, (i + n) * c.zDim), [n, c.zDim]);
+      const yt = y ? tf.tensor2d(y.subarray(i * cd, (i + n) * cd), [n, cd]) : null;
+      return generator(samplingNetworks(s), zt, yt, bn).dataSync() as Float32Array;
+    });
+    out.push(...toImages(px, n, c.width, c.height));
+  }
+  return out;
 }

@@ -18,6 +18,7 @@ import { LOSSES, type Recipe, type RecipeName, RECIPES, parseAugments, recipeByN
 import { generate } from '../../dcgan/generate.js';
 import { train } from '../../dcgan/train.js';
 import { renderTrainingVideo } from '../../dcgan/video.js';
+import { configureEval } from './dcgan-eval.js';
 
 const videoFlags = defineFlags({
   render_res: { kind: 'string', default: '', arg: 'WxH', help: 'video frame size, e.g. 1280x720 (even sides; the grid is scaled to fit and padded); empty = the grid size' },
@@ -213,5 +214,6 @@ export function configureDcgan(cmd: Command): Command {
   configureTrain(subcommand(cmd, 'train', 'train the DCGAN on prepare-dcgan output, writing sample grids, losses and checkpoints'));
   configureRender(subcommand(cmd, 'render', 'render the sample grids of a training run into an H.264 MP4'));
   configureGenerate(subcommand(cmd, 'generate', 'generate posters (and a grid) from a checkpoint'));
+  configureEval(subcommand(cmd, 'eval', 'KID, FID and precision/recall of a checkpoint (or every checkpoint of a run) against real posters, with one named feature network'));
   return cmd;
 }

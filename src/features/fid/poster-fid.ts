@@ -32,7 +32,8 @@ export interface PosterFidOptions {
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
-function noiseImage(width: number, height: number, rng: ReturnType<typeof createRng>): RgbImage {
+/** Uniform random RGB: the far end of every quality scale. */
+export function noiseImage(width: number, height: number, rng: ReturnType<typeof createRng>): RgbImage {
   const data = new Uint8Array(width * height * 3);
   for (let i = 0; i < data.length; i++) data[i] = rng.int(256);
   return { width, height, data };
