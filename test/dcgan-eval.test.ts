@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, test } from 'node:test';
+import { cpuMinutesAt } from '../dcgan/eval-curve.js';
+import { DEFAULT_FEATURE_NET } from '../src/fid/feature-net.js';
+import { featureSet, kid, precisionRecall } from '../src/fid/kernel-metrics.js';
+import { createRng } from '../src/random.js';
+import { initBackend } from '../src/tf/backend.js';
+import { makeDcganFixture, removeTempDirs, tempDir } from './helpers/dcgan-fixture.js';
+
+after(removeTempDirs);
+
+const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'dcgan.js');
+const TINY = ['--output_width', '8', '--output_height', '12', '--nbr_of_layers_g', '3', '--nbr_of_layers_d', '3', '--gf_dim', '4', '--df_dim', '4', '--z_dim', '8', '--k_w', '3', '--k_h', '3', '--grid_height', '2', '--grid_width', '3', '--backend', 'cpu'];
+
+function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+const errors = (stderr: string): string[] => stderr.trim().split('\n').filter((l) => l && !l.startsWith('backend:'));
+
+const gaussian = (n: number, dim: number, shift: number, seed: number): Float32Array[] => {
+  const rng = createRng(seed, 'gauss');
+  return Array.from({ length: n }, () => Float32Array.from({ length: dim }, () => rng.normal() + shift));
+};
+
+before(async () => {
+  await initBackend('cpu', true);
+});
+
+test('KID: near zero within its spread for two samples of one distribution, large for shifted ones', () => {
+  const a = featureSet(gaussian(300, 16, 0, 1));
+  const same = kid(a, featureSet(gaussian(300, 16, 0, 2)), { subsets: 50, subsetSize: 200 });
+  assert.ok(Math.abs(same.mean) < 2 * same.std + 1e-3, `same: ${same.mean} ± ${same.std}`);
+  const shifted = kid(a, featureSet(gaussian(300, 16, 1, 3)), { subsets: 50, subsetSize: 200 });
+  assert.ok(shifted.mean > 10 * Math.max(same.std, Math.abs(same.mean)), `shifted ${shifted.mean} vs same ${same.mean} ± ${same.std}`);
+  assert.equal(shifted.subsetSize, 200);
+  assert.throws(() => kid(a, featureSet(gaussian(5, 16, 0, 4))), /KID needs at least 10 samples per set, got 5/);
+});
+
+test('precision and recall: 1 for the same set, 0 for a far one, and they split for a narrow one', () => {
+  const real = featureSet(gaussian(200, 4, 0, 5));
+  assert.deepEqual(precisionRecall(real, real), { precision: 1, recall: 1, k: 3 });
+  const far = precisionRecall(real, featureSet(gaussian(200, 4, 50, 6)));
+  assert.equal(far.precision, 0);
+  assert.equal(far.recall, 0);
+  // A collapsed generator (all near the centre) is precise but covers little of the real set.
+  const narrow = precisionRecall(real, featureSet(gaussian(200, 4, 0, 7).map((f) => f.map((v) => v * 0.05))));
+  assert.ok(narrow.precision > 0.9 && narrow.recall < 0.5, JSON.stringify(narrow));
+});
+
+test('CPU minutes at a checkpoint time are interpolated from the sampler log', () => {
+  const log = [{ unix: 100, cpu: 0 }, { unix: 120, cpu: 12 }, { unix: 140, cpu: 30 }];
+  assert.equal(cpuMinutesAt(log, 130), 21 / 60);
+  assert.equal(cpuMinutesAt(log, 100), 0);
+  assert.equal(cpuMinutesAt(log, 1000), null);
+});
+
+test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals that write nothing', async (t) => {
+  if (!existsSync(path.join(DEFAULT_FEATURE_NET(), 'model.json'))) {
+    assert.fail(`the shipped feature network is missing from ${DEFAULT_FEATURE_NET()}`);
+  }
+  const data = await makeDcganFixture(24);
+  const out = path.join(await tempDir('dcgan-eval-'), 'run');
+  const tr = run(['train', '--input', data, '--output', out, ...TINY, '--iterations', '4', '--checkpoint_rate', '2', '--sample_rate', '4', '--render_video', 'false']);
+  assert.equal(tr.code, 0, tr.stderr);
+
+  await t.test('run folder: one row per checkpoint, the network named, real vs real below noise', () => {
+    const r = run(['eval', '--checkpoint', out, '--real', data, '--count', '20', '--backend', 'cpu']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /2 checkpoints in .*eval\.csv \(features poster-features@[0-9a-f]{12}\)/);
+  });
+  const json = JSON.parse(await fs.readFile(path.join(out, 'eval.json'), 'utf8'));
+  assert.deepEqual(json.rows.map((r: { iteration: number }) => r.iteration), [2, 4]);
+  assert.match(json.key.featureNet, /^poster-features@[0-9a-f]{12}$/);
+  assert.ok(json.scale.noise.kid.mean > json.scale.realVsReal.kid.mean, JSON.stringify(json.scale));
+  assert.equal((await fs.readFile(path.join(out, 'eval.csv'), 'utf8')).trim().split('\n').length, 3);
+
+  await t.test('a single checkpoint gives one summary line', () => {
+    const r = run(['eval', '--checkpoint', path.join(out, 'checkpoints', 'ckpt_000004'), '--real', data, '--count', '20', '--backend', 'cpu']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim().split('\n').length, 1);
+    assert.match(r.stdout, /^ckpt_000004 \(iteration 4\): KID -?[\d.]+ ± [\d.]+ {2}FID [\d.]+ {2}precision [\d.]+ {2}recall [\d.]+ .*real vs real: KID/);
+  });
+
+  await t.test('another feature network never joins the curve', async () => {
+    const other = await tempDir('dcgan-eval-net-');
+    for (const f of await fs.readdir(DEFAULT_FEATURE_NET())) await fs.copyFile(path.join(DEFAULT_FEATURE_NET(), f), path.join(other, f));
+    const w = await fs.readFile(path.join(other, 'weights.bin'));
+    w[0] = w[0]! ^ 1;
+    await fs.writeFile(path.join(other, 'weights.bin'), w);
+    const before = await fs.readFile(path.join(out, 'eval.json'), 'utf8');
+    const r = run(['eval', '--checkpoint', out, '--real', data, '--count', '20', '--model', other, '--backend', 'cpu']);
+    assert.equal(r.code, 2);
+    assert.match(errors(r.stderr).join('\n'), /^error: .*eval\.json was computed with feature network poster-features@[0-9a-f]{12}, not .*curves never mix networks/);
+    assert.equal(await fs.readFile(path.join(out, 'eval.json'), 'utf8'), before);
+  });
+
+  await t.test('bad inputs: too few real posters, a genre on an unconditional model; an unreadable poster is skipped', async () => {
+    const few = await makeDcganFixture(12);
+    const dest = path.join(await tempDir('dcgan-eval-bad-'), 'curve');
+    const cases: [string[], RegExp][] = [
+      [['--real', few], /^error: --real: 12 readable posters in .*; KID needs at least 20 \(10 per half\)$/],
+      [['--real', data, '--genres', 'Horror'], /^error: --genres needs a conditional checkpoint/],
+    ];
+    for (const [args, re] of cases) {
+      const r = run(['eval', '--checkpoint', out, '--output', dest, '--count', '20', '--backend', 'cpu', ...args]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.deepEqual(errors(r.stderr).length, 1, r.stderr);
+      assert.match(errors(r.stderr)[0]!, re);
+      assert.equal(existsSync(dest), false, 'nothing written');
+    }
+    const posters = await tempDir('dcgan-eval-posters-');
+    for (const f of (await fs.readdir(data)).filter((n) => n.endsWith('.jpg'))) await fs.copyFile(path.join(data, f), path.join(posters, f));
+    await fs.writeFile(path.join(posters, 'broken.jpg'), 'not a jpeg');
+    const r = run(['eval', '--checkpoint', path.join(out, 'checkpoints', 'ckpt_000002'), '--real', posters, '--count', '20', '--backend', 'cpu', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /skipped 1 unreadable real posters/);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.key.realCount, 24);
+    assert.equal(j.realSkipped, 1);
+  });
+});
