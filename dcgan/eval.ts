@@ -165,3 +165,18 @@ export async function genreShares(net: FeatureNet, s: TrainState, real: RealSet,
 export async function evaluateState(net: FeatureNet, ref: Reference, s: TrainState, count: number, seed: number, bn: BnMode): Promise<Metrics> {
   return compare(ref, await featuresOf(net, sampleImages(s, count, seed, 'eval', bn)), seed);
 }
+
+/**
+ * The cheap in-training signal of --eval_every: KID of `count` posters against the real
+ * features (fewer subsets than eval; the same network, so the numbers are on eval's scale).
+ */
+export function kidScorer(net: FeatureNet, realDir: string, count: number, seed: number): (s: TrainState) => Promise<{ mean: number; std: number }> {
+  let ref: FeatureSet | null = null;
+  return async (s) => {
+    // Decoded at the generator's size, known for sure only once the (resumed) state exists.
+    ref ??= featureSet(await featuresOf(net, (await loadRealPosters(realDir, s.net.config.width, s.net.config.height)).images));
+    const fake = featureSet(await featuresOf(net, sampleImages(s, count, seed, 'eval-every', 'batch')));
+    const k = kid(ref, fake, { seed, subsets: 50, subsetSize: count });
+    return { mean: k.mean, std: k.std };
+  };
+}

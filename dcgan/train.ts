@@ -4,10 +4,11 @@
  * where the checkpoint was taken: same step counter, same batches, same fixed grid latents.
  */
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { listGrids, removeGridsAfter } from '../src/artifacts/grid-sidecar.js';
 import { LossLog, lossesPath, startLosses, trimLosses } from '../src/artifacts/losses-csv.js';
 import { UserError } from '../src/core/errors.js';
-import { removeStaleTemps } from '../src/core/fs/atomic.js';
+import { removeStaleTemps, writeFileAtomic, writeJsonAtomic } from '../src/core/fs/atomic.js';
 import { createProgress } from '../src/core/progress.js';
 import { createRng } from '../src/core/random.js';
 import { tf } from '../engine/index.js';
@@ -45,6 +46,11 @@ export interface TrainRun {
   keepCheckpoints: number;
   resume: boolean;
   fresh: boolean;
+  /**
+   * Every `every` iterations, `kid` scores G (lower is better) and the best checkpoint so far is
+   * kept in <checkpointDir>/best, apart from the last N.
+   */
+  evaluate?: { every: number; kid: (s: TrainState) => Promise<{ mean: number; std: number }> };
   /** Called after a grid is written, e.g. to render the video so far. */
   onGrid?: (iteration: number) => Promise<void> | void;
   /** Architecture fields the user set explicitly (checked against a resumed checkpoint). */
@@ -110,6 +116,7 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
   if (run.fresh) {
     await removeGridsAfter(run.output, -1);
     await fs.rm(run.checkpointDir, { recursive: true, force: true });
+    await fs.rm(path.join(run.output, 'kid.csv'), { force: true });
   }
   const data = await set();
   const config: ModelConfig = { ...run.config, condition: run.conditional ? conditionVocab(data.entries) : null };
@@ -175,6 +182,20 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     await losses.flush();
     if (run.useCheckpoints) await saveCheckpoint(s, run.checkpointDir, run.keepCheckpoints);
   };
+  const bestDir = path.join(run.checkpointDir, 'best');
+  const kidLog = path.join(run.output, 'kid.csv');
+  let best = await readBest(bestDir);
+  const evaluate = async (it: number): Promise<void> => {
+    const k = await run.evaluate!.kid(s);
+    const rows = (await fs.readFile(kidLog, 'utf8').catch(() => 'iteration,kid_mean,kid_std\n')).trim().split('\n').filter((l) => !/^\d/.test(l) || Number(l.split(',')[0]) < it);
+    await writeFileAtomic(kidLog, [...rows, `${it},${k.mean.toFixed(6)},${k.std.toFixed(6)}`].join('\n') + '\n');
+    const better = best === null || k.mean < best.kid;
+    log(run, `\nKID at iteration ${it}: ${k.mean.toFixed(4)} ± ${k.std.toFixed(4)}${better ? ' (best so far: kept in ' + bestDir + ')' : ` (best ${best!.kid.toFixed(4)} at ${best!.iteration})`}`);
+    if (!better) return;
+    await saveCheckpoint(s, bestDir, 1);
+    best = { iteration: it, kid: k.mean };
+    await writeJsonAtomic(path.join(bestDir, 'best.json'), best);
+  };
 
   log(run, `training on ${data.entries.length} posters at ${c.width}x${c.height}, batch ${B} (${s.train.rows}x${s.train.cols} grid), ${perEpoch} iterations per epoch, iterations ${s.iteration + 1}-${total}`);
   if (s.iteration === 0) await grid(0);
@@ -225,6 +246,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
         await grid(it);
       }
       if (it % run.checkpointRate === 0 || it === total || stop) await checkpoint();
+      if (run.evaluate && (it % run.evaluate.every === 0 || it === total)) await evaluate(it);
       if (stop) break;
       // Lets a pending SIGINT reach onSignal between iterations.
       await new Promise((r) => setImmediate(r));
@@ -237,4 +259,14 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   }
   const seconds = (Date.now() - start) / 1000;
   return { state: s, iterations: s.iteration - first, imagesPerSecond: seconds > 0 ? ((s.iteration - first) * B) / seconds : 0, grids, stoppedEarly: stop };
+}
+
+/** The best KID a run recorded so far (its best/best.json), or null. */
+async function readBest(dir: string): Promise<{ iteration: number; kid: number } | null> {
+  try {
+    const b = JSON.parse(await fs.readFile(path.join(dir, 'best.json'), 'utf8')) as { iteration: number; kid: number };
+    return typeof b.kid === 'number' && typeof b.iteration === 'number' ? b : null;
+  } catch {
+    return null;
+  }
 }

@@ -5,10 +5,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { cpuMinutesAt } from '../dcgan/eval-curve.js';
-import { DEFAULT_FEATURE_NET } from '../src/fid/feature-net.js';
-import { featureSet, kid, precisionRecall } from '../src/fid/kernel-metrics.js';
-import { createRng } from '../src/random.js';
-import { initBackend } from '../src/tf/backend.js';
+import { DEFAULT_FEATURE_NET } from '../src/features/fid/feature-net.js';
+import { featureSet, kid, precisionRecall } from '../src/features/fid/kernel-metrics.js';
+import { createRng } from '../src/core/random.js';
+import { initBackend } from '../engine/backend.js';
 import { makeDcganFixture, removeTempDirs, tempDir } from './helpers/dcgan-fixture.js';
 
 after(removeTempDirs);
@@ -65,8 +65,19 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
   }
   const data = await makeDcganFixture(24);
   const out = path.join(await tempDir('dcgan-eval-'), 'run');
-  const tr = run(['train', '--input', data, '--output', out, ...TINY, '--iterations', '4', '--checkpoint_rate', '2', '--sample_rate', '4', '--render_video', 'false']);
+  const tr = run(['train', '--input', data, '--output', out, ...TINY, '--iterations', '4', '--checkpoint_rate', '2', '--sample_rate', '4', '--render_video', 'false', '--eval_every', '2', '--eval_count', '12']);
   assert.equal(tr.code, 0, tr.stderr);
+
+  await t.test('--eval_every logs KID and keeps the best checkpoint apart', async () => {
+    const rows = (await fs.readFile(path.join(out, 'kid.csv'), 'utf8')).trim().split('\n');
+    assert.equal(rows[0], 'iteration,kid_mean,kid_std');
+    const kids = rows.slice(1).map((l) => l.split(',').map(Number));
+    assert.deepEqual(kids.map((r) => r[0]), [2, 4]);
+    const best = JSON.parse(await fs.readFile(path.join(out, 'checkpoints', 'best', 'best.json'), 'utf8'));
+    const min = kids.reduce((a, b) => (b[1]! < a[1]! ? b : a));
+    assert.equal(best.iteration, min[0]);
+    assert.ok(existsSync(path.join(out, 'checkpoints', 'best', `ckpt_00000${best.iteration}`, 'state.json')));
+  });
 
   await t.test('run folder: one row per checkpoint, the network named, real vs real below noise', () => {
     const r = run(['eval', '--checkpoint', out, '--real', data, '--count', '20', '--backend', 'cpu']);

@@ -18,6 +18,8 @@ import { LOSSES, type Recipe, type RecipeName, RECIPES, parseAugments, recipeByN
 import { generate } from '../../dcgan/generate.js';
 import { train } from '../../dcgan/train.js';
 import { renderTrainingVideo } from '../../dcgan/video.js';
+import { kidScorer } from '../../dcgan/eval.js';
+import { openFeatureNet } from '../../src/features/fid/feature-net.js';
 import { configureEval } from './dcgan-eval.js';
 
 const videoFlags = defineFlags({
@@ -58,6 +60,9 @@ export const trainFlags = defineFlags({
   diff_augment: { kind: 'list', arg: 'a,b', help: "DiffAugment policies before D (Zhao et al. 2020): none or a list of color, translation, cutout (default: the recipe's)" },
   mirror: { kind: 'bool', help: "flip each real poster left-right with probability 1/2 (default: the recipe's)" },
   ema_decay: { kind: 'float', min: 0, max: 0.99999, help: "EMA decay of G's weights used by grids, generate and eval, 0 = off (default: the recipe's)" },
+  eval_every: { kind: 'int', default: 0, min: 0, help: 'every this many iterations, KID of --eval_count posters against the training posters (dcgan eval\'s feature network); the best checkpoint is kept in <checkpoints>/best, KIDs in <output>/kid.csv (0 = off)' },
+  eval_count: { kind: 'int', default: 500, min: 10, max: 10000, help: 'posters generated for each --eval_every KID' },
+  eval_model: { kind: 'path', exists: 'dir', help: 'feature network for --eval_every (default: assets/poster-features, as dcgan eval)' },
   use_checkpoints: { kind: 'bool', default: true, help: 'write checkpoints (needed for --resume and dcgan generate)' },
   checkpoint_rate: { kind: 'int', default: 200, min: 1, help: 'checkpoint every this many iterations (and at the end and on Ctrl-C)' },
   keep_checkpoints: { kind: 'int', default: 3, min: 1, max: 1000, help: 'keep the newest N checkpoints' },
@@ -147,6 +152,7 @@ function configureTrain(cmd: Command): void {
     }
     const { recipe, explicit: explicitRecipe } = recipeFromFlags(cmd, o);
     const backend = await initBackend(o.backend);
+    const evaluate = o.eval_every > 0 ? { every: o.eval_every, kid: kidScorer(await openFeatureNet(o.eval_model), o.input, o.eval_count, o.seed) } : undefined;
     const video = path.join(o.output, 'train.mp4');
     let rendering: Promise<unknown> = Promise.resolve();
     const render = (): Promise<unknown> =>
@@ -164,6 +170,7 @@ function configureTrain(cmd: Command): void {
       explicitTrain,
       recipe,
       explicitRecipe,
+      evaluate,
       epochs: o.epoch,
       iterations: o.iterations,
       sampleRate: o.sample_rate,
