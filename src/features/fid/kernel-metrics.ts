@@ -10,10 +10,9 @@
  *   generated samples inside the real manifold, recall the share of real ones inside the
  *   generated manifold.
  *
- * Both need only inner products, so each pair of sets costs one matrix product on the backend.
+ * Both need only inner products, so each pair of sets costs one matrix product.
  */
 import { createRng } from '../../core/random.js';
-import { tf } from '../../../engine/index.js';
 
 export interface FeatureSet {
   n: number;
@@ -39,9 +38,36 @@ export function featureSet(features: readonly Float32Array[]): FeatureSet {
   return { n, dim, data, norms };
 }
 
-/** a . b^T, row-major a.n x b.n. */
+/**
+ * a . b^T, row-major a.n x b.n. Plain JS with four accumulators: for these shapes (thousands x
+ * 128, a transposed operand) the tfjs matMul measured ~10x slower (5 s vs 0.5 s for 1,686^2).
+ */
 export function innerProducts(a: FeatureSet, b: FeatureSet): Float32Array {
-  return tf.tidy(() => tf.matMul(tf.tensor2d(a.data, [a.n, a.dim]), tf.tensor2d(b.data, [b.n, b.dim]), false, true).dataSync() as Float32Array);
+  const d = a.dim;
+  const x = a.data;
+  const y = b.data;
+  const out = new Float32Array(a.n * b.n);
+  const d4 = d - (d % 4);
+  for (let i = 0; i < a.n; i++) {
+    const ai = i * d;
+    for (let j = 0; j < b.n; j++) {
+      const bj = j * d;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let k = 0;
+      for (; k < d4; k += 4) {
+        s0 += x[ai + k]! * y[bj + k]!;
+        s1 += x[ai + k + 1]! * y[bj + k + 1]!;
+        s2 += x[ai + k + 2]! * y[bj + k + 2]!;
+        s3 += x[ai + k + 3]! * y[bj + k + 3]!;
+      }
+      for (; k < d; k++) s0 += x[ai + k]! * y[bj + k]!;
+      out[i * b.n + j] = s0 + s1 + s2 + s3;
+    }
+  }
+  return out;
 }
 
 export interface KidOptions {
@@ -71,7 +97,8 @@ export function kid(x: FeatureSet, y: FeatureSet, o: KidOptions = {}): Kid {
   const kyy = cubic(innerProducts(y, y), x.dim);
   const kxy = cubic(innerProducts(x, y), x.dim);
   const rng = createRng(o.seed ?? 0, 'kid-subsets');
-  const pick = (n: number): number[] => rng.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, m);
+  // Sorted: the sums do not care about order, and rows are then read front to back.
+  const pick = (n: number): number[] => rng.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, m).sort((p, q) => p - q);
   const values: number[] = [];
   for (let s = 0; s < subsets; s++) {
     const ix = pick(x.n);
