@@ -37,15 +37,17 @@ export interface RealSet {
   images: RgbImage[];
   /** Genres per image when the folder is a prepare-dcgan output (manifest.json), else null. */
   genres: string[][] | null;
+  /** Years per image, likewise (null inside for a poster without one). */
+  years: (number | null)[] | null;
   skipped: string[];
 }
 
 /** Every poster of `dir` (a manifest's list, or the image files in it) at width x height. */
 export async function loadRealPosters(dir: string, width: number, height: number, log?: (line: string) => void): Promise<RealSet> {
-  let files: { file: string; genres: string[] | null }[];
+  let files: { file: string; genres: string[] | null; year: number | null }[];
   const hasManifest = await fs.stat(path.join(dir, 'manifest.json')).then(() => true, () => false);
   if (hasManifest) {
-    files = (await readManifest(dir)).kept.map((e) => ({ file: path.join(dir, e.file), genres: e.genres }));
+    files = (await readManifest(dir)).kept.map((e) => ({ file: path.join(dir, e.file), genres: e.genres, year: e.year }));
   } else {
     let list: string[];
     try {
@@ -53,15 +55,17 @@ export async function loadRealPosters(dir: string, width: number, height: number
     } catch {
       throw new UserError(`--real: ${dir} is not a readable directory of posters`);
     }
-    files = list.map((file) => ({ file, genres: null }));
+    files = list.map((file) => ({ file, genres: null, year: null }));
   }
   const images: RgbImage[] = [];
   const genres: string[][] = [];
+  const years: (number | null)[] = [];
   const skipped: string[] = [];
   for (const f of files) {
     try {
       images.push(await loadRgb(f.file, width, height));
       genres.push(f.genres ?? []);
+      years.push(f.year);
     } catch {
       skipped.push(f.file);
     }
@@ -71,7 +75,7 @@ export async function loadRealPosters(dir: string, width: number, height: number
   if (images.length < need) {
     throw new UserError(`--real: ${images.length} readable posters in ${dir}${skipped.length ? ` (${skipped.length} unreadable skipped)` : ''}; KID needs at least ${need} (${KID_MIN_SAMPLES} per half)`);
   }
-  return { dir, images, genres: hasManifest ? genres : null, skipped };
+  return { dir, images, genres: hasManifest ? genres : null, years: hasManifest ? years : null, skipped };
 }
 
 export async function featuresOf(net: FeatureNet, images: readonly RgbImage[], batch = 64): Promise<Float32Array[]> {
@@ -161,9 +165,28 @@ export async function genreShares(net: FeatureNet, s: TrainState, real: RealSet,
   return out;
 }
 
+/**
+ * Conditions for a conditional model's overall score: each poster gets the genres and decade of
+ * a real poster picked with the seed, so the generated mix follows the real one; without a
+ * manifest (no labels) every condition is empty (no genre, no decade).
+ */
+function realConditions(s: TrainState, real: RealSet, count: number, seed: number): Float32Array | null {
+  const vocab = s.net.config.condition;
+  if (!vocab) return null;
+  const cd = conditionDim(s.net.config);
+  const y = new Float32Array(count * cd);
+  if (!real.genres || !real.years) return y;
+  const rng = createRng(seed, 'eval-conditions');
+  for (let i = 0; i < count; i++) {
+    const j = rng.int(real.images.length);
+    encodeCondition(vocab, real.genres[j]!, real.years[j]!, y, i * cd);
+  }
+  return y;
+}
+
 /** Real posters were decoded at the generator's size; the network resizes both sets alike. */
-export async function evaluateState(net: FeatureNet, ref: Reference, s: TrainState, count: number, seed: number, bn: BnMode): Promise<Metrics> {
-  return compare(ref, await featuresOf(net, sampleImages(s, count, seed, 'eval', bn)), seed);
+export async function evaluateState(net: FeatureNet, ref: Reference, s: TrainState, real: RealSet, count: number, seed: number, bn: BnMode): Promise<Metrics> {
+  return compare(ref, await featuresOf(net, sampleImages(s, count, seed, 'eval', bn, realConditions(s, real, count, seed))), seed);
 }
 
 /**
@@ -171,11 +194,13 @@ export async function evaluateState(net: FeatureNet, ref: Reference, s: TrainSta
  * features (fewer subsets than eval; the same network, so the numbers are on eval's scale).
  */
 export function kidScorer(net: FeatureNet, realDir: string, count: number, seed: number): (s: TrainState) => Promise<{ mean: number; std: number }> {
+  let real: RealSet | null = null;
   let ref: FeatureSet | null = null;
   return async (s) => {
     // Decoded at the generator's size, known for sure only once the (resumed) state exists.
-    ref ??= featureSet(await featuresOf(net, (await loadRealPosters(realDir, s.net.config.width, s.net.config.height)).images));
-    const fake = featureSet(await featuresOf(net, sampleImages(s, count, seed, 'eval-every', 'batch')));
+    real ??= await loadRealPosters(realDir, s.net.config.width, s.net.config.height);
+    ref ??= featureSet(await featuresOf(net, real.images));
+    const fake = featureSet(await featuresOf(net, sampleImages(s, count, seed, 'eval-every', 'batch', realConditions(s, real, count, seed))));
     const k = kid(ref, fake, { seed, subsets: 50, subsetSize: count });
     return { mean: k.mean, std: k.std };
   };

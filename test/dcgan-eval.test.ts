@@ -134,4 +134,19 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
     assert.equal(j.key.realCount, 24);
     assert.equal(j.realSkipped, 1);
   });
+
+  await t.test('conditional models: the per-genre share beside the real one; an unknown genre lists the known ones', () => {
+    const cond = path.join(path.dirname(out), 'cond');
+    const tc = run(['train', '--input', data, '--output', cond, ...TINY, '--conditional', '--iterations', '2', '--checkpoint_rate', '2', '--sample_rate', '2', '--render_video', 'false']);
+    assert.equal(tc.code, 0, tc.stderr);
+    const ck = path.join(cond, 'checkpoints', 'ckpt_000002');
+    const r = run(['eval', '--checkpoint', ck, '--real', data, '--count', '20', '--genre_count', '10', '--genres', 'Horror,Drama', '--backend', 'cpu', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const shares = JSON.parse(r.stdout).rows[0].genres as { genre: string; generated: number; real: number }[];
+    assert.deepEqual(shares.map((g) => g.genre), ['Horror', 'Drama']);
+    for (const g of shares) assert.ok(g.generated >= 0 && g.generated <= 1 && g.real >= 0 && g.real <= 1, JSON.stringify(g));
+    const bad = run(['eval', '--checkpoint', ck, '--real', data, '--count', '20', '--genres', 'Western', '--backend', 'cpu']);
+    assert.equal(bad.code, 2);
+    assert.deepEqual(errors(bad.stderr), ['error: --genres: Western not known to this model; valid: Action, Drama, Horror']);
+  });
 });

@@ -87,7 +87,7 @@ export function configureEval(cmd: Command): Command {
       if (done.has(path.resolve(ck))) continue;
       const s = await loadCheckpoint(ck);
       try {
-        const metrics = await evaluateState(net, ref, s, o.count, o.seed, bn);
+        const metrics = await evaluateState(net, ref, s, real, o.count, o.seed, bn);
         const mtime = (await fs.stat(path.join(ck, 'state.json'))).mtimeMs / 1000;
         const row: CurveRow = { checkpoint: ck, iteration: s.iteration, cpuMinutes: cpuLog ? cpuMinutesAt(cpuLog, mtime) : null, ...metrics };
         if (genres.length) row.genres = await genreShares(net, s, real, genres, o.genre_count, o.seed, bn);
