@@ -4,7 +4,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import { cpuMinutesAt } from '../dcgan/eval-curve.js';
+import { cpuMinutesAt } from '../src/artifacts/eval-curve.js';
 import { DEFAULT_FEATURE_NET } from '../src/features/fid/feature-net.js';
 import { featureSet, kid, precisionRecall } from '../src/features/fid/kernel-metrics.js';
 import { createRng } from '../src/core/random.js';
@@ -133,6 +133,21 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
     const j = JSON.parse(r.stdout);
     assert.equal(j.key.realCount, 24);
     assert.equal(j.realSkipped, 1);
+  });
+
+  await t.test('recipe flags: bad values and a resume with another recipe are refused in one line', () => {
+    const cases: [string[], RegExp][] = [
+      [['train', '--input', data, '--output', path.join(out, 'x'), ...TINY, '--recipe', 'fancy'], /^error: .*--recipe takes one of small-data, seed, got 'fancy'$/],
+      [['train', '--input', data, '--output', path.join(out, 'x'), ...TINY, '--diff_augment', 'color,blur'], /^error: --diff_augment: unknown blur; valid: none or a list of color, translation, cutout$/],
+      [['train', '--input', data, '--output', out, ...TINY, '--resume', '--recipe', 'seed'], /^error: --resume: the checkpoint was trained with loss="hinge", diffAugment=\["color","translation","cutout"\], mirror=true, emaDecay=0.999; drop those flags/],
+    ];
+    for (const [args, re] of cases) {
+      const r = run(args);
+      assert.equal(r.code, 2, r.stderr);
+      assert.equal(errors(r.stderr).length, 1, r.stderr);
+      assert.match(errors(r.stderr)[0]!, re);
+    }
+    assert.equal(existsSync(path.join(out, 'x')), false);
   });
 
   await t.test('conditional models: the per-genre share beside the real one; an unknown genre lists the known ones', () => {
