@@ -7,6 +7,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import type { GenreShare, Metrics, Scale } from '../src/artifacts/eval-curve.js';
 import { UserError } from '../src/core/errors.js';
 import { featureStats, frechetToReference, prepareReference, type FrechetReference } from '../src/features/fid/frechet.js';
 import type { FeatureNet } from '../src/features/fid/feature-net.js';
@@ -23,14 +24,6 @@ import type { BnMode } from './layers.js';
 import type { TrainState } from './state.js';
 
 export const PR_K = 3;
-
-export interface Metrics {
-  n: number;
-  fid: number;
-  kid: { mean: number; std: number };
-  precision: number;
-  recall: number;
-}
 
 export interface RealSet {
   dir: string;
@@ -98,13 +91,6 @@ export function compare(ref: Reference, feats: Float32Array[], seed: number): Me
   return { n: other.n, fid: frechetToReference(ref.frechet, featureStats(feats)).fid, kid: { mean: k.mean, std: k.std }, precision: pr.precision, recall: pr.recall };
 }
 
-export interface Scale {
-  reference: number;
-  heldOut: number;
-  realVsReal: Metrics;
-  noise: Metrics;
-}
-
 /** Splits the real features into reference and held-out halves and measures the scale. */
 export async function prepareScale(net: FeatureNet, real: RealSet, noiseCount: number, seed: number): Promise<{ ref: Reference; scale: Scale }> {
   const feats = await featuresOf(net, real.images);
@@ -118,14 +104,6 @@ export async function prepareScale(net: FeatureNet, real: RealSet, noiseCount: n
   const rng = createRng(seed, 'eval-noise');
   const noise = await featuresOf(net, Array.from({ length: noiseCount }, () => noiseImage(width, height, rng)));
   return { ref, scale: { reference: a.length, heldOut: b.length, realVsReal: compare(ref, b, seed), noise: compare(ref, noise, seed) } };
-}
-
-export interface GenreShare {
-  genre: string;
-  /** Share of posters generated for this genre that the feature network puts in it. */
-  generated: number | null;
-  /** Share of real posters of this genre that it puts in it (null without a manifest). */
-  real: number | null;
 }
 
 function threshold(net: FeatureNet, genre: string): number {

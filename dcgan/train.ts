@@ -8,7 +8,8 @@ import path from 'node:path';
 import { listGrids, removeGridsAfter } from '../src/artifacts/grid-sidecar.js';
 import { LossLog, lossesPath, startLosses, trimLosses } from '../src/artifacts/losses-csv.js';
 import { UserError } from '../src/core/errors.js';
-import { removeStaleTemps, writeFileAtomic, writeJsonAtomic } from '../src/core/fs/atomic.js';
+import { removeStaleTemps } from '../src/core/fs/atomic.js';
+import { BEST_DIR, KID_CSV, readBest, writeBest, writeKidRow } from '../src/artifacts/kid-log.js';
 import { createProgress } from '../src/core/progress.js';
 import { createRng } from '../src/core/random.js';
 import { tf } from '../engine/index.js';
@@ -116,7 +117,7 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
   if (run.fresh) {
     await removeGridsAfter(run.output, -1);
     await fs.rm(run.checkpointDir, { recursive: true, force: true });
-    await fs.rm(path.join(run.output, 'kid.csv'), { force: true });
+    await fs.rm(path.join(run.output, KID_CSV), { force: true });
   }
   const data = await set();
   const config: ModelConfig = { ...run.config, condition: run.conditional ? conditionVocab(data.entries) : null };
@@ -182,19 +183,17 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     await losses.flush();
     if (run.useCheckpoints) await saveCheckpoint(s, run.checkpointDir, run.keepCheckpoints);
   };
-  const bestDir = path.join(run.checkpointDir, 'best');
-  const kidLog = path.join(run.output, 'kid.csv');
+  const bestDir = path.join(run.checkpointDir, BEST_DIR);
   let best = await readBest(bestDir);
   const evaluate = async (it: number): Promise<void> => {
     const k = await run.evaluate!.kid(s);
-    const rows = (await fs.readFile(kidLog, 'utf8').catch(() => 'iteration,kid_mean,kid_std\n')).trim().split('\n').filter((l) => !/^\d/.test(l) || Number(l.split(',')[0]) < it);
-    await writeFileAtomic(kidLog, [...rows, `${it},${k.mean.toFixed(6)},${k.std.toFixed(6)}`].join('\n') + '\n');
+    await writeKidRow(run.output, it, k.mean, k.std);
     const better = best === null || k.mean < best.kid;
     log(run, `\nKID at iteration ${it}: ${k.mean.toFixed(4)} ± ${k.std.toFixed(4)}${better ? ' (best so far: kept in ' + bestDir + ')' : ` (best ${best!.kid.toFixed(4)} at ${best!.iteration})`}`);
     if (!better) return;
     await saveCheckpoint(s, bestDir, 1);
     best = { iteration: it, kid: k.mean };
-    await writeJsonAtomic(path.join(bestDir, 'best.json'), best);
+    await writeBest(bestDir, best);
   };
 
   log(run, `training on ${data.entries.length} posters at ${c.width}x${c.height}, batch ${B} (${s.train.rows}x${s.train.cols} grid), ${perEpoch} iterations per epoch, iterations ${s.iteration + 1}-${total}`);
@@ -259,14 +258,4 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   }
   const seconds = (Date.now() - start) / 1000;
   return { state: s, iterations: s.iteration - first, imagesPerSecond: seconds > 0 ? ((s.iteration - first) * B) / seconds : 0, grids, stoppedEarly: stop };
-}
-
-/** The best KID a run recorded so far (its best/best.json), or null. */
-async function readBest(dir: string): Promise<{ iteration: number; kid: number } | null> {
-  try {
-    const b = JSON.parse(await fs.readFile(path.join(dir, 'best.json'), 'utf8')) as { iteration: number; kid: number };
-    return typeof b.kid === 'number' && typeof b.iteration === 'number' ? b : null;
-  } catch {
-    return null;
-  }
 }

@@ -15,8 +15,8 @@ import { defaultRealDir } from '../../src/features/scoring/real.js';
 import { initBackend } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
 import { checkpointName, listCheckpoints, loadCheckpoint, readCheckpointJson } from '../../dcgan/checkpoint.js';
-import { checkGenres, evaluateState, genreShares, loadRealPosters, type Metrics, prepareScale } from '../../dcgan/eval.js';
-import { type Curve, type CurveKey, type CurveRow, cpuMinutesAt, EVAL_VERSION, readCpuLog, readCurve, writeCurve } from '../../dcgan/eval-curve.js';
+import { checkGenres, evaluateState, genreShares, loadRealPosters, prepareScale } from '../../dcgan/eval.js';
+import { type Curve, type CurveKey, type CurveRow, cpuMinutesAt, EVAL_CSV, EVAL_JSON, EVAL_VERSION, type Metrics, readCpuLog, readCurve, writeCurve } from '../../src/artifacts/eval-curve.js';
 import type { BnMode } from '../../dcgan/layers.js';
 import { disposeState } from '../../dcgan/state.js';
 
@@ -69,7 +69,7 @@ export function configureEval(cmd: Command): Command {
     const bn = o.bn_stats as BnMode;
     const key: CurveKey = { featureNet: net.id, real: path.resolve(realDir), realCount: real.images.length, count: o.count, seed: o.seed, bn };
     const outDir = run ? o.output || run : o.output;
-    const rows = outDir && !o.fresh ? await readCurve(path.join(outDir, 'eval.json'), key) : [];
+    const rows = outDir && !o.fresh ? await readCurve(path.join(outDir, EVAL_JSON), key) : [];
     // Checked on the newest checkpoint before any long work, so a bad --genres fails at once.
     const probe = await loadCheckpoint(ckpts[ckpts.length - 1]!);
     const genres = (() => {
@@ -101,6 +101,6 @@ export function configureEval(cmd: Command): Command {
     }
     if (o.json) process.stdout.write(JSON.stringify(curve, null, 1) + '\n');
     else if (!run) process.stdout.write(summary(curve.rows[curve.rows.length - 1]!, curve) + '\n');
-    else process.stdout.write(`${curve.rows.length} checkpoints in ${path.join(outDir, 'eval.csv')} (features ${net.id})\n`);
+    else process.stdout.write(`${curve.rows.length} checkpoints in ${path.join(outDir, EVAL_CSV)} (features ${net.id})\n`);
   });
 }

@@ -1,4 +1,5 @@
 /**
+ * eval.json / eval.csv, what `dcgan eval` writes for a run, and the CPU log it reads.
  * A run's quality curve: eval.json (everything, including the scale and the feature network's
  * name) and eval.csv (one row per checkpoint), rewritten whole after each checkpoint so a kill
  * never leaves a torn file. A curve grows across calls (a run that keeps training gets its new
@@ -7,11 +8,38 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { UserError } from '../src/core/errors.js';
-import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs/atomic.js';
-import type { GenreShare, Metrics, Scale } from './eval.js';
+import { UserError } from '../core/errors.js';
+import { writeFileAtomic, writeJsonAtomic } from '../core/fs/atomic.js';
+import { readJsonFile } from './json-file.js';
 
 export const EVAL_VERSION = 1;
+export const EVAL_JSON = 'eval.json';
+export const EVAL_CSV = 'eval.csv';
+
+/** Generated (or held-out real, or noise) posters against the real reference. */
+export interface Metrics {
+  n: number;
+  fid: number;
+  kid: { mean: number; std: number };
+  precision: number;
+  recall: number;
+}
+
+/** Where a reader stands: the floor (real vs real) and the ceiling (noise). */
+export interface Scale {
+  reference: number;
+  heldOut: number;
+  realVsReal: Metrics;
+  noise: Metrics;
+}
+
+export interface GenreShare {
+  genre: string;
+  /** Share of posters generated for this genre that the feature network puts in it. */
+  generated: number | null;
+  /** Share of real posters of this genre that it puts in it (null without a manifest). */
+  real: number | null;
+}
 
 /** What must match for two rows to share a curve. */
 export interface CurveKey {
@@ -42,12 +70,13 @@ export interface Curve {
 
 /** The rows of an earlier curve at `file` that may be kept, or a one-line refusal. */
 export async function readCurve(file: string, key: CurveKey): Promise<CurveRow[]> {
-  let old: Curve;
+  let old: Curve | null;
   try {
-    old = JSON.parse(await fs.readFile(file, 'utf8')) as Curve;
-  } catch {
-    return [];
+    old = (await readJsonFile(file)) as Curve | null;
+  } catch (err) {
+    throw new UserError(`${(err as Error).message}; pass --fresh to start the curve over`);
   }
+  if (!old) return [];
   if (old.key?.featureNet !== key.featureNet) {
     throw new UserError(`${file} was computed with feature network ${old.key?.featureNet ?? '(unknown)'}, not ${key.featureNet}; curves never mix networks: pass --output elsewhere or --fresh`);
   }
@@ -70,8 +99,8 @@ export function curveCsv(c: Curve): string {
 
 export async function writeCurve(dir: string, c: Curve): Promise<void> {
   await fs.mkdir(dir, { recursive: true });
-  await writeJsonAtomic(path.join(dir, 'eval.json'), c);
-  await writeFileAtomic(path.join(dir, 'eval.csv'), curveCsv(c));
+  await writeJsonAtomic(path.join(dir, EVAL_JSON), c);
+  await writeFileAtomic(path.join(dir, EVAL_CSV), curveCsv(c));
 }
 
 /** wall_s,cpu_s,unix rows (cpu-sampler.sh's format): CPU seconds at a unix time, interpolated. */
