@@ -47,7 +47,7 @@ test('bad flags exit 2 with one error line naming the flag, and write nothing', 
 
 test('dcgan train then render from the command line; poster-studio dcgan is the same command', async () => {
   const out = path.join(await tempDir('dcgan-cli-ok-'), 'samples');
-  const t = run(['train', '--input', data, '--output', out, '--iterations', '3', '--sample_rate', '1', '--render_video', 'false', '--auto_render_period', '2', ...TINY], STUDIO.replace('poster-studio', 'dcgan'));
+  const t = run(['train', '--input', data, '--output', out, '--iterations', '3', '--sample_rate', '1', '--render_video', 'false', '--auto_render_period', '2', ...TINY], BIN);
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /trained 3 iterations .* on cpu: [\d.]+ images\/s; 4 grids/);
   assert.ok(existsSync(path.join(out, 'checkpoints', 'ckpt_000003', 'state.json')));
