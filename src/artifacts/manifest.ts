@@ -17,6 +17,8 @@ export interface PrepareParams {
   include_genres: string[];
   exclude_genres: string[];
   ratio: number;
+  /** Which rule chose the posters (src/features/prepare/selection.ts); absent in older manifests = strict. */
+  selection?: 'strict' | 'seed';
 }
 
 export interface KeptPoster {

@@ -13,6 +13,7 @@ import { convertPoster, defaultConcurrency, tuneSharpForSmallImages } from './co
 import { readJpegHeader } from './jpeg-check.js';
 import { MANIFEST_NAME, MANIFEST_VERSION, type KeptPoster, type Manifest, type PrepareParams, type SkippedPoster, writeManifest } from '../../artifacts/manifest.js';
 import { selectPosters } from './select.js';
+import { rejecter } from './selection.js';
 
 export interface PrepareOptions {
   csv: string;
@@ -58,13 +59,7 @@ export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
   const size = sizeAtRatio(o.params.ratio);
   const table = o.table ?? readMovieCsv(o.csv);
   const posters = indexPosters(o.input);
-  const filter = {
-    minYear: o.params.min_year ?? undefined,
-    maxYear: o.params.max_year ?? undefined,
-    includeGenres: o.params.include_genres,
-    excludeGenres: o.params.exclude_genres,
-  };
-  const { selected, skipped } = selectPosters(table, posters, filter);
+  const { selected, skipped } = selectPosters(table, posters, rejecter(o.params));
 
   await mkdir(o.output, { recursive: true });
   await removeStaleTemps(o.output);
