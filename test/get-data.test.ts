@@ -151,13 +151,36 @@ test('downloads, retries and classifies failures; no temp or partial file remain
   assert.deepEqual(outFiles(out).map((f) => statSync(path.join(out, f)).mtimeMs), mtimes);
 });
 
-test('--resize stores sRGB JPEGs at the ratio', { timeout: 30_000 }, async () => {
+test('--download --resize keeps the poster as served and writes an sRGB copy at the ratio into <output>/<ratio>/', { timeout: 30_000 }, async () => {
   const csv = writeCsv('resize.csv', [[11, 'Eleven (1990)', `${base}/posters/11.jpg`]]);
   const out = path.join(dir, 'resized');
   const r = await run(['--csv', csv, '--output', out, '--download', '--resize', '--ratio=30']);
   assert.equal(r.code, 0, r.stderr);
-  const meta = await sharp(path.join(out, '11.jpg')).metadata();
+  assert.deepEqual(readFileSync(path.join(out, '11.jpg')), readFileSync(posterFiles.get('11.jpg')!));
+  const meta = await sharp(path.join(out, '30', '11.jpg')).metadata();
   assert.deepEqual([meta.width, meta.height, meta.channels, meta.space], [55, 80, 3, 'srgb']);
+  assert.match(r.stdout, /resize: 1 posters at 55x80 in .*30: 1 written, 0 already done/);
+});
+
+test("the seed's get-data -resize -ratio=40 on posters already on disk (no download), idempotently", { timeout: 30_000 }, async () => {
+  const out = path.join(dir, 'on-disk');
+  await import('node:fs').then((fs) => fs.mkdirSync(out, { recursive: true }));
+  copyFileSync(posterFiles.get('11.jpg')!, path.join(out, '11.jpg'));
+  copyFileSync(posterFiles.get('13.jpg')!, path.join(out, '13.jpg'));
+  const csv = writeCsv('on-disk.csv', [[11, 'Eleven (1990)', ''], [13, 'Thirteen (1975)', ''], [14, 'Fourteen (1995)', '']]);
+  const requests = (): number => [...hits.values()].reduce((a, b) => a + b, 0);
+  const before = requests();
+  const r = await run(['--csv', csv, '--output', out, '-resize', '-ratio=40', '-min_year=1980']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(requests(), before, 'no request without --download');
+  assert.match(r.stdout, /resize: 1 posters at 73x107 in .*40: 1 written, 0 already done/);
+  assert.deepEqual(readdirSync(path.join(out, '40')), ['11.jpg'], 'only the posters of the selected years');
+  assert.equal((await sharp(path.join(out, '40', '11.jpg')).metadata()).height, 107);
+  const t = statSync(path.join(out, '40', '11.jpg')).mtimeMs;
+  const again = await run(['--csv', csv, '--output', out, '-resize', '-ratio=40', '-min_year=1980']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /0 written, 1 already done/);
+  assert.equal(statSync(path.join(out, '40', '11.jpg')).mtimeMs, t, 'not rewritten');
 });
 
 test('without --download it reports what the CSV holds and what is already there', async () => {

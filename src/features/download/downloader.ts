@@ -27,8 +27,6 @@ export interface DownloadOptions {
   retries: number;
   backoffMs: number;
   seed: number;
-  /** Resize to this size (sRGB JPEG) before saving; null keeps the poster as served. */
-  resize: { width: number; height: number } | null;
   progress?: boolean;
 }
 
@@ -69,13 +67,11 @@ async function decodes(bytes: Buffer): Promise<boolean> {
   }
 }
 
-/** The bytes to store: the body as served when it is a whole JPEG and no resize is asked, else re-encoded. */
-async function toPosterBytes(body: Buffer, resize: DownloadOptions['resize']): Promise<Buffer> {
-  if (!resize && parseJpegHeader(body) !== null && (await decodes(body))) return body;
+/** The bytes to store: the body as served when it is a whole JPEG, else re-encoded as one. */
+async function toPosterBytes(body: Buffer): Promise<Buffer> {
+  if (parseJpegHeader(body) !== null && (await decodes(body))) return body;
   try {
-    let p = srgbPipeline(body);
-    if (resize) p = p.resize(resize.width, resize.height, { fit: 'fill', kernel: 'lanczos3' });
-    return await p.jpeg({ quality: 95 }).toBuffer();
+    return await srgbPipeline(body).jpeg({ quality: 95 }).toBuffer();
   } catch (err) {
     throw new DownloadError('not an image', ((err as Error).message ?? '').split('\n')[0]!, false);
   }
@@ -105,7 +101,7 @@ export async function downloadPosters(jobs: readonly DownloadJob[], o: DownloadO
         const body = await fetchWithRetry(job.url, { timeoutMs: o.timeoutMs, retries: o.retries, backoffMs: o.backoffMs, rng });
         anyAnswer = true;
         offlineStreak = 0;
-        await writeFileAtomic(target, await toPosterBytes(body, o.resize));
+        await writeFileAtomic(target, await toPosterBytes(body));
         summary.downloaded++;
         if (existing === false) summary.replaced++;
       } catch (err) {
