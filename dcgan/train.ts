@@ -10,11 +10,11 @@ import { UserError } from '../src/core/errors.js';
 import { removeStaleTemps } from '../src/core/fs/atomic.js';
 import { createProgress } from '../src/core/progress.js';
 import { tf } from '../engine/index.js';
-import { type ModelConfig, type TrainOptions, conditionDim } from './config.js';
+import { type ModelConfig, type TrainOptions, batchSizeOf, conditionDim } from './config.js';
 import {
   listCheckpoints, loadLatestCheckpoint, removeCheckpointTemps, saveCheckpoint,
 } from './checkpoint.js';
-import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type TrainingSet } from './data.js';
+import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type SourceOptions, type TrainingSet } from './data.js';
 import { epochOrder, fixedLatent, gridConditions, iterationLatent, type CellCondition } from './latent.js';
 import { GRID_GAP, meanPairwiseDistance, toImages, writeGrid } from './grids.js';
 import { createState, disposeState, type TrainState } from './state.js';
@@ -45,6 +45,10 @@ export interface TrainRun {
   /** Hyper-parameters the user set explicitly: on --resume they replace the checkpoint's. */
   explicitTrain?: Partial<TrainOptions>;
   quiet?: boolean;
+  /** Which files and how they are cut (--input_fname_pattern, --crop). */
+  source?: SourceOptions;
+  /** Images per epoch at most (the fork's --train_size); absent = all. */
+  trainSize?: number;
 }
 
 export interface TrainResult {
@@ -78,7 +82,7 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
       log(run, `note: the checkpoint's grid is ${s.train.rows}x${s.train.cols} (its batch size); --grid_height/--grid_width are ignored on --resume`);
     }
     // Hyper-parameters may change on resume: the ones given now win, the rest stay the checkpoint's.
-    s.train = { ...s.train, ...run.explicitTrain, rows: s.train.rows, cols: s.train.cols };
+    s.train = { ...s.train, ...run.explicitTrain, rows: s.train.rows, cols: s.train.cols, batchSize: s.train.batchSize };
     s.optG.opts.learningRate = s.train.learningRateG;
     s.optD.opts.learningRate = s.train.learningRateD;
     s.optG.opts.beta1 = s.optD.opts.beta1 = s.train.beta1;
@@ -104,7 +108,11 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     await fs.rm(run.checkpointDir, { recursive: true, force: true });
   }
   const data = await set();
+  if (run.conditional && data.entries.every((e) => e.genres.length === 0 && e.year === null)) {
+    throw new UserError(`--conditional needs genres and years: ${run.input} has no manifest.json with them; prepare it with prepare-dcgan`);
+  }
   const config: ModelConfig = { ...run.config, condition: run.conditional ? conditionVocab(data.entries) : null };
+  // The fixed sample latents: one per grid cell, whatever the training batch.
   const B = run.train.rows * run.train.cols;
   const cells = config.condition ? gridConditions(config.condition, run.train.rows, run.train.cols) : null;
   let fixedY: Float32Array | null = null;
@@ -121,24 +129,25 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
 export async function train(run: TrainRun): Promise<TrainResult> {
   const created = (await fs.mkdir(run.output, { recursive: true })) !== undefined;
   await removeStaleTemps(run.output);
-  const B = run.train.rows * run.train.cols;
   const loadSet = async (): Promise<TrainingSet> => {
     const c = run.config;
-    return loadTrainingSet(run.input, c.width, c.height, B, run.quiet);
+    return loadTrainingSet(run.input, c.width, c.height, batchSizeOf(run.train), run.quiet, run.source);
   };
-  const { state: s, data, cells } = await startState(run, loadSet).catch(async (err: unknown) => {
+  const { state: s, data, cells: cellConditions } = await startState(run, loadSet).catch(async (err: unknown) => {
     // A run refused before it wrote anything (no posters, a bad checkpoint) leaves no empty
     // output directory behind; rmdir removes only an empty one.
     if (created) await fs.rmdir(run.output).catch(() => undefined);
     throw err;
   });
   const c = s.net.config;
+  const B = batchSizeOf(s.train);
+  const cells = s.train.rows * s.train.cols;
   if (data.width !== c.width || data.height !== c.height) {
     // A resumed checkpoint may have another size than the flags: decode again at its size.
-    Object.assign(data, await loadTrainingSet(run.input, c.width, c.height, B, run.quiet));
+    Object.assign(data, await loadTrainingSet(run.input, c.width, c.height, B, run.quiet, run.source));
   }
   if (data.skipped.length) log(run, `warning: ${data.skipped.length} posters could not be decoded and are left out (first: ${data.skipped[0]!.reason})`);
-  const perEpoch = Math.floor(data.entries.length / B);
+  const perEpoch = Math.floor(Math.min(data.entries.length, run.trainSize ?? Infinity) / B);
   const total = run.iterations > 0 ? run.iterations : run.epochs * perEpoch;
   const cd = conditionDim(c);
   const labels = c.condition ? new Float32Array(data.entries.length * cd) : null;
@@ -150,15 +159,15 @@ export async function train(run: TrainRun): Promise<TrainResult> {
 
   const grid = async (iteration: number): Promise<void> => {
     const px = sampleFixed(s);
-    const file = await writeGrid(run.output, toImages(px, B, c.width, c.height), geometry, {
+    const file = await writeGrid(run.output, toImages(px, cells, c.width, c.height), geometry, {
       iteration,
       epoch: iteration === 0 ? 0 : Math.floor((iteration - 1) / perEpoch),
       ...geometry,
       losses: last,
       seed: s.seed,
       z_dim: c.zDim,
-      diversity: Number(meanPairwiseDistance(px, B).toFixed(3)),
-      ...(cells ? { conditional: cells } : {}),
+      diversity: Number(meanPairwiseDistance(px, cells).toFixed(3)),
+      ...(cellConditions ? { conditional: cellConditions } : {}),
     });
     grids.push(file);
     await run.onGrid?.(iteration);

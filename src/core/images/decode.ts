@@ -29,11 +29,23 @@ export function srgbPipeline(input: string | Buffer): Sharp {
     .removeAlpha();
 }
 
-/** Decodes and resizes to exactly width x height (the poster aspect is kept by the caller's sizes). */
-export async function loadRgb(input: string | Buffer, width: number, height: number): Promise<RgbImage> {
+/**
+ * Decodes and resizes to exactly width x height (the poster aspect is kept by the caller's sizes).
+ * With `crop`, the centre crop.width x crop.height pixels are cut out first (carpedm20's --crop),
+ * clipped to the image.
+ */
+export async function loadRgb(input: string | Buffer, width: number, height: number, crop?: { width: number; height: number }): Promise<RgbImage> {
   const name = typeof input === 'string' ? input : '<buffer>';
   try {
-    const { data, info } = await srgbPipeline(input)
+    let pipeline = srgbPipeline(input);
+    if (crop) {
+      const meta = await sharp(input, { limitInputPixels: MAX_INPUT_PIXELS }).rotate().metadata();
+      const [w, h] = meta.orientation && meta.orientation >= 5 ? [meta.height!, meta.width!] : [meta.width!, meta.height!];
+      const cw = Math.min(crop.width, w);
+      const ch = Math.min(crop.height, h);
+      pipeline = pipeline.extract({ left: Math.floor((w - cw) / 2), top: Math.floor((h - ch) / 2), width: cw, height: ch });
+    }
+    const { data, info } = await pipeline
       .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
       .raw()
       .toBuffer({ resolveWithObject: true });
