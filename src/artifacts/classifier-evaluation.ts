@@ -39,6 +39,8 @@ export interface Evaluation {
   model_metrics: MultiLabelReport;
   baselines: { allNegative: MultiLabelReport; genrePrior: MultiLabelReport };
   seedReportedTop1: number;
+  /** The seed's "overall accuracy" computed as Keras did (classifier/evaluate.ts seedAccuracy); absent in older files. */
+  seedAccuracy?: { value: number; count: number };
 }
 
 const EVALUATION_NAME = /^evaluation-(\w+)\.json$/;
