@@ -26,10 +26,10 @@ function run(args: string[], bin = BIN, env: Record<string, string> = {}): { cod
 test('bad flags exit 2 with one error line naming the flag, and write nothing', async () => {
   const out = path.join(await tempDir('dcgan-cli-bad-'), 'out');
   const cases: [string[], RegExp][] = [
-    [['train', '--input', data, '--output', out, '--output_width', '20'], /--output_width.*multiples of 16/],
+    [['train', '--input', data, '--output', out, '--output_width', '4'], /--output_width takes a whole number from 8 to 1024/],
     [['train', '--input', data, '--output', out, '--activation_g', 'foo'], /--activation_g takes one of relu/],
     [['train', '--input', data, '--output', out, '--render_res', '123x45'], /--render_res takes WIDTHxHEIGHT/],
-    [['train', '--input', path.join(out, 'nope'), '--output', out], /--input: .*manifest.json not found; run prepare-dcgan first/],
+    [['train', '--input', path.join(out, 'nope'), '--output', out], /--input: .* is not a directory; run prepare-dcgan first/],
     [['train', '--input', data, '--output', out, '--grid-height', '0'], /--grid_height takes a whole number from 1 to 64/],
     [['render', '--input', data], /has no grid_\*\.png/],
     [['generate', '--checkpoint', data, '--output', out], /--checkpoint: no checkpoint in/],
