@@ -5,7 +5,9 @@ import { SPELLING_NOTE, longOptionNames, normalizeArgv } from '../src/core/flags
 /** A commander program with the studio's conventions: bad usage exits 2, help exits 0. */
 export function createProgram(name: string, description: string): Command {
   const program = new Command(name);
-  program.description(description).showHelpAfterError(false).exitOverride();
+  // Positional: a command's options come before its subcommand's, so `dcgan --train` (the fork's
+  // command line) and `poster-studio dcgan train --input x` each reach the right command.
+  program.description(description).showHelpAfterError(false).exitOverride().enablePositionalOptions();
   program.configureHelp({ sortOptions: false, showGlobalOptions: true });
   program.addHelpText('afterAll', `\n${SPELLING_NOTE}`);
   return program;

@@ -45,8 +45,8 @@ test('any size trains: each layer rounds up as the fork does, G makes the exact 
   assert.deepEqual(shapes(poster, 1), { g: [1, 161, 109, 3], d: [1, 1] });
   assert.deepEqual(shapes(tinyConfig(9, 13), 2), { g: [2, 13, 9, 3], d: [2, 1] });
   const n = createNetworks(poster, 1);
-  assert.deepEqual(n.g.get('g_h0_lin/w')!.shape, [8, 32 * 11 * 7]);
-  assert.deepEqual(n.d.get('d_lin/w')!.shape, [32 * 11 * 7, 1]);
+  assert.deepEqual(n.g.get('g_h0_lin/w')!.shape, [8, 16 * 11 * 7]);
+  assert.deepEqual(n.d.get('d_lin/w')!.shape, [16 * 11 * 7, 1]);
 });
 
 test('powers of two build the very networks they always did (checkpoints keep loading)', () => {
