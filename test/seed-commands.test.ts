@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { seedAccuracy } from '../classifier/evaluate.js';
 import { SPELLING_NOTE, normalizeArgv } from '../src/cli/flags.js';
+import { loadRgb } from '../src/images/decode.js';
 import { probeVideo } from '../src/video/probe.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
 import { runCli, type CliResult } from './helpers/run-cli.js';
@@ -116,9 +117,12 @@ test('dcgan train on a bare folder of images: no manifest, unreadable files skip
   writeFileSync(path.join(dir, 'notes.txt'), 'not an image, not matched');
   const out = path.join(work, 'folder-out');
   const tiny = ['--nbr_of_layers_g=3', '--nbr_of_layers_d=3', '--gf_dim=4', '--df_dim=4', '--z_dim=4', '--k_w=3', '--k_h=3', '--render_video=false', '--backend=cpu'];
-  const r = await run('dcgan', ['train', '--input', dir, '--output', out, '--grid_height=2', '--grid_width=2', '--batch_size=3', '--iterations=2', ...tiny]);
+  const r = await run('dcgan', ['train', '--input', dir, '--output', out, '--grid_height=2', '--grid_width=2', '--batch_size=3', '--train_size=5', '--learning_rate=0.001', '--iterations=2', ...tiny]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /training on 7 posters at 21x31, batch 3 \(2x2 grid\), 2 iterations per epoch/);
+  // --train_size 5 leaves one whole batch of 3 per epoch.
+  assert.match(r.stderr, /training on 7 posters at 21x31, batch 3 \(2x2 grid\), 1 iterations per epoch/);
+  const state = JSON.parse(readFileSync(path.join(out, 'checkpoints', 'ckpt_000002', 'state.json'), 'utf8')) as { train: Record<string, number> };
+  assert.deepEqual([state.train.learningRateG, state.train.learningRateD, state.train.batchSize], [0.001, 0.001, 3]);
   assert.match(r.stderr, /warning: 1 posters could not be decoded/);
   const sidecar = JSON.parse(readFileSync(path.join(out, 'grid_000002.json'), 'utf8')) as { rows: number; cols: number; cellWidth: number; cellHeight: number };
   assert.deepEqual([sidecar.rows, sidecar.cols, sidecar.cellWidth, sidecar.cellHeight], [2, 2, 21, 31]);
@@ -126,6 +130,16 @@ test('dcgan train on a bare folder of images: no manifest, unreadable files skip
   assert.equal(none.code, 2);
   assert.match(none.stderr, /^error: --input: .* has no manifest.json and no file matching --input_fname_pattern '\*\.jpg'/m);
   assert.ok(!existsSync(path.join(work, 'never')));
+});
+
+test('--crop cuts the centre input_width x input_height before the resize', async () => {
+  // A red poster with a green 10x10 centre: the cropped centre is all green.
+  const green = await sharp({ create: { width: 10, height: 10, channels: 3, background: { r: 0, g: 255, b: 0 } } }).png().toBuffer();
+  const img = await sharp({ create: { width: 30, height: 40, channels: 3, background: { r: 255, g: 0, b: 0 } } }).composite([{ input: green, left: 10, top: 15 }]).png().toBuffer();
+  const cropped = await loadRgb(img, 4, 4, { width: 10, height: 10 });
+  for (let i = 0; i < cropped.data.length; i += 3) assert.ok(cropped.data[i]! < 20 && cropped.data[i + 1]! > 235, `pixel ${i / 3}`);
+  const whole = await loadRgb(img, 4, 4);
+  assert.ok(whole.data[0]! > 235, 'without the crop the red border stays');
 });
 
 test("the seed's accuracy is Keras categorical accuracy: argmax of the scores against the first genre in list order", () => {
