@@ -121,7 +121,7 @@ function datasetDir(name: string): string {
   // The seed's prepare script wrote dcgan_movies_posters; prepare-dcgan writes data/dcgan.
   if (name === 'dcgan_movies_posters') candidates.push(DEFAULT_DCGAN_DATA);
   const found = candidates.find((c) => existsSync(c) && statSync(c).isDirectory());
-  if (!found) throw new UserError(`--dataset: ${candidates.join(' nor ')} is a directory; run prepare-dcgan (it writes ${DEFAULT_DCGAN_DATA}) or pass a folder of images`);
+  if (!found) throw new UserError(`--dataset: neither ${candidates.join(' nor ')} is a directory; run prepare-dcgan (it writes ${DEFAULT_DCGAN_DATA}) or pass a folder of images`);
   return found;
 }
 
