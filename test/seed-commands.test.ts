@@ -11,9 +11,9 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { seedAccuracy } from '../classifier/evaluate.js';
-import { SPELLING_NOTE, normalizeArgv } from '../src/cli/flags.js';
-import { loadRgb } from '../src/images/decode.js';
-import { probeVideo } from '../src/video/probe.js';
+import { SPELLING_NOTE, normalizeArgv } from '../src/core/flags.js';
+import { loadRgb } from '../src/core/images/decode.js';
+import { probeVideo } from '../src/features/video/probe.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
 import { runCli, type CliResult } from './helpers/run-cli.js';
 
