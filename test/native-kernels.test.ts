@@ -204,6 +204,33 @@ describe('native engine', () => {
     await compare('NCHW', () => tf.conv2d(xc as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NCHW'));
   });
 
+  // The three geometries below failed tfjs-core's own tests on this backend (test/tfjs-suite.test.ts).
+  test('convolution gradients with a dy larger than the geometry keep the cpu answer (conv2dTranspose 8x8x8 into 4x4x8, f=8, s=1, same)', async () => {
+    const dy = rand([1, 8, 8, 8]), w = rand([8, 8, 8, 8]), x = rand([1, 4, 4, 8]);
+    await compare('input gradient', () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [1, 4, 4, 8], 1, 'same'));
+    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [8, 8, 8, 8] };
+    await compare('filter gradient', () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy } as never, attrs as never) as tf.Tensor);
+  });
+
+  test('maxPool with a 1x1 window, stride 2, padding 1 returns its input, as the cpu kernel does', async () => {
+    const x = rand([1, 2, 2, 3]);
+    await compare('maxPool f=1 s=2 p=1', () => tf.maxPool(x as tf.Tensor4D, 1, 2, 1));
+    assert.deepEqual(Array.from((await on('native', () => tf.maxPool(x as tf.Tensor4D, 1, 2, 1))).values), Array.from(x.dataSync()));
+  });
+
+  test('a tensor on a dataId the backend never stored (bare dataId, custom kernel output) disposes without recursing', async () => {
+    await tf.setBackend('native');
+    tf.engine().makeTensorFromDataId({}, [3], 'float32').dispose();
+    tf.registerKernel({ kernelName: 'PsBareOutput', backendName: 'native', kernelFunc: () => ({ dtype: 'float32', shape: [3, 3], dataId: {} }) });
+    try {
+      const y = tf.engine().runKernel('PsBareOutput', { x: tf.zeros([2, 2]) }, {}) as tf.Tensor;
+      assert.deepEqual(y.shape, [3, 3]);
+      y.dispose();
+    } finally {
+      tf.unregisterKernel('PsBareOutput', 'native');
+    }
+  });
+
   test('matMul (all transposes, batched, broadcast) and fused matMul with bias + relu match cpu', async () => {
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
       const a = rand(ta ? [3, 17, 9] : [3, 9, 17]), b = rand(tb ? [1, 21, 17] : [1, 17, 21]);
