@@ -3,13 +3,21 @@
  * our backends (native on one SIMD path, or wasm with our kernels) and writes what happened to a
  * JSON file. A process per run: jasmine runs once per process, and each run needs a fresh engine.
  *
- *   node tfjs-suite-run.js <bundle.cjs> <result.json> native <simd> | wasm
+ *   node tfjs-suite-run.js <bundle.cjs> <result.json> '<RunOptions as JSON>'
  */
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname } from 'node:path';
 import { initBackend } from '../../engine/index.js';
 import { nativeAddon } from '../../engine/native/backend.js';
+
+export interface RunOptions {
+  backend: 'native' | 'wasm';
+  /** The native SIMD path to run on (the addon's setSimd). */
+  simd?: string;
+  /** Only the specs whose full name matches this regular expression (the others are 'excluded'). */
+  filter?: string;
+}
 
 export interface SpecOutcome {
   name: string;
@@ -19,8 +27,6 @@ export interface SpecOutcome {
 }
 
 export interface SuiteRun {
-  backend: string;
-  simd: string | null;
   specs: SpecOutcome[];
   /** Errors outside any spec: a beforeAll/afterAll or a file that failed to load. */
   suiteErrors: string[];
@@ -41,16 +47,15 @@ interface JasmineRunner {
   loadConfig(config: { spec_files: string[]; random: boolean }): void;
   clearReporters(): void;
   addReporter(reporter: Record<string, (result: never) => void>): void;
-  execute(): Promise<{ overallStatus: string; incompleteReason?: string }>;
+  execute(files?: string[], filter?: string): Promise<{ overallStatus: string; incompleteReason?: string }>;
 }
 
 const firstLines = (r: JasmineResult): string[] => r.failedExpectations.map((e) => e.message.split('\n')[0]!.slice(0, 500));
 
 async function main(): Promise<void> {
-  const [bundle, resultFile, backend, simd] = process.argv.slice(2);
-  if (!bundle || !resultFile || (backend !== 'native' && backend !== 'wasm') || (backend === 'native') !== (simd !== undefined)) {
-    throw new Error('usage: tfjs-suite-run.js <bundle> <result.json> native <simd> | wasm');
-  }
+  const [bundle, resultFile, options] = process.argv.slice(2);
+  if (!bundle || !resultFile || !options) throw new Error("usage: tfjs-suite-run.js <bundle> <result.json> '<options as JSON>'");
+  const { backend, simd, filter } = JSON.parse(options) as RunOptions;
   // The product's own probe: the backend exactly as `--backend native|wasm` starts it.
   await initBackend(backend, true);
   if (simd !== undefined) {
@@ -75,10 +80,8 @@ async function main(): Promise<void> {
     jasmineDone: (r: JasmineResult) => suiteErrors.push(...firstLines(r)),
   });
   const t0 = performance.now();
-  const done = await runner.execute();
+  const done = await runner.execute(undefined, filter);
   const run: SuiteRun = {
-    backend,
-    simd: simd ?? null,
     specs,
     suiteErrors,
     overallStatus: done.overallStatus,
