@@ -11,6 +11,7 @@ import { displayTitle, type Movie } from '../src/core/dataset/index.js';
 import { loadRgb, type RgbImage } from '../src/core/images/decode.js';
 import type { Classifier } from '../src/artifacts/classifier-model.js';
 import { predictRidge, type Extras, type RidgeHead } from './extras.js';
+import { csvCell } from '../src/core/escape.js';
 
 export const POSTER_EXTENSIONS = new Set(['.jpg', '.jpeg', '.png', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp']);
 
@@ -128,11 +129,9 @@ export async function predictFiles(c: Classifier, files: readonly string[], o: P
   return out;
 }
 
-const csvCell = (s: string): string => (/[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
-
 export function predictionsCsv(preds: readonly Prediction[], genres: readonly string[]): string {
   const lines = [['file', 'title', ...genres].map(csvCell).join(',')];
-  for (const p of preds) lines.push([p.file, p.title, ...genres.map((g) => String(p.scores[g] ?? ''))].map(csvCell).join(','));
+  for (const p of preds) lines.push([p.file, p.title, ...genres.map((g) => p.scores[g] ?? null)].map(csvCell).join(','));
   return lines.join('\n') + '\n';
 }
 

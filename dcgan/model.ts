@@ -18,6 +18,40 @@ export interface Networks {
   d: Params;
 }
 
+/**
+ * Values in the networks createNetworks builds (all, and the trainable ones), counted without
+ * allocating: a checkpoint's size is checked against it before any network is built.
+ * test/dcgan-model.test.ts keeps it equal to createNetworks.
+ */
+export function networkSize(config: ModelConfig): { total: number; trainable: number } {
+  let total = 0;
+  let frozen = 0;
+  const bn = (ch: number) => {
+    total += 4 * ch;
+    frozen += 2 * ch;
+  };
+  const cDim = conditionDim(config);
+  const gch = generatorChannels(config);
+  const g0 = smallestMap(config, config.layersG);
+  const lin = gch[0]! * g0.h * g0.w;
+  total += (config.zDim + cDim) * lin + lin;
+  if (config.batchNormG) bn(gch[0]!);
+  for (let i = 1; i < gch.length; i++) {
+    total += config.kH * config.kW * gch[i]! * gch[i - 1]! + gch[i]!;
+    if (config.batchNormG && i < gch.length - 1) bn(gch[i]!);
+  }
+  let cin: number = config.channels;
+  discriminatorChannels(config).forEach((cout, i) => {
+    total += config.kH * config.kW * cin * cout + cout;
+    if (config.batchNormD && i > 0) bn(cout);
+    cin = cout;
+  });
+  const dMap = smallestMap(config, config.layersD);
+  const feat = cin * dMap.h * dMap.w;
+  total += feat + 1 + cDim * feat;
+  return { total, trainable: total - frozen };
+}
+
 export function createNetworks(config: ModelConfig, seed: number): Networks {
   const g: Params = new Map();
   const d: Params = new Map();

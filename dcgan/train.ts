@@ -4,15 +4,18 @@
  * where the checkpoint was taken: same step counter, same batches, same fixed grid latents.
  */
 import { promises as fs } from 'node:fs';
-import { listGrids, removeGridsAfter } from '../src/artifacts/grid-sidecar.js';
-import { LossLog, lossesPath, startLosses, trimLosses } from '../src/artifacts/losses-csv.js';
+import path from 'node:path';
+import { gridBase, listGrids, removeGridsAfter } from '../src/artifacts/grid-sidecar.js';
+import { LOSSES_FILE, LossLog, lossesPath, startLosses, trimLosses } from '../src/artifacts/losses-csv.js';
 import { UserError } from '../src/core/errors.js';
-import { removeStaleTemps } from '../src/core/fs/atomic.js';
+import { removeStaleTemps, writeFileAtomic } from '../src/core/fs/atomic.js';
+import { foreignFilesError, OwnedDir } from '../src/core/fs/ownership.js';
 import { createProgress } from '../src/core/progress.js';
+import { formatSkipped, skippedListText } from '../src/core/skipped.js';
 import { tf } from '../engine/index.js';
 import { type ModelConfig, type TrainOptions, batchSizeOf, conditionDim } from './config.js';
 import {
-  listCheckpoints, loadLatestCheckpoint, removeCheckpointTemps, saveCheckpoint,
+  CHECKPOINT_NAME, listCheckpoints, loadLatestCheckpoint, removeCheckpointTemps, removeCheckpoints, saveCheckpoint,
 } from './checkpoint.js';
 import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type SourceOptions, type TrainingSet } from './data.js';
 import { epochOrder, fixedLatent, gridConditions, iterationLatent, type CellCondition } from './latent.js';
@@ -63,8 +66,48 @@ function log(run: TrainRun, line: string): void {
   if (!run.quiet) process.stderr.write(line + '\n');
 }
 
-async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promise<{ state: TrainState; data: TrainingSet; cells: CellCondition[] | null }> {
+/** What `dcgan train` writes into --output (and would refuse to clobber when someone else's). */
+export const TRAIN_OUTPUT_NAMES = /^(grid_\d+\.(png|json)|losses\.csv|train\.mp4|skipped-posters\.txt)$/;
+const SKIPPED_LIST = 'skipped-posters.txt';
+
+/** Refuses an --output or --checkpoint_dir holding files of someone else under names training writes. */
+async function checkForeign(run: TrainRun, out: OwnedDir, ck: OwnedDir): Promise<void> {
+  const foreign = await out.foreign(TRAIN_OUTPUT_NAMES);
+  if (foreign.length) {
+    throw foreignFilesError(run.output, foreign, 'dcgan train', 'grid_*.png/.json, losses.csv and train.mp4', 'move them away or choose another --output');
+  }
+  const ckForeign = await ck.foreign(CHECKPOINT_NAME);
+  if (ckForeign.length) {
+    throw foreignFilesError(run.checkpointDir, ckForeign, 'dcgan train', 'ckpt_* checkpoints', 'move them away or choose another --checkpoint_dir');
+  }
+}
+
+/** --fresh: removes the earlier run's grids, losses, video and checkpoints, only those poster-studio wrote. */
+async function removeEarlierRun(out: OwnedDir, ck: OwnedDir, dir: string): Promise<number> {
+  let removed = 0;
+  const gone: string[] = [];
+  for (const g of await listGrids(dir)) {
+    for (const name of [path.basename(g.file), path.basename(g.file).replace(/\.png$/, '.json')]) {
+      if (await out.removeFile(name)) removed++;
+      gone.push(name);
+    }
+  }
+  for (const name of ['losses.csv', 'train.mp4']) {
+    if (await out.removeFile(name)) removed++;
+    gone.push(name);
+  }
+  await out.forget(gone);
+  removed += await removeCheckpoints(ck, await listCheckpoints(ck.dir));
+  return removed;
+}
+
+async function startState(run: TrainRun, set: (batch: number) => Promise<TrainingSet>): Promise<{ state: TrainState; data: TrainingSet; cells: CellCondition[] | null }> {
+  const out = await OwnedDir.open(run.output);
+  const ckDir = await OwnedDir.open(run.checkpointDir);
+  await checkForeign(run, out, ckDir);
   await removeCheckpointTemps(run.checkpointDir);
+  // The checkpoint folder's own list is rewritten atomically too: a kill can leave its temp.
+  await removeStaleTemps(run.checkpointDir);
   if (run.resume) {
     const found = await loadLatestCheckpoint(run.checkpointDir);
     if (!found) throw new UserError(`--resume: no checkpoint in ${run.checkpointDir}; start without --resume`);
@@ -86,12 +129,13 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     s.optG.opts.learningRate = s.train.learningRateG;
     s.optD.opts.learningRate = s.train.learningRateD;
     s.optG.opts.beta1 = s.optD.opts.beta1 = s.train.beta1;
-    const data = await set();
+    const data = await set(batchSizeOf(s.train));
     if (data.entries.length !== s.datasetSize) {
       log(run, `warning: the checkpoint was trained on ${s.datasetSize} posters, ${run.input} has ${data.entries.length}; batches will differ from the original run`);
     }
+    await out.claim([LOSSES_FILE]);
     const kept = await trimLosses(lossesPath(run.output), s.iteration);
-    const removed = await removeGridsAfter(run.output, s.iteration);
+    const removed = await removeGridsAfter(out, s.iteration);
     log(run, `resuming from ${found.path} (iteration ${s.iteration}; ${kept} loss rows kept${removed ? `, ${removed} later grids removed` : ''})`);
     const cells = ck.condition ? gridConditions(ck.condition, s.train.rows, s.train.cols) : null;
     return { state: s, data, cells };
@@ -104,10 +148,10 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     );
   }
   if (run.fresh) {
-    await removeGridsAfter(run.output, -1);
-    await fs.rm(run.checkpointDir, { recursive: true, force: true });
+    const removed = await removeEarlierRun(out, ckDir, run.output);
+    log(run, `--fresh: removed ${removed} files of the earlier run (only files poster-studio wrote)`);
   }
-  const data = await set();
+  const data = await set(batchSizeOf(run.train));
   if (run.conditional && data.entries.every((e) => e.genres.length === 0 && e.year === null)) {
     throw new UserError(`--conditional needs genres and years: ${run.input} has no manifest.json with them; prepare it with prepare-dcgan`);
   }
@@ -122,6 +166,7 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     cells.forEach((c, i) => encodeCondition(config.condition!, c.genres, c.decade, fixedY!, i * cd));
   }
   const state = createState(config, run.seed, run.train, fixedLatent(run.seed, B, config.zDim), fixedY, data.entries.length);
+  await out.claim([LOSSES_FILE]);
   await startLosses(lossesPath(run.output));
   return { state, data, cells };
 }
@@ -129,9 +174,9 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
 export async function train(run: TrainRun): Promise<TrainResult> {
   const created = (await fs.mkdir(run.output, { recursive: true })) !== undefined;
   await removeStaleTemps(run.output);
-  const loadSet = async (): Promise<TrainingSet> => {
+  const loadSet = async (batch: number): Promise<TrainingSet> => {
     const c = run.config;
-    return loadTrainingSet(run.input, c.width, c.height, batchSizeOf(run.train), run.quiet, run.source);
+    return loadTrainingSet(run.input, c.width, c.height, batch, run.quiet, run.source);
   };
   const { state: s, data, cells: cellConditions } = await startState(run, loadSet).catch(async (err: unknown) => {
     // A run refused before it wrote anything (no posters, a bad checkpoint) leaves no empty
@@ -140,13 +185,20 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     throw err;
   });
   const c = s.net.config;
+  // A resumed run keeps the checkpoint's batch, whatever the flags say.
   const B = batchSizeOf(s.train);
   const cells = s.train.rows * s.train.cols;
+  const out = await OwnedDir.open(run.output);
   if (data.width !== c.width || data.height !== c.height) {
     // A resumed checkpoint may have another size than the flags: decode again at its size.
     Object.assign(data, await loadTrainingSet(run.input, c.width, c.height, B, run.quiet, run.source));
   }
-  if (data.skipped.length) log(run, `warning: ${data.skipped.length} posters could not be decoded and are left out (first: ${data.skipped[0]!.reason})`);
+  if (data.skipped.length) {
+    const list = path.join(run.output, SKIPPED_LIST);
+    await out.claim([SKIPPED_LIST]);
+    await writeFileAtomic(list, skippedListText(data.skipped));
+    for (const l of formatSkipped(data.skipped, 'dcgan train: posters that could not be decoded are left out', list)) log(run, l);
+  }
   const perEpoch = Math.floor(Math.min(data.entries.length, run.trainSize ?? Infinity) / B);
   const total = run.iterations > 0 ? run.iterations : run.epochs * perEpoch;
   const cd = conditionDim(c);
@@ -159,6 +211,7 @@ export async function train(run: TrainRun): Promise<TrainResult> {
 
   const grid = async (iteration: number): Promise<void> => {
     const px = sampleFixed(s);
+    await out.claim([`${gridBase(iteration)}.png`, `${gridBase(iteration)}.json`]);
     const file = await writeGrid(run.output, toImages(px, cells, c.width, c.height), geometry, {
       iteration,
       epoch: iteration === 0 ? 0 : Math.floor((iteration - 1) / perEpoch),

@@ -3,7 +3,7 @@ import { before, test } from 'node:test';
 import { initBackend } from '../engine/backend.js';
 import { tf } from '../engine/tf.js';
 import { layerSizes, type ModelConfig } from '../dcgan/config.js';
-import { createNetworks, discriminator, generator } from '../dcgan/model.js';
+import { createNetworks, discriminator, generator, networkSize } from '../dcgan/model.js';
 import { createState, disposeState } from '../dcgan/state.js';
 import { discriminatorStep } from '../dcgan/step.js';
 import { batchNormTrain } from '../engine/kernels/batchnorm-train.js';
@@ -92,4 +92,22 @@ test('fused batch norm matches tfjs batch norm, value and gradients', () => {
     const err = tf.max(tf.abs(tf.sub(t, gm[i]!))).dataSync()[0]!;
     assert.ok(err < 1e-4, `gradient ${i} differs by ${err}`);
   });
+});
+
+test('networkSize counts exactly what createNetworks allocates (the checkpoint check relies on it)', () => {
+  const configs: ModelConfig[] = [
+    tinyConfig(),
+    { ...tinyConfig(16, 24), batchNormG: false, batchNormD: false },
+    { ...tinyConfig(64, 96), layersG: 5, layersD: 4, gf: 3, df: 5, kH: 5, kW: 3 },
+    { ...tinyConfig(), condition: { genres: ['Drama', 'Horror'], decades: [1980, 1990, 2000] } },
+    // Sides no power of two divides: each layer rounds up.
+    { ...tinyConfig(20, 30), layersG: 4, layersD: 4 },
+  ];
+  for (const c of configs) {
+    const n = createNetworks(c, 1);
+    const all = [...n.g.values(), ...n.d.values()];
+    const expect = { total: all.reduce((a, v) => a + v.size, 0), trainable: all.filter((v) => v.trainable).reduce((a, v) => a + v.size, 0) };
+    assert.deepEqual(networkSize(c), expect, JSON.stringify(c));
+    all.forEach((v) => v.dispose());
+  }
 });

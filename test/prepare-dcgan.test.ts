@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
-import { srgbPipeline } from '../src/core/images/decode.js';
+import { MAX_IMAGE_BYTES, MAX_INPUT_PIXELS, srgbPipeline } from '../src/core/images/decode.js';
 import { parseJpegHeader } from '../src/features/prepare/jpeg-check.js';
 import { readManifest as loadManifest, type Manifest } from '../src/artifacts/manifest.js';
 import { loadNativeJpeg } from '../src/features/prepare/native-jpeg.js';
@@ -222,15 +222,16 @@ test('grayscale and CMYK become 3-channel sRGB; bad files, unknown ids and missi
   assert.equal((await sharp(path.join(out, '1.jpg')).metadata()).width, 73);
 });
 
-test('an --output holding files it did not make keeps them', { timeout: 30_000 }, async () => {
+test('an --output holding <digits>.jpg files it did not make is refused in one line, and they are kept', { timeout: 30_000 }, async () => {
   const { csv, input } = await makeSmallSet();
   const out = path.join(dir, 'foreign');
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, '555.jpg'), 'someone else\'s file');
   const r = await run(['--csv', csv, '--input', input, '--output', out, '--ratio', '30']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(jpgs(out), ['1.jpg', '2.jpg', '3.jpg', '5.jpg', '555.jpg']);
-  assert.ok(!readManifest(out).kept.some((k) => k.imdbId === 555));
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr.trim(), /^error: .*foreign holds a file poster-studio did not write \(555\.jpg\); prepare-dcgan writes/);
+  assert.deepEqual(readdirSync(out), ['555.jpg']);
+  assert.equal(readFileSync(path.join(out, '555.jpg'), 'utf8'), 'someone else\'s file');
 });
 
 test('an unknown genre is one line listing the valid ones, exit 2, nothing written', async () => {
@@ -285,7 +286,7 @@ test('the libjpeg-turbo fast path matches the sharp conversion and leaves unusua
   const viaSharp = path.join(work, 'sharp.jpg');
   await srgbPipeline(src).resize(109, 161, { fit: 'fill', kernel: 'lanczos3' }).jpeg({ quality: 95 }).toFile(viaSharp);
   const viaNative = path.join(work, 'native.jpg');
-  assert.equal(await native!.convertFile(src, path.join(work, '.n.tmp'), viaNative, 109, 161, 95), 'done');
+  assert.equal(await native!.convertFile(src, path.join(work, '.n.tmp'), viaNative, 109, 161, 95, MAX_INPUT_PIXELS, MAX_IMAGE_BYTES), 'done');
   const meta = await sharp(viaNative).metadata();
   assert.deepEqual([meta.width, meta.height, meta.channels, meta.space], [109, 161, 3, 'srgb']);
   // Same picture: on smooth content the two resamplers differ by about a JPEG's rounding.
@@ -299,7 +300,7 @@ test('the libjpeg-turbo fast path matches the sharp conversion and leaves unusua
   const cut = path.join(work, 'cut.jpg');
   writeFileSync(cut, readFileSync(src).subarray(0, 2000));
   for (const f of [cmyk, png, cut]) {
-    assert.equal(await native!.convertFile(f, path.join(work, '.x.tmp'), path.join(work, 'x.jpg'), 109, 161, 95), 'fallback', f);
+    assert.equal(await native!.convertFile(f, path.join(work, '.x.tmp'), path.join(work, 'x.jpg'), 109, 161, 95, MAX_INPUT_PIXELS, MAX_IMAGE_BYTES), 'fallback', f);
   }
   assert.equal(existsSync(path.join(work, 'x.jpg')), false);
 });

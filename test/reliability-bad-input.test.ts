@@ -372,7 +372,7 @@ const CASES: Case[] = [
     },
     code: 0,
     check: (c, r, out) => {
-      assert.match(r.stderr, /^warning: 2 posters could not be decoded and are left out \(first: .*prep-broken\/\d+\.jpg: cannot decode/m);
+      assert.match(r.stderr, /^dcgan train: posters that could not be decoded are left out: skipped 2:\n {2}skipped \d+\.jpg: .*prep-broken\/\d+\.jpg: cannot decode.*\n {2}skipped \d+\.jpg: .*\n {2}the full list is in .*skipped-posters\.txt$/m);
       assert.match(r.stderr, new RegExp(`training on ${c.rows.length - 2} posters`));
       assert.ok(existsSync(path.join(out, 'grid_000004.png')), 'trained on the rest');
     },

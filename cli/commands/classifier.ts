@@ -8,7 +8,8 @@ import { subcommand } from '../program.js';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { UserError } from '../../src/core/errors.js';
 import { checkYearRange, resolveGenreSet, type SplitName } from '../../src/core/dataset/index.js';
-import { writeJsonAtomic } from '../../src/core/fs/atomic.js';
+import { writeOwnedFile } from '../../src/core/fs/ownership.js';
+import { formatSkipped } from '../../src/core/skipped.js';
 import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_POSTERS } from '../../src/core/paths.js';
 import { initBackend } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
@@ -111,6 +112,7 @@ async function evaluateModel(dir: string, o: EvaluateValues, withTestMovies: boo
   const p = c.meta.params as { ratio: number; minYear: number | null; maxYear: number | null; limit: number | null };
   const split = o.split as SplitName;
   const data = await loadClassifierData({ csv, data: posters, genres: c.genres, ratio: p.ratio, minYear: p.minYear ?? undefined, maxYear: p.maxYear ?? undefined, limit: p.limit ?? undefined, splits: [split] });
+  for (const l of formatSkipped(data.skipped, 'classifier evaluate: posters that cannot be decoded are left out', null)) process.stderr.write(l + '\n');
   if (data.fingerprint !== c.meta.dataset.fingerprint) process.stderr.write(`note: the data differ from what ${dir} was trained on (fingerprint ${data.fingerprint}, model ${c.meta.dataset.fingerprint})\n`);
   const examples = data.splits[split]!;
   const e = await evaluateOn(c, examples, split);
@@ -138,7 +140,7 @@ function configureEvaluate(cmd: Command): Command {
     }
     if (o.json) {
       await fs.mkdir(path.dirname(path.resolve(o.json)), { recursive: true });
-      await writeJsonAtomic(o.json, o.all ? results.map((r) => r.e) : results[0]!.e);
+      await writeOwnedFile(o.json, JSON.stringify(o.all ? results.map((r) => r.e) : results[0]!.e, null, 2) + '\n', '--json');
       process.stderr.write(`wrote ${o.json}\n`);
     }
     if (results.length > 1) {
@@ -191,10 +193,10 @@ function configureCompare(cmd: Command): Command {
         '\n',
     );
     const out = o.output ?? path.join(o.models, `compare-${o.genres.replace(/,/g, '+')}_ratio-${o.ratio}.json`);
-    await writeJsonAtomic(out, {
+    await writeOwnedFile(out, JSON.stringify({
       split, epochs: o.epochs, ratio: o.ratio, seed: o.seed, backend,
       versions: rows.map((r) => ({ version: r.version, dir: r.dir, params: r.params, imagesPerSecond: r.imagesPerSecond, ...r.evaluation })),
-    });
+    }, null, 2) + '\n', '--output');
     process.stderr.write(`wrote ${out}\n`);
   });
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { UserError } from '../../src/core/errors.js';
 import { indexPosters, readMovieCsv, type Movie } from '../../src/core/dataset/index.js';
-import { writeFileAtomic } from '../../src/core/fs/atomic.js';
+import { checkFile, writeOwnedFile } from '../../src/core/fs/ownership.js';
 import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_POSTERS } from '../../src/core/paths.js';
 import { createProgress } from '../../src/core/progress.js';
 import { classifySamples, looksLikeSamples } from '../../src/features/scoring/index.js';
@@ -52,6 +52,9 @@ export function configureClassify(cmd: Command): Command {
       }
       const { files, missing } = await listImages(inputs);
       if (missing.length) throw new UserError(`${missing.join(', ')}: no such file or directory`);
+      // Refused before any scoring when --json/--csv name someone else's file.
+      if (o.json) await checkFile(o.json, '--json');
+      if (o.csv) await checkFile(o.csv, '--csv');
       await initBackend(o.backend);
       const c = await loadClassifier(dir);
       if (await looksLikeSamples(inputs, o.grid)) {
@@ -87,12 +90,12 @@ export function configureClassify(cmd: Command): Command {
       const wrote: string[] = [];
       if (o.json) {
         await fs.mkdir(path.dirname(path.resolve(o.json)), { recursive: true });
-        await writeFileAtomic(o.json, predictionsJson(preds));
+        await writeOwnedFile(o.json, predictionsJson(preds), '--json');
         wrote.push(o.json);
       }
       if (o.csv) {
         await fs.mkdir(path.dirname(path.resolve(o.csv)), { recursive: true });
-        await writeFileAtomic(o.csv, predictionsCsv(preds, c.genres));
+        await writeOwnedFile(o.csv, predictionsCsv(preds, c.genres), '--csv');
         wrote.push(o.csv);
       }
       process.stderr.write(`scored ${preds.length} poster(s) with ${path.basename(dir)}${skipped.length ? `, skipped ${skipped.length}` : ''}${wrote.length ? `; wrote ${wrote.join(', ')}` : ''}\n`);

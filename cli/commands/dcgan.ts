@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../src/core/errors.js';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
+import { withLocks } from '../../src/core/fs/lock.js';
 import { subcommand } from '../program.js';
 import { DEFAULT_DATA_DIR, DEFAULT_DCGAN_DATA, DEFAULT_SAMPLES } from '../../src/core/paths.js';
 import { initBackend } from '../../engine/index.js';
@@ -192,10 +193,12 @@ async function runTrainCommand(cmd: Command, o: TrainValues): Promise<void> {
     renderTrainingVideo({ input: output, output: video, seconds: o.video_length, resolution: res, caption: o.caption })
       .then((r) => process.stderr.write(`\nrendered ${r.output} (${r.frames} frames, ${r.width}x${r.height})\n`))
       .catch((err: Error) => process.stderr.write(`\nwarning: video not rendered: ${err.message}\n`));
-  const result = await train({
+  const checkpointDir = o.checkpoint_dir || path.join(output, 'checkpoints');
+  const locks = [{ path: output, kind: 'dir' as const }, { path: checkpointDir, kind: 'dir' as const }];
+  const result = await withLocks(locks, 'dcgan train', () => train({
     input,
     output,
-    checkpointDir: o.checkpoint_dir || path.join(output, 'checkpoints'),
+    checkpointDir,
     config,
     conditional: o.conditional,
     seed: o.seed,
@@ -216,9 +219,11 @@ async function runTrainCommand(cmd: Command, o: TrainValues): Promise<void> {
       // One render at a time, in the background: ffmpeg runs while training continues.
       if (o.auto_render_period > 0 && it > 0 && it % o.auto_render_period === 0) rendering = rendering.then(render);
     },
-  });
-  await rendering;
-  if (o.render_video && result.grids.length) await render();
+  }).then(async (r) => {
+    await rendering;
+    if (o.render_video && r.grids.length) await render();
+    return r;
+  }));
   const s = result.state;
   process.stdout.write(
     `trained ${result.iterations} iterations (now at ${s.iteration}) on ${backend}: ${result.imagesPerSecond.toFixed(2)} images/s; ${result.grids.length} grids in ${output}${result.stoppedEarly ? ' (stopped early; --resume continues)' : ''}\n`,
@@ -242,9 +247,9 @@ function configureFork(cmd: Command): void {
     const checkpoint = o.checkpoint_dir || path.join(output, 'checkpoints');
     if (!existsSync(checkpoint)) throw new UserError(`--checkpoint_dir: ${checkpoint} does not exist; train a model first (dcgan ... --train), then run test mode`);
     await initBackend(o.backend);
-    const r = await testMode({
+    const r = await withLocks([{ path: output, kind: 'dir' }], 'dcgan test mode', () => testMode({
       checkpoint, output, seed: o.seed, visualize: o.visualize, seconds: o.video_length, points: o.interpolation_points, framesPerLeg: 16, resolution: resolution(o.render_res),
-    });
+    }));
     process.stdout.write(
       `test mode: ${r.checkpoint} (iteration ${r.iteration}): ${r.samples}` +
         (r.sweeps.length ? `, ${r.sweeps.length} latent sweeps (${path.basename(r.sweeps[0]!)} ...)` : '') +
@@ -256,9 +261,10 @@ function configureFork(cmd: Command): void {
 function configureRender(cmd: Command): void {
   addFlags(cmd, renderFlags).action(async () => {
     const o = readFlags(cmd, renderFlags);
-    const r = await renderTrainingVideo({
-      input: o.input, output: o.output || path.join(o.input, 'train.mp4'), seconds: o.video_length, resolution: resolution(o.render_res), caption: o.caption,
-    });
+    const output = o.output || path.join(o.input, 'train.mp4');
+    const r = await withLocks([{ path: output, kind: 'file' }], 'dcgan render', () => renderTrainingVideo({
+      input: o.input, output, seconds: o.video_length, resolution: resolution(o.render_res), caption: o.caption,
+    }));
     process.stdout.write(`${r.output}: ${r.frames} frames at ${r.fps.toFixed(2)} fps, ${r.width}x${r.height}, H.264 yuv420p (ffmpeg: ${r.ffmpeg})\n`);
   });
 }
@@ -267,10 +273,10 @@ function configureGenerate(cmd: Command): void {
   addFlags(cmd, generateFlags).action(async () => {
     const o = readFlags(cmd, generateFlags);
     await initBackend(o.backend);
-    const r = await generate({
+    const r = await withLocks([{ path: o.output, kind: 'dir' }], 'dcgan generate', () => generate({
       checkpoint: o.checkpoint, output: o.output, count: o.count, cols: o.grid_width, seed: o.seed,
       genres: o.genre, decade: o.decade === undefined ? null : Math.floor(o.decade / 10) * 10, bn: o.bn_stats as 'moving' | 'batch',
-    });
+    }));
     process.stdout.write(`${r.files.length} posters from ${r.checkpoint} (iteration ${r.iteration}) in ${path.dirname(r.files[0]!)}, grid ${r.grid}; mean pairwise L2 distance ${r.diversity.toFixed(2)}\n`);
   });
 }

@@ -9,7 +9,9 @@ import { UserError } from '../../src/core/errors.js';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { canonicalGenres, checkGenreOverlap, checkYearRange } from '../../src/core/dataset/index.js';
 import { DEFAULT_CSV, DEFAULT_DCGAN_DATA, DEFAULT_POSTERS } from '../../src/core/paths.js';
-import { countReasons, manifestPath } from '../../src/artifacts/manifest.js';
+import { countReasons, isPosterProblem, manifestPath } from '../../src/artifacts/manifest.js';
+import { formatSkipped } from '../../src/core/skipped.js';
+import { withLocks } from '../../src/core/fs/lock.js';
 import { prepareDcgan } from '../../src/features/prepare/run.js';
 import { SEED_DEFAULTS, SELECTIONS, SELECTION_HELP, STRICT_DEFAULTS, type SelectionRule } from '../../src/features/prepare/selection.js';
 
@@ -41,7 +43,7 @@ export function configurePrepareDcgan(cmd: Command): Command {
     if (path.resolve(o.output) === path.resolve(o.input)) {
       throw new UserError(`--output ${o.output} is the poster directory itself; choose another directory (prepare-dcgan removes files it did not keep)`);
     }
-    const r = await prepareDcgan({
+    const r = await withLocks([{ path: o.output, kind: 'dir' }], 'prepare-dcgan', () => prepareDcgan({
       csv: o.csv,
       input: o.input,
       output: o.output,
@@ -50,7 +52,7 @@ export function configurePrepareDcgan(cmd: Command): Command {
         min_year: o.min_year ?? null, max_year: o.max_year ?? defaults.max_year, include_genres: include, exclude_genres: exclude,
         ratio: o.ratio ?? defaults.ratio, selection,
       },
-    });
+    }));
     const m = r.manifest;
     const reasons = countReasons(m.skipped).map(([k, n]) => `${k} ${n}`).join(', ');
     const rate = r.converted > 0 ? ` (${Math.round(r.converted / r.convertSeconds)} images/s converting)` : '';
@@ -59,6 +61,8 @@ export function configurePrepareDcgan(cmd: Command): Command {
         `; skipped ${m.skipped.length}${reasons ? ` (${reasons})` : ''}; ${r.seconds.toFixed(1)} s${rate}\n` +
         `manifest: ${manifestPath(o.output)}\n`,
     );
+    const problems = m.skipped.filter(isPosterProblem).map((s) => ({ file: s.file!, reason: s.reason }));
+    for (const l of formatSkipped(problems, 'prepare-dcgan', `${manifestPath(o.output)} ("skipped")`)) process.stderr.write(l + '\n');
   });
   return cmd;
 }

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SplitName } from '../core/dataset/index.js';
-import { writeJsonAtomic } from '../core/fs/atomic.js';
+import { writeOwnedFile } from '../core/fs/ownership.js';
 
 export interface GenreMetrics {
   precision: number;
@@ -49,7 +49,7 @@ export const evaluationPath = (modelDir: string, split: SplitName): string => pa
 
 export async function writeEvaluation(modelDir: string, e: Evaluation): Promise<string> {
   const file = evaluationPath(modelDir, e.split);
-  await writeJsonAtomic(file, e);
+  await writeOwnedFile(file, JSON.stringify(e, null, 2) + '\n', '--model');
   return file;
 }
 

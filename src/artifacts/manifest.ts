@@ -105,6 +105,9 @@ export async function readManifest(dir: string): Promise<Manifest> {
   };
 }
 
+/** Posters set aside because of the file itself (not by the year and genre filters): the ones a user must hear about by name. */
+export const isPosterProblem = (s: SkippedPoster): boolean => s.file !== undefined && (s.reason.startsWith('cannot') || s.reason === 'not in CSV');
+
 /** Reasons grouped for the summary line, most frequent first: `excluded genre 1200, no poster 30`. */
 export function countReasons(skipped: readonly { reason: string }[]): [string, number][] {
   const counts = new Map<string, number>();
