@@ -10,6 +10,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeFileAtomic, writeJsonAtomic } from '../src/core/fs/atomic.js';
+import { foreignFilesError, OwnedDir } from '../src/core/fs/ownership.js';
 import { encodePng } from '../src/core/images/decode.js';
 import { composeGrid, type GridGeometry } from '../src/core/images/grid.js';
 import { tf } from '../engine/index.js';
@@ -67,7 +68,13 @@ export async function testMode(o: TestModeOptions): Promise<TestModeResult> {
     const n = rows * cols;
     const g: GridGeometry = { rows, cols, cellWidth: c.width, cellHeight: c.height, gap: GRID_GAP };
     const dir = path.join(o.output, 'test');
-    await fs.mkdir(dir, { recursive: true });
+    // Someone else's file under a name test mode writes stops it before anything is written.
+    const owned = await OwnedDir.open(dir);
+    const sweepName = (d: number): string => `arange_${String(d).padStart(3, '0')}.png`;
+    const names = ['samples.png', 'samples.json', ...(o.visualize ? Array.from({ length: c.zDim }, (_, d) => sweepName(d)) : [])];
+    const foreign = await owned.foreign([...names, 'interpolation.mp4']);
+    if (foreign.length) throw foreignFilesError(dir, foreign, 'dcgan test mode', 'samples.png, samples.json, arange_*.png and interpolation.mp4', 'move them away or choose another --sample_dir');
+    await owned.claim(names);
     const samples = path.join(dir, 'samples.png');
     await writeGridPng(samples, s, uniformLatent(o.seed, 'test', n, c.zDim), g);
     await writeJsonAtomic(path.join(dir, 'samples.json'), { iteration: s.iteration, ...g, seed: o.seed, z_dim: c.zDim, checkpoint: ckpt });
@@ -84,7 +91,7 @@ export async function testMode(o: TestModeOptions): Promise<TestModeResult> {
           z[at + d] = cols === 1 ? 0 : -1 + (2 * k) / (cols - 1);
         }
       }
-      const file = path.join(dir, `arange_${String(d).padStart(3, '0')}.png`);
+      const file = path.join(dir, sweepName(d));
       await writeGridPng(file, s, z, g);
       result.sweeps.push(file);
     }

@@ -4,9 +4,11 @@
  * ratio. A copy already there, whole, at the right size and newer than its poster is left alone:
  * re-running does nothing.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { removeStaleTemps } from '../../core/fs/atomic.js';
+import { withLocks } from '../../core/fs/lock.js';
+import { OwnedDir } from '../../core/fs/ownership.js';
 import { mapLimit } from '../../core/map-limit.js';
 import { convertPoster, defaultConcurrency, tuneSharpForSmallImages } from '../prepare/convert.js';
 import { readJpegHeader } from '../prepare/jpeg-check.js';
@@ -34,8 +36,14 @@ export async function resizePosters(
   posters: ReadonlyMap<number, string>, postersDir: string, ratio: number, size: { width: number; height: number }, progress = true,
 ): Promise<ResizeSummary> {
   const dir = path.join(postersDir, String(ratio));
+  return withLocks([{ path: dir, kind: 'dir' }], 'get-data --resize', () => resizeInto(dir, posters, size, progress));
+}
+
+async function resizeInto(dir: string, posters: ReadonlyMap<number, string>, size: { width: number; height: number }, progress: boolean): Promise<ResizeSummary> {
   await mkdir(dir, { recursive: true });
   await removeStaleTemps(dir);
+  // A copy someone else put here is used when it is whole and current, never replaced.
+  const owned = await OwnedDir.open(dir);
   tuneSharpForSmallImages();
   const summary: ResizeSummary = { dir, written: 0, upToDate: 0, failures: [] };
   const bar = progress ? createProgress('resize', posters.size, 'written {written}') : null;
@@ -43,8 +51,11 @@ export async function resizePosters(
   await mapLimit([...posters], defaultConcurrency(), async ([id, source]) => {
     const target = path.join(dir, `${id}.jpg`);
     if (await upToDate(target, source, size.width, size.height)) summary.upToDate++;
-    else {
+    else if (!owned.owns(`${id}.jpg`) && (await lstat(target).catch(() => null))) {
+      summary.failures.push({ file: target, reason: 'not replaced: it was not written by poster-studio' });
+    } else {
       try {
+        await owned.claim([`${id}.jpg`]);
         await convertPoster(source, target, size.width, size.height);
         summary.written++;
       } catch (err) {
