@@ -5,7 +5,8 @@
       "type": "static_library",
       "sources": ["engine/native/kernels_avx2.cc"],
       "cflags": ["-fPIC", "-O3", "-fopenmp", "-ffp-contract=fast"],
-      "cflags_cc": ["-std=gnu++17"],
+      "cflags_cc": ["-std=gnu++17", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
       "conditions": [
         ["target_arch=='x64' or target_arch=='ia32'", { "cflags": ["-mavx2", "-mfma"] }]
       ]
@@ -15,7 +16,8 @@
       "type": "static_library",
       "sources": ["engine/native/kernels_portable.cc"],
       "cflags": ["-fPIC", "-O3", "-fopenmp", "-ffp-contract=fast"],
-      "cflags_cc": ["-std=gnu++17"]
+      "cflags_cc": ["-std=gnu++17", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"]
     },
     {
       "target_name": "poster_studio_native",

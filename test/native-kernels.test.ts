@@ -3,7 +3,9 @@
  * The addon is part of the product: when it did not build, these tests fail (they do not skip).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { tf } from '../engine/tf.js';
 import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js';
 import { createRng } from '../src/core/random.js';
@@ -144,6 +146,41 @@ describe('native engine', () => {
     } finally {
       addon.setSimd(before);
     }
+  });
+
+  test('split-K products (K >= 3000) are right when OpenMP starts fewer threads than asked (OMP_THREAD_LIMIT=1)', () => {
+    const paths = nativeAddon()!.info().supported;
+    const child = spawnSync(process.execPath, [fileURLToPath(new URL('./helpers/split-k-child.js', import.meta.url)), ...paths], {
+      encoding: 'utf8', env: { ...process.env, OMP_THREAD_LIMIT: '1', POSTER_STUDIO_THREADS: '2' }, timeout: 120_000,
+    });
+    assert.equal(child.status, 0, `child failed: ${child.stderr}${child.stdout}`);
+    const out = JSON.parse(child.stdout.trim().split('\n').pop()!) as { threads: number; threadLimit: number; rows: { simd: string; worst: number }[] };
+    // The condition under test: the kernels ask for 2 threads, OpenMP gives 1.
+    assert.equal(out.threads, 2);
+    assert.equal(out.threadLimit, 1);
+    assert.deepEqual(out.rows.map((r) => r.simd), paths);
+    for (const r of out.rows) assert.ok(r.worst < 1e-2, `${r.simd}: split-K product off by ${r.worst}`);
+  });
+
+  test('sizes from JS: negative padding and overflowing products throw a JS error, not a crash', () => {
+    const addon = nativeAddon()!;
+    const f = (n: number): Float32Array => new Float32Array(n);
+    // [N, H, W, C, KH, KW, CO, OH, OW, sh, sw, pt, pl, dh, dw]
+    const g = (over: Record<number, number>): Int32Array => {
+      const v = [1, 4, 4, 1, 3, 3, 1, 4, 4, 1, 1, 1, 1, 1, 1];
+      for (const [i, x] of Object.entries(over)) v[Number(i)] = x;
+      return Int32Array.from(v);
+    };
+    addon.conv2d(f(16), f(9), f(16), g({}), null, 0, 0);  // the base geometry is valid
+    assert.throws(() => addon.conv2d(f(16), f(9), f(16), g({ 11: -1 }), null, 0, 0), /negative padding/);
+    assert.throws(() => addon.conv2dBackpropInput(f(16), f(9), f(16), g({ 12: -2 }), ), /negative padding/);
+    // 65536 x 65536 pixels: 2^32 wraps to 0 in int32 arithmetic.
+    assert.throws(() => addon.conv2d(f(16), f(9), f(16), g({ 1: 65536, 2: 65536 }), null, 0, 0), /too large/);
+    assert.throws(() => addon.conv2dBackpropFilter(f(16), f(16), f(9), g({ 4: 65536, 5: 65536 })), /too large/);
+    assert.throws(() => addon.conv2d(f(16), f(9), f(16), g({ 7: 2 ** 30, 9: 4 }), null, 0, 0), /too large/);
+    assert.throws(() => addon.matmul(f(4), f(4), f(4), 1, 1, 65536, 65536, 1, false, false, null, 0, 0), /too large/);
+    assert.throws(() => addon.matmul(f(4), f(4), f(4), 1, 1, 2 ** 32 + 1, 1, 1, false, false, null, 0, 0), /invalid matmul shape/);
+    assert.throws(() => addon.matmul(f(4), f(4), f(4), 2 ** 20, 2 ** 20, 2 ** 15, 1, 2 ** 15, false, false, null, 0, 0), /too large/);
   });
 
   test('conv2dTranspose as the DCGAN generator uses it (5x5, stride 2, same, 2:3) and its gradients', async () => {

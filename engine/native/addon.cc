@@ -3,30 +3,31 @@
 #include <napi.h>
 #include <omp.h>
 
+#include <climits>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "addon_parts.h"
 #include "kernels.h"
 
 namespace {
 
+using ps_addon::checked_product;
 using ps_addon::floats;
+using ps_addon::run_kernel;
 
 const ps::KernelSet* K = nullptr;
 
-const ps::KernelSet* choose_kernels_for_cpu() {
+// The kernel sets this CPU can run, fastest first; portable runs everywhere.
+std::vector<const ps::KernelSet*> supported_sets() {
+  std::vector<const ps::KernelSet*> sets;
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &ps_avx2::kernels;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) sets.push_back(&ps_avx2::kernels);
 #endif
-  return &ps_portable::kernels;
-}
-
-const ps::KernelSet* choose_kernels() {
-  const char* force = std::getenv("POSTER_STUDIO_SIMD");
-  if (force && std::string(force) == "portable") return &ps_portable::kernels;
-  return choose_kernels_for_cpu();
+  sets.push_back(&ps_portable::kernels);
+  return sets;
 }
 
 const float* optional_floats(const Napi::Value& v, const char* what, size_t need) {
@@ -45,6 +46,19 @@ ps::ConvGeom geom(const Napi::Value& v) {
       g.OW <= 0 || g.sh <= 0 || g.sw <= 0 || g.dh <= 0 || g.dw <= 0) {
     throw Napi::RangeError::New(v.Env(), "invalid convolution geometry");
   }
+  if (g.pt < 0 || g.pl < 0) throw Napi::RangeError::New(v.Env(), "invalid convolution geometry: negative padding");
+  // Every size and pixel coordinate the kernels compute in int must fit in one.
+  const Napi::Env env = v.Env();
+  checked_product(env, {g.N, g.H, g.W, g.C}, "convolution input");
+  checked_product(env, {g.N, g.OH, g.OW, g.CO}, "convolution output");
+  checked_product(env, {g.KH, g.KW, g.C, g.CO}, "convolution filter");
+  checked_product(env, {g.OH + 1, g.sh}, "convolution rows");
+  checked_product(env, {g.OW + 1, g.sw}, "convolution columns");
+  checked_product(env, {g.KH + 1, g.dh}, "convolution filter rows");
+  checked_product(env, {g.KW + 1, g.dw}, "convolution filter columns");
+  if ((int64_t)g.pt + g.H > INT32_MAX / 2 || (int64_t)g.pl + g.W > INT32_MAX / 2) {
+    throw Napi::RangeError::New(env, "invalid convolution geometry: padding too large");
+  }
   return g;
 }
 
@@ -61,7 +75,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   const float* bias = optional_floats(info[4], "bias", g.CO);
   const int act = info[5].As<Napi::Number>().Int32Value();
   const float alpha = info[6].As<Napi::Number>().FloatValue();
-  K->conv2d(x, w, y, g, bias, act, alpha);
+  run_kernel(info.Env(), [&] { K->conv2d(x, w, y, g, bias, act, alpha); });
   return info.Env().Undefined();
 }
 
@@ -71,7 +85,7 @@ Napi::Value Conv2dBwdInput(const Napi::CallbackInfo& info) {
   const float* dy = floats(info[0], "dy", ysize(g));
   const float* w = floats(info[1], "filter", wsize(g));
   float* dx = floats(info[2], "dx", xsize(g));
-  K->conv2d_bwd_input(dy, w, dx, g);
+  run_kernel(info.Env(), [&] { K->conv2d_bwd_input(dy, w, dx, g); });
   return info.Env().Undefined();
 }
 
@@ -81,30 +95,39 @@ Napi::Value Conv2dBwdFilter(const Napi::CallbackInfo& info) {
   const float* x = floats(info[0], "x", xsize(g));
   const float* dy = floats(info[1], "dy", ysize(g));
   float* dw = floats(info[2], "dw", wsize(g));
-  K->conv2d_bwd_filter(x, dy, dw, g);
+  run_kernel(info.Env(), [&] { K->conv2d_bwd_filter(x, dy, dw, g); });
   return info.Env().Undefined();
+}
+
+// A size argument: an integer in [0, 2^31) (Int32Value would wrap larger numbers into range).
+int dim(const Napi::Value& v) {
+  const double d = v.ToNumber().DoubleValue();
+  if (!(d >= 0 && d <= INT32_MAX) || d != (double)(int64_t)d) throw Napi::RangeError::New(v.Env(), "invalid matmul shape");
+  return (int)d;
 }
 
 // matmul(a, b, c, batchA, batchB, M, N, K, transA, transB, bias|null, act, alpha)
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  const int batchA = info[3].As<Napi::Number>().Int32Value();
-  const int batchB = info[4].As<Napi::Number>().Int32Value();
-  const int M = info[5].As<Napi::Number>().Int32Value();
-  const int N = info[6].As<Napi::Number>().Int32Value();
-  const int Kd = info[7].As<Napi::Number>().Int32Value();
+  const int batchA = dim(info[3]), batchB = dim(info[4]), M = dim(info[5]), N = dim(info[6]), Kd = dim(info[7]);
   if (batchA <= 0 || batchB <= 0 || M < 0 || N < 0 || Kd < 0 || (batchA != batchB && batchA != 1 && batchB != 1)) {
     throw Napi::RangeError::New(info.Env(), "invalid matmul shape");
   }
   const int batch = batchA > batchB ? batchA : batchB;
-  const float* a = floats(info[0], "a", (size_t)batchA * M * Kd);
-  const float* b = floats(info[1], "b", (size_t)batchB * Kd * N);
-  float* c = floats(info[2], "c", (size_t)batch * M * N);
+  const Napi::Env env = info.Env();
+  checked_product(env, {M, Kd}, "matmul a");
+  checked_product(env, {Kd, N}, "matmul b");
+  checked_product(env, {M, N}, "matmul c");
+  const float* a = floats(info[0], "a", checked_product(env, {batchA, M, Kd}, "matmul a", ps_addon::kMaxElements));
+  const float* b = floats(info[1], "b", checked_product(env, {batchB, Kd, N}, "matmul b", ps_addon::kMaxElements));
+  float* c = floats(info[2], "c", checked_product(env, {batch, M, N}, "matmul c", ps_addon::kMaxElements));
   const bool ta = info[8].ToBoolean(), tb = info[9].ToBoolean();
   const float* bias = optional_floats(info[10], "bias", N);
   const int act = info[11].As<Napi::Number>().Int32Value();
   const float alpha = info[12].As<Napi::Number>().FloatValue();
-  K->matmul(a, b, c, batch, batchA == 1 ? 0 : (int64_t)M * Kd, batchB == 1 ? 0 : (int64_t)Kd * N, M, N, Kd, ta, tb,
-            bias, act, alpha);
+  run_kernel(env, [&] {
+    K->matmul(a, b, c, batch, batchA == 1 ? 0 : (int64_t)M * Kd, batchB == 1 ? 0 : (int64_t)Kd * N, M, N, Kd, ta, tb,
+              bias, act, alpha);
+  });
   return info.Env().Undefined();
 }
 
@@ -118,14 +141,13 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
 // setSimd('avx2' | 'portable'): switches instruction set (tests, benchmarks); refuses what the CPU lacks.
 Napi::Value SetSimd(const Napi::CallbackInfo& info) {
   const std::string want = info[0].As<Napi::String>().Utf8Value();
-  if (want == "portable") {
-    K = &ps_portable::kernels;
-  } else {
-    const ps::KernelSet* best = choose_kernels_for_cpu();
-    if (want != best->name) throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + want + "' kernels");
-    K = best;
+  for (const ps::KernelSet* k : supported_sets()) {
+    if (want == k->name) {
+      K = k;
+      return Napi::String::New(info.Env(), K->name);
+    }
   }
-  return Napi::String::New(info.Env(), K->name);
+  throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + want + "' kernels");
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -133,11 +155,16 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("simd", K->name);
   o.Set("threads", omp_get_max_threads());
   o.Set("cores", omp_get_num_procs());
+  o.Set("threadLimit", omp_get_thread_limit());  // OMP_THREAD_LIMIT: parallel regions get at most this many
+  Napi::Array supported = Napi::Array::New(info.Env());
+  for (const ps::KernelSet* k : supported_sets()) supported.Set(supported.Length(), k->name);
+  o.Set("supported", supported);
   return o;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  K = choose_kernels();
+  K = supported_sets().front();
+  if (const char* force = std::getenv("POSTER_STUDIO_SIMD"); force && std::string(force) == "portable") K = &ps_portable::kernels;
   int threads = omp_get_num_procs();
   if (const char* t = std::getenv("POSTER_STUDIO_THREADS")) {
     const int v = std::atoi(t);

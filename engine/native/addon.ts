@@ -18,7 +18,7 @@ export interface NativeAddon {
   ): void;
   setThreads(n: number): number;
   setSimd(name: string): string;
-  info(): { simd: string; threads: number; cores: number };
+  info(): { simd: string; threads: number; cores: number; threadLimit: number; supported: string[] };
 }
 
 export const ADDON_FILE = join('build', 'Release', 'poster_studio_native.node');
