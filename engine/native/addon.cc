@@ -2,6 +2,9 @@
 // in (no copy) and picks the instruction set once, at load time.
 #include <napi.h>
 #include <omp.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
 #include <climits>
 #include <cstdlib>
@@ -19,15 +22,52 @@ using ps_addon::run_kernel;
 
 const ps::KernelSet* K = nullptr;
 
+#if defined(__x86_64__) || defined(__i386__)
+// AVX-512 needs the CPU (cpuid: F, BW, VL, DQ and FMA) and the OS, which must save the opmask and
+// the full ZMM registers on a context switch (XGETBV bits 5-7, with SSE and AVX state, bits 1-2).
+bool cpu_has_avx512() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool osxsave = c & (1u << 27), fma = c & (1u << 12);
+  if (!osxsave || !fma) return false;
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 0xE6) != 0xE6) return false;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  const unsigned need = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);  // F, DQ, BW, VL
+  return (b & need) == need;
+}
+
+// AVX512_BF16 (vdpbf16ps): cpuid leaf 7, subleaf 1, EAX bit 5; only with AVX-512 usable.
+bool cpu_has_avx512_bf16() {
+  unsigned a, b, c, d;
+  return cpu_has_avx512() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
+#endif
+
 // The kernel sets this CPU can run, fastest first; portable runs everywhere.
 std::vector<const ps::KernelSet*> supported_sets() {
   std::vector<const ps::KernelSet*> sets;
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();
+  if (cpu_has_avx512()) sets.push_back(&ps_avx512::kernels);
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) sets.push_back(&ps_avx2::kernels);
 #endif
   sets.push_back(&ps_portable::kernels);
   return sets;
+}
+
+std::string supported_names() {
+  std::string s;
+  for (const ps::KernelSet* k : supported_sets()) s += (s.empty() ? "" : ", ") + std::string(k->name);
+  return s;
+}
+
+// The set named `want`, or null when this CPU cannot run it.
+const ps::KernelSet* find_set(const std::string& want) {
+  for (const ps::KernelSet* k : supported_sets())
+    if (want == k->name) return k;
+  return nullptr;
 }
 
 const float* optional_floats(const Napi::Value& v, const char* what, size_t need) {
@@ -138,16 +178,30 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), omp_get_max_threads());
 }
 
-// setSimd('avx2' | 'portable'): switches instruction set (tests, benchmarks); refuses what the CPU lacks.
+// setSimd('avx512' | 'avx2' | 'portable'): switches instruction set (tests, benchmarks); refuses what the CPU lacks.
 Napi::Value SetSimd(const Napi::CallbackInfo& info) {
   const std::string want = info[0].As<Napi::String>().Utf8Value();
-  for (const ps::KernelSet* k : supported_sets()) {
-    if (want == k->name) {
-      K = k;
-      return Napi::String::New(info.Env(), K->name);
-    }
+  const ps::KernelSet* k = find_set(want);
+  if (!k) throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + want + "' kernels (it runs: " + supported_names() + ")");
+  K = k;
+  return Napi::String::New(info.Env(), K->name);
+}
+
+// peak(set, seconds): GFLOP/s of the set's multiply-adds on every core at once; set is a kernel
+// set's name or 'avx512_bf16'. Throws for a set this CPU lacks.
+Napi::Value Peak(const Napi::CallbackInfo& info) {
+  const std::string set = info[0].As<Napi::String>().Utf8Value();
+  const double seconds = info[1].As<Napi::Number>().DoubleValue();
+  if (!(seconds > 0 && seconds <= 60)) throw Napi::RangeError::New(info.Env(), "seconds must be in (0, 60]");
+#if defined(__x86_64__) || defined(__i386__)
+  if (set == "avx512_bf16") {
+    if (!cpu_has_avx512_bf16()) throw Napi::Error::New(info.Env(), "this CPU has no AVX512_BF16");
+    return Napi::Number::New(info.Env(), ps_avx512::bf16_peak(seconds));
   }
-  throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + want + "' kernels");
+#endif
+  const ps::KernelSet* k = find_set(set);
+  if (!k) throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + set + "' kernels (it runs: " + supported_names() + ")");
+  return Napi::Number::New(info.Env(), k->fma_peak(seconds));
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -159,12 +213,24 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Array supported = Napi::Array::New(info.Env());
   for (const ps::KernelSet* k : supported_sets()) supported.Set(supported.Length(), k->name);
   o.Set("supported", supported);
+#if defined(__x86_64__) || defined(__i386__)
+  o.Set("bf16", cpu_has_avx512_bf16());
+#else
+  o.Set("bf16", false);
+#endif
   return o;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   K = supported_sets().front();
-  if (const char* force = std::getenv("POSTER_STUDIO_SIMD"); force && std::string(force) == "portable") K = &ps_portable::kernels;
+  if (const char* force = std::getenv("POSTER_STUDIO_SIMD"); force && *force) {
+    const std::string want(force);
+    if (want != "avx512" && want != "avx2" && want != "portable") {
+      throw Napi::Error::New(env, "POSTER_STUDIO_SIMD=" + want + " is not a SIMD path (accepted: avx512, avx2, portable)");
+    }
+    K = find_set(want);
+    if (!K) throw Napi::Error::New(env, "POSTER_STUDIO_SIMD=" + want + ": this CPU cannot run the " + want + " kernels (it runs: " + supported_names() + ")");
+  }
   int threads = omp_get_num_procs();
   if (const char* t = std::getenv("POSTER_STUDIO_THREADS")) {
     const int v = std::atoi(t);
@@ -178,6 +244,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("peak", Napi::Function::New(env, Peak));
   ps_addon::register_elementwise(env, exports);
   ps_addon::register_training(env, exports);
   return exports;

@@ -25,9 +25,16 @@ struct KernelSet {
   // c[b] = op(a[b]) * op(b[b]) (+ bias[N], activation); strideA/strideB = 0 broadcast one matrix.
   void (*matmul)(const float* a, const float* b, float* c, int batch, int64_t strideA, int64_t strideB, int M,
                  int N, int K, bool transA, bool transB, const float* bias, int act, float alpha);
+  // GFLOP/s of this instruction set's vector multiply-adds on every core at once (impl_peak.inc).
+  double (*fma_peak)(double seconds);
 };
 
 }  // namespace ps
 
+namespace ps_avx512 {
+extern const ps::KernelSet kernels;
+// GFLOP/s of AVX-512 BF16 dot products (vdpbf16ps: 2 multiply-adds per fp32 lane) on every core.
+double bf16_peak(double seconds);
+}
 namespace ps_avx2 { extern const ps::KernelSet kernels; }
 namespace ps_portable { extern const ps::KernelSet kernels; }
