@@ -172,6 +172,19 @@ describe('native engine', () => {
     for (const r of out.rows) assert.ok(r.worst < 1e-2, `${r.simd}: split-K product off by ${r.worst}`);
   });
 
+  test('peak() measures the multiply-add rate of every set the CPU has and refuses the others', () => {
+    const addon = nativeAddon()!;
+    const info = addon.info();
+    for (const set of [...info.supported, ...(info.bf16 ? ['avx512_bf16'] : [])]) {
+      const gflop = addon.peak(set, 0.02);
+      assert.ok(Number.isFinite(gflop) && gflop > 0.1, `${set}: ${gflop} GFLOP/s`);
+    }
+    for (const set of SIMD_PATHS.filter((p) => !info.supported.includes(p))) assert.throws(() => addon.peak(set, 0.02), /cannot run/);
+    if (!info.bf16) assert.throws(() => addon.peak('avx512_bf16', 0.02), /no AVX512_BF16/);
+    assert.throws(() => addon.peak('sse9', 0.02), /cannot run the 'sse9' kernels/);
+    assert.throws(() => addon.peak('portable', 0), /seconds must be in/);
+  });
+
   test('sizes from JS: negative padding and overflowing products throw a JS error, not a crash', () => {
     const addon = nativeAddon()!;
     const f = (n: number): Float32Array => new Float32Array(n);
