@@ -23,7 +23,7 @@ using ps_addon::run_kernel;
 const ps::KernelSet* K = nullptr;
 
 #if defined(__x86_64__) || defined(__i386__)
-// AVX-512 needs the CPU (cpuid: F, BW, VL, DQ and FMA) and the OS, which must save the opmask and
+// AVX-512 needs the CPU (cpuid: F, BW, VL, DQ, AVX2 and FMA) and the OS, which must save the opmask and
 // the full ZMM registers on a context switch (XGETBV bits 5-7, with SSE and AVX state, bits 1-2).
 bool cpu_has_avx512() {
   unsigned a, b, c, d;
@@ -34,7 +34,8 @@ bool cpu_has_avx512() {
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
   if ((lo & 0xE6) != 0xE6) return false;
   if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  const unsigned need = (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);  // F, DQ, BW, VL
+  // AVX2 too: the AVX-512 build is also compiled with -mavx2 (every AVX-512 CPU has it).
+  const unsigned need = (1u << 5) | (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);  // AVX2, F, DQ, BW, VL
   return (b & need) == need;
 }
 
@@ -92,10 +93,10 @@ ps::ConvGeom geom(const Napi::Value& v) {
   checked_product(env, {g.N, g.H, g.W, g.C}, "convolution input");
   checked_product(env, {g.N, g.OH, g.OW, g.CO}, "convolution output");
   checked_product(env, {g.KH, g.KW, g.C, g.CO}, "convolution filter");
-  checked_product(env, {g.OH + 1, g.sh}, "convolution rows");
-  checked_product(env, {g.OW + 1, g.sw}, "convolution columns");
-  checked_product(env, {g.KH + 1, g.dh}, "convolution filter rows");
-  checked_product(env, {g.KW + 1, g.dw}, "convolution filter columns");
+  checked_product(env, {(int64_t)g.OH + 1, g.sh}, "convolution rows");
+  checked_product(env, {(int64_t)g.OW + 1, g.sw}, "convolution columns");
+  checked_product(env, {(int64_t)g.KH + 1, g.dh}, "convolution filter rows");
+  checked_product(env, {(int64_t)g.KW + 1, g.dw}, "convolution filter columns");
   if ((int64_t)g.pt + g.H > INT32_MAX / 2 || (int64_t)g.pl + g.W > INT32_MAX / 2) {
     throw Napi::RangeError::New(env, "invalid convolution geometry: padding too large");
   }
