@@ -11,7 +11,7 @@ import { addFlags, defineFlags, readFlags } from '../src/core/flags.js';
 import { createProgram, runProgram } from '../cli/program.js';
 import { backendFlags } from '../cli/backend-flag.js';
 import { initBackend, tf } from '../engine/index.js';
-import { UserError } from '../src/core/errors.js';
+import { runMain, UserError } from '../src/core/errors.js';
 import type { NativeAddon } from '../engine/native/addon.js';
 import { measurePeaks, peakFields, type Peaks } from './peak.js';
 import { runTorch, type TorchResult } from './torch.js';
@@ -150,4 +150,4 @@ async function main(): Promise<void> {
   tf.disposeVariables();
 }
 
-await main();
+await runMain(main);
