@@ -67,7 +67,7 @@ function main() {
 
 // The addons binding.gyp builds; the JPEG decoder only where the libjpeg headers are (as binding.gyp decides).
 const TARGETS = [
-  { name: 'poster_studio_native', what: 'native engine', sources: ['native/'], fallback: FALLBACK, expected: () => true },
+  { name: 'poster_studio_native', what: 'native engine', sources: ['engine/native/'], fallback: FALLBACK, expected: () => true },
   {
     name: 'poster_studio_jpeg',
     what: 'optional native JPEG decoder',
