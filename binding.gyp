@@ -1,11 +1,23 @@
 {
   "targets": [
     {
+      "target_name": "ps_kernels_avx512",
+      "type": "static_library",
+      "sources": ["engine/native/kernels_avx512.cc"],
+      "cflags": ["-fPIC", "-O3", "-fopenmp", "-ffp-contract=fast"],
+      "cflags_cc": ["-std=gnu++17", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "conditions": [
+        ["target_arch=='x64' or target_arch=='ia32'", { "cflags": ["-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512dq", "-mavx2", "-mfma"] }]
+      ]
+    },
+    {
       "target_name": "ps_kernels_avx2",
       "type": "static_library",
       "sources": ["engine/native/kernels_avx2.cc"],
       "cflags": ["-fPIC", "-O3", "-fopenmp", "-ffp-contract=fast"],
-      "cflags_cc": ["-std=gnu++17"],
+      "cflags_cc": ["-std=gnu++17", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
       "conditions": [
         ["target_arch=='x64' or target_arch=='ia32'", { "cflags": ["-mavx2", "-mfma"] }]
       ]
@@ -15,12 +27,14 @@
       "type": "static_library",
       "sources": ["engine/native/kernels_portable.cc"],
       "cflags": ["-fPIC", "-O3", "-fopenmp", "-ffp-contract=fast"],
-      "cflags_cc": ["-std=gnu++17"]
+      "cflags_cc": ["-std=gnu++17", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"]
     },
     {
       "target_name": "poster_studio_native",
       "sources": ["engine/native/addon.cc", "engine/native/addon_elementwise.cc", "engine/native/elementwise.cc", "engine/native/addon_training.cc", "engine/native/training.cc"],
       "dependencies": [
+        "ps_kernels_avx512",
         "ps_kernels_avx2",
         "ps_kernels_portable",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"

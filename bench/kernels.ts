@@ -8,6 +8,7 @@
 import { loadavg } from 'node:os';
 import { nativeAddon } from '../engine/native/backend.js';
 import type { NativeAddon } from '../engine/native/addon.js';
+import { peakFields, type Peaks } from './peak.js';
 
 interface Conv {
   name: string;
@@ -120,21 +121,32 @@ function matmulRows(addon: NativeAddon, common: Record<string, unknown>): Record
   });
 }
 
-/** One JSON-able row per kernel and shape; `threads` lists the thread counts to measure (default: the configured one). */
-export async function benchKernels(opts: { threads?: number[] } = {}): Promise<Record<string, unknown>[]> {
+/**
+ * One JSON-able row per kernel, shape and SIMD path (`simd`: the paths to measure, each shape on
+ * every path back to back, an A/B under the same load; default the chosen one), with its share of
+ * that path's measured peak when `peaks` is given; `threads` lists the thread counts to measure.
+ */
+export async function benchKernels(opts: { threads?: number[]; simd?: string[]; peaks?: Peaks | null } = {}): Promise<Record<string, unknown>[]> {
   const addon = nativeAddon();
   if (!addon) return [{ bench: 'kernel', backend: 'native', error: 'native addon unavailable' }];
-  const configured = addon.info().threads;
+  const configured = addon.info().threads, chosen = addon.info().simd;
+  const paths = opts.simd?.length ? opts.simd : [chosen];
   const rows: Record<string, unknown>[] = [];
+  const onEach = (measure: (common: Record<string, unknown>) => Record<string, unknown>[], t: number): void => {
+    for (const simd of paths) {
+      addon.setSimd(simd);
+      for (const r of measure({ threads: t })) rows.push({ ...r, ...peakFields(simd, r, opts.peaks ?? null) });
+    }
+  };
   try {
     for (const t of opts.threads ?? [configured]) {
       addon.setThreads(t);
-      const common = { simd: addon.info().simd, threads: t };
-      for (const v of [...dcganConvs(64, 64), ...dcganConvs(64, 96), ...CLASSIFIER]) rows.push(...convRows(addon, v, common));
-      rows.push(...matmulRows(addon, common));
+      for (const v of [...dcganConvs(64, 64), ...dcganConvs(64, 96), ...CLASSIFIER]) onEach((common) => convRows(addon, v, common), t);
+      onEach((common) => matmulRows(addon, common), t);
     }
   } finally {
     addon.setThreads(configured);
+    addon.setSimd(chosen);
   }
   return rows;
 }

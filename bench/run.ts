@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: images/s of the DCGAN (64x64 and 64x96, batch 60) and classifier v1
  * (161x106, batch 32, train and inference) on the chosen backend, with PyTorch run in the
- * same run for the ratio, then per-kernel GFLOP/s rows. JSON lines on stdout; notes on stderr.
+ * same run for the ratio, then per-kernel GFLOP/s rows. On the native backend the first rows are
+ * the measured multiply-add peaks of each instruction set (bench/peak.ts), and every row names its
+ * SIMD path and its share of that path's peak. JSON lines on stdout; notes on stderr.
  * `npm run bench -- --help` lists the flags; each also reads an environment variable.
  */
 import os from 'node:os';
@@ -9,6 +11,9 @@ import { addFlags, defineFlags, readFlags } from '../src/core/flags.js';
 import { createProgram, runProgram } from '../cli/program.js';
 import { backendFlags } from '../cli/backend-flag.js';
 import { initBackend, tf } from '../engine/index.js';
+import { runMain, UserError } from '../src/core/errors.js';
+import type { NativeAddon } from '../engine/native/addon.js';
+import { measurePeaks, peakFields, type Peaks } from './peak.js';
 import { runTorch, type TorchResult } from './torch.js';
 
 const PARTS = ['dcgan', 'classifier', 'kernels', 'ops', 'prepare'] as const;
@@ -17,11 +22,12 @@ type Part = (typeof PARTS)[number];
 const benchFlags = defineFlags({
   only: { kind: 'list', choices: PARTS, default: (process.env.BENCH_ONLY ?? PARTS.join(',')).split(','), arg: 'parts', help: 'what to measure (env BENCH_ONLY)' },
   iters: { kind: 'int', min: 0, default: Number(process.env.BENCH_ITERS) || 0, help: 'timed iterations per workload; 0 = 2 for the DCGAN, 4 for the classifier (env BENCH_ITERS)' },
+  simd: { kind: 'list', choices: ['avx512', 'avx2', 'portable'], default: (process.env.BENCH_SIMD ?? '').split(',').filter(Boolean), arg: 'paths', help: 'native SIMD paths to run each workload and kernel on, one after the other in this run (A/B); default: the one the engine chose (env BENCH_SIMD)' },
   torch: { kind: 'bool', default: process.env.BENCH_NO_TORCH !== '1', help: 'run the PyTorch reference (../shared/bench) in the same run for the ratio; --no-torch = false (env BENCH_NO_TORCH=1)' },
   ...backendFlags,
 });
 
-interface Options { only: Set<Part>; iters: number | null; backend: string; torch: boolean; threads: number }
+interface Options { only: Set<Part>; iters: number | null; backend: string; torch: boolean; threads: number; simd: string[] }
 
 async function parseArgs(argv: string[]): Promise<Options | null> {
   const program = createProgram('bench', 'Training and inference throughput against PyTorch, and per-kernel GFLOP/s (JSON lines)');
@@ -30,7 +36,7 @@ async function parseArgs(argv: string[]): Promise<Options | null> {
     const o = readFlags(program, benchFlags);
     // Threads PyTorch gets: what our engine uses (POSTER_STUDIO_THREADS or every core).
     const threads = Number(process.env.POSTER_STUDIO_THREADS) || os.availableParallelism();
-    parsed = { only: new Set(o.only as Part[]), iters: o.iters || null, backend: o.backend, torch: o.torch, threads };
+    parsed = { only: new Set(o.only as Part[]), iters: o.iters || null, backend: o.backend, torch: o.torch, threads, simd: o.simd as string[] };
   });
   // The old spelling, kept: --no-torch.
   const args = argv.map((a) => (a === '--no-torch' ? '--torch=false' : a));
@@ -53,43 +59,76 @@ function withTorch(ours: Record<string, unknown>, torch: TorchResult | null, key
   };
 }
 
-/** Threads our backend computes with: the addon's setting for native, one for wasm in Node and for cpu. */
-async function backendThreads(backend: string, fallback: number): Promise<number> {
-  if (backend === 'native') {
-    const { nativeAddon } = await import('../engine/native/backend.js');
-    return nativeAddon()?.info().threads ?? fallback;
-  }
-  return backend === 'tensorflow' ? fallback : 1;
+/** The addon when the native backend runs (peaks, SIMD paths), else null. */
+async function nativeOf(backend: string): Promise<NativeAddon | null> {
+  if (backend !== 'native') return null;
+  const { nativeAddon } = await import('../engine/native/backend.js');
+  return nativeAddon();
 }
 
 async function main(): Promise<void> {
   const o = await parseArgs(process.argv.slice(2));
   if (!o) return; // --help, or a bad flag (already reported, exit code set)
   const backend = await initBackend(o.backend);
-  const threads = await backendThreads(backend, o.threads);
+  const addon = await nativeOf(backend);
+  // Threads our backend computes with: the addon's setting for native, one for wasm in Node and for cpu.
+  const threads = addon ? addon.info().threads : backend === 'tensorflow' ? o.threads : 1;
+  const chosen = addon?.info().simd ?? null;
+  const paths = addon ? (o.simd.length ? o.simd : [chosen!]) : [backend];
+  if (addon) {
+    const lacking = paths.filter((p) => !addon.info().supported.includes(p));
+    if (lacking.length) throw new UserError(`--simd: this CPU cannot run ${lacking.join(', ')} (it runs ${addon.info().supported.join(', ')})`);
+  } else if (o.simd.length) {
+    throw new UserError(`--simd needs the native backend (running: ${backend})`);
+  }
   const loadStart = +os.loadavg()[0].toFixed(2);
   // The machine is shared: the 1-minute load average at the start of the run and after each row says how quiet it was.
   const common = (): Record<string, unknown> => ({ code: 'product', threads, torch_threads: o.torch ? o.threads : null, load_avg_start: loadStart, load_avg_end: +os.loadavg()[0].toFixed(2), machine: 'shared' });
-  note(`bench: ${[...o.only].join(', ')} on ${backend}, ${threads} thread${threads === 1 ? '' : 's'}; PyTorch ${o.torch ? `in the same run, ${o.threads} threads` : 'skipped'}`);
+  note(`bench: ${[...o.only].join(', ')} on ${backend}${addon ? ` (${paths.join(' vs ')})` : ''}, ${threads} thread${threads === 1 ? '' : 's'}; PyTorch ${o.torch ? `in the same run, ${o.threads} threads` : 'skipped'}`);
+
+  // First the yardstick: every instruction set's multiply-add peak, all cores at once.
+  let peaks: Peaks | null = null;
+  if (addon) {
+    note('peak: each instruction set\'s multiply-adds on every core, 1 CPU-second per core each...');
+    const measured = measurePeaks(addon);
+    peaks = measured.peaks;
+    for (const row of measured.rows) emit(row);
+  }
+  /** Runs fn once per SIMD path (the addon switched to it), back to the chosen path after. */
+  const perPath = async (fn: (simd: string) => Promise<void>): Promise<void> => {
+    try {
+      for (const simd of paths) {
+        addon?.setSimd(simd);
+        await fn(simd);
+      }
+    } finally {
+      if (addon && chosen) addon.setSimd(chosen);
+    }
+  };
+  const simdOf = (ours: Record<string, unknown>, simd: string): Record<string, unknown> => peakFields(simd, ours, peaks);
 
   if (o.only.has('dcgan')) {
     const { benchDcgan } = await import('./workloads/dcgan.js');
     const iters = o.iters ?? 2;
     for (const [h, w] of [[64, 64], [96, 64]] as const) {
-      note(`dcgan ${w}x${h}: ${iters} timed iterations after 1 warm-up...`);
-      const ours = await benchDcgan({ height: h, width: w, batch: 60, iters, warmup: 1 });
       const torch = o.torch ? runTorch('torch_dcgan.py', ['--batch', 60, '--iters', iters, '--warmup', 1, '--height', h, '--width', w, '--threads', o.threads]) : null;
-      emit(withTorch({ ...ours, backend }, torch, 'images_per_s', { ...common(), torch_s_per_step: torch?.ok ? torch.row.s_per_iter : null }));
+      await perPath(async (simd) => {
+        note(`dcgan ${w}x${h} (${simd}): ${iters} timed iterations after 1 warm-up...`);
+        const ours = await benchDcgan({ height: h, width: w, batch: 60, iters, warmup: 1 });
+        emit(withTorch({ ...ours, backend }, torch, 'images_per_s', { ...simdOf(ours, simd), ...common(), torch_s_per_step: torch?.ok ? torch.row.s_per_iter : null }));
+      });
     }
   }
   if (o.only.has('classifier')) {
     const { benchClassifier } = await import('./workloads/classifier.js');
     const iters = o.iters ?? 4;
-    note(`classifier v1 161x106: ${iters} timed steps after 1 warm-up...`);
-    const [train, infer] = await benchClassifier({ height: 161, width: 106, batch: 32, genres: 7, iters, warmup: 1 });
     const torch = o.torch ? runTorch('torch_classifier.py', ['--batch', 32, '--iters', iters, '--warmup', 1, '--height', 161, '--width', 106, '--padding', 'seed', '--threads', o.threads]) : null;
-    emit(withTorch({ ...train!, backend }, torch, 'train_images_per_s', { ...common(), torch_s_per_step: torch?.ok ? torch.row.train_s_per_step : null }));
-    emit(withTorch({ ...infer!, backend }, torch, 'infer_images_per_s', { ...common(), torch_s_per_step: torch?.ok ? torch.row.infer_s_per_batch : null }));
+    await perPath(async (simd) => {
+      note(`classifier v1 161x106 (${simd}): ${iters} timed steps after 1 warm-up...`);
+      const [train, infer] = await benchClassifier({ height: 161, width: 106, batch: 32, genres: 7, iters, warmup: 1 });
+      emit(withTorch({ ...train!, backend }, torch, 'train_images_per_s', { ...simdOf(train!, simd), ...common(), torch_s_per_step: torch?.ok ? torch.row.train_s_per_step : null }));
+      emit(withTorch({ ...infer!, backend }, torch, 'infer_images_per_s', { ...simdOf(infer!, simd), ...common(), torch_s_per_step: torch?.ok ? torch.row.infer_s_per_batch : null }));
+    });
   }
   for (const [part, file, fn] of [['kernels', './kernels.js', 'benchKernels'], ['ops', './ops.js', 'benchOps'], ['prepare', './prepare-dcgan.js', 'benchPrepareDcgan']] as const) {
     if (!o.only.has(part)) continue;
@@ -105,9 +144,10 @@ async function main(): Promise<void> {
       continue;
     }
     note(`${part}: ${fn}()...`);
-    for (const row of await (mod[fn] as () => Promise<Record<string, unknown>[]>)()) emit(row);
+    const opts = { simd: paths, peaks };
+    for (const row of await (mod[fn] as (o: typeof opts) => Promise<Record<string, unknown>[]>)(opts)) emit(row);
   }
   tf.disposeVariables();
 }
 
-await main();
+await runMain(main);

@@ -105,7 +105,6 @@ export async function loadClassifierData(o: DataOptions): Promise<ClassifierData
     const image = decoded[i];
     if (image) splits[s]!.push({ movie: m, file: posters.get(m.imdbId)!, image, labels: labelsOf(m, o.genres) });
   });
-  for (const sk of skipped) process.stderr.write(`skipped ${sk.reason}\n`);
   return {
     genres: o.genres,
     width,

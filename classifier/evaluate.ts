@@ -9,6 +9,30 @@ import { baselines, evaluateMultiLabel } from './metrics.js';
 import type { Classifier } from '../src/artifacts/classifier-model.js';
 import { predictBytes } from './inference.js';
 
+/**
+ * The seed's "overall accuracy" exactly as Keras computed it: categorical accuracy, i.e. the
+ * top-scoring genre equals argmax of the multi-hot label, which is the movie's FIRST genre in
+ * the genre list's order (a movie that is Comedy and Drama counts as right only for Comedy).
+ * Only the seed's valid movies count: those with at least two genres (of all their CSV genres).
+ */
+export function seedAccuracy(scores: Float32Array, labels: Uint8Array, genreCounts: readonly number[], k: number): { value: number; count: number } {
+  let hits = 0;
+  let count = 0;
+  for (let i = 0; i < genreCounts.length; i++) {
+    if (genreCounts[i]! < 2) continue;
+    let best = 0;
+    let first = -1;
+    for (let j = 0; j < k; j++) {
+      if (scores[i * k + j]! > scores[i * k + best]!) best = j;
+      if (first < 0 && labels[i * k + j]) first = j;
+    }
+    // An all-zero label's argmax is index 0, as numpy's is.
+    if (best === Math.max(first, 0)) hits++;
+    count++;
+  }
+  return { value: count ? hits / count : NaN, count };
+}
+
 export async function evaluateOn(c: Classifier, examples: readonly Example[], split: SplitName): Promise<Evaluation> {
   const k = c.genres.length;
   const labels = labelMatrix(examples, k);
@@ -21,6 +45,7 @@ export async function evaluateOn(c: Classifier, examples: readonly Example[], sp
     model_metrics: evaluateMultiLabel(scores, labels, c.genres, c.thresholds),
     baselines: baselines(labels, c.genres, c.meta.trainPriors),
     seedReportedTop1: 0.45,
+    seedAccuracy: seedAccuracy(scores, labels, examples.map((e) => e.movie.genres.length), k),
   };
 }
 
@@ -55,6 +80,8 @@ export function formatEvaluation(e: Evaluation): string {
     table(rows) +
     '\n\n' +
     table(summary) +
-    `\n\ntop-1 hit rate: the highest-scoring genre is one of the movie's (the seed reported 45% "accuracy" on 7 genres)\n`
+    `\n\ntop-1 hit rate: the highest-scoring genre is one of the movie's\n` +
+    `seed's "overall accuracy" (Keras categorical accuracy: the top genre is the movie's first genre in list order, movies with >= 2 genres): ` +
+    `${pct(e.seedAccuracy?.value ?? NaN)} on ${e.seedAccuracy?.count ?? 0} posters (the seed reported 45% on 7 genres, 1977-2017)\n`
   );
 }

@@ -6,9 +6,12 @@
  */
 import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
-import { ensureWritableDir } from '../src/core/fs/atomic.js';
+import { ensureWritableDir, removeStaleTemps, writeFileAtomic } from '../src/core/fs/atomic.js';
+import { withLocks } from '../src/core/fs/lock.js';
+import { foreignFilesError, OwnedDir } from '../src/core/fs/ownership.js';
 import { createProgress } from '../src/core/progress.js';
 import { createRng } from '../src/core/random.js';
+import { formatSkipped, skippedListText } from '../src/core/skipped.js';
 import { fusedAdam, tf, type LayersModel } from '../engine/index.js';
 import { labelMatrix, type ClassifierData, type Example } from './data.js';
 import { evaluateMultiLabel, genrePriors, tuneThresholds } from './metrics.js';
@@ -17,6 +20,9 @@ import type { MultiLabelReport } from '../src/artifacts/classifier-evaluation.js
 import { loadClassifier, modelName, saveClassifier, type ClassifierMetadata } from '../src/artifacts/classifier-model.js';
 import { checkpointDir, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { predictBytes } from './inference.js';
+
+/** What `classifier train` writes into models/<name>/ (never over someone else's files of these names). */
+const MODEL_FILES = /^(model\.json|weights\.bin|metadata\.json|checkpoint|checkpoint\.old|evaluation-.*\.json|skipped-posters\.txt)$/;
 
 export interface TrainOptions {
   version: Version;
@@ -94,11 +100,33 @@ export async function trainClassifier(o: TrainOptions, data: ClassifierData): Pr
   const val = data.splits.validation ?? [];
   if (!train.length) throw new UserError(`no training posters: ${o.data} has no poster for the movies of ${o.csv} that pass the filters and have one of ${data.genres.join(', ')}`);
   if (!val.length) throw new UserError(`no validation posters after the filters (the seed's split puts every 6th non-test movie there); use more data`);
-  const k = data.genres.length;
-  const { width, height } = data;
   const name = o.name ?? modelName({ genres: o.genresSpec, ratio: o.ratio, version: o.version, minYear: o.minYear, maxYear: o.maxYear });
   const dir = path.join(o.models, name);
-  await ensureWritableDir(dir);
+  return withLocks([{ path: dir, kind: 'dir' }], 'classifier train', async () => {
+    const owned = await OwnedDir.open(dir);
+    const foreign = await owned.foreign(MODEL_FILES);
+    if (foreign.length) {
+      throw foreignFilesError(dir, foreign, 'classifier train', 'model.json, weights.bin, metadata.json, checkpoint/ and evaluation-*.json', 'move them away, or choose another --name or --models');
+    }
+    await ensureWritableDir(dir);
+    await removeStaleTemps(dir);
+    await owned.claim(['model.json', 'weights.bin', 'metadata.json']);
+    if (data.skipped.length) {
+      // Named, not only counted: the first ten here, all of them beside the model.
+      const list = path.join(dir, 'skipped-posters.txt');
+      await owned.claim(['skipped-posters.txt']);
+      await writeFileAtomic(list, skippedListText(data.skipped));
+      for (const l of formatSkipped(data.skipped, 'classifier train: posters that cannot be decoded are left out', list)) log(l);
+    }
+    return trainIn(o, data, name, dir, log);
+  }, log);
+}
+
+async function trainIn(o: TrainOptions, data: ClassifierData, name: string, dir: string, log: (line: string) => void): Promise<TrainResult> {
+  const train = data.splits.train ?? [];
+  const val = data.splits.validation ?? [];
+  const k = data.genres.length;
+  const { width, height } = data;
   const params = identity(o, data);
 
   let model: LayersModel;

@@ -1,12 +1,15 @@
 import { Command, CommanderError } from 'commander';
 import { runMain } from '../src/core/errors.js';
-import { normalizeArgv } from '../src/core/flags.js';
+import { SPELLING_NOTE, longOptionNames, normalizeArgv } from '../src/core/flags.js';
 
 /** A commander program with the studio's conventions: bad usage exits 2, help exits 0. */
 export function createProgram(name: string, description: string): Command {
   const program = new Command(name);
-  program.description(description).showHelpAfterError(false).exitOverride();
+  // Positional: a command's options come before its subcommand's, so `dcgan --train` (the fork's
+  // command line) and `poster-studio dcgan train --input x` each reach the right command.
+  program.description(description).showHelpAfterError(false).exitOverride().enablePositionalOptions();
   program.configureHelp({ sortOptions: false, showGlobalOptions: true });
+  program.addHelpText('afterAll', `\n${SPELLING_NOTE}`);
   return program;
 }
 
@@ -19,7 +22,7 @@ export function subcommand(parent: Command, name: string, description: string): 
 export async function runProgram(program: Command, argv: readonly string[] = process.argv): Promise<void> {
   await runMain(async () => {
     try {
-      await program.parseAsync(normalizeArgv(argv));
+      await program.parseAsync(normalizeArgv(argv, longOptionNames(program)));
     } catch (err) {
       if (err instanceof CommanderError) {
         // commander has already printed its one-line message (or the help text).

@@ -7,13 +7,21 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
 import { replaceDirAtomic, writeFileSynced } from '../src/core/fs/atomic-dir.js';
+import { OwnedDir, removeOurFolder } from '../src/core/fs/ownership.js';
+import { isAlive } from '../src/core/fs/pid.js';
 import { tf } from '../engine/index.js';
 import type { ModelConfig, TrainOptions } from './config.js';
 import { isSeedRecipe, type Recipe, SEED_RECIPE } from './recipe.js';
-import { createState, namedTensors, type TrainState } from './state.js';
+import { checkCheckpointJson } from './checkpoint-check.js';
+import { createState, disposeState, namedTensors, type TrainState } from './state.js';
 
 export const CHECKPOINT_VERSION = 1;
 const NAME = /^ckpt_(\d+)$/;
+/** Checkpoint directory names (what an --checkpoint_dir may not hold from someone else). */
+export const CHECKPOINT_NAME = NAME;
+const CHECKPOINT_FILES = ['state.json', 'tensors.bin'];
+/** Temp and doomed names of our checkpoint directories: .ckpt_000100.<pid>.tmp[.old] and .prune. */
+const CHECKPOINT_TEMP = /^\.ckpt_\d+\.(\d+)\.(tmp|tmp\.old|prune)$/;
 
 export const checkpointName = (iteration: number): string => `ckpt_${String(iteration).padStart(6, '0')}`;
 
@@ -73,11 +81,14 @@ export async function saveCheckpoint(s: TrainState, dir: string, keep: number): 
   };
   const final = path.join(dir, checkpointName(s.iteration));
   const tmp = path.join(dir, `.${checkpointName(s.iteration)}.${process.pid}.tmp`);
+  const owned = await OwnedDir.open(dir);
+  await owned.claim([checkpointName(s.iteration)]);
   // Re-reaching an iteration after a resume replaces its old checkpoint (set aside at `old`).
   await replaceDirAtomic({
     final,
     tmp,
     old: `${tmp}.old`,
+    files: CHECKPOINT_FILES,
     sync: true,
     async fill(t) {
       // tensors.bin first: a state.json always describes tensors that are already there.
@@ -85,7 +96,7 @@ export async function saveCheckpoint(s: TrainState, dir: string, keep: number): 
       await writeFileSynced(path.join(t, 'state.json'), JSON.stringify(json, null, 1) + '\n');
     },
   });
-  await pruneCheckpoints(dir, keep);
+  await pruneCheckpoints(owned, keep);
   return final;
 }
 
@@ -100,19 +111,33 @@ export async function listCheckpoints(dir: string): Promise<number[]> {
   return names.map((n) => NAME.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((a, b) => b - a);
 }
 
-async function pruneCheckpoints(dir: string, keep: number): Promise<void> {
-  const its = await listCheckpoints(dir);
-  for (const it of its.slice(Math.max(1, keep))) {
-    // Renamed out of the ckpt_* names first: a kill in the middle of the recursive delete must
-    // not leave a half-deleted checkpoint under a name that looks whole (the leftover temp name
-    // is cleared by removeCheckpointTemps at the next start).
-    const doomed = path.join(dir, `.${checkpointName(it)}.${process.pid}.prune`);
-    await fs.rename(path.join(dir, checkpointName(it)), doomed);
-    await fs.rm(doomed, { recursive: true, force: true });
-  }
+async function pruneCheckpoints(owned: OwnedDir, keep: number): Promise<void> {
+  const its = (await listCheckpoints(owned.dir)).filter((it) => owned.owns(checkpointName(it)));
+  await removeCheckpoints(owned, its.slice(Math.max(1, keep)));
 }
 
-/** Removes the temp directories of checkpoints a killed run was writing. */
+/** Removes our checkpoints of these iterations; returns how many files went. */
+export async function removeCheckpoints(owned: OwnedDir, iterations: readonly number[]): Promise<number> {
+  let files = 0;
+  const gone: string[] = [];
+  for (const it of iterations) {
+    const name = checkpointName(it);
+    if (!owned.owns(name)) continue;
+    // Renamed out of the ckpt_* names first: a kill in the middle of the delete must not leave a
+    // half-deleted checkpoint under a name that looks whole (the leftover temp name is cleared by
+    // removeCheckpointTemps at the next start).
+    const doomed = path.join(owned.dir, `.${name}.${process.pid}.prune`);
+    if (!(await fs.rename(path.join(owned.dir, name), doomed).then(() => true, () => false))) continue;
+    for (const f of CHECKPOINT_FILES) if (await fs.rm(path.join(doomed, f)).then(() => true, () => false)) files++;
+    // A file someone else put in our checkpoint keeps the folder (under its .prune name).
+    await fs.rmdir(doomed).catch(() => undefined);
+    gone.push(name);
+  }
+  await owned.forget(gone);
+  return files;
+}
+
+/** Removes the temp directories of checkpoints a killed run was writing (exactly our names, dead writers only). */
 export async function removeCheckpointTemps(dir: string): Promise<void> {
   let names: string[];
   try {
@@ -120,20 +145,28 @@ export async function removeCheckpointTemps(dir: string): Promise<void> {
   } catch {
     return;
   }
-  for (const n of names) if (n.startsWith('.ckpt_')) await fs.rm(path.join(dir, n), { recursive: true, force: true });
+  for (const n of names) {
+    const m = CHECKPOINT_TEMP.exec(n);
+    if (m && !isAlive(Number(m[1]))) await removeOurFolder(path.join(dir, n), CHECKPOINT_FILES);
+  }
 }
 
+/** state.json, checked against tensors.bin's size (checkpoint-check.ts) before anything is built from it. */
 export async function readCheckpointJson(ckptDir: string): Promise<CheckpointJson> {
   const file = path.join(ckptDir, 'state.json');
   let json: CheckpointJson;
+  let bytes: number;
   try {
+    const st = await fs.stat(file);
+    if (!st.isFile() || st.size > 64 * 1024 * 1024) throw new Error(st.isFile() ? `${st.size} bytes is too big for a state.json` : 'not a regular file');
     json = JSON.parse(await fs.readFile(file, 'utf8')) as CheckpointJson;
+    const bin = await fs.stat(path.join(ckptDir, 'tensors.bin'));
+    if (!bin.isFile()) throw new Error('tensors.bin is not a regular file');
+    bytes = bin.size;
   } catch (err) {
     throw new UserError(`${file}: cannot read checkpoint (${(err as Error).message.split('\n')[0]})`);
   }
-  if (json.version !== CHECKPOINT_VERSION || !json.config || !Array.isArray(json.tensors)) {
-    throw new UserError(`${file} is not a dcgan checkpoint of version ${CHECKPOINT_VERSION}`);
-  }
+  checkCheckpointJson(json, bytes, file, CHECKPOINT_VERSION);
   return json;
 }
 
@@ -148,9 +181,15 @@ export async function loadCheckpoint(ckptDir: string): Promise<TrainState> {
   const byName = new Map(json.tensors.map((e) => [e.name, e]));
   for (const [name, v] of namedTensors(s)) {
     const e = byName.get(name);
-    if (!e) throw new UserError(`${ckptDir}: checkpoint has no tensor ${name}`);
+    if (!e) {
+      disposeState(s);
+      throw new UserError(`${path.join(ckptDir, 'state.json')}: "tensors" has no ${name}; the checkpoint is damaged`);
+    }
     const size = e.shape.reduce((a, b) => a * b, 1);
-    if (size !== v.size || e.offset + size > all.length) throw new UserError(`${ckptDir}: tensor ${name} has the wrong size; the checkpoint is damaged`);
+    if (JSON.stringify(e.shape) !== JSON.stringify(v.shape) || e.offset + size > all.length) {
+      disposeState(s);
+      throw new UserError(`${path.join(ckptDir, 'state.json')}: tensor ${name} has shape [${e.shape.join(', ')}], the config needs [${v.shape.join(', ')}]; the checkpoint is damaged`);
+    }
     tf.tidy(() => v.assign(tf.tensor(all.subarray(e.offset, e.offset + size), v.shape, 'float32')));
   }
   s.optG.step = json.adamSteps.g;

@@ -3,7 +3,6 @@
  * every checkpoint, and is checked against the flags on --resume, so a checkpoint always
  * rebuilds the exact networks that wrote it.
  */
-import { UserError } from '../src/core/errors.js';
 
 export const ACTIVATIONS = ['relu', 'relu6', 'lrelu', 'elu', 'selu', 'tanh', 'sigmoid', 'softplus', 'softsign', 'swish'] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
@@ -41,7 +40,12 @@ export interface TrainOptions {
   nbrGUpdates: number;
   rows: number;
   cols: number;
+  /** Images per training batch (the fork's --batch_size); absent = rows x cols, as older checkpoints were trained. */
+  batchSize?: number;
 }
+
+/** The training batch: --batch_size, else one image per grid cell as the fork does. */
+export const batchSizeOf = (t: TrainOptions): number => t.batchSize ?? t.rows * t.cols;
 
 /**
  * The carpedm20 fork's defaults: 64x64 images, 5 layers a side, z of 100, 64 filters, 5x5
@@ -59,18 +63,21 @@ export const DEFAULT_TRAIN: TrainOptions = { learningRateG: 2e-4, learningRateD:
 export const conditionDim = (c: ModelConfig): number => (c.condition ? c.condition.genres.length + c.condition.decades.length : 0);
 
 /**
- * Each of the L-1 strided layers halves (D) or doubles (G) the image, so both sides must be
- * divisible by 2^(L-1): 64x96 with 5 layers starts G from a 4x6 map.
+ * Feature-map sizes from the image down: each strided layer halves the size, rounding up as the
+ * fork does (conv_out_size_same = ceil(size / stride)), so any size trains. G runs this chain
+ * backwards and its transposed convolutions produce each exact size (a 161-pixel side grows
+ * 11 -> 21 -> 41 -> 81 -> 161); D's 'same' convolutions walk it forwards. Powers of two halve
+ * exactly, so those sizes build the very networks they always did.
  */
-export function checkModelConfig(c: ModelConfig): void {
-  for (const [flag, layers] of [['nbr_of_layers_g', c.layersG], ['nbr_of_layers_d', c.layersD]] as const) {
-    const f = 2 ** (layers - 1);
-    if (c.width % f !== 0 || c.height % f !== 0) {
-      throw new UserError(
-        `--output_width/--output_height (${c.width}x${c.height}) must be multiples of ${f} with --${flag}=${layers} (each of its ${layers - 1} strided layers halves the size)`,
-      );
-    }
-  }
+export function layerSizes(size: number, layers: number): number[] {
+  const out = [size];
+  for (let i = 1; i < layers; i++) out.push(Math.ceil(out[i - 1]! / 2));
+  return out;
+}
+
+/** The smallest map (G's first, D's last) of each side. */
+export function smallestMap(c: ModelConfig, layers: number): { h: number; w: number } {
+  return { h: layerSizes(c.height, layers)[layers - 1]!, w: layerSizes(c.width, layers)[layers - 1]! };
 }
 
 /** Channels of G's layers from the first feature map down to the image: gf*2^(L-2) ... gf, 3. */

@@ -1,13 +1,17 @@
 /**
- * The training set: the directory `prepare-dcgan` writes (manifest.json + sRGB JPEGs), decoded
- * once at the training size and kept as bytes (a quarter of the memory of floats); each batch is
- * converted to [-1, 1] when it is drawn.
+ * The training set: the directory `prepare-dcgan` writes (manifest.json + sRGB JPEGs), or any
+ * folder of images as the fork and other GAN tools take (no manifest: every file matching the
+ * pattern), decoded once at the training size and kept as bytes (a quarter of the memory of
+ * floats); each batch is converted to [-1, 1] when it is drawn.
  */
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
+import picomatch from 'picomatch';
+import sharp from 'sharp';
 import { UserError } from '../src/core/errors.js';
 import { loadRgb, rgbToFloat } from '../src/core/images/decode.js';
 import { createProgress } from '../src/core/progress.js';
-import { type KeptPoster, manifestPath, readManifest } from '../src/artifacts/manifest.js';
+import { type KeptPoster, type Manifest, manifestPath, readManifest } from '../src/artifacts/manifest.js';
 import type { ConditionVocab } from './config.js';
 
 export interface TrainingSet {
@@ -20,10 +24,55 @@ export interface TrainingSet {
   skipped: { file: string; reason: string }[];
 }
 
-/** Decodes every poster at width x height; unreadable files are skipped and counted, not fatal. */
-export async function loadTrainingSet(dir: string, width: number, height: number, minCount: number, quiet = false): Promise<TrainingSet> {
+/** carpedm20's --input_fname_pattern; ours takes the common image types by default. */
+export const DEFAULT_PATTERN = '*.{jpg,jpeg,png,webp}';
+
+/** How the images are read: which files, and carpedm20's centre crop before the resize. */
+export interface SourceOptions {
+  pattern?: string;
+  crop?: { width: number; height: number } | null;
+}
+
+/** A folder without manifest.json: every matching file, sorted, as an entry with no metadata. */
+async function folderEntries(dir: string, pattern: string): Promise<KeptPoster[]> {
+  const match = picomatch(pattern, { nocase: true });
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    throw new UserError(`--input: ${dir} is not a readable directory`);
+  }
+  const files = names.filter((n) => match(n)).sort();
+  if (!files.length) throw new UserError(`--input: ${dir} has no manifest.json and no file matching --input_fname_pattern '${pattern}'`);
+  return files.map((file) => ({ imdbId: Number(/^(\d+)\./.exec(file)?.[1] ?? NaN), file, title: '', year: null, genres: [] }));
+}
+
+/** The manifest's posters (filtered by the pattern when one is given), else the folder's images. */
+export async function listSource(dir: string, pattern?: string): Promise<{ entries: KeptPoster[]; manifest: Manifest | null }> {
+  if (!existsSync(manifestPath(dir))) return { entries: await folderEntries(dir, pattern ?? DEFAULT_PATTERN), manifest: null };
   const manifest = await readManifest(dir);
   if (manifest.kept.length === 0) throw new UserError(`${manifestPath(dir)} lists no posters (kept is empty); loosen the prepare-dcgan filters`);
+  if (!pattern) return { entries: manifest.kept, manifest };
+  const match = picomatch(pattern, { nocase: true });
+  const entries = manifest.kept.filter((e) => match(path.basename(e.file)));
+  if (!entries.length) throw new UserError(`--input_fname_pattern '${pattern}' matches none of the ${manifest.kept.length} posters of ${manifestPath(dir)}`);
+  return { entries, manifest };
+}
+
+/** The size of the set's images: the manifest's, else the first readable image's (the fork's default). */
+export async function sourceImageSize(dir: string, pattern?: string): Promise<{ width: number; height: number }> {
+  const { entries, manifest } = await listSource(dir, pattern);
+  if (manifest?.size) return manifest.size;
+  for (const e of entries) {
+    const meta = await sharp(path.join(dir, e.file)).metadata().catch(() => null);
+    if (meta?.width && meta.height) return { width: meta.width, height: meta.height };
+  }
+  throw new UserError(`--input: none of the ${entries.length} files in ${dir} is a readable image`);
+}
+
+/** Decodes every poster at width x height; unreadable files are skipped and counted, not fatal. */
+export async function loadTrainingSet(dir: string, width: number, height: number, minCount: number, quiet = false, source: SourceOptions = {}): Promise<TrainingSet> {
+  const manifest = { kept: (await listSource(dir, source.pattern)).entries };
   const per = width * height * 3;
   const pixels = new Uint8Array(manifest.kept.length * per);
   const entries: KeptPoster[] = [];
@@ -40,7 +89,7 @@ export async function loadTrainingSet(dir: string, width: number, height: number
         const i = next++;
         const e = queue[i]!;
         try {
-          results[i] = (await loadRgb(path.join(dir, e.file), width, height)).data;
+          results[i] = (await loadRgb(path.join(dir, e.file), width, height, source.crop ?? undefined)).data;
         } catch (err) {
           skipped.push({ file: e.file, reason: (err as Error).message });
         }
@@ -56,7 +105,7 @@ export async function loadTrainingSet(dir: string, width: number, height: number
   });
   if (entries.length < minCount) {
     throw new UserError(
-      `${dir} has ${entries.length} readable posters but one batch needs ${minCount} (grid_height x grid_width); prepare more posters or use a smaller grid`,
+      `${dir} has ${entries.length} readable images${skipped.length ? ` (${skipped.length} unreadable skipped)` : ''} but one batch needs ${minCount} (--batch_size, else grid_height x grid_width); add images or use a smaller batch`,
     );
   }
   return { dir, width, height, entries, pixels: pixels.subarray(0, entries.length * per), skipped };

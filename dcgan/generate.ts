@@ -7,6 +7,7 @@ import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
 import { writeSidecar } from '../src/artifacts/grid-sidecar.js';
 import { writeFileAtomic } from '../src/core/fs/atomic.js';
+import { foreignFilesError, OwnedDir } from '../src/core/fs/ownership.js';
 import { encodePng, type RgbImage } from '../src/core/images/decode.js';
 import { composeGrid } from '../src/core/images/grid.js';
 import { tf } from '../engine/index.js';
@@ -81,10 +82,17 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     });
     const images = toImages(pixels, o.count, c.width, c.height);
     const posters = path.join(o.output, 'posters');
-    await fs.mkdir(posters, { recursive: true });
+    const names = images.map((_, i) => `poster_${String(i + 1).padStart(4, '0')}.png`);
+    const out = await OwnedDir.open(o.output);
+    const own = await OwnedDir.open(posters);
+    // Checked before anything is written: a user's grid.png or poster_0001.png is never replaced.
+    const foreign = [...(await out.foreign(['grid.png', 'grid.json'])), ...(await own.foreign(names)).map((n) => `posters/${n}`)];
+    if (foreign.length) throw foreignFilesError(o.output, foreign, 'dcgan generate', 'grid.png, grid.json and posters/poster_*.png', 'move them away or choose another --output');
+    await out.claim(['posters', 'grid.png', 'grid.json']);
+    await own.claim(names);
     const files: string[] = [];
     for (let i = 0; i < images.length; i++) {
-      const f = path.join(posters, `poster_${String(i + 1).padStart(4, '0')}.png`);
+      const f = path.join(posters, names[i]!);
       await writeFileAtomic(f, await encodePng(images[i]!));
       files.push(f);
     }

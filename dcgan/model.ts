@@ -5,7 +5,7 @@
  */
 import { tf } from '../engine/index.js';
 import { createRng } from '../src/core/random.js';
-import { type ModelConfig, conditionDim, discriminatorChannels, generatorChannels } from './config.js';
+import { type ModelConfig, conditionDim, discriminatorChannels, generatorChannels, layerSizes, smallestMap } from './config.js';
 import {
   type BnMode, type BnStats, type Params, activate, addBatchNorm, addVar, batchNorm, get, initNormal,
 } from './layers.js';
@@ -18,6 +18,41 @@ export interface Networks {
   d: Params;
 }
 
+/**
+ * Values in the networks createNetworks builds (all, and the trainable ones), counted without
+ * allocating: a checkpoint's size is checked against it before any network is built.
+ * test/dcgan-model.test.ts keeps it equal to createNetworks.
+ */
+export function networkSize(config: ModelConfig): { total: number; trainable: number; generator: number } {
+  let total = 0;
+  let frozen = 0;
+  const bn = (ch: number) => {
+    total += 4 * ch;
+    frozen += 2 * ch;
+  };
+  const cDim = conditionDim(config);
+  const gch = generatorChannels(config);
+  const g0 = smallestMap(config, config.layersG);
+  const lin = gch[0]! * g0.h * g0.w;
+  total += (config.zDim + cDim) * lin + lin;
+  if (config.batchNormG) bn(gch[0]!);
+  for (let i = 1; i < gch.length; i++) {
+    total += config.kH * config.kW * gch[i]! * gch[i - 1]! + gch[i]!;
+    if (config.batchNormG && i < gch.length - 1) bn(gch[i]!);
+  }
+  const generator = total;
+  let cin: number = config.channels;
+  discriminatorChannels(config).forEach((cout, i) => {
+    total += config.kH * config.kW * cin * cout + cout;
+    if (config.batchNormD && i > 0) bn(cout);
+    cin = cout;
+  });
+  const dMap = smallestMap(config, config.layersD);
+  const feat = cin * dMap.h * dMap.w;
+  total += feat + 1 + cDim * feat;
+  return { total, trainable: total - frozen, generator };
+}
+
 export function createNetworks(config: ModelConfig, seed: number): Networks {
   const g: Params = new Map();
   const d: Params = new Map();
@@ -26,9 +61,7 @@ export function createNetworks(config: ModelConfig, seed: number): Networks {
   const cDim = conditionDim(config);
 
   const gch = generatorChannels(config);
-  const f = 2 ** (config.layersG - 1);
-  const h0 = config.height / f;
-  const w0 = config.width / f;
+  const { h: h0, w: w0 } = smallestMap(config, config.layersG);
   const lin = gch[0]! * h0 * w0;
   addVar(g, 'g_h0_lin/w', [config.zDim + cDim, lin], initNormal(rngG, (config.zDim + cDim) * lin, STD, false));
   addVar(g, 'g_h0_lin/b', [lin], new Float32Array(lin));
@@ -50,8 +83,8 @@ export function createNetworks(config: ModelConfig, seed: number): Networks {
     if (config.batchNormD && i > 0) addBatchNorm(d, `d_bn${i}`, cout);
     cin = cout;
   });
-  const fd = 2 ** (config.layersD - 1);
-  const feat = cin * (config.height / fd) * (config.width / fd);
+  const dMap = smallestMap(config, config.layersD);
+  const feat = cin * dMap.h * dMap.w;
   addVar(d, 'd_lin/w', [feat, 1], initNormal(rngD, feat, STD, false));
   addVar(d, 'd_lin/b', [1], new Float32Array(1));
   // Projection discriminator (Miyato & Koyama 2018): logit += <embed(y), features>.
@@ -67,16 +100,16 @@ export function generator(n: Networks, z: tf.Tensor2D, y: tf.Tensor2D | null, mo
   const c = n.config;
   const g = n.g;
   const gch = generatorChannels(c);
-  const f = 2 ** (c.layersG - 1);
+  const hs = layerSizes(c.height, c.layersG).reverse();
+  const ws = layerSizes(c.width, c.layersG).reverse();
   const B = z.shape[0];
   const h0 = y ? tf.concat([z, y], 1) : z; //                     [B, 100 (+cond)]
   let x: tf.Tensor = tf.add(tf.matMul(h0, get(g, 'g_h0_lin/w')), get(g, 'g_h0_lin/b')); // [B, 512*4*4]
-  x = tf.reshape(x, [B, c.height / f, c.width / f, gch[0]!]); // [B, 4, 4, 512]
+  x = tf.reshape(x, [B, hs[0]!, ws[0]!, gch[0]!]); // [B, 4, 4, 512]
   if (c.batchNormG) x = batchNorm(g, 'g_bn0', x, mode, stats);
   x = activate(x, c.activationG);
   for (let i = 1; i < gch.length; i++) {
-    const scale = 2 ** i;
-    const shape: [number, number, number, number] = [B, (c.height / f) * scale, (c.width / f) * scale, gch[i]!];
+    const shape: [number, number, number, number] = [B, hs[i]!, ws[i]!, gch[i]!];
     // i=1 [B,8,8,256]  i=2 [B,16,16,128]  i=3 [B,32,32,64]  i=4 [B,64,64,3]
     x = tf.add(tf.conv2dTranspose(x as tf.Tensor4D, get(g, `g_h${i}/w`) as tf.Tensor4D, shape, 2, 'same'), get(g, `g_h${i}/b`));
     if (i === gch.length - 1) return tf.tanh(x) as tf.Tensor4D;

@@ -5,19 +5,21 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { listGrids, removeGridsAfter } from '../src/artifacts/grid-sidecar.js';
-import { LossLog, lossesPath, startLosses, trimLosses } from '../src/artifacts/losses-csv.js';
+import { gridBase, listGrids, removeGridsAfter } from '../src/artifacts/grid-sidecar.js';
+import { LOSSES_FILE, LossLog, lossesPath, startLosses, trimLosses } from '../src/artifacts/losses-csv.js';
 import { UserError } from '../src/core/errors.js';
-import { removeStaleTemps } from '../src/core/fs/atomic.js';
-import { BEST_DIR, KID_CSV, readBest, writeBest, writeKidRow } from '../src/artifacts/kid-log.js';
+import { removeStaleTemps, writeFileAtomic } from '../src/core/fs/atomic.js';
+import { foreignFilesError, OwnedDir } from '../src/core/fs/ownership.js';
+import { BEST_DIR, BEST_JSON, KID_CSV, readBest, writeBest, writeKidRow } from '../src/artifacts/kid-log.js';
 import { createProgress } from '../src/core/progress.js';
 import { createRng } from '../src/core/random.js';
+import { formatSkipped, skippedListText } from '../src/core/skipped.js';
 import { tf } from '../engine/index.js';
-import { type ModelConfig, type TrainOptions, conditionDim } from './config.js';
+import { type ModelConfig, type TrainOptions, batchSizeOf, conditionDim } from './config.js';
 import {
-  listCheckpoints, loadLatestCheckpoint, removeCheckpointTemps, saveCheckpoint,
+  CHECKPOINT_NAME, listCheckpoints, loadLatestCheckpoint, removeCheckpointTemps, removeCheckpoints, saveCheckpoint,
 } from './checkpoint.js';
-import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type TrainingSet } from './data.js';
+import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type SourceOptions, type TrainingSet } from './data.js';
 import { mirrorHalf } from './augment.js';
 import { epochOrder, fixedLatent, gridConditions, iterationLatent, type CellCondition } from './latent.js';
 import { GRID_GAP, meanPairwiseDistance, toImages, writeGrid } from './grids.js';
@@ -59,6 +61,10 @@ export interface TrainRun {
   /** Hyper-parameters the user set explicitly: on --resume they replace the checkpoint's. */
   explicitTrain?: Partial<TrainOptions>;
   quiet?: boolean;
+  /** Which files and how they are cut (--input_fname_pattern, --crop). */
+  source?: SourceOptions;
+  /** Images per epoch at most (the fork's --train_size); absent = all. */
+  trainSize?: number;
 }
 
 export interface TrainResult {
@@ -73,8 +79,53 @@ function log(run: TrainRun, line: string): void {
   if (!run.quiet) process.stderr.write(line + '\n');
 }
 
-async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promise<{ state: TrainState; data: TrainingSet; cells: CellCondition[] | null }> {
+/** What `dcgan train` writes into --output (and would refuse to clobber when someone else's). */
+export const TRAIN_OUTPUT_NAMES = /^(grid_\d+\.(png|json)|losses\.csv|kid\.csv|train\.mp4|skipped-posters\.txt)$/;
+const SKIPPED_LIST = 'skipped-posters.txt';
+
+/** Refuses an --output or --checkpoint_dir holding files of someone else under names training writes. */
+async function checkForeign(run: TrainRun, out: OwnedDir, ck: OwnedDir): Promise<void> {
+  const foreign = await out.foreign(TRAIN_OUTPUT_NAMES);
+  if (foreign.length) {
+    throw foreignFilesError(run.output, foreign, 'dcgan train', 'grid_*.png/.json, losses.csv and train.mp4', 'move them away or choose another --output');
+  }
+  const ckForeign = await ck.foreign(CHECKPOINT_NAME);
+  if (ckForeign.length) {
+    throw foreignFilesError(run.checkpointDir, ckForeign, 'dcgan train', 'ckpt_* checkpoints', 'move them away or choose another --checkpoint_dir');
+  }
+}
+
+/** --fresh: removes the earlier run's grids, losses, video and checkpoints, only those poster-studio wrote. */
+async function removeEarlierRun(out: OwnedDir, ck: OwnedDir, dir: string): Promise<number> {
+  let removed = 0;
+  const gone: string[] = [];
+  for (const g of await listGrids(dir)) {
+    for (const name of [path.basename(g.file), path.basename(g.file).replace(/\.png$/, '.json')]) {
+      if (await out.removeFile(name)) removed++;
+      gone.push(name);
+    }
+  }
+  for (const name of ['losses.csv', KID_CSV, 'train.mp4']) {
+    if (await out.removeFile(name)) removed++;
+    gone.push(name);
+  }
+  await out.forget(gone);
+  removed += await removeCheckpoints(ck, await listCheckpoints(ck.dir));
+  // The best checkpoint of --eval_every lives in its own folder: an earlier run's best must not outrank this run's.
+  const best = await OwnedDir.open(path.join(ck.dir, BEST_DIR));
+  removed += await removeCheckpoints(best, await listCheckpoints(best.dir));
+  if (await best.removeFile(BEST_JSON)) removed++;
+  await best.forget([BEST_JSON]);
+  return removed;
+}
+
+async function startState(run: TrainRun, set: (batch: number) => Promise<TrainingSet>): Promise<{ state: TrainState; data: TrainingSet; cells: CellCondition[] | null }> {
+  const out = await OwnedDir.open(run.output);
+  const ckDir = await OwnedDir.open(run.checkpointDir);
+  await checkForeign(run, out, ckDir);
   await removeCheckpointTemps(run.checkpointDir);
+  // The checkpoint folder's own list is rewritten atomically too: a kill can leave its temp.
+  await removeStaleTemps(run.checkpointDir);
   if (run.resume) {
     const found = await loadLatestCheckpoint(run.checkpointDir);
     if (!found) throw new UserError(`--resume: no checkpoint in ${run.checkpointDir}; start without --resume`);
@@ -93,16 +144,17 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
       log(run, `note: the checkpoint's grid is ${s.train.rows}x${s.train.cols} (its batch size); --grid_height/--grid_width are ignored on --resume`);
     }
     // Hyper-parameters may change on resume: the ones given now win, the rest stay the checkpoint's.
-    s.train = { ...s.train, ...run.explicitTrain, rows: s.train.rows, cols: s.train.cols };
+    s.train = { ...s.train, ...run.explicitTrain, rows: s.train.rows, cols: s.train.cols, batchSize: s.train.batchSize };
     s.optG.opts.learningRate = s.train.learningRateG;
     s.optD.opts.learningRate = s.train.learningRateD;
     s.optG.opts.beta1 = s.optD.opts.beta1 = s.train.beta1;
-    const data = await set();
+    const data = await set(batchSizeOf(s.train));
     if (data.entries.length !== s.datasetSize) {
       log(run, `warning: the checkpoint was trained on ${s.datasetSize} posters, ${run.input} has ${data.entries.length}; batches will differ from the original run`);
     }
+    await out.claim([LOSSES_FILE]);
     const kept = await trimLosses(lossesPath(run.output), s.iteration);
-    const removed = await removeGridsAfter(run.output, s.iteration);
+    const removed = await removeGridsAfter(out, s.iteration);
     log(run, `resuming from ${found.path} (iteration ${s.iteration}; ${kept} loss rows kept${removed ? `, ${removed} later grids removed` : ''})`);
     const cells = ck.condition ? gridConditions(ck.condition, s.train.rows, s.train.cols) : null;
     return { state: s, data, cells };
@@ -115,12 +167,15 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     );
   }
   if (run.fresh) {
-    await removeGridsAfter(run.output, -1);
-    await fs.rm(run.checkpointDir, { recursive: true, force: true });
-    await fs.rm(path.join(run.output, KID_CSV), { force: true });
+    const removed = await removeEarlierRun(out, ckDir, run.output);
+    log(run, `--fresh: removed ${removed} files of the earlier run (only files poster-studio wrote)`);
   }
-  const data = await set();
+  const data = await set(batchSizeOf(run.train));
+  if (run.conditional && data.entries.every((e) => e.genres.length === 0 && e.year === null)) {
+    throw new UserError(`--conditional needs genres and years: ${run.input} has no manifest.json with them; prepare it with prepare-dcgan`);
+  }
   const config: ModelConfig = { ...run.config, condition: run.conditional ? conditionVocab(data.entries) : null };
+  // The fixed sample latents: one per grid cell, whatever the training batch.
   const B = run.train.rows * run.train.cols;
   const cells = config.condition ? gridConditions(config.condition, run.train.rows, run.train.cols) : null;
   let fixedY: Float32Array | null = null;
@@ -130,6 +185,7 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
     cells.forEach((c, i) => encodeCondition(config.condition!, c.genres, c.decade, fixedY!, i * cd));
   }
   const state = createState(config, run.seed, run.train, fixedLatent(run.seed, B, config.zDim), fixedY, data.entries.length, run.recipe);
+  await out.claim([LOSSES_FILE]);
   await startLosses(lossesPath(run.output));
   return { state, data, cells };
 }
@@ -137,24 +193,32 @@ async function startState(run: TrainRun, set: () => Promise<TrainingSet>): Promi
 export async function train(run: TrainRun): Promise<TrainResult> {
   const created = (await fs.mkdir(run.output, { recursive: true })) !== undefined;
   await removeStaleTemps(run.output);
-  const B = run.train.rows * run.train.cols;
-  const loadSet = async (): Promise<TrainingSet> => {
+  const loadSet = async (batch: number): Promise<TrainingSet> => {
     const c = run.config;
-    return loadTrainingSet(run.input, c.width, c.height, B, run.quiet);
+    return loadTrainingSet(run.input, c.width, c.height, batch, run.quiet, run.source);
   };
-  const { state: s, data, cells } = await startState(run, loadSet).catch(async (err: unknown) => {
+  const { state: s, data, cells: cellConditions } = await startState(run, loadSet).catch(async (err: unknown) => {
     // A run refused before it wrote anything (no posters, a bad checkpoint) leaves no empty
     // output directory behind; rmdir removes only an empty one.
     if (created) await fs.rmdir(run.output).catch(() => undefined);
     throw err;
   });
   const c = s.net.config;
+  // A resumed run keeps the checkpoint's batch, whatever the flags say.
+  const B = batchSizeOf(s.train);
+  const cells = s.train.rows * s.train.cols;
+  const out = await OwnedDir.open(run.output);
   if (data.width !== c.width || data.height !== c.height) {
     // A resumed checkpoint may have another size than the flags: decode again at its size.
-    Object.assign(data, await loadTrainingSet(run.input, c.width, c.height, B, run.quiet));
+    Object.assign(data, await loadTrainingSet(run.input, c.width, c.height, B, run.quiet, run.source));
   }
-  if (data.skipped.length) log(run, `warning: ${data.skipped.length} posters could not be decoded and are left out (first: ${data.skipped[0]!.reason})`);
-  const perEpoch = Math.floor(data.entries.length / B);
+  if (data.skipped.length) {
+    const list = path.join(run.output, SKIPPED_LIST);
+    await out.claim([SKIPPED_LIST]);
+    await writeFileAtomic(list, skippedListText(data.skipped));
+    for (const l of formatSkipped(data.skipped, 'dcgan train: posters that could not be decoded are left out', list)) log(run, l);
+  }
+  const perEpoch = Math.floor(Math.min(data.entries.length, run.trainSize ?? Infinity) / B);
   const total = run.iterations > 0 ? run.iterations : run.epochs * perEpoch;
   const cd = conditionDim(c);
   const labels = c.condition ? new Float32Array(data.entries.length * cd) : null;
@@ -166,15 +230,16 @@ export async function train(run: TrainRun): Promise<TrainResult> {
 
   const grid = async (iteration: number): Promise<void> => {
     const px = sampleFixed(s);
-    const file = await writeGrid(run.output, toImages(px, B, c.width, c.height), geometry, {
+    await out.claim([`${gridBase(iteration)}.png`, `${gridBase(iteration)}.json`]);
+    const file = await writeGrid(run.output, toImages(px, cells, c.width, c.height), geometry, {
       iteration,
       epoch: iteration === 0 ? 0 : Math.floor((iteration - 1) / perEpoch),
       ...geometry,
       losses: last,
       seed: s.seed,
       z_dim: c.zDim,
-      diversity: Number(meanPairwiseDistance(px, B).toFixed(3)),
-      ...(cells ? { conditional: cells } : {}),
+      diversity: Number(meanPairwiseDistance(px, cells).toFixed(3)),
+      ...(cellConditions ? { conditional: cellConditions } : {}),
     });
     grids.push(file);
     await run.onGrid?.(iteration);
@@ -187,12 +252,14 @@ export async function train(run: TrainRun): Promise<TrainResult> {
   let best = await readBest(bestDir);
   const evaluate = async (it: number): Promise<void> => {
     const k = await run.evaluate!.kid(s);
+    await out.claim([KID_CSV]);
     await writeKidRow(run.output, it, k.mean, k.std);
     const better = best === null || k.mean < best.kid;
     log(run, `\nKID at iteration ${it}: ${k.mean.toFixed(4)} ± ${k.std.toFixed(4)}${better ? ' (best so far: kept in ' + bestDir + ')' : ` (best ${best!.kid.toFixed(4)} at ${best!.iteration})`}`);
     if (!better) return;
     await saveCheckpoint(s, bestDir, 1);
     best = { iteration: it, kid: k.mean };
+    await (await OwnedDir.open(bestDir)).claim([BEST_JSON]);
     await writeBest(bestDir, best);
   };
 

@@ -107,6 +107,8 @@ export const realProbes: Probes = {
     } catch (err) {
       return { ok: false, reason: `cannot load the native backend module: ${(err as Error).message.split('\n')[0]}` };
     }
+    // A SIMD path the user forced and this CPU lacks is their error, not a reason to fall back.
+    if (!status.ok && status.reason.startsWith('POSTER_STUDIO_SIMD=')) throw new UserError(status.reason);
     if (!status.ok) return { ok: false, reason: status.reason };
     if (!(await tf.setBackend('native'))) return { ok: false, reason: 'the native backend did not initialise' };
     return { ok: true, detail: `${status.simd}, ${status.threads} thread${status.threads === 1 ? '' : 's'}` };

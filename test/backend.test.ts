@@ -91,4 +91,30 @@ describe('initBackend (real backends)', () => {
     assert.equal(r.stdout.trim(), 'wasm wasm');
     assert.match(r.stderr, /^backend: wasm \((no )?SIMD, 1 thread\)$/m);
   });
+  test('POSTER_STUDIO_SIMD forces a SIMD path: the backend line names it; a path the CPU lacks or an unknown one is refused in one line', async (t) => {
+    const { nativeAddon } = await import('../engine/native/backend.js');
+    const addon = nativeAddon();
+    assert.ok(addon, 'the native addon is unavailable');
+    const supported = addon.info().supported;
+    const backendJs = fileURLToPath(new URL('../engine/backend.js', import.meta.url));
+    const run = (simd: string) => spawnSync(process.execPath, ['--input-type=module', '-e',
+      `const { initBackend } = await import(${JSON.stringify(backendJs)});
+       try { console.log(await initBackend()); } catch (e) { console.error('error: ' + e.message); process.exit(2); }`], {
+      env: { ...process.env, POSTER_STUDIO_BACKEND: 'native', POSTER_STUDIO_SIMD: simd }, encoding: 'utf8', timeout: 60_000,
+    });
+    for (const simd of ['avx512', 'avx2', 'portable']) {
+      const r = run(simd);
+      if (supported.includes(simd)) {
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stderr, new RegExp(`^backend: native \\(${simd}, \\d+ threads?\\)$`, 'm'));
+      } else {
+        t.diagnostic(`this CPU lacks ${simd}: checked that forcing it is refused`);
+        assert.equal(r.status, 2);
+        assert.match(r.stderr, new RegExp(`^error: POSTER_STUDIO_SIMD=${simd}: this CPU cannot run the ${simd} kernels`, 'm'));
+      }
+    }
+    const bad = run('sse9');
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /^error: POSTER_STUDIO_SIMD=sse9 is not a SIMD path \(accepted: avx512, avx2, portable\)$/m);
+  });
 });

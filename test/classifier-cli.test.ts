@@ -87,8 +87,11 @@ test('train, evaluate and classify from the CLI on a tiny set', () => {
   assert.equal(lines.length, 5);
   const truth = new Map(readFileSync(fx.csv, 'latin1').trim().split('\n').slice(1).map((l) => { const f = l.split(','); return [`Movie ${f[0]} `, f[4]!.split('|')]; }));
   let marks = 0;
+  // Titles padded to one width, so every genre list starts in the same column; then the year and
+  // IMDB-score heads' predictions beside their validation error.
+  assert.equal(new Set(lines.map((l) => l.indexOf("  ['"))).size, 1, c.out);
   for (const line of lines) {
-    assert.match(line, /^(Movie \d+ \(\d{4}\)|unknown-poster\.jpg) {2}\['[A-Za-z-]+(\[!\])?: \d+%'(, '[A-Za-z-]+(\[!\])?: \d+%')*\]$/);
+    assert.match(line, /^(Movie \d+ \(\d{4}\)|unknown-poster\.jpg) *  \['[A-Za-z-]+(\[!\])?: \d+%'(, '[A-Za-z-]+(\[!\])?: \d+%')*\]  year \d{4} \(±\d+\.\d\)  IMDB \d+\.\d \(±\d+\.\d\d\)$/);
     const key = [...truth.keys()].find((k) => line.startsWith(k));
     for (const m of line.matchAll(/'([A-Za-z-]+)(\[!\])?: /g)) {
       if (key) assert.equal(!!m[2], !truth.get(key)!.includes(m[1]!), line);
@@ -99,7 +102,8 @@ test('train, evaluate and classify from the CLI on a tiny set', () => {
   assert.ok(marks > 0, 'all 7 genres shown, so wrong genres must be marked');
   const js = JSON.parse(readFileSync(jsonOut, 'utf8'));
   assert.equal(js.length, 5);
-  assert.deepEqual(Object.keys(js[0]), ['file', 'title', 'scores']);
+  assert.deepEqual(Object.keys(js[0]), ['file', 'title', 'scores', 'predicted']);
   assert.equal(Object.keys(js[0].scores).length, 7);
+  assert.deepEqual(Object.keys(js[0].predicted), ['year', 'score'], 'the year and IMDB-score heads');
   assert.equal(readFileSync(csvOut, 'utf8').trim().split('\n').length, 6);
 });

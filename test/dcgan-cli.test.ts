@@ -26,10 +26,10 @@ function run(args: string[], bin = BIN, env: Record<string, string> = {}): { cod
 test('bad flags exit 2 with one error line naming the flag, and write nothing', async () => {
   const out = path.join(await tempDir('dcgan-cli-bad-'), 'out');
   const cases: [string[], RegExp][] = [
-    [['train', '--input', data, '--output', out, '--output_width', '20'], /--output_width.*multiples of 16/],
+    [['train', '--input', data, '--output', out, '--output_width', '4'], /--output_width takes a whole number from 8 to 1024/],
     [['train', '--input', data, '--output', out, '--activation_g', 'foo'], /--activation_g takes one of relu/],
     [['train', '--input', data, '--output', out, '--render_res', '123x45'], /--render_res takes WIDTHxHEIGHT/],
-    [['train', '--input', path.join(out, 'nope'), '--output', out], /--input: .*manifest.json not found; run prepare-dcgan first/],
+    [['train', '--input', path.join(out, 'nope'), '--output', out], /--input: .* is not a directory; run prepare-dcgan first/],
     [['train', '--input', data, '--output', out, '--grid-height', '0'], /--grid_height takes a whole number from 1 to 64/],
     [['render', '--input', data], /has no grid_\*\.png/],
     [['generate', '--checkpoint', data, '--output', out], /--checkpoint: no checkpoint in/],
@@ -47,7 +47,7 @@ test('bad flags exit 2 with one error line naming the flag, and write nothing', 
 
 test('dcgan train then render from the command line; poster-studio dcgan is the same command', async () => {
   const out = path.join(await tempDir('dcgan-cli-ok-'), 'samples');
-  const t = run(['train', '--input', data, '--output', out, '--iterations', '3', '--sample_rate', '1', '--render_video', 'false', '--auto_render_period', '2', ...TINY], STUDIO.replace('poster-studio', 'dcgan'));
+  const t = run(['train', '--input', data, '--output', out, '--iterations', '3', '--sample_rate', '1', '--render_video', 'false', '--auto_render_period', '2', ...TINY], BIN);
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /trained 3 iterations .* on cpu: [\d.]+ images\/s; 4 grids/);
   assert.ok(existsSync(path.join(out, 'checkpoints', 'ckpt_000003', 'state.json')));

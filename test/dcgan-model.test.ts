@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
-import { UserError } from '../src/core/errors.js';
 import { initBackend } from '../engine/backend.js';
 import { tf } from '../engine/tf.js';
-import { checkModelConfig, type ModelConfig } from '../dcgan/config.js';
-import { createNetworks, discriminator, generator } from '../dcgan/model.js';
+import { layerSizes, type ModelConfig } from '../dcgan/config.js';
+import { createNetworks, discriminator, generator, networkSize } from '../dcgan/model.js';
 import { createState, disposeState } from '../dcgan/state.js';
 import { discriminatorStep } from '../dcgan/step.js';
 import { batchNormTrain } from '../engine/kernels/batchnorm-train.js';
@@ -38,9 +37,24 @@ test('generated pixels are in the tanh range', () => {
   assert.ok(new Set(v).size > 10, 'generator output is not constant');
 });
 
-test('sizes that the layers cannot halve evenly are refused with the flag named', () => {
-  assert.throws(() => checkModelConfig({ ...tinyConfig(64, 72), layersG: 5, layersD: 5 }), (e: unknown) => e instanceof UserError && /multiples of 16/.test(e.message) && /nbr_of_layers_g/.test(e.message));
-  assert.doesNotThrow(() => checkModelConfig({ ...tinyConfig(64, 96), layersG: 5, layersD: 5 }));
+test('any size trains: each layer rounds up as the fork does, G makes the exact size, D takes it', () => {
+  assert.deepEqual(layerSizes(161, 5), [161, 81, 41, 21, 11]);
+  assert.deepEqual(layerSizes(109, 5), [109, 55, 28, 14, 7]);
+  // The fork's default training size at ratio 60 (109x161), and odd sizes on 3 layers.
+  const poster = { ...tinyConfig(109, 161), layersG: 5, layersD: 5, gf: 2, df: 2 };
+  assert.deepEqual(shapes(poster, 1), { g: [1, 161, 109, 3], d: [1, 1] });
+  assert.deepEqual(shapes(tinyConfig(9, 13), 2), { g: [2, 13, 9, 3], d: [2, 1] });
+  const n = createNetworks(poster, 1);
+  assert.deepEqual(n.g.get('g_h0_lin/w')!.shape, [8, 16 * 11 * 7]);
+  assert.deepEqual(n.d.get('d_lin/w')!.shape, [16 * 11 * 7, 1]);
+});
+
+test('powers of two build the very networks they always did (checkpoints keep loading)', () => {
+  const c = { ...tinyConfig(64, 96), layersG: 5, layersD: 5 };
+  const n = createNetworks(c, 1);
+  // 64x96 over 4 halvings: a 4x6 map, exactly as width / 2^(L-1) gave before.
+  assert.deepEqual(n.g.get('g_h0_lin/w')!.shape, [8, c.gf * 8 * 4 * 6]);
+  assert.deepEqual(n.d.get('d_lin/w')!.shape, [c.df * 8 * 4 * 6, 1]);
 });
 
 test('one discriminator step lowers its loss on a fixed batch', () => {
@@ -78,4 +92,26 @@ test('fused batch norm matches tfjs batch norm, value and gradients', () => {
     const err = tf.max(tf.abs(tf.sub(t, gm[i]!))).dataSync()[0]!;
     assert.ok(err < 1e-4, `gradient ${i} differs by ${err}`);
   });
+});
+
+test('networkSize counts exactly what createNetworks allocates, G apart (the checkpoint check relies on it, EMA of G included)', () => {
+  const configs: ModelConfig[] = [
+    tinyConfig(),
+    { ...tinyConfig(16, 24), batchNormG: false, batchNormD: false },
+    { ...tinyConfig(64, 96), layersG: 5, layersD: 4, gf: 3, df: 5, kH: 5, kW: 3 },
+    { ...tinyConfig(), condition: { genres: ['Drama', 'Horror'], decades: [1980, 1990, 2000] } },
+    // Sides no power of two divides: each layer rounds up.
+    { ...tinyConfig(20, 30), layersG: 4, layersD: 4 },
+  ];
+  for (const c of configs) {
+    const n = createNetworks(c, 1);
+    const all = [...n.g.values(), ...n.d.values()];
+    const expect = {
+      total: all.reduce((a, v) => a + v.size, 0),
+      trainable: all.filter((v) => v.trainable).reduce((a, v) => a + v.size, 0),
+      generator: [...n.g.values()].reduce((a, v) => a + v.size, 0),
+    };
+    assert.deepEqual(networkSize(c), expect, JSON.stringify(c));
+    all.forEach((v) => v.dispose());
+  }
 });

@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -13,6 +13,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import { backoffDelay } from '../src/features/download/fetch-poster.js';
+import { OwnedDir, OWNED_LIST } from '../src/core/fs/ownership.js';
 import { parseJpegHeader } from '../src/features/prepare/jpeg-check.js';
 import { createRng } from '../src/core/random.js';
 import { hasSharedData, REPO_ROOT, SHARED_POSTERS } from './helpers/shared-data.js';
@@ -103,8 +104,9 @@ function writeCsv(name: string, rows: [number, string, string][]): string {
   return file;
 }
 
+/** What get-data left in out, besides its bookkeeping (the ownership list, the list of failures). */
 function outFiles(out: string): string[] {
-  return readdirSync(out).sort();
+  return readdirSync(out).filter((n) => n !== OWNED_LIST && n !== 'get-data-failures.txt').sort();
 }
 
 test('downloads, retries and classifies failures; no temp or partial file remains; a re-run skips', { timeout: 60_000 }, async () => {
@@ -121,9 +123,10 @@ test('downloads, retries and classifies failures; no temp or partial file remain
     [20, 'Twenty (1970)', `${base}/posters/11.jpg`],
   ]);
   const out = path.join(dir, 'out');
-  // An invalid file already there (a cut JPEG) must be replaced, not trusted.
+  // An invalid file of an earlier run (a cut JPEG, listed as ours) must be replaced, not trusted.
   await import('node:fs').then((fs) => fs.mkdirSync(out, { recursive: true }));
   writeFileSync(path.join(out, '13.jpg'), readFileSync(posterFiles.get('13.jpg')!).subarray(0, 300));
+  await (await OwnedDir.open(out)).claim(['13.jpg']);
 
   const args = ['--csv', csv, '--output', out, '--download', '--min_year=1980', '--timeout', '0.5', '--retries', '1', '--concurrency', '4'];
   const r = await run(args);
@@ -135,6 +138,10 @@ test('downloads, retries and classifies failures; no temp or partial file remain
   assert.equal(hits.get('/missing.jpg'), 1, 'a 404 is not retried');
   assert.equal(hits.get('/truncated.jpg'), 2, 'a cut body is retried');
   assert.deepEqual(outFiles(out), ['11.jpg', '12.jpg', '13.jpg', '17.jpg']);
+  // Every failure is named on stderr and listed in full beside the posters.
+  const listed = readFileSync(path.join(out, 'get-data-failures.txt'), 'utf8').trim().split('\n');
+  assert.deepEqual(listed.map((l) => l.split(' ')[0]).sort(), ['14', '15', '16', '18']);
+  for (const id of ['14', '15', '16', '18']) assert.match(r.stderr, new RegExp(`^  skipped ${id} http`, 'm'));
   for (const f of outFiles(out)) {
     const bytes = readFileSync(path.join(out, f));
     assert.ok(parseJpegHeader(bytes), `${f} is a whole JPEG`);
@@ -151,13 +158,36 @@ test('downloads, retries and classifies failures; no temp or partial file remain
   assert.deepEqual(outFiles(out).map((f) => statSync(path.join(out, f)).mtimeMs), mtimes);
 });
 
-test('--resize stores sRGB JPEGs at the ratio', { timeout: 30_000 }, async () => {
+test('--download --resize keeps the poster as served and writes an sRGB copy at the ratio into <output>/<ratio>/', { timeout: 30_000 }, async () => {
   const csv = writeCsv('resize.csv', [[11, 'Eleven (1990)', `${base}/posters/11.jpg`]]);
   const out = path.join(dir, 'resized');
   const r = await run(['--csv', csv, '--output', out, '--download', '--resize', '--ratio=30']);
   assert.equal(r.code, 0, r.stderr);
-  const meta = await sharp(path.join(out, '11.jpg')).metadata();
+  assert.deepEqual(readFileSync(path.join(out, '11.jpg')), readFileSync(posterFiles.get('11.jpg')!));
+  const meta = await sharp(path.join(out, '30', '11.jpg')).metadata();
   assert.deepEqual([meta.width, meta.height, meta.channels, meta.space], [55, 80, 3, 'srgb']);
+  assert.match(r.stdout, /resize: 1 posters at 55x80 in .*30: 1 written, 0 already done/);
+});
+
+test("the seed's get-data -resize -ratio=40 on posters already on disk (no download), idempotently", { timeout: 30_000 }, async () => {
+  const out = path.join(dir, 'on-disk');
+  await import('node:fs').then((fs) => fs.mkdirSync(out, { recursive: true }));
+  copyFileSync(posterFiles.get('11.jpg')!, path.join(out, '11.jpg'));
+  copyFileSync(posterFiles.get('13.jpg')!, path.join(out, '13.jpg'));
+  const csv = writeCsv('on-disk.csv', [[11, 'Eleven (1990)', ''], [13, 'Thirteen (1975)', ''], [14, 'Fourteen (1995)', '']]);
+  const requests = (): number => [...hits.values()].reduce((a, b) => a + b, 0);
+  const before = requests();
+  const r = await run(['--csv', csv, '--output', out, '-resize', '-ratio=40', '-min_year=1980']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(requests(), before, 'no request without --download');
+  assert.match(r.stdout, /resize: 1 posters at 73x107 in .*40: 1 written, 0 already done/);
+  assert.deepEqual(outFiles(path.join(out, '40')), ['11.jpg'], 'only the posters of the selected years');
+  assert.equal((await sharp(path.join(out, '40', '11.jpg')).metadata()).height, 107);
+  const t = statSync(path.join(out, '40', '11.jpg')).mtimeMs;
+  const again = await run(['--csv', csv, '--output', out, '-resize', '-ratio=40', '-min_year=1980']);
+  assert.equal(again.code, 0, again.stderr);
+  assert.match(again.stdout, /0 written, 1 already done/);
+  assert.equal(statSync(path.join(out, '40', '11.jpg')).mtimeMs, t, 'not rewritten');
 });
 
 test('without --download it reports what the CSV holds and what is already there', async () => {
@@ -190,7 +220,7 @@ test('offline (every host refuses): one clear line, non-zero exit, nothing writt
   assert.equal(errors.length, 1, r.stderr);
   assert.match(errors[0]!, /^error: cannot reach any poster host \(connection refused: ECONNREFUSED at 127\.0\.0\.1:\d+, \d+ attempts\)/);
   assert.doesNotMatch(r.stderr, /^\s+at /m, 'no stack trace');
-  assert.deepEqual(outFiles(out), []);
+  assert.equal(existsSync(out), false, 'nothing written, not even the folder');
 });
 
 test('killed mid-download: no partial JPEG under a poster name; the next run finishes the job', { timeout: 60_000 }, async () => {

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { tf } from '../engine/tf.js';
-import { registerNativeBackend } from '../engine/native/backend.js';
-import { nativeCounts } from '../engine/native/elementwise.js';
+import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js';
+import { nativeCounts, type ElementwiseAddon } from '../engine/native/elementwise.js';
 import { LEAKY_RELU_GRAD, RELU_GRAD } from '../engine/kernels/activation-grads.js';
 import { createRng } from '../src/core/random.js';
 
@@ -260,4 +260,19 @@ describe('native element-wise kernels', () => {
     await compare('MaxPool 3x3 same', 'MaxPool', () => tf.maxPool(tf.tensor(x, shape) as tf.Tensor4D, 3, 1, 'same'), { path: 'previous' });
     await compare('MaxPool 2x2 stride 1', 'MaxPool', () => tf.maxPool(tf.tensor(x, shape) as tf.Tensor4D, 2, 1, 'valid'), { path: 'previous' });
   });
+});
+
+test('element-wise bindings: sizes whose product overflows throw a JS error, not a crash', () => {
+  const addon = nativeAddon() as unknown as ElementwiseAddon & {
+    ewBinary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, M: number, C: number, sa0: number, sa1: number, sb0: number, sb1: number): void;
+    ewMaxPool2x2(x: Float32Array, y: Float32Array, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
+  };
+  assert.ok(addon, 'the native addon is unavailable');
+  const f = (n: number): Float32Array => new Float32Array(n);
+  // 2^21 cubed is 2^63: it wraps in int64, and a length check on the wrapped value would pass.
+  assert.throws(() => addon.ewSum(f(4), f(4), 2 ** 21, 2 ** 21, 2 ** 21, 1), /too large/);
+  assert.throws(() => addon.ewBinary(0, f(4), f(4), f(4), 2 ** 39, 2 ** 39, 0, 0, 0, 0), /too large/);
+  assert.throws(() => addon.ewMaxPool2x2(f(4), f(4), 2 ** 30, 2 ** 30, 2 ** 30, 2 ** 30, 1, 1), /too large/);
+  assert.throws(() => addon.ewSum(f(4), f(4), 2 ** 62, 1, 1, 1), /integer size/);
+  assert.throws(() => addon.ewSum(f(4), f(4), 1.5, 1, 1, 1), /integer size/);
 });

@@ -3,7 +3,9 @@
  * The addon is part of the product: when it did not build, these tests fail (they do not skip).
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { tf } from '../engine/tf.js';
 import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js';
 import { createRng } from '../src/core/random.js';
@@ -65,6 +67,38 @@ const CONV_CASES: ConvCase[] = [
   { x: [2, 17, 18, 16], k: 5, co: 32, s: 2, pad: 'same' },  // forward row buffers, many channels, stride 2
 ];
 
+const SIMD_PATHS = ['avx512', 'avx2', 'portable'] as const;
+const SUPPORTED: readonly string[] = nativeAddon()?.info().supported ?? [];
+
+/**
+ * One test per SIMD path this CPU runs, with the addon switched to that path (the choice is per
+ * call, so one process covers them all); a path the CPU lacks gets one test saying so instead.
+ */
+function testEachPath(name: string, fn: () => Promise<void>): void {
+  for (const simd of SIMD_PATHS) {
+    if (!SUPPORTED.includes(simd)) continue;
+    test(`[${simd}] ${name}`, async () => {
+      const addon = nativeAddon()!;
+      const before = addon.info().simd;
+      addon.setSimd(simd);
+      try {
+        await fn();
+      } finally {
+        addon.setSimd(before);
+      }
+    });
+  }
+}
+
+for (const simd of SIMD_PATHS) {
+  if (SUPPORTED.length > 0 && !SUPPORTED.includes(simd)) {
+    test(`[${simd}] NOT TESTED: this CPU lacks ${simd} (it runs ${SUPPORTED.join(', ')})`, (t) => {
+      t.diagnostic(`the ${simd} kernels were not run on this machine`);
+      assert.throws(() => nativeAddon()!.setSimd(simd), /cannot run/);
+    });
+  }
+}
+
 test('the native addon is built and loads (npm install builds it; it is part of the product)', () => {
   const status = registerNativeBackend();
   assert.ok(status.ok, `the native addon is unavailable: ${status.ok ? '' : status.reason}`);
@@ -80,7 +114,7 @@ describe('native engine', () => {
     const again = registerNativeBackend();
     assert.equal(again.ok, true);
     if (again.ok) {
-      assert.match(again.simd, /^(avx2|portable)$/);
+      assert.match(again.simd, /^(avx512|avx2|portable)$/);
       assert.ok(again.threads >= 1);
     }
     const native = new Set(tf.getKernelsForBackend('native').map((k) => k.kernelName));
@@ -89,7 +123,7 @@ describe('native engine', () => {
 
   for (const c of CONV_CASES) {
     const label = `${c.x.join('x')} k${c.k} co${c.co} s${c.s} ${c.pad}`;
-    test(`conv2d forward and both gradients match cpu: ${label}`, async () => {
+    testEachPath(`conv2d forward and both gradients match cpu: ${label}`, async () => {
       const x = rand(c.x), w = rand([c.k, c.k, c.x[3], c.co]);
       const y = await on('cpu', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
       const dy = rand(y.shape);
@@ -124,29 +158,55 @@ describe('native engine', () => {
     for (const n of names) assert.ok(calls[n] >= 1, `addon.${n} was not called (calls: ${JSON.stringify(calls)})`);
   });
 
-  test('the portable (non-AVX2) build gives the same answers', async () => {
-    const addon = nativeAddon();
-    assert.ok(addon);
-    const before = addon.info().simd;
-    addon.setSimd('portable');
-    try {
-      for (const c of [CONV_CASES[1], CONV_CASES[3], CONV_CASES[4], CONV_CASES[9], CONV_CASES[10], CONV_CASES[13]]) {
-        const x = rand(c.x), w = rand([c.k, c.k, c.x[3], c.co]);
-        const y = await on('cpu', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
-        const dy = rand(y.shape);
-        await compare('portable forward', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
-        await compare('portable input gradient', () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, c.x, c.s, c.pad));
-        await compare('portable filter gradient', () =>
-          tf.grad((f: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad).mul(dy).sum())(w));
-      }
-      const a = rand([37, 70]), b = rand([70, 29]);
-      await compare('portable matMul', () => tf.matMul(a, b));
-    } finally {
-      addon.setSimd(before);
-    }
+  test('split-K products (K >= 3000) are right when OpenMP starts fewer threads than asked (OMP_THREAD_LIMIT=1)', () => {
+    const paths = nativeAddon()!.info().supported;
+    const child = spawnSync(process.execPath, [fileURLToPath(new URL('./helpers/split-k-child.js', import.meta.url)), ...paths], {
+      encoding: 'utf8', env: { ...process.env, OMP_THREAD_LIMIT: '1', POSTER_STUDIO_THREADS: '2' }, timeout: 120_000,
+    });
+    assert.equal(child.status, 0, `child failed: ${child.stderr}${child.stdout}`);
+    const out = JSON.parse(child.stdout.trim().split('\n').pop()!) as { threads: number; threadLimit: number; rows: { simd: string; worst: number }[] };
+    // The condition under test: the kernels ask for 2 threads, OpenMP gives 1.
+    assert.equal(out.threads, 2);
+    assert.equal(out.threadLimit, 1);
+    assert.deepEqual(out.rows.map((r) => r.simd), paths);
+    for (const r of out.rows) assert.ok(r.worst < 1e-2, `${r.simd}: split-K product off by ${r.worst}`);
   });
 
-  test('conv2dTranspose as the DCGAN generator uses it (5x5, stride 2, same, 2:3) and its gradients', async () => {
+  test('peak() measures the multiply-add rate of every set the CPU has and refuses the others', () => {
+    const addon = nativeAddon()!;
+    const info = addon.info();
+    for (const set of [...info.supported, ...(info.bf16 ? ['avx512_bf16'] : [])]) {
+      const gflop = addon.peak(set, 0.02);
+      assert.ok(Number.isFinite(gflop) && gflop > 0.1, `${set}: ${gflop} GFLOP/s`);
+    }
+    for (const set of SIMD_PATHS.filter((p) => !info.supported.includes(p))) assert.throws(() => addon.peak(set, 0.02), /cannot run/);
+    if (!info.bf16) assert.throws(() => addon.peak('avx512_bf16', 0.02), /no AVX512_BF16/);
+    assert.throws(() => addon.peak('sse9', 0.02), /cannot run the 'sse9' kernels/);
+    assert.throws(() => addon.peak('portable', 0), /seconds must be in/);
+  });
+
+  test('sizes from JS: negative padding and overflowing products throw a JS error, not a crash', () => {
+    const addon = nativeAddon()!;
+    const f = (n: number): Float32Array => new Float32Array(n);
+    // [N, H, W, C, KH, KW, CO, OH, OW, sh, sw, pt, pl, dh, dw]
+    const g = (over: Record<number, number>): Int32Array => {
+      const v = [1, 4, 4, 1, 3, 3, 1, 4, 4, 1, 1, 1, 1, 1, 1];
+      for (const [i, x] of Object.entries(over)) v[Number(i)] = x;
+      return Int32Array.from(v);
+    };
+    addon.conv2d(f(16), f(9), f(16), g({}), null, 0, 0);  // the base geometry is valid
+    assert.throws(() => addon.conv2d(f(16), f(9), f(16), g({ 11: -1 }), null, 0, 0), /negative padding/);
+    assert.throws(() => addon.conv2dBackpropInput(f(16), f(9), f(16), g({ 12: -2 }), ), /negative padding/);
+    // 65536 x 65536 pixels: 2^32 wraps to 0 in int32 arithmetic.
+    assert.throws(() => addon.conv2d(f(16), f(9), f(16), g({ 1: 65536, 2: 65536 }), null, 0, 0), /too large/);
+    assert.throws(() => addon.conv2dBackpropFilter(f(16), f(16), f(9), g({ 4: 65536, 5: 65536 })), /too large/);
+    assert.throws(() => addon.conv2d(f(16), f(9), f(16), g({ 7: 2 ** 30, 9: 4 }), null, 0, 0), /too large/);
+    assert.throws(() => addon.matmul(f(4), f(4), f(4), 1, 1, 65536, 65536, 1, false, false, null, 0, 0), /too large/);
+    assert.throws(() => addon.matmul(f(4), f(4), f(4), 1, 1, 2 ** 32 + 1, 1, 1, false, false, null, 0, 0), /invalid matmul shape/);
+    assert.throws(() => addon.matmul(f(4), f(4), f(4), 2 ** 20, 2 ** 20, 2 ** 15, 1, 2 ** 15, false, false, null, 0, 0), /too large/);
+  });
+
+  testEachPath('conv2dTranspose as the DCGAN generator uses it (5x5, stride 2, same, 2:3) and its gradients', async () => {
     const h = rand([3, 4, 6, 16]), w = rand([5, 5, 8, 16]);
     const outShape: [number, number, number, number] = [3, 8, 12, 8];
     await compare('generator layer', () => tf.conv2dTranspose(h as tf.Tensor4D, w as tf.Tensor4D, outShape, 2, 'same'));
@@ -156,7 +216,7 @@ describe('native engine', () => {
     await compare('generator filter gradient', () => tf.grads(loss)([h, w])[1]);
   });
 
-  test('gradients match finite differences of the native forward pass', async () => {
+  testEachPath('gradients match finite differences of the native forward pass', async () => {
     await tf.setBackend('native');
     for (const c of [CONV_CASES[0], CONV_CASES[2], CONV_CASES[9], { x: [1, 6, 4, 3] as [number, number, number, number], k: 5, co: 4, s: 2, pad: 'same' as Pad }]) {
       const x = rand(c.x), w = rand([c.k, c.k, c.x[3], c.co]);
@@ -186,7 +246,7 @@ describe('native engine', () => {
     }
   });
 
-  test('fused conv2d with bias and relu / leakyrelu / linear matches cpu', async () => {
+  testEachPath('fused conv2d with bias and relu / leakyrelu / linear matches cpu', async () => {
     const x = rand([2, 9, 6, 3]), w = rand([3, 3, 3, 16]), b = rand([16]);
     for (const activation of ['relu', 'leakyrelu', 'linear', 'relu6', 'elu', 'sigmoid', 'prelu'] as const) {
       const alpha = activation === 'prelu' ? rand([16]) : undefined;
@@ -197,14 +257,41 @@ describe('native engine', () => {
     }
   });
 
-  test('layouts and options it does not run natively still give the cpu answer (NCHW, dilation 2)', async () => {
+  testEachPath('layouts and options it does not run natively still give the cpu answer (NCHW, dilation 2)', async () => {
     const x = rand([1, 9, 7, 4]), w = rand([3, 3, 4, 5]);
     await compare('dilation 2', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2));
     const xc = rand([1, 4, 9, 7]);
     await compare('NCHW', () => tf.conv2d(xc as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NCHW'));
   });
 
-  test('matMul (all transposes, batched, broadcast) and fused matMul with bias + relu match cpu', async () => {
+  // The three geometries below failed tfjs-core's own tests on this backend (test/tfjs-suite.test.ts).
+  testEachPath('convolution gradients with a dy larger than the geometry keep the cpu answer (conv2dTranspose 8x8x8 into 4x4x8, f=8, s=1, same)', async () => {
+    const dy = rand([1, 8, 8, 8]), w = rand([8, 8, 8, 8]), x = rand([1, 4, 4, 8]);
+    await compare('input gradient', () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [1, 4, 4, 8], 1, 'same'));
+    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [8, 8, 8, 8] };
+    await compare('filter gradient', () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy } as never, attrs as never) as tf.Tensor);
+  });
+
+  test('maxPool with a 1x1 window, stride 2, padding 1 returns its input, as the cpu kernel does', async () => {
+    const x = rand([1, 2, 2, 3]);
+    await compare('maxPool f=1 s=2 p=1', () => tf.maxPool(x as tf.Tensor4D, 1, 2, 1));
+    assert.deepEqual(Array.from((await on('native', () => tf.maxPool(x as tf.Tensor4D, 1, 2, 1))).values), Array.from(x.dataSync()));
+  });
+
+  test('a tensor on a dataId the backend never stored (bare dataId, custom kernel output) disposes without recursing', async () => {
+    await tf.setBackend('native');
+    tf.engine().makeTensorFromDataId({}, [3], 'float32').dispose();
+    tf.registerKernel({ kernelName: 'PsBareOutput', backendName: 'native', kernelFunc: () => ({ dtype: 'float32', shape: [3, 3], dataId: {} }) });
+    try {
+      const y = tf.engine().runKernel('PsBareOutput', { x: tf.zeros([2, 2]) }, {}) as tf.Tensor;
+      assert.deepEqual(y.shape, [3, 3]);
+      y.dispose();
+    } finally {
+      tf.unregisterKernel('PsBareOutput', 'native');
+    }
+  });
+
+  testEachPath('matMul (all transposes, batched, broadcast) and fused matMul with bias + relu match cpu', async () => {
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
       const a = rand(ta ? [3, 17, 9] : [3, 9, 17]), b = rand(tb ? [1, 21, 17] : [1, 17, 21]);
       await compare(`batched ta=${ta} tb=${tb}`, () => tf.matMul(a, b, ta, tb));
@@ -223,7 +310,7 @@ describe('native engine', () => {
     await compare('broadcast both ways', () => tf.matMul(r, s));
   });
 
-  test('a tiny conv / transposed-conv / dense model trains on native like on cpu', async () => {
+  testEachPath('a tiny conv / transposed-conv / dense model trains on native like on cpu', async () => {
     const build = (): tf.Sequential => {
       const m = tf.sequential();
       m.add(tf.layers.conv2d({ inputShape: [9, 6, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }));

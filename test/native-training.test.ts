@@ -151,6 +151,14 @@ test('batch-norm training: inputs the native kernel does not take still get an a
   assert.throws(() => addon.bnTrainForward(new Float32Array(5), new Float32Array(2), new Float32Array(2), new Float32Array(6), new Float32Array(2), new Float32Array(2), 3, 2, 1e-5), /too short/);
 });
 
+test('batch-norm training: sizes whose product overflows throw a JS error, not a crash', () => {
+  const f = (n: number): Float32Array => new Float32Array(n);
+  // 2^35 * 2^35 wraps to 0 in int64: a length check on the wrapped product would pass.
+  assert.throws(() => addon.bnTrainForward(f(4), f(4), f(4), f(4), f(4), f(4), 2 ** 35, 2 ** 35, 1e-5), /too large/);
+  assert.throws(() => addon.bnTrainBackward(f(4), f(4), f(4), f(4), f(4), f(4), f(4), f(4), 2 ** 35, 2 ** 35, 1e-5), /too large/);
+  assert.throws(() => addon.bnTrainForward(f(4), f(4), f(4), f(4), f(4), f(4), 2 ** 60, 1, 1e-5), /must be a count/);
+});
+
 /** Weights and slots after `steps` updates of a model with a large (threaded) and a small weight. */
 function trainWith(make: () => tf.Optimizer, steps: number, seed: number, zeros: boolean): Float32Array[] {
   const r = createRng(seed, 'opt');

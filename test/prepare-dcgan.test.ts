@@ -12,7 +12,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import sharp from 'sharp';
-import { srgbPipeline } from '../src/core/images/decode.js';
+import { MAX_IMAGE_BYTES, MAX_INPUT_PIXELS, srgbPipeline } from '../src/core/images/decode.js';
 import { parseJpegHeader } from '../src/features/prepare/jpeg-check.js';
 import { readManifest as loadManifest, type Manifest } from '../src/artifacts/manifest.js';
 import { loadNativeJpeg } from '../src/features/prepare/native-jpeg.js';
@@ -37,8 +37,8 @@ function run(args: string[]): Promise<{ code: number; stdout: string; stderr: st
 const readManifest = (out: string): Manifest => JSON.parse(readFileSync(path.join(out, 'manifest.json'), 'utf8')) as Manifest;
 const jpgs = (out: string): string[] => readdirSync(out).filter((n) => n.endsWith('.jpg')).sort();
 
-/** The expected selection, computed without the project's dataset layer. */
-function expectedIds(minYear: number, exclude: string[]): Set<number> {
+/** The CSV's movies (first row of each imdbId), read without the project's dataset layer. */
+function csvMovies(): Map<number, { year: number | null; genres: string[] }> {
   const rows = parse(readFileSync(SHARED_CSV).toString('latin1'), {
     columns: true, relax_quotes: true, relax_column_count: true, skip_empty_lines: true,
   }) as Record<string, string>[];
@@ -47,18 +47,33 @@ function expectedIds(minYear: number, exclude: string[]): Set<number> {
     const id = Number(r.imdbId);
     if (!Number.isInteger(id) || seen.has(id)) continue;
     const m = /\((\d{4})\)\s*$/.exec((r.Title ?? '').trim());
-    seen.set(id, { year: m ? Number(m[1]) : null, genres: (r.Genre ?? '').split('|') });
+    seen.set(id, { year: m ? Number(m[1]) : null, genres: (r.Genre ?? '').split('|').filter(Boolean) });
   }
+  return seen;
+}
+
+/** The posters on disk whose movie passes `keep`. */
+function expectedWith(keep: (m: { year: number | null; genres: string[] }) => boolean): Set<number> {
+  const seen = csvMovies();
   const out = new Set<number>();
   for (const name of readdirSync(SHARED_POSTERS)) {
-    const id = Number(name.replace(/\.jpg$/, ''));
-    const movie = seen.get(id);
-    if (!movie || movie.year === null || movie.year < minYear) continue;
-    if (movie.genres.some((g) => exclude.includes(g))) continue;
-    out.add(id);
+    const movie = seen.get(Number(name.replace(/\.jpg$/, '')));
+    if (movie && keep(movie)) out.add(Number(name.replace(/\.jpg$/, '')));
   }
   return out;
 }
+
+/** The expected strict selection: no excluded genre at all. */
+const expectedIds = (minYear: number, exclude: string[]): Set<number> =>
+  expectedWith((m) => m.year !== null && m.year >= minYear && !m.genres.some((g) => exclude.includes(g)));
+
+/** prepare_dcgan_dataset.py's rule, written out from its source: any genre of the 14 minus the excluded, valid movies only. */
+const SEED_14 = ['Comedy', 'Drama', 'Action', 'Animation', 'Romance', 'Adventure', 'Horror', 'Sci-Fi', 'Crime', 'Mystery', 'Thriller', 'War', 'Family', 'Western'];
+const expectedSeedIds = (minYear: number, maxYear: number, exclude: string[]): Set<number> =>
+  expectedWith(
+    (m) => m.year !== null && m.year >= 1900 && m.year <= 2018 && m.genres.length >= 2 && m.year >= minYear && m.year <= maxYear &&
+      m.genres.some((g) => SEED_14.includes(g) && !exclude.includes(g)),
+  );
 
 test('real posters: keeps exactly the expected set, sRGB 3-channel at 109x161, idempotent re-run', { skip: sharedDataMissing, timeout: 180_000 }, async () => {
   const out = path.join(dir, 'real');
@@ -71,7 +86,7 @@ test('real posters: keeps exactly the expected set, sRGB 3-channel at 109x161, i
   const files = jpgs(out);
   assert.deepEqual(files, [...expected].sort((a, b) => a - b).map((id) => `${id}.jpg`).sort());
   const m = readManifest(out);
-  assert.deepEqual(m.params, { min_year: 1980, max_year: null, include_genres: [], exclude_genres: ['Animation', 'Comedy'], ratio: 60 });
+  assert.deepEqual(m.params, { min_year: 1980, max_year: null, include_genres: [], exclude_genres: ['Animation', 'Comedy'], ratio: 60, selection: 'strict' });
   assert.deepEqual(m.size, { width: 109, height: 161 });
   assert.deepEqual(m.kept.map((k) => k.imdbId).sort((a, b) => a - b), [...expected].sort((a, b) => a - b));
   for (const k of m.kept) {
@@ -95,6 +110,49 @@ test('real posters: keeps exactly the expected set, sRGB 3-channel at 109x161, i
   assert.deepEqual(jpgs(out), files);
   assert.deepEqual(files.map((f) => statSync(path.join(out, f)).mtimeMs), mtimes, 'no file rewritten');
   assert.deepEqual(readManifest(out).kept, m.kept);
+});
+
+test("real posters: --selection=seed keeps the seed's set (the seed README's command, single dashes)", { skip: sharedDataMissing, timeout: 180_000 }, async () => {
+  const out = path.join(dir, 'real-seed');
+  const r = await run(['--csv', SHARED_CSV, '--input', SHARED_POSTERS, '--output', out, '--selection=seed', '-min_year=1980', '-exclude_genres=Animation,Comedy,Family', '-ratio=30']);
+  assert.equal(r.code, 0, r.stderr);
+  const expected = expectedSeedIds(1980, 2017, ['Animation', 'Comedy', 'Family']);
+  const strict = expectedIds(1980, ['Animation', 'Comedy', 'Family']);
+  assert.notDeepEqual([...expected].sort(), [...strict].sort(), 'the two rules select different sets here');
+  const m = readManifest(out);
+  assert.deepEqual(m.kept.map((k) => k.imdbId).sort((a, b) => a - b), [...expected].sort((a, b) => a - b));
+  assert.deepEqual(m.params, { min_year: 1980, max_year: 2017, include_genres: [], exclude_genres: ['Animation', 'Comedy', 'Family'], ratio: 30, selection: 'seed' });
+  assert.match(r.stdout, new RegExp(`kept ${expected.size} .* at 55x80 \\(seed selection\\)`));
+  // "Comedy|Drama" is kept under the seed's rule although Comedy is excluded.
+  assert.ok(m.kept.some((k) => k.genres.includes('Comedy')), 'a movie with an excluded genre and an allowed one is kept');
+});
+
+test('--selection=seed on a small set: any allowed genre, at least 2 genres, years 1900-2018, max_year 2017 and ratio 50 by default', { timeout: 60_000 }, async () => {
+  const input = path.join(dir, 'seed-in');
+  mkdirSync(input, { recursive: true });
+  const poster = await sharp({ create: { width: 182, height: 268, channels: 3, background: { r: 20, g: 90, b: 160 } } }).jpeg().toBuffer();
+  for (const id of [1, 2, 3, 4, 5, 6, 7]) writeFileSync(path.join(input, `${id}.jpg`), poster);
+  const csv = path.join(dir, 'seed.csv');
+  writeFileSync(
+    csv,
+    'imdbId,Imdb Link,Title,IMDB Score,Genre,Poster\n' +
+      '1,l,Mixed (1990),7,Comedy|Drama,\n2,l,Only comedy (1990),7,Comedy|Animation,\n3,l,One genre (1990),7,Drama,\n' +
+      '4,l,Too new (2018),7,Drama|War,\n5,l,Old (1899),7,Drama|War,\n6,l,Not in 14 (1990),7,Biography|History,\n7,l,Strict too (1991),7,Drama|War,\n',
+    'latin1',
+  );
+  const out = path.join(dir, 'seed-out');
+  const seed = await run(['--csv', csv, '--input', input, '--output', out, '--selection', 'seed', '-exclude_genres=Comedy,Animation']);
+  assert.equal(seed.code, 0, seed.stderr);
+  const m = readManifest(out);
+  assert.deepEqual(m.kept.map((k) => k.imdbId), [1, 7]);
+  assert.deepEqual(m.size, { width: 91, height: 134 }, 'ratio 50');
+  const reason = (id: number) => m.skipped.find((s) => s.imdbId === id)?.reason;
+  assert.deepEqual([2, 3, 4, 5, 6].map(reason), ['no allowed genre', 'not valid: fewer than 2 genres', 'after max_year', 'not valid: year outside 1900-2018', 'no allowed genre']);
+  const strictOut = path.join(dir, 'strict-out');
+  const strict = await run(['--csv', csv, '--input', input, '--output', strictOut, '-exclude_genres=Comedy,Animation']);
+  assert.equal(strict.code, 0, strict.stderr);
+  assert.deepEqual(readManifest(strictOut).kept.map((k) => k.imdbId), [3, 4, 5, 6, 7]);
+  assert.equal(readManifest(strictOut).params.selection, 'strict');
 });
 
 /** A small poster set: colour, grayscale, CMYK, a broken file, and one the CSV does not know. */
@@ -164,15 +222,16 @@ test('grayscale and CMYK become 3-channel sRGB; bad files, unknown ids and missi
   assert.equal((await sharp(path.join(out, '1.jpg')).metadata()).width, 73);
 });
 
-test('an --output holding files it did not make keeps them', { timeout: 30_000 }, async () => {
+test('an --output holding <digits>.jpg files it did not make is refused in one line, and they are kept', { timeout: 30_000 }, async () => {
   const { csv, input } = await makeSmallSet();
   const out = path.join(dir, 'foreign');
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, '555.jpg'), 'someone else\'s file');
   const r = await run(['--csv', csv, '--input', input, '--output', out, '--ratio', '30']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(jpgs(out), ['1.jpg', '2.jpg', '3.jpg', '5.jpg', '555.jpg']);
-  assert.ok(!readManifest(out).kept.some((k) => k.imdbId === 555));
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr.trim(), /^error: .*foreign holds a file poster-studio did not write \(555\.jpg\); prepare-dcgan writes/);
+  assert.deepEqual(readdirSync(out), ['555.jpg']);
+  assert.equal(readFileSync(path.join(out, '555.jpg'), 'utf8'), 'someone else\'s file');
 });
 
 test('an unknown genre is one line listing the valid ones, exit 2, nothing written', async () => {
@@ -227,7 +286,7 @@ test('the libjpeg-turbo fast path matches the sharp conversion and leaves unusua
   const viaSharp = path.join(work, 'sharp.jpg');
   await srgbPipeline(src).resize(109, 161, { fit: 'fill', kernel: 'lanczos3' }).jpeg({ quality: 95 }).toFile(viaSharp);
   const viaNative = path.join(work, 'native.jpg');
-  assert.equal(await native!.convertFile(src, path.join(work, '.n.tmp'), viaNative, 109, 161, 95), 'done');
+  assert.equal(await native!.convertFile(src, path.join(work, '.n.tmp'), viaNative, 109, 161, 95, MAX_INPUT_PIXELS, MAX_IMAGE_BYTES), 'done');
   const meta = await sharp(viaNative).metadata();
   assert.deepEqual([meta.width, meta.height, meta.channels, meta.space], [109, 161, 3, 'srgb']);
   // Same picture: on smooth content the two resamplers differ by about a JPEG's rounding.
@@ -241,7 +300,7 @@ test('the libjpeg-turbo fast path matches the sharp conversion and leaves unusua
   const cut = path.join(work, 'cut.jpg');
   writeFileSync(cut, readFileSync(src).subarray(0, 2000));
   for (const f of [cmyk, png, cut]) {
-    assert.equal(await native!.convertFile(f, path.join(work, '.x.tmp'), path.join(work, 'x.jpg'), 109, 161, 95), 'fallback', f);
+    assert.equal(await native!.convertFile(f, path.join(work, '.x.tmp'), path.join(work, 'x.jpg'), 109, 161, 95, MAX_INPUT_PIXELS, MAX_IMAGE_BYTES), 'fallback', f);
   }
   assert.equal(existsSync(path.join(work, 'x.jpg')), false);
 });

@@ -22,6 +22,7 @@ import { initBackend } from '../engine/backend.js';
 import { goodJpeg, hashTree, tempLeftovers, writeCsv, type CsvRow } from './helpers/bad-inputs.js';
 import { collect, runCli, startCli, type CliResult, synthAndPrepare } from './helpers/run-cli.js';
 import { dribble } from './helpers/dribble.js';
+import { OWNED_LIST } from '../src/core/fs/ownership.js';
 
 const KILLS = 10;
 let root: string;
@@ -151,7 +152,7 @@ test(`dcgan train: ${KILLS}+ SIGKILLs at seeded moments, each resume starts at t
   assert.deepEqual(grids, Array.from({ length: DCGAN_ITERATIONS / 2 + 1 }, (_, i) => `grid_${String(i * 2).padStart(6, '0')}.png`), 'every grid once');
   for (const g of grids) JSON.parse(readFileSync(path.join(out, g.replace('.png', '.json')), 'utf8'));
   assert.deepEqual(tempLeftovers(hashTree(out).keys()), [], 'no temp files left');
-  assert.deepEqual(readdirSync(ckpts).filter((n) => !/^ckpt_\d+$/.test(n)), [], 'only whole checkpoints');
+  assert.deepEqual(readdirSync(ckpts).filter((n) => !/^ckpt_\d+$/.test(n) && n !== OWNED_LIST), [], 'only whole checkpoints (and the ownership list)');
   assert.deepEqual(await assertDcganCheckpointsLoad(ckpts), [DCGAN_ITERATIONS, DCGAN_ITERATIONS - 2, DCGAN_ITERATIONS - 4]);
 
   // Nothing lost: the same losses, to the digit, as one uninterrupted run.
@@ -307,7 +308,7 @@ test('get-data --download: killed at seeded moments mid-body, no partial poster 
     const r = await runCli(args);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(wholeOnly('after the last run'), N);
-    assert.deepEqual(readdirSync(out).sort(), [...bodies.keys()].map((u) => path.basename(u)).sort(), 'no temp or partial file left');
+    assert.deepEqual(readdirSync(out).filter((n) => n !== OWNED_LIST).sort(), [...bodies.keys()].map((u) => path.basename(u)).sort(), 'no temp or partial file left (besides the ownership list)');
     assert.ok(requests > N, `the killed runs had requests in flight (${requests} requests for ${N} posters)`);
     t.diagnostic(`get-data: ${kills} kills, ${have} posters whole before the last run`);
   } finally {

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { UserError } from '../src/core/errors.js';
+import { OWNED_LIST } from '../src/core/fs/ownership.js';
 import { encodePng } from '../src/core/images/decode.js';
 import { captionHeight, renderCaption, withCaption } from '../src/features/video/caption.js';
 import { findFfmpeg } from '../src/features/video/ffmpeg.js';
@@ -42,7 +43,8 @@ test('video has one frame per grid and even dimensions; captions sit below the g
   assert.equal(info.width, 52);
   const h = 33 + captionHeight(1);
   assert.equal(info.height, h + (h % 2));
-  const leftovers = (await fs.readdir(dir)).filter((n) => n.startsWith('.'));
+  // Hidden names other than the ownership list would be temp files or frame folders.
+  const leftovers = (await fs.readdir(dir)).filter((n) => n.startsWith('.') && n !== OWNED_LIST);
   assert.deepEqual(leftovers, [], 'no temp files or frame directories left');
 });
 

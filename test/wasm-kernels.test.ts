@@ -79,6 +79,17 @@ describe('wasm convolution gradients', () => {
     });
   }
 
+  // tfjs-core's conv2d_transpose_test asks for an output smaller than its input's convolution,
+  // so dy is larger than the geometry says; the cpu kernels read its top-left corner.
+  test('convolution gradients with a dy larger than the geometry (conv2dTranspose 8x8x8 into 4x4x8, f=8, s=1, same)', async () => {
+    const dy = randArray([1, 8, 8, 8]), w = randArray([8, 8, 8, 8]), x = randArray([1, 4, 4, 8]);
+    const input = () => tf.conv2dTranspose(tf.tensor4d(dy, [1, 8, 8, 8]), tf.tensor4d(w, [8, 8, 8, 8]), [1, 4, 4, 8], 1, 'same');
+    assertClose(await on('wasm', input), await on('cpu', input), 'dx');
+    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [8, 8, 8, 8] };
+    const filter = () => runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, [1, 4, 4, 8]), dy: tf.tensor4d(dy, [1, 8, 8, 8]) }, attrs);
+    assertClose(await on('wasm', filter), await on('cpu', filter), 'dW');
+  });
+
   for (const [pad, s] of [['same', 2], ['valid', 1], ['same', 1]] as const) {
     test(`MaxPoolGrad 2x2 stride ${s} ${pad} (the wasm package's own routes gradients wrongly)`, async () => {
       const x = randArray([2, 5, 7, 3]);

@@ -62,7 +62,7 @@ export async function benchClassifier(o: ClassifierBenchOptions): Promise<Record
   const f = classifierFlops(o.height, o.width, o.genres);
   const common = { height: o.height, width: o.width, batch: B, genres: o.genres, padding: 'seed', iters: o.iters, warmup: o.warmup };
   return [
-    { bench: 'classifier_train', ...common, images_per_s: round(B / train.s_per_step), s_per_step: round(train.s_per_step, 4), flops_per_image: f.train, gflop_per_s: round((f.train * B) / train.s_per_step / 1e9, 2), last_loss: round(loss, 4) },
-    { bench: 'classifier_infer', ...common, images_per_s: round(B / infer.s_per_step), s_per_step: round(infer.s_per_step, 4), flops_per_image: f.infer, gflop_per_s: round((f.infer * B) / infer.s_per_step / 1e9, 2), out_mean: round(mean, 4) },
+    { bench: 'classifier_train', ...common, images_per_s: round(B / train.s_per_step), s_per_step: round(train.s_per_step, 4), flops_per_image: f.train, gflop_per_s: round((f.train * B) / train.s_per_step / 1e9, 2), gflop_per_cpu_s: round((f.train * B) / train.cpu_s_per_step / 1e9, 2), last_loss: round(loss, 4) },
+    { bench: 'classifier_infer', ...common, images_per_s: round(B / infer.s_per_step), s_per_step: round(infer.s_per_step, 4), flops_per_image: f.infer, gflop_per_s: round((f.infer * B) / infer.s_per_step / 1e9, 2), gflop_per_cpu_s: round((f.infer * B) / infer.cpu_s_per_step / 1e9, 2), out_mean: round(mean, 4) },
   ];
 }

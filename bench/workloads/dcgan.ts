@@ -65,6 +65,7 @@ export async function benchDcgan(o: DcganBenchOptions): Promise<Record<string, u
     height: o.height, width: o.width, batch: B, g_updates: gUpdates,
     images_per_s: round(B / t.s_per_step), s_per_step: round(t.s_per_step, 4), iters: o.iters, warmup: o.warmup,
     flops_per_image: flops, gflop_per_s: round((flops * B) / t.s_per_step / 1e9, 2),
+    gflop_per_cpu_s: round((flops * B) / t.cpu_s_per_step / 1e9, 2),
     last_losses: [round(losses.d, 4), round(losses.g, 4)],
   };
 }

@@ -8,7 +8,8 @@ import { subcommand } from '../program.js';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { UserError } from '../../src/core/errors.js';
 import { checkYearRange, resolveGenreSet, type SplitName } from '../../src/core/dataset/index.js';
-import { writeJsonAtomic } from '../../src/core/fs/atomic.js';
+import { writeOwnedFile } from '../../src/core/fs/ownership.js';
+import { formatSkipped } from '../../src/core/skipped.js';
 import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_POSTERS } from '../../src/core/paths.js';
 import { initBackend } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
@@ -17,7 +18,8 @@ import { writeEvaluation, type Evaluation } from '../../src/artifacts/classifier
 import { evaluateOn, formatEvaluation } from '../../classifier/evaluate.js';
 import { fitExtras, formatExtras } from '../../classifier/extras.js';
 import { VERSIONS, VERSION_NOTES, type Version } from '../../classifier/models.js';
-import { loadClassifier, newestClassifier, saveClassifier } from '../../src/artifacts/classifier-model.js';
+import { allClassifiers, loadClassifier, newestClassifier, saveClassifier } from '../../src/artifacts/classifier-model.js';
+import { formatTestMovies, pickTestMovies, testMoviePredictions } from '../../classifier/seed-report.js';
 import { trainClassifier } from '../../classifier/train.js';
 
 const dataFlags = defineFlags({
@@ -50,6 +52,7 @@ const evaluateFlags = defineFlags({
   data: { kind: 'path', exists: 'dir', help: "poster directory (default: the model's)" },
   model: { kind: 'path', exists: 'dir', help: 'model directory (default: the newest under --models)' },
   models: { kind: 'path', default: DEFAULT_MODELS, help: 'where to look for the newest model' },
+  all: { kind: 'bool', default: false, help: "every model under --models, one after another, each with its test movies' predictions (the seed's tests.py)" },
   split: { kind: 'string', default: 'test', choices: ['validation', 'test'], help: 'which split to evaluate on (thresholds come from validation)' },
   json: { kind: 'path', help: 'also write the evaluation JSON here (it always goes to <model>/evaluation-<split>.json)' },
 });
@@ -62,7 +65,6 @@ const compareFlags = defineFlags({
   split: { kind: 'string', default: 'validation', choices: ['validation', 'test'], help: 'split the versions are compared on' },
   output: { kind: 'path', help: 'write the comparison JSON here (default: <models>/compare-<genres>_ratio-<r>.json)' },
 });
-
 
 type TrainValues = ReturnType<typeof readFlags<typeof trainFlags>>;
 
@@ -99,29 +101,59 @@ function configureTrain(cmd: Command): Command {
   });
 }
 
+type EvaluateValues = ReturnType<typeof readFlags<typeof evaluateFlags>>;
+
+async function evaluateModel(dir: string, o: EvaluateValues, withTestMovies: boolean): Promise<Evaluation> {
+  const c = await loadClassifier(dir);
+  const csv = o.csv ?? c.meta.dataset.csv;
+  const posters = o.data ?? c.meta.dataset.data;
+  if (!existsSync(csv)) throw new UserError(`${csv}: the model's CSV is not there; pass --csv`);
+  if (!existsSync(posters)) throw new UserError(`${posters}: the model's poster directory is not there; pass --data`);
+  const p = c.meta.params as { ratio: number; minYear: number | null; maxYear: number | null; limit: number | null };
+  const split = o.split as SplitName;
+  const data = await loadClassifierData({ csv, data: posters, genres: c.genres, ratio: p.ratio, minYear: p.minYear ?? undefined, maxYear: p.maxYear ?? undefined, limit: p.limit ?? undefined, splits: [split] });
+  for (const l of formatSkipped(data.skipped, 'classifier evaluate: posters that cannot be decoded are left out', null)) process.stderr.write(l + '\n');
+  if (data.fingerprint !== c.meta.dataset.fingerprint) process.stderr.write(`note: the data differ from what ${dir} was trained on (fingerprint ${data.fingerprint}, model ${c.meta.dataset.fingerprint})\n`);
+  const examples = data.splits[split]!;
+  const e = await evaluateOn(c, examples, split);
+  const file = await writeEvaluation(dir, e);
+  process.stdout.write(formatEvaluation(e));
+  if (withTestMovies) {
+    process.stdout.write(`\npredictions ([o] a genre of the movie, [!] not one of its genres):\n`);
+    process.stdout.write(formatTestMovies(await testMoviePredictions(c, pickTestMovies(examples)), c));
+  }
+  process.stderr.write(`wrote ${file}\n`);
+  return e;
+}
+
 function configureEvaluate(cmd: Command): Command {
   return addFlags(cmd, evaluateFlags).action(async () => {
     const o = readFlags(cmd, evaluateFlags);
-    const dir = o.model ?? (await newestClassifier(o.models));
-    if (!dir) throw new UserError(`no trained classifier in ${o.models}; train one with 'poster-studio classifier train' or pass --model <dir>`);
+    if (o.all && o.model) throw new UserError('--all evaluates every model under --models; drop --model (or --all)');
+    const dirs = o.all ? await allClassifiers(o.models) : [o.model ?? (await newestClassifier(o.models))].filter((d): d is string => !!d);
+    if (!dirs.length) throw new UserError(`no trained classifier in ${o.models}; train one with 'poster-studio classifier train' or pass --model <dir>`);
     await initBackend(o.backend);
-    const c = await loadClassifier(dir);
-    const csv = o.csv ?? c.meta.dataset.csv;
-    const posters = o.data ?? c.meta.dataset.data;
-    if (!existsSync(csv)) throw new UserError(`${csv}: the model's CSV is not there; pass --csv`);
-    if (!existsSync(posters)) throw new UserError(`${posters}: the model's poster directory is not there; pass --data`);
-    const p = c.meta.params as { ratio: number; minYear: number | null; maxYear: number | null; limit: number | null };
-    const split = o.split as SplitName;
-    const data = await loadClassifierData({ csv, data: posters, genres: c.genres, ratio: p.ratio, minYear: p.minYear ?? undefined, maxYear: p.maxYear ?? undefined, limit: p.limit ?? undefined, splits: [split] });
-    if (data.fingerprint !== c.meta.dataset.fingerprint) process.stderr.write(`note: the data differ from what ${dir} was trained on (fingerprint ${data.fingerprint}, model ${c.meta.dataset.fingerprint})\n`);
-    const e = await evaluateOn(c, data.splits[split]!, split);
-    const file = await writeEvaluation(dir, e);
+    const results: { dir: string; e: Evaluation }[] = [];
+    for (const dir of dirs) {
+      if (o.all) process.stdout.write(`${results.length ? '\n' : ''}=== ${dir}\n`);
+      results.push({ dir, e: await evaluateModel(dir, o, o.all) });
+    }
     if (o.json) {
       await fs.mkdir(path.dirname(path.resolve(o.json)), { recursive: true });
-      await writeJsonAtomic(o.json, e);
+      await writeOwnedFile(o.json, JSON.stringify(o.all ? results.map((r) => r.e) : results[0]!.e, null, 2) + '\n', '--json');
+      process.stderr.write(`wrote ${o.json}\n`);
     }
-    process.stdout.write(formatEvaluation(e));
-    process.stderr.write(`wrote ${file}${o.json ? ` and ${o.json}` : ''}\n`);
+    if (results.length > 1) {
+      const f = (v: number) => (Number.isFinite(v) ? v.toFixed(3) : '-');
+      const pc = (v: number) => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : '-');
+      const rows = [['model', 'posters', 'micro-AUC', 'macro-AUC', 'mAP', 'top-1', 'seed accuracy']];
+      for (const { dir, e } of results) {
+        const m = e.model_metrics;
+        rows.push([path.basename(dir), String(e.count), f(m.microAuc), f(m.macroAuc), f(m.mAP), pc(m.top1), pc(e.seedAccuracy?.value ?? NaN)]);
+      }
+      const w = rows[0]!.map((_, j) => Math.max(...rows.map((r) => r[j]!.length)));
+      process.stdout.write(`\nall models, ${o.split} split:\n` + rows.map((r) => r.map((c, j) => (j === 0 ? c.padEnd(w[j]!) : c.padStart(w[j]!))).join('  ')).join('\n') + '\n');
+    }
   });
 }
 
@@ -161,10 +193,10 @@ function configureCompare(cmd: Command): Command {
         '\n',
     );
     const out = o.output ?? path.join(o.models, `compare-${o.genres.replace(/,/g, '+')}_ratio-${o.ratio}.json`);
-    await writeJsonAtomic(out, {
+    await writeOwnedFile(out, JSON.stringify({
       split, epochs: o.epochs, ratio: o.ratio, seed: o.seed, backend,
       versions: rows.map((r) => ({ version: r.version, dir: r.dir, params: r.params, imagesPerSecond: r.imagesPerSecond, ...r.evaluation })),
-    });
+    }, null, 2) + '\n', '--output');
     process.stderr.write(`wrote ${out}\n`);
   });
 }

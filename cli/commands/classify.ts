@@ -8,21 +8,25 @@ import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { UserError } from '../../src/core/errors.js';
-import { readMovieCsv, type Movie } from '../../src/core/dataset/index.js';
-import { writeFileAtomic } from '../../src/core/fs/atomic.js';
-import { DEFAULT_CSV, DEFAULT_MODELS } from '../../src/core/paths.js';
+import { indexPosters, readMovieCsv, type Movie } from '../../src/core/dataset/index.js';
+import { checkFile, writeOwnedFile } from '../../src/core/fs/ownership.js';
+import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_POSTERS } from '../../src/core/paths.js';
 import { createProgress } from '../../src/core/progress.js';
 import { classifySamples, looksLikeSamples } from '../../src/features/scoring/index.js';
 import { initBackend } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
-import { listImages, predictFiles, predictionsCsv, predictionsJson, formatPrediction } from '../../classifier/predict.js';
+import {
+  extraHeads, findMovie, formatExtrasOf, formatPrediction, listImages, predictFiles, predictionsCsv, predictionsJson, titleWidth,
+} from '../../classifier/predict.js';
 import { loadClassifier, newestClassifier } from '../../src/artifacts/classifier-model.js';
 
 export const classifyFlags = defineFlags({
   ...backendFlags,
   model: { kind: 'path', exists: 'dir', help: 'model directory (default: the newest under --models)' },
   models: { kind: 'path', default: DEFAULT_MODELS, help: 'where to look for the newest model' },
-  truth_csv: { kind: 'path', default: DEFAULT_CSV, help: 'MovieGenre.csv for titles and true genres of files named <imdbId>.jpg (used when it exists)' },
+  truth_csv: { kind: 'path', default: DEFAULT_CSV, help: 'MovieGenre.csv for titles and true genres of files named <imdbId>.jpg (used when it exists), and for --movie' },
+  movie: { kind: 'string', arg: 'title|imdbId', help: "score this movie's poster: a title ('The Matrix', or 'The Matrix (1999)' when several share it) or an imdbId" },
+  data: { kind: 'path', default: DEFAULT_POSTERS, help: 'poster directory (<imdbId>.jpg) where --movie looks' },
   json: { kind: 'path', help: 'write [{"file", "title", "scores": {genre: score}}] to this file' },
   csv: { kind: 'path', help: 'write the same as a CSV table to this file' },
   top: { kind: 'int', default: 3, min: 0, max: 100, help: 'genres shown per poster (plus any over its tuned threshold; 0 = all)' },
@@ -31,15 +35,26 @@ export const classifyFlags = defineFlags({
 
 export function configureClassify(cmd: Command): Command {
   addFlags(cmd, classifyFlags)
-    .argument('<inputs...>', 'poster images or directories of them (or of DCGAN sample grids)')
+    .argument('[inputs...]', 'poster images or directories of them (or of DCGAN sample grids)')
     .action(async (inputs: string[]) => {
       const o = readFlags(cmd, classifyFlags);
+      if (!inputs.length && o.movie === undefined) throw new UserError('classify needs poster files or directories, or --movie <title|imdbId>');
+      const movies = new Map<string, Movie>();
+      if (o.movie !== undefined) {
+        if (!existsSync(o.truth_csv)) throw new UserError(`--truth_csv: ${o.truth_csv} does not exist; --movie looks titles up in MovieGenre.csv`);
+        const found = findMovie(o.movie, readMovieCsv(o.truth_csv).movies, indexPosters(o.data));
+        movies.set(found.file, found.movie);
+        inputs = [...inputs, found.file];
+      }
       const dir = o.model ?? (await newestClassifier(o.models));
       if (!dir) {
         throw new UserError(`no trained classifier in ${o.models}; train one with 'poster-studio classifier train --genres=7 --ratio=30 --epochs=10' or pass --model <dir>`);
       }
       const { files, missing } = await listImages(inputs);
       if (missing.length) throw new UserError(`${missing.join(', ')}: no such file or directory`);
+      // Refused before any scoring when --json/--csv name someone else's file.
+      if (o.json) await checkFile(o.json, '--json');
+      if (o.csv) await checkFile(o.csv, '--csv');
       await initBackend(o.backend);
       const c = await loadClassifier(dir);
       if (await looksLikeSamples(inputs, o.grid)) {
@@ -59,6 +74,7 @@ export function configureClassify(cmd: Command): Command {
       const skipped: string[] = [];
       const preds = await predictFiles(c, files, {
         byId,
+        movies,
         onSkip: (file, reason) => {
           skipped.push(file);
           process.stderr.write(`skipped ${file}: ${reason}\n`);
@@ -67,17 +83,19 @@ export function configureClassify(cmd: Command): Command {
       });
       progress.stop();
       const thresholds = Object.fromEntries(c.genres.map((g, j) => [g, c.thresholds[j]!]));
-      for (const p of preds) process.stdout.write(formatPrediction(p, thresholds, o.top) + '\n');
+      const heads = extraHeads(c);
+      const width = titleWidth(preds);
+      for (const p of preds) process.stdout.write(formatPrediction(p, thresholds, o.top, { titleWidth: width }) + formatExtrasOf(p, heads) + '\n');
       if (!files.length) process.stdout.write(`no images found in ${inputs.join(', ')}\n`);
       const wrote: string[] = [];
       if (o.json) {
         await fs.mkdir(path.dirname(path.resolve(o.json)), { recursive: true });
-        await writeFileAtomic(o.json, predictionsJson(preds));
+        await writeOwnedFile(o.json, predictionsJson(preds), '--json');
         wrote.push(o.json);
       }
       if (o.csv) {
         await fs.mkdir(path.dirname(path.resolve(o.csv)), { recursive: true });
-        await writeFileAtomic(o.csv, predictionsCsv(preds, c.genres));
+        await writeOwnedFile(o.csv, predictionsCsv(preds, c.genres), '--csv');
         wrote.push(o.csv);
       }
       process.stderr.write(`scored ${preds.length} poster(s) with ${path.basename(dir)}${skipped.length ? `, skipped ${skipped.length}` : ''}${wrote.length ? `; wrote ${wrote.join(', ')}` : ''}\n`);

@@ -9,7 +9,7 @@ import { UserError } from '../../src/core/errors.js';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { computePosterFid, fidCsv } from '../../src/features/fid/poster-fid.js';
 import { DEFAULT_EPS } from '../../src/features/fid/frechet.js';
-import { writeFileAtomic } from '../../src/core/fs/atomic.js';
+import { checkFile, writeOwnedFile } from '../../src/core/fs/ownership.js';
 import { writeFidJson } from '../../src/artifacts/fid-json.js';
 import { DEFAULT_MODELS, DEFAULT_SAMPLES } from '../../src/core/paths.js';
 import { createProgress } from '../../src/core/progress.js';
@@ -40,6 +40,9 @@ export function configureFid(cmd: Command): Command {
     if (!realDir) throw new UserError('no real posters: pass --real <poster dir> (or run get-data / prepare-dcgan to fill data/posters or data/dcgan)');
     const modelDir = o.model ?? (await newestClassifier(o.models));
     if (!modelDir) throw new UserError(`no trained classifier in ${o.models}; train one with 'poster-studio classifier train' or pass --model <dir>`);
+    // Refused before the work when fid.json or fid.csv there are someone else's.
+    await checkFile(path.join(o.samples, 'fid.json'), '--samples');
+    await checkFile(path.join(o.samples, 'fid.csv'), '--samples');
     const allReal = await listRealPosters(realDir);
     if (allReal.length < 8) throw new UserError(`${realDir}: ${allReal.length} posters found; poster-FID needs at least 8`);
     const scan = await scanSamples([o.samples], { grid });
@@ -64,7 +67,7 @@ export function configureFid(cmd: Command): Command {
     progress.stop();
     const json = await writeFidJson(o.samples, { model: modelDir, createdAt: new Date().toISOString(), ...r, real: { dir: realDir, ...r.real } });
     const csv = path.join(o.samples, 'fid.csv');
-    await writeFileAtomic(csv, fidCsv(r));
+    await writeOwnedFile(csv, fidCsv(r), '--samples');
     const v = r.validation;
     process.stdout.write(
       `poster-FID on ${r.featureDim}-d penultimate features of ${model.name}; reference: ${r.real.reference} real posters from ${realDir}\n` +

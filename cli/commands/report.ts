@@ -10,6 +10,8 @@ import path from 'node:path';
 import { displayTitle, readMovieCsv, type Movie } from '../../src/core/dataset/index.js';
 import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_REPORT, DEFAULT_SAMPLES } from '../../src/core/paths.js';
 import { writeReport } from '../../src/features/report/build.js';
+import { withLocks } from '../../src/core/fs/lock.js';
+import { escapeHtml } from '../../src/core/escape.js';
 import { readModelInfo } from '../../src/features/report/inputs.js';
 import { defaultRealDir } from '../../src/features/scoring/real.js';
 import { newestClassifier, openGenreModel, type GenreModel } from '../../src/artifacts/classifier-model.js';
@@ -35,13 +37,13 @@ export function configureReport(cmd: Command): Command {
     const o = readFlags(cmd, reportFlags);
     const modelDir = o.model ?? (await newestClassifier(o.models));
     let model: GenreModel | null = null;
-    let modelNote = `no trained classifier in ${o.models}; run <code>poster-studio classifier train</code>`;
+    let modelNote = `no trained classifier in ${escapeHtml(o.models)}; run <code>poster-studio classifier train</code>`;
     if (modelDir) {
       await initBackend(o.backend);
       try {
         model = await openGenreModel(modelDir);
       } catch (err) {
-        modelNote = `the classifier in ${modelDir} cannot be loaded (${(err as Error).message})`;
+        modelNote = `the classifier in ${escapeHtml(modelDir)} cannot be loaded (${escapeHtml((err as Error).message)})`;
         process.stderr.write(`warning: ${(err as Error).message}; the report goes on without it\n`);
       }
     }
@@ -53,7 +55,7 @@ export function configureReport(cmd: Command): Command {
         process.stderr.write(`warning: ${o.csv} not read (${(err as Error).message}); posters are shown by file name\n`);
       }
     }
-    const res = await writeReport({
+    const res = await withLocks([{ path: o.output, kind: 'file' }], 'report', async () => writeReport({
       samplesDir: o.samples,
       output: o.output,
       video: o.video,
@@ -70,7 +72,7 @@ export function configureReport(cmd: Command): Command {
         return movie ? { title: displayTitle(movie), genres: movie.genres } : null;
       },
       log: (l) => process.stderr.write(l + '\n'),
-    });
+    }));
     const missing = res.sections.filter((s) => !s.available).map((s) => s.id);
     process.stdout.write(
       `wrote ${res.output} (${(res.bytes / 1e6).toFixed(1)} MB, self-contained)` +

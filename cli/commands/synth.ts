@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { createProgress } from '../../src/core/progress.js';
 import { writeSyntheticSet } from '../../src/features/synthetic/generate.js';
+import { withLocks } from '../../src/core/fs/lock.js';
 
 export const synthFlags = defineFlags({
   output: { kind: 'path', default: 'data/synthetic', help: 'where MovieGenre.csv and posters/ are written' },
@@ -20,7 +21,7 @@ export function configureSynth(cmd: Command): Command {
     const o = readFlags(cmd, synthFlags);
     const started = Date.now();
     const progress = createProgress('synth', o.count);
-    const r = await writeSyntheticSet(o.output, { ...o, onPoster: (d) => progress.update(d) });
+    const r = await withLocks([{ path: o.output, kind: 'dir' }], 'synth', () => writeSyntheticSet(o.output, { ...o, onPoster: (d) => progress.update(d) }));
     progress.stop();
     const s = (Date.now() - started) / 1000;
     process.stdout.write(

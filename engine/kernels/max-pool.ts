@@ -86,7 +86,10 @@ function maxPool(args: Args): ReturnType<Parameters<typeof kernel>[2]> {
   const x = args.inputs.x;
   if (!x || x.dtype !== 'float32') return null;
   const info = poolInfo(args, x.shape);
-  if (!info) return null;
+  // The cpu kernel returns a 1x1 pooling whose output keeps the input's shape as the input itself,
+  // whatever its stride and padding (f=1, s=2, p=1 included, whose windows are mostly padding);
+  // tfjs's own tests expect that answer, so it keeps those calls.
+  if (!info || (info.filterHeight === 1 && info.filterWidth === 1 && tf.util.arraysEqual(info.inShape, info.outShape))) return null;
   const X = valuesOf(args.backend, x);
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const O = allocFloats(N * OH * OW * C);

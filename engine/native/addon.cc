@@ -2,31 +2,73 @@
 // in (no copy) and picks the instruction set once, at load time.
 #include <napi.h>
 #include <omp.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
 
+#include <climits>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "addon_parts.h"
 #include "kernels.h"
 
 namespace {
 
+using ps_addon::checked_product;
 using ps_addon::floats;
+using ps_addon::run_kernel;
 
 const ps::KernelSet* K = nullptr;
 
-const ps::KernelSet* choose_kernels_for_cpu() {
 #if defined(__x86_64__) || defined(__i386__)
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return &ps_avx2::kernels;
-#endif
-  return &ps_portable::kernels;
+// AVX-512 needs the CPU (cpuid: F, BW, VL, DQ, AVX2 and FMA) and the OS, which must save the opmask and
+// the full ZMM registers on a context switch (XGETBV bits 5-7, with SSE and AVX state, bits 1-2).
+bool cpu_has_avx512() {
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+  const bool osxsave = c & (1u << 27), fma = c & (1u << 12);
+  if (!osxsave || !fma) return false;
+  unsigned lo, hi;
+  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+  if ((lo & 0xE6) != 0xE6) return false;
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
+  // AVX2 too: the AVX-512 build is also compiled with -mavx2 (every AVX-512 CPU has it).
+  const unsigned need = (1u << 5) | (1u << 16) | (1u << 17) | (1u << 30) | (1u << 31);  // AVX2, F, DQ, BW, VL
+  return (b & need) == need;
 }
 
-const ps::KernelSet* choose_kernels() {
-  const char* force = std::getenv("POSTER_STUDIO_SIMD");
-  if (force && std::string(force) == "portable") return &ps_portable::kernels;
-  return choose_kernels_for_cpu();
+// AVX512_BF16 (vdpbf16ps): cpuid leaf 7, subleaf 1, EAX bit 5; only with AVX-512 usable.
+bool cpu_has_avx512_bf16() {
+  unsigned a, b, c, d;
+  return cpu_has_avx512() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
+#endif
+
+// The kernel sets this CPU can run, fastest first; portable runs everywhere.
+std::vector<const ps::KernelSet*> supported_sets() {
+  std::vector<const ps::KernelSet*> sets;
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (cpu_has_avx512()) sets.push_back(&ps_avx512::kernels);
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) sets.push_back(&ps_avx2::kernels);
+#endif
+  sets.push_back(&ps_portable::kernels);
+  return sets;
+}
+
+std::string supported_names() {
+  std::string s;
+  for (const ps::KernelSet* k : supported_sets()) s += (s.empty() ? "" : ", ") + std::string(k->name);
+  return s;
+}
+
+// The set named `want`, or null when this CPU cannot run it.
+const ps::KernelSet* find_set(const std::string& want) {
+  for (const ps::KernelSet* k : supported_sets())
+    if (want == k->name) return k;
+  return nullptr;
 }
 
 const float* optional_floats(const Napi::Value& v, const char* what, size_t need) {
@@ -45,6 +87,19 @@ ps::ConvGeom geom(const Napi::Value& v) {
       g.OW <= 0 || g.sh <= 0 || g.sw <= 0 || g.dh <= 0 || g.dw <= 0) {
     throw Napi::RangeError::New(v.Env(), "invalid convolution geometry");
   }
+  if (g.pt < 0 || g.pl < 0) throw Napi::RangeError::New(v.Env(), "invalid convolution geometry: negative padding");
+  // Every size and pixel coordinate the kernels compute in int must fit in one.
+  const Napi::Env env = v.Env();
+  checked_product(env, {g.N, g.H, g.W, g.C}, "convolution input");
+  checked_product(env, {g.N, g.OH, g.OW, g.CO}, "convolution output");
+  checked_product(env, {g.KH, g.KW, g.C, g.CO}, "convolution filter");
+  checked_product(env, {(int64_t)g.OH + 1, g.sh}, "convolution rows");
+  checked_product(env, {(int64_t)g.OW + 1, g.sw}, "convolution columns");
+  checked_product(env, {(int64_t)g.KH + 1, g.dh}, "convolution filter rows");
+  checked_product(env, {(int64_t)g.KW + 1, g.dw}, "convolution filter columns");
+  if ((int64_t)g.pt + g.H > INT32_MAX / 2 || (int64_t)g.pl + g.W > INT32_MAX / 2) {
+    throw Napi::RangeError::New(env, "invalid convolution geometry: padding too large");
+  }
   return g;
 }
 
@@ -61,7 +116,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   const float* bias = optional_floats(info[4], "bias", g.CO);
   const int act = info[5].As<Napi::Number>().Int32Value();
   const float alpha = info[6].As<Napi::Number>().FloatValue();
-  K->conv2d(x, w, y, g, bias, act, alpha);
+  run_kernel(info.Env(), [&] { K->conv2d(x, w, y, g, bias, act, alpha); });
   return info.Env().Undefined();
 }
 
@@ -71,7 +126,7 @@ Napi::Value Conv2dBwdInput(const Napi::CallbackInfo& info) {
   const float* dy = floats(info[0], "dy", ysize(g));
   const float* w = floats(info[1], "filter", wsize(g));
   float* dx = floats(info[2], "dx", xsize(g));
-  K->conv2d_bwd_input(dy, w, dx, g);
+  run_kernel(info.Env(), [&] { K->conv2d_bwd_input(dy, w, dx, g); });
   return info.Env().Undefined();
 }
 
@@ -81,30 +136,39 @@ Napi::Value Conv2dBwdFilter(const Napi::CallbackInfo& info) {
   const float* x = floats(info[0], "x", xsize(g));
   const float* dy = floats(info[1], "dy", ysize(g));
   float* dw = floats(info[2], "dw", wsize(g));
-  K->conv2d_bwd_filter(x, dy, dw, g);
+  run_kernel(info.Env(), [&] { K->conv2d_bwd_filter(x, dy, dw, g); });
   return info.Env().Undefined();
+}
+
+// A size argument: an integer in [0, 2^31) (Int32Value would wrap larger numbers into range).
+int dim(const Napi::Value& v) {
+  const double d = v.ToNumber().DoubleValue();
+  if (!(d >= 0 && d <= INT32_MAX) || d != (double)(int64_t)d) throw Napi::RangeError::New(v.Env(), "invalid matmul shape");
+  return (int)d;
 }
 
 // matmul(a, b, c, batchA, batchB, M, N, K, transA, transB, bias|null, act, alpha)
 Napi::Value Matmul(const Napi::CallbackInfo& info) {
-  const int batchA = info[3].As<Napi::Number>().Int32Value();
-  const int batchB = info[4].As<Napi::Number>().Int32Value();
-  const int M = info[5].As<Napi::Number>().Int32Value();
-  const int N = info[6].As<Napi::Number>().Int32Value();
-  const int Kd = info[7].As<Napi::Number>().Int32Value();
+  const int batchA = dim(info[3]), batchB = dim(info[4]), M = dim(info[5]), N = dim(info[6]), Kd = dim(info[7]);
   if (batchA <= 0 || batchB <= 0 || M < 0 || N < 0 || Kd < 0 || (batchA != batchB && batchA != 1 && batchB != 1)) {
     throw Napi::RangeError::New(info.Env(), "invalid matmul shape");
   }
   const int batch = batchA > batchB ? batchA : batchB;
-  const float* a = floats(info[0], "a", (size_t)batchA * M * Kd);
-  const float* b = floats(info[1], "b", (size_t)batchB * Kd * N);
-  float* c = floats(info[2], "c", (size_t)batch * M * N);
+  const Napi::Env env = info.Env();
+  checked_product(env, {M, Kd}, "matmul a");
+  checked_product(env, {Kd, N}, "matmul b");
+  checked_product(env, {M, N}, "matmul c");
+  const float* a = floats(info[0], "a", checked_product(env, {batchA, M, Kd}, "matmul a", ps_addon::kMaxElements));
+  const float* b = floats(info[1], "b", checked_product(env, {batchB, Kd, N}, "matmul b", ps_addon::kMaxElements));
+  float* c = floats(info[2], "c", checked_product(env, {batch, M, N}, "matmul c", ps_addon::kMaxElements));
   const bool ta = info[8].ToBoolean(), tb = info[9].ToBoolean();
   const float* bias = optional_floats(info[10], "bias", N);
   const int act = info[11].As<Napi::Number>().Int32Value();
   const float alpha = info[12].As<Napi::Number>().FloatValue();
-  K->matmul(a, b, c, batch, batchA == 1 ? 0 : (int64_t)M * Kd, batchB == 1 ? 0 : (int64_t)Kd * N, M, N, Kd, ta, tb,
-            bias, act, alpha);
+  run_kernel(env, [&] {
+    K->matmul(a, b, c, batch, batchA == 1 ? 0 : (int64_t)M * Kd, batchB == 1 ? 0 : (int64_t)Kd * N, M, N, Kd, ta, tb,
+              bias, act, alpha);
+  });
   return info.Env().Undefined();
 }
 
@@ -115,17 +179,30 @@ Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), omp_get_max_threads());
 }
 
-// setSimd('avx2' | 'portable'): switches instruction set (tests, benchmarks); refuses what the CPU lacks.
+// setSimd('avx512' | 'avx2' | 'portable'): switches instruction set (tests, benchmarks); refuses what the CPU lacks.
 Napi::Value SetSimd(const Napi::CallbackInfo& info) {
   const std::string want = info[0].As<Napi::String>().Utf8Value();
-  if (want == "portable") {
-    K = &ps_portable::kernels;
-  } else {
-    const ps::KernelSet* best = choose_kernels_for_cpu();
-    if (want != best->name) throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + want + "' kernels");
-    K = best;
-  }
+  const ps::KernelSet* k = find_set(want);
+  if (!k) throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + want + "' kernels (it runs: " + supported_names() + ")");
+  K = k;
   return Napi::String::New(info.Env(), K->name);
+}
+
+// peak(set, seconds): GFLOP/s of the set's multiply-adds on every core at once; set is a kernel
+// set's name or 'avx512_bf16'. Throws for a set this CPU lacks.
+Napi::Value Peak(const Napi::CallbackInfo& info) {
+  const std::string set = info[0].As<Napi::String>().Utf8Value();
+  const double seconds = info[1].As<Napi::Number>().DoubleValue();
+  if (!(seconds > 0 && seconds <= 60)) throw Napi::RangeError::New(info.Env(), "seconds must be in (0, 60]");
+#if defined(__x86_64__) || defined(__i386__)
+  if (set == "avx512_bf16") {
+    if (!cpu_has_avx512_bf16()) throw Napi::Error::New(info.Env(), "this CPU has no AVX512_BF16");
+    return Napi::Number::New(info.Env(), ps_avx512::bf16_peak(seconds));
+  }
+#endif
+  const ps::KernelSet* k = find_set(set);
+  if (!k) throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + set + "' kernels (it runs: " + supported_names() + ")");
+  return Napi::Number::New(info.Env(), k->fma_peak(seconds));
 }
 
 Napi::Value Info(const Napi::CallbackInfo& info) {
@@ -133,11 +210,28 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("simd", K->name);
   o.Set("threads", omp_get_max_threads());
   o.Set("cores", omp_get_num_procs());
+  o.Set("threadLimit", omp_get_thread_limit());  // OMP_THREAD_LIMIT: parallel regions get at most this many
+  Napi::Array supported = Napi::Array::New(info.Env());
+  for (const ps::KernelSet* k : supported_sets()) supported.Set(supported.Length(), k->name);
+  o.Set("supported", supported);
+#if defined(__x86_64__) || defined(__i386__)
+  o.Set("bf16", cpu_has_avx512_bf16());
+#else
+  o.Set("bf16", false);
+#endif
   return o;
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  K = choose_kernels();
+  K = supported_sets().front();
+  if (const char* force = std::getenv("POSTER_STUDIO_SIMD"); force && *force) {
+    const std::string want(force);
+    if (want != "avx512" && want != "avx2" && want != "portable") {
+      throw Napi::Error::New(env, "POSTER_STUDIO_SIMD=" + want + " is not a SIMD path (accepted: avx512, avx2, portable)");
+    }
+    K = find_set(want);
+    if (!K) throw Napi::Error::New(env, "POSTER_STUDIO_SIMD=" + want + ": this CPU cannot run the " + want + " kernels (it runs: " + supported_names() + ")");
+  }
   int threads = omp_get_num_procs();
   if (const char* t = std::getenv("POSTER_STUDIO_THREADS")) {
     const int v = std::atoi(t);
@@ -151,6 +245,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("peak", Napi::Function::New(env, Peak));
   ps_addon::register_elementwise(env, exports);
   ps_addon::register_training(env, exports);
   return exports;

@@ -17,9 +17,15 @@ export interface NativeAddon {
     transA: boolean, transB: boolean, bias: Float32Array | null, act: number, alpha: number,
   ): void;
   setThreads(n: number): number;
+  /** Switches the SIMD path ('avx512' | 'avx2' | 'portable'); throws for one the CPU lacks. */
   setSimd(name: string): string;
-  info(): { simd: string; threads: number; cores: number };
+  /** GFLOP/s of a path's multiply-adds (or 'avx512_bf16' dot products) on every core at once. */
+  peak(set: string, seconds: number): number;
+  info(): { simd: string; threads: number; cores: number; threadLimit: number; supported: string[]; bf16: boolean };
 }
+
+/** Forces the native kernels' SIMD path (avx512 | avx2 | portable); the addon refuses one the CPU lacks. */
+export const SIMD_ENV = 'POSTER_STUDIO_SIMD';
 
 export const ADDON_FILE = join('build', 'Release', 'poster_studio_native.node');
 
@@ -57,7 +63,9 @@ export function loadAddon(): { addon: NativeAddon } | { reason: string } {
     const require = createRequire(import.meta.url);
     cached = { addon: require(file) as NativeAddon };
   } catch (err) {
-    cached = { reason: `cannot load ${file}: ${(err as Error).message.split('\n')[0]}` };
+    const message = (err as Error).message.split('\n')[0];
+    // A SIMD path forced with POSTER_STUDIO_SIMD that this CPU cannot run: the addon's own line.
+    cached = { reason: message.startsWith(`${SIMD_ENV}=`) ? message : `cannot load ${file}: ${message}` };
   } finally {
     if (policySet) delete process.env.OMP_WAIT_POLICY;
   }

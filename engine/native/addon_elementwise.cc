@@ -11,9 +11,16 @@ namespace {
 
 int64_t i64(const Napi::Value& v, const char* what) {
   if (!v.IsNumber()) throw Napi::TypeError::New(v.Env(), std::string(what) + " must be a number");
-  const int64_t n = v.As<Napi::Number>().Int64Value();
-  if (n < 0) throw Napi::RangeError::New(v.Env(), std::string(what) + " must not be negative");
-  return n;
+  const double d = v.As<Napi::Number>().DoubleValue();
+  if (!(d >= 0)) throw Napi::RangeError::New(v.Env(), std::string(what) + " must not be negative");
+  if (d > (double)kMaxElements || d != (double)(int64_t)d) {
+    throw Napi::RangeError::New(v.Env(), std::string(what) + " must be an integer size");
+  }
+  return (int64_t)d;
+}
+
+int64_t prod(const Napi::CallbackInfo& info, std::initializer_list<int64_t> f, const char* what) {
+  return checked_product(info.Env(), f, what, kMaxElements);
 }
 
 int64_t length(const Napi::Value& v) {
@@ -27,7 +34,8 @@ Napi::Value Unary(const Napi::CallbackInfo& info) {
   const int64_t n = length(info[2]);
   const float* x = floats(info[1], "x", n);
   float* y = floats(info[2], "y", n);
-  ps_ew::unary(op, x, y, n, info[3].As<Napi::Number>().DoubleValue());
+  const double p0 = info[3].As<Napi::Number>().DoubleValue();
+  run_kernel(info.Env(), [&] { ps_ew::unary(op, x, y, n, p0); });
   return info.Env().Undefined();
 }
 
@@ -40,10 +48,10 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   const int64_t sb0 = i64(info[8], "sb0"), sb1 = i64(info[9], "sb1");
   if (sa1 > 1 || sb1 > 1) throw Napi::RangeError::New(info.Env(), "inner strides must be 0 or 1");
   if (M == 0 || C == 0) return info.Env().Undefined();
-  const float* a = floats(info[1], "a", (M - 1) * sa0 + (C - 1) * sa1 + 1);
-  const float* b = floats(info[2], "b", (M - 1) * sb0 + (C - 1) * sb1 + 1);
-  float* out = floats(info[3], "out", M * C);
-  ps_ew::binary(op, a, b, out, M, C, sa0, sa1, sb0, sb1);
+  const float* a = floats(info[1], "a", prod(info, {M - 1, sa0}, "a") + (C - 1) * sa1 + 1);
+  const float* b = floats(info[2], "b", prod(info, {M - 1, sb0}, "b") + (C - 1) * sb1 + 1);
+  float* out = floats(info[3], "out", prod(info, {M, C}, "out"));
+  run_kernel(info.Env(), [&] { ps_ew::binary(op, a, b, out, M, C, sa0, sa1, sb0, sb1); });
   return info.Env().Undefined();
 }
 
@@ -55,7 +63,8 @@ Napi::Value ActGrad(const Napi::CallbackInfo& info) {
   const float* dy = floats(info[1], "dy", n);
   const float* x = floats(info[2], "x", n);
   float* out = floats(info[3], "out", n);
-  ps_ew::act_grad(op, dy, x, out, n, info[4].As<Napi::Number>().FloatValue());
+  const float alpha = info[4].As<Napi::Number>().FloatValue();
+  run_kernel(info.Env(), [&] { ps_ew::act_grad(op, dy, x, out, n, alpha); });
   return info.Env().Undefined();
 }
 
@@ -63,10 +72,10 @@ Napi::Value ActGrad(const Napi::CallbackInfo& info) {
 Napi::Value Sum(const Napi::CallbackInfo& info) {
   const int64_t outer = i64(info[2], "outer"), reduce = i64(info[3], "reduce"), inner = i64(info[4], "inner");
   const double divisor = info[5].As<Napi::Number>().DoubleValue();
-  const float* x = floats(info[0], "x", outer * reduce * inner);
-  float* out = floats(info[1], "out", outer * inner);
+  const float* x = floats(info[0], "x", prod(info, {outer, reduce, inner}, "x"));
+  float* out = floats(info[1], "out", prod(info, {outer, inner}, "out"));
   if (reduce == 0) throw Napi::RangeError::New(info.Env(), "nothing to reduce");
-  ps_ew::sum(x, out, outer, reduce, inner, divisor);
+  run_kernel(info.Env(), [&] { ps_ew::sum(x, out, outer, reduce, inner, divisor); });
   return info.Env().Undefined();
 }
 
@@ -90,20 +99,20 @@ Pool pool_geometry(const Napi::CallbackInfo& info, size_t first) {
 // maxPool2x2(x, y, N, H, W, C, OH, OW)
 Napi::Value MaxPool2x2(const Napi::CallbackInfo& info) {
   const Pool p = pool_geometry(info, 2);
-  const float* x = floats(info[0], "x", (int64_t)p.N * p.H * p.W * p.C);
-  float* y = floats(info[1], "y", (int64_t)p.N * p.OH * p.OW * p.C);
-  ps_ew::max_pool_2x2(x, y, p.N, p.H, p.W, p.C, p.OH, p.OW);
+  const float* x = floats(info[0], "x", prod(info, {p.N, p.H, p.W, p.C}, "x"));
+  float* y = floats(info[1], "y", prod(info, {p.N, p.OH, p.OW, p.C}, "y"));
+  run_kernel(info.Env(), [&] { ps_ew::max_pool_2x2(x, y, p.N, p.H, p.W, p.C, p.OH, p.OW); });
   return info.Env().Undefined();
 }
 
 // maxPool2x2Grad(x, dy, dx, N, H, W, C, OH, OW)
 Napi::Value MaxPool2x2Grad(const Napi::CallbackInfo& info) {
   const Pool p = pool_geometry(info, 3);
-  const int64_t nx = (int64_t)p.N * p.H * p.W * p.C;
+  const int64_t nx = prod(info, {p.N, p.H, p.W, p.C}, "x");
   const float* x = floats(info[0], "x", nx);
-  const float* dy = floats(info[1], "dy", (int64_t)p.N * p.OH * p.OW * p.C);
+  const float* dy = floats(info[1], "dy", prod(info, {p.N, p.OH, p.OW, p.C}, "dy"));
   float* dx = floats(info[2], "dx", nx);
-  ps_ew::max_pool_2x2_grad(x, dy, dx, p.N, p.H, p.W, p.C, p.OH, p.OW);
+  run_kernel(info.Env(), [&] { ps_ew::max_pool_2x2_grad(x, dy, dx, p.N, p.H, p.W, p.C, p.OH, p.OW); });
   return info.Env().Undefined();
 }
 

@@ -2,7 +2,10 @@
 #pragma once
 #include <napi.h>
 
+#include <climits>
 #include <cstdint>
+#include <initializer_list>
+#include <new>
 #include <string>
 
 namespace ps_addon {
@@ -18,6 +21,35 @@ inline float* floats(const Napi::Value& v, const char* what, int64_t need) {
     throw Napi::RangeError::New(v.Env(), std::string(what) + " is too short for the shape given");
   }
   return a.Data();
+}
+
+// The product of sizes given from JS (each >= 0), or a RangeError naming `what` when it exceeds
+// `limit`: the conv/matmul kernels index with int, the others with int64; overflow is caught
+// before it can wrap into a small size that the array-length checks would accept.
+inline int64_t checked_product(Napi::Env env, std::initializer_list<int64_t> factors, const char* what,
+                               int64_t limit = INT32_MAX) {
+  int64_t p = 1;
+  for (int64_t f : factors) {
+    if (f < 0) throw Napi::RangeError::New(env, std::string(what) + ": negative size");
+    if (__builtin_mul_overflow(p, f, &p) || p > limit) {
+      throw Napi::RangeError::New(env, std::string(what) + ": sizes too large (more than " + std::to_string(limit) + " elements)");
+    }
+  }
+  return p;
+}
+
+// Most elements of one array the element-wise and training kernels take (2^40: far above any
+// Float32Array V8 allocates, far below where int64 index arithmetic could overflow).
+constexpr int64_t kMaxElements = (int64_t)1 << 40;
+
+// Runs a kernel; scratch memory it could not allocate becomes a JS error (not a crash).
+template <class F>
+void run_kernel(Napi::Env env, F&& f) {
+  try {
+    f();
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(env, "native engine: out of memory for its scratch buffers");
+  }
 }
 
 // Element-wise, reduction and pooling kernels (addon_elementwise.cc).

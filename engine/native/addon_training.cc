@@ -25,7 +25,9 @@ size_t length(const Napi::Value& v, const char* what) {
 
 int64_t count(const Napi::Value& v, const char* what) {
   const double d = v.As<Napi::Number>().DoubleValue();
-  if (!(d >= 0) || d != (double)(int64_t)d) throw Napi::RangeError::New(v.Env(), std::string(what) + " must be a count");
+  if (!(d >= 0 && d <= (double)kMaxElements) || d != (double)(int64_t)d) {
+    throw Napi::RangeError::New(v.Env(), std::string(what) + " must be a count");
+  }
   return (int64_t)d;
 }
 
@@ -34,9 +36,10 @@ Napi::Value BnTrainForward(const Napi::CallbackInfo& info) {
   const int64_t M = count(info[6], "M"), C = count(info[7], "C");
   const double eps = info[8].As<Napi::Number>().DoubleValue();
   if (M <= 0 || C <= 0) throw Napi::RangeError::New(info.Env(), "batch norm needs M, C > 0");
-  ps_train::bn_forward(floats(info[0], "x", M * C), floats(info[1], "gamma", C), floats(info[2], "beta", C),
-                       floats(info[3], "y", M * C), floats(info[4], "mean", C), floats(info[5], "variance", C), M, C,
-                       eps);
+  const int64_t MC = checked_product(info.Env(), {M, C}, "batch norm", kMaxElements);
+  float *x = floats(info[0], "x", MC), *gamma = floats(info[1], "gamma", C), *beta = floats(info[2], "beta", C);
+  float *y = floats(info[3], "y", MC), *mean = floats(info[4], "mean", C), *var = floats(info[5], "variance", C);
+  run_kernel(info.Env(), [&] { ps_train::bn_forward(x, gamma, beta, y, mean, var, M, C, eps); });
   return info.Env().Undefined();
 }
 
@@ -45,9 +48,11 @@ Napi::Value BnTrainBackward(const Napi::CallbackInfo& info) {
   const int64_t M = count(info[8], "M"), C = count(info[9], "C");
   const double eps = info[10].As<Napi::Number>().DoubleValue();
   if (M <= 0 || C <= 0) throw Napi::RangeError::New(info.Env(), "batch norm needs M, C > 0");
-  ps_train::bn_backward(floats(info[0], "dy", M * C), floats(info[1], "x", M * C), floats(info[2], "gamma", C),
-                        floats(info[3], "mean", C), floats(info[4], "variance", C), floats(info[5], "dx", M * C),
-                        floats(info[6], "dgamma", C), floats(info[7], "dbeta", C), M, C, eps);
+  const int64_t MC = checked_product(info.Env(), {M, C}, "batch norm", kMaxElements);
+  float *dy = floats(info[0], "dy", MC), *x = floats(info[1], "x", MC), *gamma = floats(info[2], "gamma", C);
+  float *mean = floats(info[3], "mean", C), *var = floats(info[4], "variance", C), *dx = floats(info[5], "dx", MC);
+  float *dgamma = floats(info[6], "dgamma", C), *dbeta = floats(info[7], "dbeta", C);
+  run_kernel(info.Env(), [&] { ps_train::bn_backward(dy, x, gamma, mean, var, dx, dgamma, dbeta, M, C, eps); });
   return info.Env().Undefined();
 }
 

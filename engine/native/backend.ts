@@ -39,7 +39,10 @@ class NativeBackend extends MathBackendCPU {
   }
 
   override disposeData(dataId: DataId, force = false): boolean {
-    const values = this.data.get(dataId)?.values;
+    // has() before get(): get() of an id this backend does not hold asks the engine to move the
+    // data here from the backend that owns it, which is this one, and recurses until the stack
+    // overflows (a tensor made from a bare dataId, or a custom kernel's output).
+    const values = this.data.has(dataId) ? this.data.get(dataId)?.values : undefined;
     const freed = super.disposeData(dataId, force);
     if (freed && values !== undefined && !this.data.has(dataId)) releaseFloats(values);
     return freed;

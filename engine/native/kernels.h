@@ -1,5 +1,7 @@
 // Interface shared by the SIMD builds of the kernels (one per instruction set) and the addon.
 #pragma once
+#include <time.h>
+
 #include <cstdint>
 
 namespace ps {
@@ -14,6 +16,13 @@ struct ConvGeom {
   int dh, dw;
 };
 
+// CPU time of the calling thread, in seconds (the peak loops count per CPU-second).
+inline double thread_cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 enum Act { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_ELU = 4, ACT_SIGMOID = 5 };
 
 struct KernelSet {
@@ -25,9 +34,18 @@ struct KernelSet {
   // c[b] = op(a[b]) * op(b[b]) (+ bias[N], activation); strideA/strideB = 0 broadcast one matrix.
   void (*matmul)(const float* a, const float* b, float* c, int batch, int64_t strideA, int64_t strideB, int M,
                  int N, int K, bool transA, bool transB, const float* bias, int act, float alpha);
+  // GFLOP/s of this instruction set's vector multiply-adds on every core at once, per CPU-second
+  // of each thread (impl_peak.inc).
+  double (*fma_peak)(double seconds);
 };
 
 }  // namespace ps
 
+namespace ps_avx512 {
+extern const ps::KernelSet kernels;
+// GFLOP/s of AVX-512 BF16 dot products (vdpbf16ps: 2 multiply-adds per fp32 lane) on every core,
+// per CPU-second of each thread.
+double bf16_peak(double seconds);
+}
 namespace ps_avx2 { extern const ps::KernelSet kernels; }
 namespace ps_portable { extern const ps::KernelSet kernels; }

@@ -43,6 +43,16 @@ function geometry(c: Conv2DInfo): Int32Array {
 
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
+/**
+ * Whether dy has the shape of the convolution's output. tfjs does not check it: a conv2dTranspose
+ * asked for an output smaller than the convolution of its input would give (8x8 into 4x4, f=8,
+ * s=1, same in tfjs's own tests) hands over a dy larger than the geometry, which the cpu kernel
+ * reads through dy's own strides, using its top-left corner; the addon assumes the geometry's
+ * layout, so such calls keep the cpu kernel.
+ */
+const dyMatches = (dy: TensorInfo, c: Conv2DInfo): boolean =>
+  tf.util.arraysEqual(dy.shape, [c.batchSize, c.outHeight, c.outWidth, c.outChannels]);
+
 /** Output storage the kernel overwrites entirely (recycled, not zeroed). */
 const output = (n: number): Float32Array => allocFloats(n);
 
@@ -86,6 +96,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || !allFloat(dy, filter)) return fallback('Conv2DBackpropInput')(args);
     const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number],
       attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+    if (!dyMatches(dy, info)) return fallback('Conv2DBackpropInput')(args);
     const out = output(size(attrs.inputShape));
     if (out.length > 0) addon.conv2dBackpropInput(values(backend, dy), values(backend, filter), out, geometry(info));
     return backend.makeTensorInfo(attrs.inputShape, 'float32', out);
@@ -98,6 +109,7 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || !allFloat(x, dy)) return fallback('Conv2DBackpropFilter')(args);
     const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape,
       attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+    if (!dyMatches(dy, info)) return fallback('Conv2DBackpropFilter')(args);
     const out = output(size(attrs.filterShape));
     if (out.length > 0) addon.conv2dBackpropFilter(values(backend, x), values(backend, dy), out, geometry(info));
     return backend.makeTensorInfo(attrs.filterShape, 'float32', out);

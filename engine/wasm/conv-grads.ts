@@ -48,6 +48,17 @@ function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap):
   );
 }
 
+/**
+ * Where dy[n, oh, ow, 0] is, through dy's own shape as the cpu kernels read it: tfjs does not
+ * check that dy has the convolution's output shape, and a conv2dTranspose asked for an output
+ * smaller than the convolution of its input would give (8x8 into 4x4, f=8, s=1, same, in tfjs's
+ * own tests) passes a larger dy whose top-left corner is the gradient.
+ */
+function dyIndex(dy: TensorInfo, CO: number): (n: number, oh: number, ow: number) => number {
+  const [, DH, DW] = dy.shape as [number, number, number, number];
+  return (n, oh, ow) => ((n * DH + oh) * DW + ow) * CO;
+}
+
 export function conv2dBackpropFilterWasm({ inputs, backend, attrs }: Parameters<KernelFunc>[0]): TensorInfo {
   const b = backend as WasmBackend;
   const { x, dy } = inputs as { x: TensorInfo; dy: TensorInfo };
@@ -79,8 +90,14 @@ export function conv2dBackpropFilterWasm({ inputs, backend, attrs }: Parameters<
     }
     // dy [N,OH,OW,CO] -> [OH,OW,N,CO]: whole CO rows move at once.
     const g = b.typedArrayFromHeap(dy), gt = b.typedArrayFromHeap(dyt);
+    const at = dyIndex(dy, CO);
     for (let n = 0; n < N; n++) {
-      for (let p = 0; p < OH * OW; p++) gt.set(g.subarray((n * OH * OW + p) * CO, (n * OH * OW + p + 1) * CO), (p * N + n) * CO);
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          const s0 = at(n, oh, ow);
+          gt.set(g.subarray(s0, s0 + CO), ((oh * OW + ow) * N + n) * CO);
+        }
+      }
     }
   }
   const out = validConv(b, xt, dyt, [SH, SW]); // [CI, KH, KW, CO]
@@ -132,6 +149,7 @@ export function conv2dBackpropInputWasm({ inputs, backend, attrs }: Parameters<K
       {
         // P[a, c] = dy[q0 - (T-1) + a, ...], zero outside dy.
         const g = b.typedArrayFromHeap(dy), d = b.typedArrayFromHeap(p);
+        const at = dyIndex(dy, CO);
         d.fill(0);
         for (let n = 0; n < N; n++) {
           for (let a = 0; a < PH; a++) {
@@ -140,7 +158,7 @@ export function conv2dBackpropInputWasm({ inputs, backend, attrs }: Parameters<K
             for (let c = 0; c < PW; c++) {
               const ow = pw.q0 - (pw.T - 1) + c;
               if (ow < 0 || ow >= OW) continue;
-              const s0 = ((n * OH + oh) * OW + ow) * CO;
+              const s0 = at(n, oh, ow);
               d.set(g.subarray(s0, s0 + CO), ((n * PH + a) * PW + c) * CO);
             }
           }

@@ -7,7 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { SplitName } from '../core/dataset/index.js';
-import { writeJsonAtomic } from '../core/fs/atomic.js';
+import { writeOwnedFile } from '../core/fs/ownership.js';
 
 export interface GenreMetrics {
   precision: number;
@@ -39,6 +39,8 @@ export interface Evaluation {
   model_metrics: MultiLabelReport;
   baselines: { allNegative: MultiLabelReport; genrePrior: MultiLabelReport };
   seedReportedTop1: number;
+  /** The seed's "overall accuracy" computed as Keras did (classifier/evaluate.ts seedAccuracy); absent in older files. */
+  seedAccuracy?: { value: number; count: number };
 }
 
 const EVALUATION_NAME = /^evaluation-(\w+)\.json$/;
@@ -47,7 +49,7 @@ export const evaluationPath = (modelDir: string, split: SplitName): string => pa
 
 export async function writeEvaluation(modelDir: string, e: Evaluation): Promise<string> {
   const file = evaluationPath(modelDir, e.split);
-  await writeJsonAtomic(file, e);
+  await writeOwnedFile(file, JSON.stringify(e, null, 2) + '\n', '--model');
   return file;
 }
 

@@ -76,16 +76,22 @@ export async function readMetadata(dir: string): Promise<ClassifierMetadata> {
   return meta;
 }
 
+/** Every saved model under modelsDir (a directory with model.json and metadata.json), by name. */
+export async function allClassifiers(modelsDir: string): Promise<string[]> {
+  if (!existsSync(modelsDir)) return [];
+  const out: string[] = [];
+  for (const e of await fs.readdir(modelsDir, { withFileTypes: true })) {
+    const dir = path.join(modelsDir, e.name);
+    if (e.isDirectory() && existsSync(path.join(dir, METADATA_FILE)) && existsSync(path.join(dir, 'model.json'))) out.push(dir);
+  }
+  return out.sort();
+}
+
 /** The newest model directory (by metadata.json time) under a models directory, or null. */
 export async function newestClassifier(modelsDir: string): Promise<string | null> {
-  if (!existsSync(modelsDir)) return null;
   let best: { dir: string; t: number } | null = null;
-  for (const e of await fs.readdir(modelsDir, { withFileTypes: true })) {
-    if (!e.isDirectory()) continue;
-    const dir = path.join(modelsDir, e.name);
-    const m = path.join(dir, METADATA_FILE);
-    if (!existsSync(m) || !existsSync(path.join(dir, 'model.json'))) continue;
-    const t = (await fs.stat(m)).mtimeMs;
+  for (const dir of await allClassifiers(modelsDir)) {
+    const t = (await fs.stat(path.join(dir, METADATA_FILE))).mtimeMs;
     if (!best || t > best.t) best = { dir, t };
   }
   return best?.dir ?? null;

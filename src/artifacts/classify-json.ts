@@ -4,7 +4,7 @@
  * show the mix over training).
  */
 import path from 'node:path';
-import { writeJsonAtomic } from '../core/fs/atomic.js';
+import { writeOwnedFile } from '../core/fs/ownership.js';
 import { fieldError, readJsonFile } from './json-file.js';
 import type { GridGeometry } from '../core/images/grid.js';
 
@@ -58,7 +58,7 @@ export interface ClassifyJson extends SamplesScoring {
 
 export async function writeClassifyJson(dir: string, s: SamplesScoring, model: string | null): Promise<string> {
   const file = path.join(dir, CLASSIFY_JSON);
-  await writeJsonAtomic(file, { model, createdAt: new Date().toISOString(), ...s } satisfies ClassifyJson);
+  await writeOwnedFile(file, JSON.stringify({ model, createdAt: new Date().toISOString(), ...s } satisfies ClassifyJson, null, 2) + '\n', 'classify');
   return file;
 }
 

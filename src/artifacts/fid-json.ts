@@ -3,7 +3,7 @@
  * real-vs-real / real-vs-noise figures that give its scale; read by the report.
  */
 import path from 'node:path';
-import { writeJsonAtomic } from '../core/fs/atomic.js';
+import { writeOwnedFile } from '../core/fs/ownership.js';
 import { fieldError, readJsonFile } from './json-file.js';
 
 export const FID_JSON = 'fid.json';
@@ -41,7 +41,7 @@ export interface FidJson extends PosterFidResult {
 
 export async function writeFidJson(dir: string, json: FidJson): Promise<string> {
   const file = path.join(dir, FID_JSON);
-  await writeJsonAtomic(file, json);
+  await writeOwnedFile(file, JSON.stringify(json, null, 2) + '\n', '--samples');
   return file;
 }
 

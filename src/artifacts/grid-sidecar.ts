@@ -7,6 +7,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { writeJsonAtomic } from '../core/fs/atomic.js';
+import type { OwnedDir } from '../core/fs/ownership.js';
 import type { GridGeometry } from '../core/images/grid.js';
 
 const GRID_NAME = /^grid_(\d+)\.png$/;
@@ -111,14 +112,21 @@ export async function listGrids(dir: string): Promise<{ iteration: number; file:
     .sort((a, b) => a.iteration - b.iteration);
 }
 
-/** Removes grids (and sidecars) past `iteration`: written after the checkpoint a resume starts from. */
-export async function removeGridsAfter(dir: string, iteration: number): Promise<number> {
+/**
+ * Removes our grids (and sidecars) past `iteration`: written after the checkpoint a resume
+ * starts from, or all of them (iteration -1) on --fresh. Files poster-studio did not write stay.
+ */
+export async function removeGridsAfter(out: OwnedDir, iteration: number): Promise<number> {
   let n = 0;
-  for (const g of await listGrids(dir)) {
+  const gone: string[] = [];
+  for (const g of await listGrids(out.dir)) {
     if (g.iteration <= iteration) continue;
-    await fs.rm(g.file, { force: true });
-    await fs.rm(sidecarPathFor(g.file), { force: true });
-    n++;
+    const png = path.basename(g.file);
+    const json = path.basename(sidecarPathFor(g.file));
+    if (await out.removeFile(png)) n++;
+    await out.removeFile(json);
+    gone.push(png, json);
   }
+  await out.forget(gone);
   return n;
 }

@@ -10,7 +10,7 @@ import { readJsonFile } from './json-file.js';
 
 export const KID_CSV = 'kid.csv';
 export const BEST_DIR = 'best';
-const BEST_JSON = 'best.json';
+export const BEST_JSON = 'best.json';
 const HEADER = 'iteration,kid_mean,kid_std';
 
 export interface Best {

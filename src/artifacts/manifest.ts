@@ -17,6 +17,8 @@ export interface PrepareParams {
   include_genres: string[];
   exclude_genres: string[];
   ratio: number;
+  /** Which rule chose the posters (src/features/prepare/selection.ts); absent in older manifests = strict. */
+  selection?: 'strict' | 'seed';
 }
 
 export interface KeptPoster {
@@ -102,6 +104,9 @@ export async function readManifest(dir: string): Promise<Manifest> {
     skipped: Array.isArray(m.skipped) ? m.skipped : [],
   };
 }
+
+/** Posters set aside because of the file itself (not by the year and genre filters): the ones a user must hear about by name. */
+export const isPosterProblem = (s: SkippedPoster): boolean => s.file !== undefined && (s.reason.startsWith('cannot') || s.reason === 'not in CSV');
 
 /** Reasons grouped for the summary line, most frequent first: `excluded genre 1200, no poster 30`. */
 export function countReasons(skipped: readonly { reason: string }[]): [string, number][] {

@@ -40,6 +40,11 @@ export async function loadLayersModel(dir: string): Promise<LayersModel> {
     json.weightsManifest.flatMap((g) => g.paths).map((p) => fs.readFile(path.join(dir, p))),
   );
   const bytes = Buffer.concat(parts);
+  // Checked before tfjs slices the buffer: a tampered manifest must not read past the weights.
+  const need = specs.reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
+  if (specs.some((w) => w.dtype !== undefined && w.dtype !== 'float32') || !Number.isSafeInteger(need) || need !== bytes.length) {
+    throw new Error(`${path.join(dir, 'model.json')}: its weights manifest needs ${need} bytes of float32, the weight files hold ${bytes.length}`);
+  }
   const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));
 }

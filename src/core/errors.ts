@@ -27,6 +27,10 @@ export function formatError(err: unknown): string {
     return `error: cannot create ${e.path}: part of that path is a file, not a directory; choose another output directory`;
   }
   const msg = e instanceof Error ? e.message : String(err);
+  // V8's and Node's words for a buffer too big to allocate: one line that says what it means.
+  if (e?.code === 'ERR_MEMORY_ALLOCATION_FAILED' || (e instanceof RangeError && /allocation failed|Invalid typed array length|Invalid array length|Cannot create a string/i.test(msg))) {
+    return `error: out of memory (${msg.split('\n')[0]}); an input is larger than this machine can hold: check the files and flags named above, or use smaller sizes`;
+  }
   return `error: ${msg.split('\n')[0]}`;
 }
 

@@ -161,26 +161,46 @@ export function readFlags<T extends FlagTable>(cmd: Command, table: T): FlagValu
 }
 
 /**
- * The seed spells flags in snake_case; commander knows them in kebab-case. Rewriting the
- * names (never the values) before parsing makes both spellings work everywhere.
+ * The seed spells flags in snake_case and its scripts with one dash (`-min_year=1980`,
+ * `-download`); commander knows them as `--min-year`. Rewriting the names (never the values)
+ * before parsing makes every spelling work everywhere. A single-dash word becomes a long flag
+ * only when it names one of `longNames` (kebab-case, without dashes), so short flags (`-o`)
+ * and negative numbers pass through untouched.
  */
-export function normalizeArgv(argv: readonly string[]): string[] {
+export function normalizeArgv(argv: readonly string[], longNames: ReadonlySet<string> = new Set()): string[] {
   const out: string[] = [];
   let passthrough = false;
   for (const a of argv) {
-    if (passthrough || !a.startsWith('--')) {
-      out.push(a);
-      continue;
-    }
-    if (a === '--') {
+    if (a === '--' && !passthrough) {
       passthrough = true;
       out.push(a);
       continue;
     }
+    const single = /^-[A-Za-z]/.test(a) && !a.startsWith('--');
+    if (passthrough || !(a.startsWith('--') || single)) {
+      out.push(a);
+      continue;
+    }
     const eq = a.indexOf('=');
-    const name = eq < 0 ? a : a.slice(0, eq);
+    const name = (eq < 0 ? a : a.slice(0, eq)).replace(/^-+/, '').replace(/_/g, '-');
     const rest = eq < 0 ? '' : a.slice(eq);
-    out.push(name.replace(/_/g, '-') + rest);
+    if (single && !longNames.has(name)) {
+      out.push(a);
+      continue;
+    }
+    out.push(`--${name}${rest}`);
   }
   return out;
 }
+
+/** Every long option name (kebab-case, no dashes) of a command and its subcommands. */
+export function longOptionNames(cmd: Command, into: Set<string> = new Set()): Set<string> {
+  for (const o of cmd.options) if (o.long) into.add(o.long.replace(/^--/, ''));
+  for (const c of cmd.commands) longOptionNames(c, into);
+  return into;
+}
+
+/** Said once at the end of every --help. */
+export const SPELLING_NOTE =
+  'Flags may be written as the seed wrote them: --min_year=1980, --min-year 1980 or -min_year=1980 (one dash) all work.';
+

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { deflateSync } from 'node:zlib';
 import sharp from 'sharp';
+import { OWNED_LIST } from '../../src/core/fs/ownership.js';
 
 export const CSV_HEADER = 'imdbId,Imdb Link,Title,IMDB Score,Genre,Poster';
 
@@ -108,7 +109,10 @@ export function writeCsv(file: string, rows: readonly CsvRow[], encoding: Buffer
   return file;
 }
 
-/** sha256 of every file under dir (relative path -> hash); temp names included, so leftovers show. */
+/**
+ * sha256 of every file under dir (relative path -> hash); temp names included, so leftovers show.
+ * The ownership list (.poster-studio-owned) is left out: it grows by design with every file written.
+ */
 export function hashTree(dir: string): Map<string, string> {
   const out = new Map<string, string>();
   const walk = (d: string): void => {
@@ -119,6 +123,7 @@ export function hashTree(dir: string): Map<string, string> {
       return;
     }
     for (const n of names.sort()) {
+      if (n === OWNED_LIST) continue;
       const p = path.join(d, n);
       if (statSync(p).isDirectory()) walk(p);
       else out.set(path.relative(dir, p), createHash('sha256').update(readFileSync(p)).digest('hex'));

@@ -73,6 +73,11 @@ export function parseMovieCsv(text: string, encoding: 'utf-8' | 'latin1' = 'utf-
       continue;
     }
     const imdbId = Number(idText);
+    // Past 2^53 two different ids would read as the same number; real imdbIds are 7-8 digits.
+    if (!Number.isSafeInteger(imdbId)) {
+      malformed.push({ line, reason: `imdbId '${idText}' is too large (at most ${Number.MAX_SAFE_INTEGER})` });
+      continue;
+    }
     if (byId.has(imdbId)) {
       duplicates++;
       continue;

@@ -10,7 +10,9 @@ export function indexPosters(dir: string): Map<number, string> {
   const out = new Map<number, string>();
   for (const name of readdirSync(dir).sort()) {
     const m = POSTER_NAME.exec(name);
-    if (m && !out.has(Number(m[1]))) out.set(Number(m[1]), path.join(dir, name));
+    const id = m ? Number(m[1]) : NaN;
+    // An id past 2^53 would collide with another one as a number: not a poster name.
+    if (Number.isSafeInteger(id) && !out.has(id)) out.set(id, path.join(dir, name));
   }
   return out;
 }

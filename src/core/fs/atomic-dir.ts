@@ -4,6 +4,7 @@
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { removeOurFolder } from './ownership.js';
 
 /** Writes a file and fsyncs it before returning (the rename that publishes it comes later). */
 export async function writeFileSynced(file: string, data: Uint8Array | string): Promise<void> {
@@ -33,6 +34,8 @@ export interface DirSwap {
   tmp: string;
   /** Where a previous `final` waits during the swap; a reader that finds no `final` may look here. */
   old: string;
+  /** The names fill writes: the temp and old directories are removed by these names only. */
+  files: readonly string[];
   /** Writes the directory's files into `tmp`. */
   fill(tmp: string): Promise<void>;
   /** fsync the new directory and its parent (the DCGAN's checkpoints). */
@@ -41,19 +44,21 @@ export interface DirSwap {
 
 /**
  * Writes `tmp`, then swaps it in for `final`. A failure while writing removes `tmp` (a full disk
- * must not leave a partial directory behind) and leaves the last good `final` in place.
+ * must not leave a partial directory behind) and leaves the last good `final` in place. The
+ * directories it removes go file by file (o.files), never recursively: a file someone else put
+ * in one survives, and keeps it.
  */
 export async function replaceDirAtomic(o: DirSwap): Promise<void> {
-  await fs.rm(o.tmp, { recursive: true, force: true });
+  await removeOurFolder(o.tmp, o.files);
   await fs.mkdir(o.tmp, { recursive: true });
   try {
     await o.fill(o.tmp);
     if (o.sync) await syncDir(o.tmp);
   } catch (err) {
-    await fs.rm(o.tmp, { recursive: true, force: true }).catch(() => undefined);
+    await removeOurFolder(o.tmp, o.files).catch(() => undefined);
     throw err;
   }
-  await fs.rm(o.old, { recursive: true, force: true });
+  await removeOurFolder(o.old, o.files);
   const hadOld = await fs.rename(o.final, o.old).then(
     () => true,
     (err: NodeJS.ErrnoException) => {
@@ -62,6 +67,6 @@ export async function replaceDirAtomic(o: DirSwap): Promise<void> {
     },
   );
   await fs.rename(o.tmp, o.final);
-  if (hadOld) await fs.rm(o.old, { recursive: true, force: true });
+  if (hadOld) await removeOurFolder(o.old, o.files);
   if (o.sync) await syncDir(path.dirname(o.final));
 }

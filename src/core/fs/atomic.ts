@@ -1,13 +1,21 @@
-import { promises as fs } from 'node:fs';
+import { type Dirent, promises as fs } from 'node:fs';
 import path from 'node:path';
+import { isAlive } from './pid.js';
 
 let counter = 0;
 
-/** A temp name in the same directory, so the final rename never crosses file systems. */
+/**
+ * A temp name in the same directory, so the final rename never crosses file systems. The
+ * `ps-<pid>-<n>` part makes it ours beyond doubt: the sweep of leftovers (removeStaleTemps)
+ * matches exactly this shape and no other hidden `.tmp` file.
+ */
 export function tempPathFor(target: string): string {
   const dir = path.dirname(target);
-  return path.join(dir, `.${path.basename(target)}.${process.pid}.${counter++}.tmp`);
+  return path.join(dir, `.${path.basename(target)}.ps-${process.pid}-${counter++}.tmp`);
 }
+
+/** Our temp names (tempPathFor); the pid is the writer's. */
+export const OUR_TEMP = /^\..+\.ps-(\d+)-\d+\.tmp$/;
 
 /**
  * Writes a file so that readers see either the old content or the new one, never a torn file:
@@ -45,20 +53,23 @@ export async function writeJsonAtomic(target: string, value: unknown): Promise<v
   await writeFileAtomic(target, JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Removes temp files a killed process left behind (names from tempPathFor). */
+/**
+ * Removes temp files a killed process left behind: regular files named exactly like
+ * tempPathFor's, whose writer is no longer running; never a directory, never recursively.
+ */
 export async function removeStaleTemps(dir: string): Promise<number> {
   let removed = 0;
-  let names: string[];
+  let entries: Dirent[];
   try {
-    names = await fs.readdir(dir);
+    entries = await fs.readdir(dir, { withFileTypes: true });
   } catch {
     return 0;
   }
-  for (const name of names) {
-    if (name.startsWith('.') && name.endsWith('.tmp')) {
-      await fs.rm(path.join(dir, name), { force: true, recursive: true });
-      removed++;
-    }
+  for (const e of entries) {
+    const m = OUR_TEMP.exec(e.name);
+    if (!m || !e.isFile() || isAlive(Number(m[1]))) continue;
+    await fs.rm(path.join(dir, e.name), { force: true });
+    removed++;
   }
   return removed;
 }

@@ -3,12 +3,13 @@
  * skipped (an invalid one replaced), each body is checked (whole, decodes as an image) before it
  * is renamed into place, so no partial JPEG ever carries a poster's name, even when killed.
  */
-import { mkdir, readFile } from 'node:fs/promises';
+import { lstat, mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../core/errors.js';
 import { removeStaleTemps, writeFileAtomic } from '../../core/fs/atomic.js';
-import { MAX_INPUT_PIXELS, srgbPipeline } from '../../core/images/decode.js';
+import { OwnedDir } from '../../core/fs/ownership.js';
+import { MAX_INPUT_PIXELS, readImageFile, srgbPipeline } from '../../core/images/decode.js';
 import { parseJpegHeader } from '../prepare/jpeg-check.js';
 import { mapLimit } from '../../core/map-limit.js';
 import { createProgress } from '../../core/progress.js';
@@ -24,11 +25,11 @@ export interface DownloadOptions {
   output: string;
   concurrency: number;
   timeoutMs: number;
+  /** The largest poster body accepted, in bytes. */
+  maxBytes: number;
   retries: number;
   backoffMs: number;
   seed: number;
-  /** Resize to this size (sRGB JPEG) before saving; null keeps the poster as served. */
-  resize: { width: number; height: number } | null;
   progress?: boolean;
 }
 
@@ -53,7 +54,7 @@ export interface DownloadSummary {
 export async function isValidPoster(file: string): Promise<boolean | null> {
   let bytes: Buffer;
   try {
-    bytes = await readFile(file);
+    bytes = await readImageFile(file);
   } catch {
     return null;
   }
@@ -69,13 +70,11 @@ async function decodes(bytes: Buffer): Promise<boolean> {
   }
 }
 
-/** The bytes to store: the body as served when it is a whole JPEG and no resize is asked, else re-encoded. */
-async function toPosterBytes(body: Buffer, resize: DownloadOptions['resize']): Promise<Buffer> {
-  if (!resize && parseJpegHeader(body) !== null && (await decodes(body))) return body;
+/** The bytes to store: the body as served when it is a whole JPEG, else re-encoded as one. */
+async function toPosterBytes(body: Buffer): Promise<Buffer> {
+  if (parseJpegHeader(body) !== null && (await decodes(body))) return body;
   try {
-    let p = srgbPipeline(body);
-    if (resize) p = p.resize(resize.width, resize.height, { fit: 'fill', kernel: 'lanczos3' });
-    return await p.jpeg({ quality: 95 }).toBuffer();
+    return await srgbPipeline(body).jpeg({ quality: 95 }).toBuffer();
   } catch (err) {
     throw new DownloadError('not an image', ((err as Error).message ?? '').split('\n')[0]!, false);
   }
@@ -84,6 +83,8 @@ async function toPosterBytes(body: Buffer, resize: DownloadOptions['resize']): P
 export async function downloadPosters(jobs: readonly DownloadJob[], o: DownloadOptions): Promise<DownloadSummary> {
   await mkdir(o.output, { recursive: true });
   await removeStaleTemps(o.output);
+  // Posters someone else put here are used as they are, never replaced, even when broken.
+  const owned = await OwnedDir.open(o.output);
   const rng = createRng(o.seed, 'get-data-backoff');
   const summary: DownloadSummary = { downloaded: 0, present: 0, replaced: 0, failures: [], offline: false };
   const progress = o.progress === false ? null : createProgress('get-data', jobs.length, 'new {downloaded} failed {failed}');
@@ -96,16 +97,21 @@ export async function downloadPosters(jobs: readonly DownloadJob[], o: DownloadO
 
   await mapLimit(jobs, o.concurrency, async (job) => {
     if (summary.offline) return;
-    const target = path.join(o.output, `${job.imdbId}.jpg`);
+    const name = `${job.imdbId}.jpg`;
+    const target = path.join(o.output, name);
     const existing = await isValidPoster(target);
     if (existing === true) {
       summary.present++;
+    } else if (!owned.owns(name) && (await lstat(target).catch(() => null))) {
+      summary.failures.push({ imdbId: job.imdbId, url: job.url, reason: `not replaced: ${target} is not a valid poster and was not written by poster-studio` });
     } else {
       try {
-        const body = await fetchWithRetry(job.url, { timeoutMs: o.timeoutMs, retries: o.retries, backoffMs: o.backoffMs, rng });
+        const body = await fetchWithRetry(job.url, { timeoutMs: o.timeoutMs, maxBytes: o.maxBytes, retries: o.retries, backoffMs: o.backoffMs, rng });
         anyAnswer = true;
         offlineStreak = 0;
-        await writeFileAtomic(target, await toPosterBytes(body, o.resize));
+        const bytes = await toPosterBytes(body);
+        await owned.claim([name]);
+        await writeFileAtomic(target, bytes);
         summary.downloaded++;
         if (existing === false) summary.replaced++;
       } catch (err) {

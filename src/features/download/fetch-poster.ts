@@ -14,6 +14,7 @@ export type FailureKind =
   | 'network error'
   | 'not an image'
   | 'bad URL'
+  | 'too large'
   | `HTTP ${number}`;
 
 export class DownloadError extends Error {
@@ -29,6 +30,8 @@ export class DownloadError extends Error {
 
 export interface FetchOptions {
   timeoutMs: number;
+  /** The largest body accepted: a bigger Content-Length is refused unread, a longer stream is cut. */
+  maxBytes: number;
   retries: number;
   /** First backoff delay; doubles each retry, plus up to 50% jitter. */
   backoffMs: number;
@@ -66,7 +69,26 @@ export function classifyFetchError(err: unknown): DownloadError {
   return new DownloadError('network error', detail || String(err), true);
 }
 
-async function attempt(url: string, timeoutMs: number): Promise<Buffer> {
+/** Reads a body chunk by chunk, stopping as soon as it passes maxBytes (a never-ending body included). */
+async function readCapped(res: Response, maxBytes: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  if (!res.body) return Buffer.alloc(0);
+  const reader = res.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw new DownloadError('too large', `body passed ${maxBytes} bytes (--max_bytes)`, false);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks, total);
+}
+
+async function attempt(url: string, timeoutMs: number, maxBytes: number): Promise<Buffer> {
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
@@ -78,13 +100,17 @@ async function attempt(url: string, timeoutMs: number): Promise<Buffer> {
     const retryable = res.status >= 500 || res.status === 429 || res.status === 408;
     throw new DownloadError(`HTTP ${res.status}`, '', retryable);
   }
+  const declared = res.headers.get('content-length');
+  if (declared !== null && Number(declared) > maxBytes) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new DownloadError('too large', `Content-Length ${declared} is over ${maxBytes} bytes (--max_bytes)`, false);
+  }
   let body: Buffer;
   try {
-    body = Buffer.from(await res.arrayBuffer());
+    body = await readCapped(res, maxBytes);
   } catch (err) {
     throw classifyFetchError(err);
   }
-  const declared = res.headers.get('content-length');
   const encoded = res.headers.get('content-encoding');
   // With a content-encoding, Content-Length counts the compressed bytes, not these.
   if (declared !== null && !encoded && Number(declared) !== body.length) {
@@ -101,14 +127,19 @@ export function backoffDelay(retry: number, baseMs: number, rng: Rng): number {
 }
 
 export async function fetchWithRetry(url: string, o: FetchOptions): Promise<Buffer> {
+  let parsed: URL;
   try {
-    new URL(url);
+    parsed = new URL(url);
   } catch {
     throw new DownloadError('bad URL', url, false);
   }
+  // file:, data:, ftp: ... are never fetched: a CSV must not make get-data read local files.
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new DownloadError('bad URL', `${parsed.protocol} URLs are not downloaded (only http and https)`, false);
+  }
   for (let i = 0; ; i++) {
     try {
-      return await attempt(url, o.timeoutMs);
+      return await attempt(url, o.timeoutMs, o.maxBytes);
     } catch (err) {
       const e = classifyFetchError(err);
       if (!e.retryable || i >= o.retries) throw e;

@@ -15,6 +15,7 @@ import type { PosterFidGrid, PosterFidResult } from '../../artifacts/fid-json.js
 import { createRng } from '../../core/random.js';
 import { loadImage, type GridSource } from '../scoring/scan.js';
 import { featureStats, frechetToReference, prepareReference, DEFAULT_EPS, type GaussianStats } from './frechet.js';
+import { csvCell } from '../../core/escape.js';
 
 export type FeatureFn = (images: RgbImage[]) => Promise<Float32Array[]>;
 
@@ -119,6 +120,6 @@ export async function computePosterFid(o: PosterFidOptions): Promise<PosterFidRe
 
 export function fidCsv(r: PosterFidResult): string {
   const lines = ['file,iteration,epoch,posters,fid,mean_term,cov_term'];
-  for (const g of r.grids) lines.push([path.basename(g.file), g.iteration ?? '', g.epoch ?? '', g.n, g.fid.toFixed(4), g.meanTerm.toFixed(4), g.covTerm.toFixed(4)].join(','));
+  for (const g of r.grids) lines.push([path.basename(g.file), g.iteration, g.epoch, g.n, g.fid.toFixed(4), g.meanTerm.toFixed(4), g.covTerm.toFixed(4)].map(csvCell).join(','));
   return lines.join('\n') + '\n';
 }

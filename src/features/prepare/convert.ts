@@ -12,7 +12,7 @@ import { rename, rm } from 'node:fs/promises';
 import os from 'node:os';
 import sharp from 'sharp';
 import { tempPathFor } from '../../core/fs/atomic.js';
-import { srgbPipeline } from '../../core/images/decode.js';
+import { MAX_IMAGE_BYTES, MAX_INPUT_PIXELS, readImageFile, srgbPipeline } from '../../core/images/decode.js';
 import { loadNativeJpeg } from './native-jpeg.js';
 
 export const JPEG_QUALITY = 95;
@@ -31,9 +31,9 @@ export function defaultConcurrency(): number {
 export async function convertPoster(source: string, target: string, width: number, height: number, engine: 'auto' | 'sharp' = 'auto'): Promise<void> {
   const tmp = tempPathFor(target);
   const native = engine === 'auto' ? loadNativeJpeg() : null;
-  if (native && (await native.convertFile(source, tmp, target, width, height, JPEG_QUALITY)) === 'done') return;
+  if (native && (await native.convertFile(source, tmp, target, width, height, JPEG_QUALITY, MAX_INPUT_PIXELS, MAX_IMAGE_BYTES)) === 'done') return;
   try {
-    const info = await srgbPipeline(source)
+    const info = await srgbPipeline(await readImageFile(source))
       .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
       .jpeg({ quality: JPEG_QUALITY })
       .toFile(tmp);

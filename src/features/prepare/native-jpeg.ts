@@ -9,8 +9,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface NativeJpeg {
-  /** 'done' when target holds the converted poster; 'fallback' when this file needs sharp. */
-  convertFile(source: string, temp: string, target: string, width: number, height: number, quality: number): Promise<'done' | 'fallback'>;
+  /**
+   * 'done' when target holds the converted poster; 'fallback' when this file needs sharp (which
+   * also answers for a poster over maxPixels, with the same error as every other decode path).
+   * A source that is not a regular file or is over maxBytes is refused unread.
+   */
+  convertFile(source: string, temp: string, target: string, width: number, height: number, quality: number, maxPixels: number, maxBytes: number): Promise<'done' | 'fallback'>;
 }
 
 let cached: NativeJpeg | null | undefined;

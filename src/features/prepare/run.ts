@@ -3,16 +3,18 @@
  * selected, then write the manifest (last, atomically: a manifest always describes files that
  * exist). Bad images are skipped with a reason, never fatal.
  */
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { indexPosters, readMovieCsv, sizeAtRatio, type MovieTable } from '../../core/dataset/index.js';
 import { removeStaleTemps } from '../../core/fs/atomic.js';
+import { foreignFilesError, OwnedDir } from '../../core/fs/ownership.js';
 import { createProgress } from '../../core/progress.js';
 import { mapLimit } from '../../core/map-limit.js';
 import { convertPoster, defaultConcurrency, tuneSharpForSmallImages } from './convert.js';
 import { readJpegHeader } from './jpeg-check.js';
 import { MANIFEST_NAME, MANIFEST_VERSION, type KeptPoster, type Manifest, type PrepareParams, type SkippedPoster, writeManifest } from '../../artifacts/manifest.js';
 import { selectPosters } from './select.js';
+import { rejecter } from './selection.js';
 
 export interface PrepareOptions {
   csv: string;
@@ -39,6 +41,7 @@ export interface PrepareResult {
 }
 
 const OUTPUT_NAME = /^\d+\.jpg$/;
+const OUTPUT_FILES = /^(\d+\.jpg|manifest\.json)$/;
 
 /** An output a previous run finished: whole, the right size, 3 components, newer than its source. */
 async function isUpToDate(target: string, source: string, width: number, height: number, present: Set<string>): Promise<boolean> {
@@ -58,22 +61,21 @@ export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
   const size = sizeAtRatio(o.params.ratio);
   const table = o.table ?? readMovieCsv(o.csv);
   const posters = indexPosters(o.input);
-  const filter = {
-    minYear: o.params.min_year ?? undefined,
-    maxYear: o.params.max_year ?? undefined,
-    includeGenres: o.params.include_genres,
-    excludeGenres: o.params.exclude_genres,
-  };
-  const { selected, skipped } = selectPosters(table, posters, filter);
+  const { selected, skipped } = selectPosters(table, posters, rejecter(o.params));
 
+  // Only files poster-studio wrote here are replaced or removed: someone else's <digits>.jpg or
+  // manifest.json stops the run before anything is written.
+  const owned = await OwnedDir.open(o.output);
+  const foreign = await owned.foreign(OUTPUT_FILES);
+  if (foreign.length) {
+    throw foreignFilesError(o.output, foreign, 'prepare-dcgan', '<imdbId>.jpg and manifest.json', 'move them away or choose another --output (an empty or new folder)');
+  }
   await mkdir(o.output, { recursive: true });
   await removeStaleTemps(o.output);
-  // Files are removed only from a directory this command made (it had a manifest, or was empty):
-  // an --output that holds someone else's <imdbId>.jpg files keeps them.
   const before = await readdir(o.output);
-  const ours = before.length === 0 || before.includes(MANIFEST_NAME);
   // Until the new manifest lands, no manifest: a killed run must not leave one naming files it removed.
-  await rm(path.join(o.output, MANIFEST_NAME), { force: true });
+  await owned.removeFile(MANIFEST_NAME);
+  await owned.claim([MANIFEST_NAME, ...selected.map(({ movie }) => `${movie.imdbId}.jpg`)]);
   tuneSharpForSmallImages();
   // One directory listing instead of a failing stat per poster on a first run.
   const present = new Set(before.filter((n) => OUTPUT_NAME.test(n)));
@@ -96,7 +98,7 @@ export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
         converted++;
         result = { imdbId: movie.imdbId, file, title: movie.title, year: movie.year, genres: movie.genres };
       } catch (err) {
-        await rm(target, { force: true });
+        await owned.removeFile(file);
         const detail = ((err as Error).message ?? String(err)).split('\n')[0]!.trim();
         result = { imdbId: movie.imdbId, file: source, reason: `cannot decode: ${detail}` };
       }
@@ -114,15 +116,18 @@ export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
   }
   skipped.sort((a, b) => a.imdbId - b.imdbId);
 
-  // Files of earlier runs that this selection no longer holds (only our own <imdbId>.jpg names).
+  // Files of earlier runs that this selection no longer holds (only ones poster-studio wrote).
   const keep = new Set(kept.map((k) => k.file));
   let removed = 0;
-  for (const name of ours ? await readdir(o.output) : []) {
-    if (OUTPUT_NAME.test(name) && !keep.has(name)) {
-      await rm(path.join(o.output, name), { force: true });
-      removed++;
+  const gone: string[] = [];
+  for (const name of await readdir(o.output)) {
+    if (OUTPUT_NAME.test(name) && !keep.has(name) && owned.owns(name)) {
+      if (await owned.removeFile(name)) removed++;
+      gone.push(name);
     }
   }
+  for (const r of outcomes) if ('reason' in r) gone.push(`${r.imdbId}.jpg`);
+  await owned.forget(gone);
 
   const manifest: Manifest = { version: MANIFEST_VERSION, params: o.params, size, kept, skipped };
   await writeManifest(o.output, manifest);

@@ -4,9 +4,9 @@
  * CSV movies that pass the filters but have no poster are listed too, so the manifest explains
  * every gap.
  */
-import type { Movie, MovieFilter, MovieTable } from '../../core/dataset/index.js';
-import { rejectReason } from '../../core/dataset/index.js';
+import type { Movie, MovieTable } from '../../core/dataset/index.js';
 import type { SkippedPoster } from '../../artifacts/manifest.js';
+import type { Rejecter } from './selection.js';
 
 export interface Selected {
   movie: Movie;
@@ -18,7 +18,7 @@ export interface Selection {
   skipped: SkippedPoster[];
 }
 
-export function selectPosters(table: MovieTable, posters: Map<number, string>, filter: MovieFilter): Selection {
+export function selectPosters(table: MovieTable, posters: Map<number, string>, reject: Rejecter): Selection {
   const selected: Selected[] = [];
   const skipped: SkippedPoster[] = [];
   for (const [imdbId, source] of posters) {
@@ -27,12 +27,12 @@ export function selectPosters(table: MovieTable, posters: Map<number, string>, f
       skipped.push({ imdbId, file: source, reason: 'not in CSV' });
       continue;
     }
-    const reason = rejectReason(movie, filter);
+    const reason = reject(movie);
     if (reason) skipped.push({ imdbId, file: source, reason });
     else selected.push({ movie, source });
   }
   for (const movie of table.movies) {
-    if (!posters.has(movie.imdbId) && rejectReason(movie, filter) === null) {
+    if (!posters.has(movie.imdbId) && reject(movie) === null) {
       skipped.push({ imdbId: movie.imdbId, reason: 'no poster' });
     }
   }

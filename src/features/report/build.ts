@@ -5,7 +5,7 @@
  */
 import { promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../core/fs/atomic.js';
+import { checkFile, claimFile, writeOwnedFile } from '../../core/fs/ownership.js';
 import { loadImage, type GridSource } from '../scoring/scan.js';
 import type { GenreMix, GridScores } from '../../artifacts/classify-json.js';
 import { genreMix, scoreSamples, type ScoreFn } from '../scoring/score.js';
@@ -17,7 +17,7 @@ import { dataUri, heatmapOverlay, rgbAsPngUri } from './images.js';
 import { readSamplesDir, thin, type ModelInfo } from './inputs.js';
 import { renderPage, type SectionHtml } from './page.js';
 import * as S from './sections.js';
-import { escapeHtml } from './svg.js';
+import { escapeHtml } from '../../core/escape.js';
 
 /** What the report needs from a classifier; the CLI builds it from whichever model it loaded. */
 export interface ReportModel {
@@ -34,7 +34,7 @@ export interface ReportOptions {
   output: string;
   video?: string;
   model: ReportModel | null;
-  /** Why there is no model (shown where a section needs one). */
+  /** Why there is no model (shown where a section needs one): HTML, its file names already escaped. */
   modelNote: string;
   modelInfo: ModelInfo | null;
   realDir: string | null;
@@ -62,7 +62,10 @@ async function videoSource(video: string | null, output: string, maxBytes: numbe
   }
   // Too big to inline comfortably: copied beside the page and linked relatively, so the pair moves together.
   const target = path.join(path.dirname(output), path.basename(video));
-  if (path.resolve(target) !== path.resolve(video)) await fs.copyFile(video, target);
+  if (path.resolve(target) !== path.resolve(video)) {
+    await claimFile(target, '--output');
+    await fs.copyFile(video, target);
+  }
   return { src: encodeURI(path.basename(target)), note: `${video} (${(size / 1e6).toFixed(1)} MB), copied beside the report as ${path.basename(target)}; keep the two files together.` };
 }
 
@@ -138,9 +141,9 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
     try {
       realFiles = await listRealPosters(o.realDir);
     } catch {
-      realWhy = `${o.realDir} cannot be read`;
+      realWhy = `${escapeHtml(o.realDir)} cannot be read`;
     }
-    if (!realFiles.length) realWhy = `no posters in ${o.realDir}; run <code>get-data</code> or <code>prepare-dcgan</code>`;
+    if (!realFiles.length) realWhy = `no posters in ${escapeHtml(o.realDir)}; run <code>get-data</code> or <code>prepare-dcgan</code>`;
   } else {
     realWhy = 'no real posters found (data/dcgan or data/posters); run <code>prepare-dcgan</code> or pass --real';
   }
@@ -176,7 +179,7 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
   ];
   const subtitle = [
     `samples: ${escapeHtml(path.resolve(o.samplesDir))} · ${inputs.grids.length} grid${inputs.grids.length === 1 ? '' : 's'}`,
-    `classifier: ${o.model ? `${escapeHtml(o.model.name)} (${o.model.genres.join(', ')})` : `none (${noModel})`}`,
+    `classifier: ${o.model ? `${escapeHtml(o.model.name)} (${escapeHtml(o.model.genres.join(', '))})` : `none (${noModel})`}`,
     `generated ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC`,
   ];
   return { html: renderPage('Poster Studio report', subtitle, sections), sections };
@@ -184,7 +187,9 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
 
 export async function writeReport(o: ReportOptions): Promise<ReportResult> {
   await fs.mkdir(path.dirname(path.resolve(o.output)), { recursive: true });
+  // Refused before the work when --output is someone else's file.
+  await checkFile(o.output, '--output');
   const { html, sections } = await buildReport(o);
-  await writeFileAtomic(o.output, html);
+  await writeOwnedFile(o.output, html, '--output');
   return { output: o.output, sections: sections.map((s) => ({ id: s.id, available: s.body !== null })), bytes: Buffer.byteLength(html) };
 }

@@ -4,19 +4,18 @@
  * break, and a file:// page never trips over a browser's local-file rules. Grids are small
  * (a 6x10 grid of 64x96 posters is ~100-600 kB); files over 100 kB are re-encoded as JPEG q85 (GAN output is noisy: PNG compresses it badly).
  */
-import { promises as fs } from 'node:fs';
 import sharp from 'sharp';
-import { encodePng, type RgbImage } from '../../core/images/decode.js';
+import { encodePng, MAX_INPUT_PIXELS, readImageFile, type RgbImage } from '../../core/images/decode.js';
 
 export const dataUri = (bytes: Uint8Array, mime: string): string => `data:${mime};base64,${Buffer.from(bytes).toString('base64')}`;
 
 /** A file as an image data URI; big or odd formats become JPEG so the page stays light. */
 export async function fileAsDataUri(file: string, maxBytes = 100_000): Promise<string> {
-  const bytes = await fs.readFile(file);
+  const bytes = await readImageFile(file);
   const lower = file.toLowerCase();
   if (bytes.length <= maxBytes && lower.endsWith('.png')) return dataUri(bytes, 'image/png');
   if (bytes.length <= maxBytes && /\.jpe?g$/.test(lower)) return dataUri(bytes, 'image/jpeg');
-  const jpeg = await sharp(bytes).flatten({ background: '#ffffff' }).jpeg({ quality: 85 }).toBuffer();
+  const jpeg = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).flatten({ background: '#ffffff' }).jpeg({ quality: 85 }).toBuffer();
   return dataUri(jpeg, 'image/jpeg');
 }
 

@@ -3,7 +3,7 @@
  * (src/artifacts/classifier-evaluation.ts).
  */
 import type { Evaluation, MultiLabelReport } from '../../artifacts/classifier-evaluation.js';
-import { escapeHtml } from './svg.js';
+import { escapeHtml } from '../../core/escape.js';
 
 const isNum = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
 

@@ -2,7 +2,7 @@
  * The page frame: one HTML file with its style inline and no scripts, so it opens from disk,
  * offline, in any browser, and can be mailed as one attachment.
  */
-import { escapeHtml } from './svg.js';
+import { escapeHtml } from '../../core/escape.js';
 
 export interface SectionHtml {
   id: string;

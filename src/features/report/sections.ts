@@ -14,7 +14,8 @@ import type { ModelInfo } from './inputs.js';
 import { thin } from './inputs.js';
 import { renderEvaluation } from './metrics.js';
 import type { SectionHtml } from './page.js';
-import { escapeHtml, groupedBars, lineChart, type Series } from './svg.js';
+import { escapeHtml } from '../../core/escape.js';
+import { groupedBars, lineChart, type Series } from './svg.js';
 
 const PALETTE = ['#3b5bdb', '#e8590c', '#2b8a3e', '#c2255c', '#7048e8', '#0c8599', '#e67700', '#5c940d', '#862e9c', '#1864ab', '#d9480f', '#087f5b', '#a61e4d', '#495057'];
 const pct = (v: number) => `${Math.round(v * 100)}%`;
@@ -32,7 +33,7 @@ export async function gridsSection(grids: readonly GridSource[], fid: FidJson | 
     const f = fid?.grids.find((x) => path.basename(x.file) === path.basename(g.file));
     const fidNote = f && Number.isFinite(f.fid) ? ` · FID ${num(f.fid)}` : '';
     figs.push(
-      `<figure><img src="${await fileAsDataUri(g.file)}" alt="${escapeHtml(iterLabel(g))}"><figcaption>${escapeHtml(iterLabel(g))}${g.epoch !== null ? ` · epoch ${g.epoch}` : ''}${losses}${fidNote}</figcaption></figure>`,
+      `<figure><img src="${await fileAsDataUri(g.file)}" alt="${escapeHtml(iterLabel(g))}"><figcaption>${escapeHtml(iterLabel(g))}${g.epoch !== null ? ` · epoch ${escapeHtml(String(g.epoch))}` : ''}${losses}${fidNote}</figcaption></figure>`,
     );
   }
   s.intro = `The same ${grids[0]!.geometry.rows * grids[0]!.geometry.cols} latent vectors at ${shown.length} of ${grids.length} saved grids (scroll sideways), oldest first.`;
@@ -81,7 +82,7 @@ export function fidSection(fid: FidJson | null): SectionHtml {
   if (pts.length && Number.isFinite(v.realVsReal)) {
     series.push({ name: 'real vs real', color: '#adb5bd', points: [[pts[0]![0], v.realVsReal!], [pts[pts.length - 1]![0], v.realVsReal!]] });
   }
-  s.intro = `Fréchet distance between the classifier's penultimate-layer features of ${fid.real?.count ?? '?'} real posters${fid.real?.dir ? ` (${escapeHtml(fid.real.dir)})` : ''} and of each grid's generated posters; lower is closer to real. Real-vs-real and real-vs-noise give the scale.`;
+  s.intro = `Fréchet distance between the classifier's penultimate-layer features of ${escapeHtml(String(fid.real?.count ?? '?'))} real posters${fid.real?.dir ? ` (${escapeHtml(fid.real.dir)})` : ''} and of each grid's generated posters; lower is closer to real. Real-vs-real and real-vs-noise give the scale.`;
   s.body = `<div class="kv">${tiles.join('')}</div>${lineChart(series, { title: 'poster-FID', xLabel: 'iteration', yLabel: 'FID', width: 1000, height: 300, zeroBased: true })}`;
   return s;
 }

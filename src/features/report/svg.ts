@@ -2,9 +2,7 @@
  * Charts as inline SVG strings, so the report needs no chart library and no network: a line
  * chart (losses, FID over training) and grouped horizontal bars (genre mix).
  */
-
-export const escapeHtml = (s: string): string =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+import { escapeHtml } from '../../core/escape.js';
 
 export interface Series {
   name: string;

@@ -6,7 +6,7 @@
  */
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
-import { writeFileAtomic } from '../../core/fs/atomic.js';
+import { writeOwnedFile } from '../../core/fs/ownership.js';
 import { createProgress } from '../../core/progress.js';
 import { formatGridTable, formatSingles, formatSkipped, formatTrend, writeScores } from './format.js';
 import { parseGridSpec, scanSamples, IMAGE_EXTENSIONS } from './scan.js';
@@ -62,12 +62,12 @@ export async function classifySamples(inputs: readonly string[], o: ClassifySamp
   const extra: string[] = [];
   if (typeof o.json === 'string' && o.json && path.resolve(o.json) !== path.resolve(files.json)) {
     await fs.mkdir(path.dirname(path.resolve(o.json)), { recursive: true });
-    await writeFileAtomic(o.json, await fs.readFile(files.json));
+    await writeOwnedFile(o.json, await fs.readFile(files.json), '--json');
     extra.push(o.json);
   }
   if (typeof o.csv === 'string' && o.csv && path.resolve(o.csv) !== path.resolve(files.csv)) {
     await fs.mkdir(path.dirname(path.resolve(o.csv)), { recursive: true });
-    await writeFileAtomic(o.csv, await fs.readFile(files.csv));
+    await writeOwnedFile(o.csv, await fs.readFile(files.csv), '--csv');
     extra.push(o.csv);
   }
   if (o.json === true) {

@@ -3,7 +3,8 @@
  * genre mix over training, and the same data as JSON (for the report) and CSV (for a sheet).
  */
 import path from 'node:path';
-import { writeFileAtomic } from '../../core/fs/atomic.js';
+import { writeOwnedFile } from '../../core/fs/ownership.js';
+import { csvCell } from '../../core/escape.js';
 import { type GridScores, type SamplesScoring, writeClassifyJson } from '../../artifacts/classify-json.js';
 import { displayName, topGenres } from './score.js';
 
@@ -57,11 +58,6 @@ export function formatSkipped(s: SamplesScoring): string {
   return s.skipped.map((x) => `skipped ${x.file}: ${x.reason}`).join('\n');
 }
 
-const csvCell = (v: string | number | null): string => {
-  const t = v === null ? '' : String(v);
-  return /[",\n]/.test(t) ? `"${t.replace(/"/g, '""')}"` : t;
-};
-
 /** One row per scored poster: grid cells and single images alike. */
 export function scoresCsv(s: SamplesScoring): string {
   const rows: (string | number | null)[][] = [['file', 'iteration', 'cell', 'row', 'col', 'top_genre', ...s.genres]];
@@ -81,6 +77,6 @@ export const SCORES_CSV = 'classify.csv';
 export async function writeScores(s: SamplesScoring, dir: string, model: string | null): Promise<{ json: string; csv: string }> {
   const json = await writeClassifyJson(dir, s, model);
   const csv = path.join(dir, SCORES_CSV);
-  await writeFileAtomic(csv, scoresCsv(s));
+  await writeOwnedFile(csv, scoresCsv(s), 'classify');
   return { json, csv };
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../core/errors.js';
 import { inferGeometry, gridSize, type GridGeometry } from '../../core/images/grid.js';
-import { MAX_INPUT_PIXELS, srgbPipeline, type RgbImage, ImageDecodeError } from '../../core/images/decode.js';
+import { MAX_INPUT_PIXELS, readImageFile, srgbPipeline, type RgbImage, ImageDecodeError } from '../../core/images/decode.js';
 import { iterationFromName, readSidecar, sidecarPathFor } from '../../artifacts/grid-sidecar.js';
 
 export interface GridSource {
@@ -67,7 +67,7 @@ export function parseGridSpec(spec: string): { rows: number; cols: number } {
 }
 
 async function imageSize(file: string): Promise<{ width: number; height: number }> {
-  const meta = await sharp(file, { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
+  const meta = await sharp(await readImageFile(file), { limitInputPixels: MAX_INPUT_PIXELS }).metadata();
   if (!meta.width || !meta.height) throw new Error('no image size in header');
   return { width: meta.width, height: meta.height };
 }
@@ -75,7 +75,7 @@ async function imageSize(file: string): Promise<{ width: number; height: number 
 /** Decodes a whole image at its own size (grids must not be resized before they are cut). */
 export async function loadImage(file: string): Promise<RgbImage> {
   try {
-    const { data, info } = await srgbPipeline(file).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await srgbPipeline(await readImageFile(file)).raw().toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (err) {

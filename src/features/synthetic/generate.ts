@@ -7,6 +7,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
 import { writeFileAtomic } from '../../core/fs/atomic.js';
+import { foreignFilesError, OwnedDir } from '../../core/fs/ownership.js';
+import { readImageFile } from '../../core/images/decode.js';
 import { mapLimit } from '../../core/map-limit.js';
 import { createRng } from '../../core/random.js';
 import { buildCatalog, catalogCsv, type SyntheticMovie } from './catalog.js';
@@ -38,7 +40,7 @@ export async function renderPoster(m: SyntheticMovie, seed: number, width = 182,
 
 async function sameBytes(file: string, bytes: Buffer): Promise<boolean> {
   try {
-    return (await fs.readFile(file)).equals(bytes);
+    return (await readImageFile(file, bytes.length)).equals(bytes);
   } catch {
     return false;
   }
@@ -46,8 +48,21 @@ async function sameBytes(file: string, bytes: Buffer): Promise<boolean> {
 
 export async function writeSyntheticSet(outDir: string, o: SynthOptions): Promise<SynthResult> {
   const posters = path.join(outDir, 'posters');
-  await fs.mkdir(posters, { recursive: true });
   const movies = buildCatalog(o.count, createRng(o.seed, 'catalog'));
+  // Someone else's file under one of our names stays as it is: the set is refused unless it
+  // already holds exactly what synth would write there.
+  const out = await OwnedDir.open(outDir);
+  const own = await OwnedDir.open(posters);
+  const byName = new Map(movies.map((m) => [`${m.imdbId}.jpg`, m]));
+  const clash = await out.foreign(['MovieGenre.csv']);
+  const theirs = new Set(await own.foreign([...byName.keys()]));
+  for (const name of theirs) {
+    if (!(await sameBytes(path.join(posters, name), await renderPoster(byName.get(name)!, o.seed, o.width, o.height)))) clash.push(`posters/${name}`);
+  }
+  if (clash.length) throw foreignFilesError(outDir, clash, 'synth', 'MovieGenre.csv and posters/<imdbId>.jpg', 'move them away or choose another --output');
+  await out.claim(['MovieGenre.csv', 'posters']);
+  await own.claim([...byName.keys()].filter((n) => !theirs.has(n)));
+  await fs.mkdir(posters, { recursive: true });
   let written = 0;
   let unchanged = 0;
   // sharp encodes on libuv's pool: a few in flight keep both cores busy.

@@ -8,7 +8,9 @@ import path from 'node:path';
 import ffmpeg from 'fluent-ffmpeg';
 import sharp from 'sharp';
 import { UserError } from '../../core/errors.js';
-import { encodePng, type RgbImage } from '../../core/images/decode.js';
+import { tempPathFor } from '../../core/fs/atomic.js';
+import { checkFile, claimFile } from '../../core/fs/ownership.js';
+import { encodePng, MAX_INPUT_PIXELS, readImageFile, type RgbImage } from '../../core/images/decode.js';
 import { captionScale, withCaption } from './caption.js';
 import { requireFfmpeg } from './ffmpeg.js';
 
@@ -61,7 +63,7 @@ function unreadableFrame(file: string, err: unknown): UserError {
 
 async function readRgb(file: string): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(file).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(await readImageFile(file), { limitInputPixels: MAX_INPUT_PIXELS }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (err) {
     throw unreadableFrame(file, err);
@@ -72,14 +74,14 @@ export async function renderVideo(o: RenderOptions): Promise<RenderResult> {
   if (o.frames.length === 0) throw new UserError('no frames to render');
   const ff = requireFfmpeg();
   const outDir = path.dirname(path.resolve(o.output));
-  await fs.mkdir(outDir, { recursive: true });
+  await checkFile(o.output, '--output');
   const stage = await fs.mkdtemp(path.join(outDir, `.render-${process.pid}-`));
-  const tmpOut = path.join(outDir, `.${path.basename(o.output)}.${process.pid}.tmp`);
+  const tmpOut = tempPathFor(o.output);
   try {
     let size: { width: number; height: number } | null = null;
     let scale = 1;
     if (o.captions) {
-      const first = await sharp(o.frames[0]!).metadata().catch((err: unknown) => { throw unreadableFrame(o.frames[0]!, err); });
+      const first = await readImageFile(o.frames[0]!).then((bytes) => sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata()).catch((err: unknown) => { throw unreadableFrame(o.frames[0]!, err); });
       const longest = o.captions.reduce((a, c) => (c.length > a.length ? c : a), '');
       scale = captionScale(longest, first.width ?? 0);
     }
@@ -112,6 +114,7 @@ export async function renderVideo(o: RenderOptions): Promise<RenderResult> {
         })
         .run();
     });
+    await claimFile(o.output, '--output');
     await fs.rename(tmpOut, o.output);
     return { output: o.output, frames: o.frames.length, fps, width: target.width, height: target.height, ffmpeg: ff.path };
   } finally {

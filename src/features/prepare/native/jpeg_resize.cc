@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sys/stat.h>
 #include <string>
 #include <vector>
 
@@ -43,15 +44,29 @@ void OnMessage(j_common_ptr cinfo, int level) {
   if (level < 0) reinterpret_cast<ErrorMgr*>(cinfo->err)->warned = true;
 }
 
-bool ReadFile(const std::string& path, std::vector<unsigned char>& out, std::string& error) {
+// Reads a regular file of at most maxBytes, checked on the open descriptor (a symlink to
+// /dev/zero or a FIFO is refused, never read until memory runs out); reads no more than its size.
+bool ReadFile(const std::string& path, double maxBytes, std::vector<unsigned char>& out, std::string& error) {
   FILE* f = std::fopen(path.c_str(), "rb");
   if (!f) {
     error = path + ": " + std::strerror(errno);
     return false;
   }
-  unsigned char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.insert(out.end(), buf, buf + n);
+  struct stat st;
+  if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::fclose(f);
+    error = path + ": cannot decode image (not a regular file)";
+    return false;
+  }
+  if (static_cast<double>(st.st_size) > maxBytes) {
+    std::fclose(f);
+    error = path + ": cannot decode image (" + std::to_string(st.st_size) + " bytes, more than the " +
+            std::to_string(static_cast<long long>(maxBytes)) + "-byte limit)";
+    return false;
+  }
+  out.resize(static_cast<size_t>(st.st_size));
+  size_t n = out.empty() ? 0 : std::fread(out.data(), 1, out.size(), f);
+  out.resize(n);
   bool ok = !std::ferror(f);
   std::fclose(f);
   if (!ok) error = path + ": read error";
@@ -189,13 +204,14 @@ enum class Outcome { Done, Fallback, Failed };
 struct Job {
   std::string source, temp, target;
   int width, height, quality;
+  double maxPixels, maxBytes;
   Outcome outcome = Outcome::Failed;
   std::string error;
 };
 
 void Convert(Job& job) {
   std::vector<unsigned char> input;
-  if (!ReadFile(job.source, input, job.error)) return;
+  if (!ReadFile(job.source, job.maxBytes, input, job.error)) return;
   if (input.size() < 4 || input[0] != 0xFF || input[1] != 0xD8) {
     job.outcome = Outcome::Fallback;
     return;
@@ -228,6 +244,11 @@ void Convert(Job& job) {
   jpeg_save_markers(&d, JPEG_APP0 + 1, 0xFFFF);
   jpeg_save_markers(&d, JPEG_APP0 + 2, 0xFFFF);
   jpeg_read_header(&d, TRUE);
+  // Over the pixel limit: sharp refuses it with the same limit and message as every other path.
+  if (static_cast<double>(d.image_width) * d.image_height > job.maxPixels) {
+    job.outcome = Outcome::Fallback;
+    goto done;
+  }
   if ((d.jpeg_color_space != JCS_YCbCr && d.jpeg_color_space != JCS_GRAYSCALE) || HasSpecialMarkers(&d)) {
     job.outcome = Outcome::Fallback;
     goto done;
@@ -316,12 +337,12 @@ class ConvertWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
 };
 
-// convertFile(source, temp, target, width, height, quality) -> Promise<'done' | 'fallback'>
+// convertFile(source, temp, target, width, height, quality, maxPixels, maxBytes) -> Promise<'done' | 'fallback'>
 Napi::Value ConvertFile(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 6 || !info[0].IsString() || !info[1].IsString() || !info[2].IsString() || !info[3].IsNumber() ||
-      !info[4].IsNumber() || !info[5].IsNumber()) {
-    Napi::TypeError::New(env, "convertFile(source, temp, target, width, height, quality)").ThrowAsJavaScriptException();
+  if (info.Length() < 8 || !info[0].IsString() || !info[1].IsString() || !info[2].IsString() || !info[3].IsNumber() ||
+      !info[4].IsNumber() || !info[5].IsNumber() || !info[6].IsNumber() || !info[7].IsNumber()) {
+    Napi::TypeError::New(env, "convertFile(source, temp, target, width, height, quality, maxPixels, maxBytes)").ThrowAsJavaScriptException();
     return env.Undefined();
   }
   Job job;
@@ -331,6 +352,8 @@ Napi::Value ConvertFile(const Napi::CallbackInfo& info) {
   job.width = info[3].As<Napi::Number>().Int32Value();
   job.height = info[4].As<Napi::Number>().Int32Value();
   job.quality = info[5].As<Napi::Number>().Int32Value();
+  job.maxPixels = info[6].As<Napi::Number>().DoubleValue();
+  job.maxBytes = info[7].As<Napi::Number>().DoubleValue();
   if (job.width < 1 || job.height < 1 || job.width > 16384 || job.height > 16384 || job.quality < 1 || job.quality > 100) {
     Napi::RangeError::New(env, "convertFile: width/height 1-16384, quality 1-100").ThrowAsJavaScriptException();
     return env.Undefined();

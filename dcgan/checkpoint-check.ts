@@ -1,0 +1,145 @@
+/**
+ * A checkpoint's state.json is checked field by field before anything is built from it: a
+ * tampered or damaged one (negative or huge offsets, shapes that would allocate gigabytes,
+ * missing fields) is refused with one line naming the file and the field, never half-loaded.
+ */
+import { UserError } from '../src/core/errors.js';
+import { ACTIVATIONS, type ModelConfig, conditionDim } from './config.js';
+import { networkSize } from './model.js';
+import { AUGMENTS, LOSSES } from './recipe.js';
+
+type Obj = Record<string, unknown>;
+
+/** The ranges of the dcgan train flags (a checkpoint cannot hold what the flags refuse). */
+const LIMITS = {
+  width: [8, 1024], height: [8, 1024], zDim: [1, 4096], gf: [1, 1024], df: [1, 1024],
+  layersG: [2, 8], layersD: [2, 8], kH: [1, 15], kW: [1, 15], rows: [1, 64], cols: [1, 64], nbrGUpdates: [1, 20],
+} as const;
+
+class Checker {
+  constructor(readonly file: string) {}
+
+  fail(field: string, what: string): never {
+    throw new UserError(`${this.file}: "${field}" ${what}; the checkpoint is damaged (use another ckpt_* directory or train again)`);
+  }
+
+  obj(v: unknown, field: string): Obj {
+    if (!v || typeof v !== 'object' || Array.isArray(v)) this.fail(field, 'is missing or not an object');
+    return v as Obj;
+  }
+
+  int(v: unknown, field: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(field, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  num(v: unknown, field: string, min: number, max: number): number {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) this.fail(field, `must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  bool(v: unknown, field: string): boolean {
+    if (typeof v !== 'boolean') this.fail(field, `must be true or false, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  range(v: unknown, field: string, total: number): { offset: number; length: number } {
+    const o = this.obj(v, field);
+    const offset = this.int(o.offset, `${field}.offset`, 0, total);
+    const length = this.int(o.length, `${field}.length`, 0, total - offset);
+    return { offset, length };
+  }
+}
+
+function checkConfig(c: Checker, raw: unknown): ModelConfig {
+  const o = c.obj(raw, 'config');
+  const lim = (k: keyof typeof LIMITS) => c.int(o[k], `config.${k}`, LIMITS[k][0], LIMITS[k][1]);
+  if (o.channels !== 3) c.fail('config.channels', `must be 3, got ${JSON.stringify(o.channels)}`);
+  const act = (k: 'activationG' | 'activationD') => {
+    if (!ACTIVATIONS.includes(o[k] as never)) c.fail(`config.${k}`, `must be one of ${ACTIVATIONS.join(', ')}`);
+    return o[k] as ModelConfig['activationG'];
+  };
+  let condition: ModelConfig['condition'] = null;
+  if (o.condition !== null) {
+    const v = c.obj(o.condition, 'config.condition');
+    if (!Array.isArray(v.genres) || v.genres.length > 1000 || v.genres.some((g) => typeof g !== 'string')) c.fail('config.condition.genres', 'must be a list of genre names');
+    if (!Array.isArray(v.decades) || v.decades.length > 1000 || v.decades.some((d) => !Number.isInteger(d))) c.fail('config.condition.decades', 'must be a list of years');
+    condition = { genres: v.genres as string[], decades: v.decades as number[] };
+  }
+  const config: ModelConfig = {
+    width: lim('width'), height: lim('height'), channels: 3, zDim: lim('zDim'), gf: lim('gf'), df: lim('df'),
+    layersG: lim('layersG'), layersD: lim('layersD'), kH: lim('kH'), kW: lim('kW'),
+    batchNormG: c.bool(o.batchNormG, 'config.batchNormG'), batchNormD: c.bool(o.batchNormD, 'config.batchNormD'),
+    activationG: act('activationG'), activationD: act('activationD'), condition,
+  };
+  return config;
+}
+
+/**
+ * Checks state.json against the size of tensors.bin (in bytes) and returns it typed. Every
+ * offset and length is a whole number inside the file, the file holds exactly what the config's
+ * networks, their Adam moments and the grid latents need, and the grid matches the latents.
+ */
+/** The recipe of a small-data checkpoint (absent = the seed's); returns whether it keeps an EMA of G. */
+function checkRecipe(c: Checker, raw: unknown): boolean {
+  if (raw === undefined) return false;
+  const r = c.obj(raw, 'recipe');
+  if (!LOSSES.includes(r.loss as never)) c.fail('recipe.loss', `must be one of ${LOSSES.join(', ')}`);
+  if (!Array.isArray(r.diffAugment) || r.diffAugment.some((a) => !AUGMENTS.includes(a as never))) c.fail('recipe.diffAugment', `must be a list of ${AUGMENTS.join(', ')}`);
+  c.bool(r.mirror, 'recipe.mirror');
+  return c.num(r.emaDecay, 'recipe.emaDecay', 0, 0.999999) > 0;
+}
+
+export function checkCheckpointJson(raw: unknown, binBytes: number, file: string, version: number): void {
+  const c = new Checker(file);
+  const o = c.obj(raw, '(top level)');
+  if (o.version !== version) c.fail('version', `must be ${version}, got ${JSON.stringify(o.version)}`);
+  c.int(o.iteration, 'iteration');
+  c.int(o.seed, 'seed');
+  c.int(o.datasetSize, 'datasetSize');
+  const steps = c.obj(o.adamSteps, 'adamSteps');
+  c.int(steps.g, 'adamSteps.g');
+  c.int(steps.d, 'adamSteps.d');
+  const config = checkConfig(c, o.config);
+  const t = c.obj(o.train, 'train');
+  c.num(t.learningRateG, 'train.learningRateG', 0, 1);
+  c.num(t.learningRateD, 'train.learningRateD', 0, 1);
+  c.num(t.beta1, 'train.beta1', 0, 0.999);
+  c.int(t.nbrGUpdates, 'train.nbrGUpdates', LIMITS.nbrGUpdates[0], LIMITS.nbrGUpdates[1]);
+  if (t.batchSize !== undefined) c.int(t.batchSize, 'train.batchSize', 1, 4096);
+  const rows = c.int(t.rows, 'train.rows', LIMITS.rows[0], LIMITS.rows[1]);
+  const cols = c.int(t.cols, 'train.cols', LIMITS.cols[0], LIMITS.cols[1]);
+
+  if (binBytes % 4 !== 0) c.fail('tensors.bin', `is ${binBytes} bytes, not a whole number of float32 values`);
+  const total = binBytes / 4;
+  const cd = conditionDim(config);
+  const zLength = rows * cols * config.zDim;
+  const yLength = rows * cols * cd;
+  const size = networkSize(config);
+  const emaG = checkRecipe(c, o.recipe) ? size.generator : 0;
+  // Weights, then Adam's m and v for each trainable weight, G's moving average (small-data recipe), then the grid latents.
+  const expected = size.total + 2 * size.trainable + emaG + zLength + yLength;
+  if (total !== expected) c.fail('tensors.bin', `holds ${total} values where this config needs ${expected}`);
+  const z = c.range(o.fixedZ, 'fixedZ', total);
+  if (z.length !== zLength) c.fail('fixedZ.length', `must be ${rows}x${cols} grid x ${config.zDim} latents = ${zLength}, got ${z.length}`);
+  if (cd === 0) {
+    if (o.fixedY !== null) c.fail('fixedY', 'must be null for a model without conditions');
+  } else {
+    const y = c.range(o.fixedY, 'fixedY', total);
+    if (y.length !== yLength) c.fail('fixedY.length', `must be ${yLength}, got ${y.length}`);
+  }
+  if (!Array.isArray(o.tensors)) c.fail('tensors', 'is missing or not a list');
+  const names = new Set<string>();
+  (o.tensors as unknown[]).forEach((raw, i) => {
+    const e = c.obj(raw, `tensors[${i}]`);
+    if (typeof e.name !== 'string' || names.has(e.name)) c.fail(`tensors[${i}].name`, 'must be a name used once');
+    names.add(e.name as string);
+    if (!Array.isArray(e.shape) || e.shape.length > 4) c.fail(`tensors[${i}].shape`, 'must be a list of up to 4 sizes');
+    let n = 1;
+    (e.shape as unknown[]).forEach((d, j) => {
+      n *= c.int(d, `tensors[${i}].shape[${j}]`, 1, total);
+    });
+    const offset = c.int(e.offset, `tensors[${i}].offset`, 0, total);
+    if (n > total - offset) c.fail(`tensors[${i}]`, `(${e.name}) reaches past the end of tensors.bin`);
+  });
+}
