@@ -5,7 +5,9 @@
  * missing model are one line and exit code 2.
  */
 import assert from 'node:assert/strict';
+import { promises as fs } from 'node:fs';
 import { createServer } from 'node:net';
+import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { shippedModel, shippedPath } from '../src/artifacts/default-models.js';
 import { collect, errorLines, hasStackTrace, runCli, startCli } from './helpers/run-cli.js';
@@ -101,4 +103,16 @@ test('bad flags and a busy port: one line, exit 2, no stack trace', { timeout: 1
   } finally {
     taken.close();
   }
+});
+
+test('a shipped model counts only when all its files are there', async () => {
+  const root = path.join(fx.root, 'shipped');
+  assert.equal(shippedModel('classifier', root), null, 'absent');
+  await fs.mkdir(path.join(root, 'classifier'), { recursive: true });
+  await fs.writeFile(path.join(root, 'classifier', 'model.json'), '{}');
+  assert.equal(shippedModel('classifier', root), null, 'model.json without metadata.json');
+  await fs.writeFile(path.join(root, 'classifier', 'metadata.json'), '{}');
+  assert.equal(shippedModel('classifier', root), path.join(root, 'classifier'));
+  await fs.cp(fx.checkpoint, path.join(root, 'generator'), { recursive: true });
+  assert.equal(shippedModel('generator', root), path.join(root, 'generator'));
 });

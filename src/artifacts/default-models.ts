@@ -27,11 +27,11 @@ export const SHIPPED_MODELS = path.join(PACKAGE_ROOT, 'models', 'default');
 export type ShippedKind = 'classifier' | 'generator';
 
 /** Where the shipped model of a kind lives, whether or not it is there yet. */
-export const shippedPath = (kind: ShippedKind): string => path.join(SHIPPED_MODELS, kind);
+export const shippedPath = (kind: ShippedKind, root = SHIPPED_MODELS): string => path.join(root, kind);
 
 /** The shipped model's directory when it is complete on disk, else null. */
-export function shippedModel(kind: ShippedKind): string | null {
-  const dir = shippedPath(kind);
+export function shippedModel(kind: ShippedKind, root = SHIPPED_MODELS): string | null {
+  const dir = shippedPath(kind, root);
   const needs = kind === 'classifier' ? ['model.json', METADATA_FILE] : ['state.json', 'tensors.bin'];
   return needs.every((f) => existsSync(path.join(dir, f))) ? dir : null;
 }
