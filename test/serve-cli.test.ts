@@ -10,8 +10,8 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { shippedModel, shippedPath } from '../src/artifacts/default-models.js';
-import { collect, errorLines, hasStackTrace, runCli, startCli } from './helpers/run-cli.js';
-import { makeServeFixture, removeServeFixture, type ServeFixture } from './helpers/serve-fixture.js';
+import { errorLines, hasStackTrace, runCli } from './helpers/run-cli.js';
+import { makeServeFixture, removeServeFixture, serveThen, type ServeFixture } from './helpers/serve-fixture.js';
 import { request } from './helpers/http.js';
 
 let fx: ServeFixture;
@@ -23,27 +23,6 @@ after(async () => {
 });
 
 const modelArgs = () => ['--model', fx.modelDir, '--checkpoint', fx.checkpoint, '--samples', fx.samples, '--backend', 'cpu'];
-
-/** Starts serve, waits for its listening line, runs `use`, then sends `signal` and collects the exit. */
-async function serveThen(args: string[], signal: NodeJS.Signals, use: (port: number) => Promise<void>) {
-  const child = startCli(['serve', '--port', '0', ...args]);
-  const done = collect(child, 90_000);
-  try {
-    const port = await new Promise<number>((resolve, reject) => {
-      let out = '';
-      child.stdout!.on('data', (d: Buffer | string) => {
-        out += String(d);
-        const m = /^listening on http:\/\/(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)$/m.exec(out);
-        if (m) resolve(Number(m[1]));
-      });
-      child.on('close', () => reject(new Error(`serve exited before listening: ${out}`)));
-    });
-    await use(port);
-  } finally {
-    child.kill(signal);
-  }
-  return done;
-}
 
 test('serve --port 0: one line per model, then the listening line; it answers; SIGTERM stops it with exit 0', { timeout: 120_000 }, async () => {
   const r = await serveThen(modelArgs(), 'SIGTERM', async (port) => {

@@ -7,6 +7,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { encodeJpeg } from '../../src/core/images/decode.js';
 import { createRng } from '../../src/core/random.js';
+import { collect, startCli, type CliResult } from './run-cli.js';
 import { FAKE_GENRES, flatImage, writeFakeSamples, writeTinyClassifier, tempDir } from './samples-fixture.js';
 
 export const GEN_GENRES = ['Drama', 'Horror', 'Action'];
@@ -50,4 +51,25 @@ export async function makeServeFixture(): Promise<ServeFixture> {
 
 export async function removeServeFixture(f: ServeFixture): Promise<void> {
   await fs.rm(f.root, { recursive: true, force: true });
+}
+
+/** Starts serve, waits for its listening line, runs `use`, then sends `signal` and collects the exit. */
+export async function serveThen(args: string[], signal: NodeJS.Signals, use: (port: number) => Promise<void>, cwd?: string): Promise<CliResult> {
+  const child = startCli(['serve', '--port', '0', ...args], cwd ? { cwd } : {});
+  const done = collect(child, 90_000);
+  try {
+    const port = await new Promise<number>((resolve, reject) => {
+      let out = '';
+      child.stdout!.on('data', (d: Buffer | string) => {
+        out += String(d);
+        const m = /^listening on http:\/\/(?:127\.0\.0\.1|0\.0\.0\.0):(\d+)$/m.exec(out);
+        if (m) resolve(Number(m[1]));
+      });
+      child.on('close', () => reject(new Error(`serve exited before listening: ${out}`)));
+    });
+    await use(port);
+  } finally {
+    child.kill(signal);
+  }
+  return done;
 }

@@ -161,8 +161,8 @@ async function classify(file) {
     });
     $('bars').replaceChildren(el('p', { class: 'note', text: 'bar: score; orange line: the genre\'s tuned threshold; green: over it' }), ...rows);
     const heads = [];
-    if (r.year) heads.push(`year ≈ ${Math.round(r.year.value)} (validation error ±${r.year.mae.toFixed(1)} years)`);
-    if (r.imdb) heads.push(`IMDB score ≈ ${r.imdb.value.toFixed(1)} (validation error ±${r.imdb.mae.toFixed(2)})`);
+    if (r.year) heads.push(`year ≈ ${Math.round(r.year.value)} (mean error on validation: ${r.year.mae.toFixed(1)} years)`);
+    if (r.imdb) heads.push(`IMDB score ≈ ${r.imdb.value.toFixed(1)} (mean error on validation: ${r.imdb.mae.toFixed(2)})`);
     $('heads').textContent = heads.length ? heads.join('; ') : 'this classifier has no year / IMDB-score heads';
     const sel = $('sal-genre');
     sel.replaceChildren(...[...r.genres].sort((a, b) => b.score - a.score).map((g) => el('option', { value: g.genre, text: g.genre })));
