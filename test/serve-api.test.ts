@@ -184,6 +184,7 @@ describe('serve: bad input is a 4xx with a message, and the server keeps answeri
     ['text file', () => request(port, 'POST', '/api/classify', 'Title,Genre\nThe Matrix,Action\n', { 'Content-Type': 'text/plain' }), [415], /not an image/],
     ['empty upload', () => request(port, 'POST', '/api/classify', Buffer.alloc(0)), [400], /no image/],
     ['oversize upload', () => request(port, 'POST', '/api/classify', Buffer.alloc(UPLOAD_LIMIT + 1000, 1)), [413], /too large: the limit is 300000 bytes/],
+    ['oversize upload, chunked (no Content-Length)', () => request(port, 'POST', '/api/classify', Buffer.alloc(UPLOAD_LIMIT + 1000, 1), { 'Transfer-Encoding': 'chunked' }), [413], /too large: the limit is 300000 bytes/],
     ['decompression bomb', () => request(port, 'POST', '/api/classify', bombPng(), { 'Content-Type': 'image/png' }), [413], /image too large: more than 40000000 pixels/],
     ['saliency of an unknown genre', () => request(port, 'POST', '/api/saliency?genre=Western', fx.poster), [400], /genre must be one of Action, Drama, Comedy/],
     ['/../../etc/passwd', () => request(port, 'GET', '/../../etc/passwd'), [404], /not found/],
@@ -224,16 +225,19 @@ describe('serve: the Runs API', () => {
 });
 
 describe('serve: load', () => {
-  test('WorkQueue: one job runs, maxWaiting wait, the next is refused with 503 at once', async () => {
+  test('WorkQueue: one job on the engine at a time, maxWaiting more admitted, the next refused with 503 at once', async () => {
     const q = new WorkQueue(1, 1);
     let release!: () => void;
-    const first = q.run(() => new Promise<void>((r) => (release = r)));
-    const second = q.run(async () => 'second');
-    await assert.rejects(q.run(async () => 'third'), (e: { status?: number }) => e.status === 503);
+    const order: string[] = [];
+    const first = q.admit((engine) => engine(() => new Promise<void>((r) => (release = r)).then(() => void order.push('first'))));
+    const second = q.admit((engine) => engine(async () => void order.push('second')));
+    await assert.rejects(q.admit(async () => 'third'), (e: { status?: number; message?: string }) => e.status === 503 && /busy/.test(e.message ?? ''));
+    assert.equal(q.depth, 2);
     release();
-    await first;
-    assert.equal(await second, 'second');
+    await Promise.all([first, second]);
+    assert.deepEqual(order, ['first', 'second'], 'the second waited for the engine');
     assert.equal(q.depth, 0);
+    assert.equal(await q.admit(async () => 'again'), 'again', 'admits again once the line is empty');
   });
 
   test('200 concurrent generate requests finish or get 503; memory stays bounded; the server answers after', { timeout: 120_000 }, async (t) => {

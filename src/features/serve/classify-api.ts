@@ -16,10 +16,11 @@ export function requireClassifier(m: StudioModels): Classifier {
   return m.classifier;
 }
 
-export async function classifyUpload(m: StudioModels, body: Buffer) {
+export function classifyUpload(m: StudioModels, body: Buffer) {
   const c = requireClassifier(m);
-  const img = await decodeUpload(body, c.width, c.height);
+  // Decoding is libvips work on every core too: it runs in the engine's turn.
   return async () => {
+    const img = await decodeUpload(body, c.width, c.height);
     const [scores] = await c.score([img]);
     const heads = m.heads ? m.heads((await c.features([img]))[0]!) : { year: null, imdb: null };
     return {
@@ -30,11 +31,11 @@ export async function classifyUpload(m: StudioModels, body: Buffer) {
   };
 }
 
-export async function saliencyUpload(m: StudioModels, body: Buffer, genre: string | null) {
+export function saliencyUpload(m: StudioModels, body: Buffer, genre: string | null) {
   const c = requireClassifier(m);
   if (!genre || !c.genres.includes(genre)) throw new HttpError(400, `genre must be one of ${c.genres.join(', ')}, got ${JSON.stringify((genre ?? '').slice(0, 40))}`);
-  const img = await decodeUpload(body, c.width, c.height);
   return async () => {
+    const img = await decodeUpload(body, c.width, c.height);
     const [map] = await c.saliency([img], genre);
     return { genre, png: `data:image/png;base64,${(await encodePng(heatmapOverlay(img, map!))).toString('base64')}` };
   };

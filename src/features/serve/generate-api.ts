@@ -85,7 +85,7 @@ function row(g: StudioGenerator, seed: number, index: number): Float32Array {
   return g.latent(seed, index + 1).slice(index * g.zDim);
 }
 
-export async function generatePosters(m: StudioModels, body: Record<string, unknown>) {
+export function generatePosters(m: StudioModels, body: Record<string, unknown>) {
   const g = requireGenerator(m);
   const count = intField(body, 'count', 1, MAX_COUNT);
   const seed = body.seed === undefined || body.seed === null ? randomInt(MAX_SEED) : intField(body, 'seed', 0, MAX_SEED);
@@ -99,7 +99,7 @@ export async function generatePosters(m: StudioModels, body: Record<string, unkn
 }
 
 /** Posters near one: its latent row plus seeded Gaussian steps of size `spread`, kept in [-1, 1]. */
-export async function neighbourPosters(m: StudioModels, body: Record<string, unknown>) {
+export function neighbourPosters(m: StudioModels, body: Record<string, unknown>) {
   const g = requireGenerator(m);
   const seed = intField(body, 'seed', 0, MAX_SEED);
   const index = intField(body, 'index', 0, MAX_COUNT - 1);
@@ -114,13 +114,13 @@ export async function neighbourPosters(m: StudioModels, body: Record<string, unk
       for (let j = 0; j < g.zDim; j++) z[k * g.zDim + j] = Math.max(-1, Math.min(1, z0[j]! + spread * rng.normal()));
     }
     const images = g.render(z, c.genres, c.decade);
-    const files = images.map((_, k) => `poster_seed-${seed}_n-${index + 1}_near-${k + 1}-of-${spread}${conditionTag(c)}.png`);
+    const files = images.map((_, k) => `poster_seed-${seed}_n-${index + 1}_near-${k + 1}_spread-${spread}${conditionTag(c)}.png`);
     return { seed, index, spread, ...c, posters: await posters(m, images, files) };
   };
 }
 
 /** A straight line in latent space from one poster to another, both ends included. */
-export async function interpolatePosters(m: StudioModels, body: Record<string, unknown>) {
+export function interpolatePosters(m: StudioModels, body: Record<string, unknown>) {
   const g = requireGenerator(m);
   const end = (name: 'from' | 'to') => {
     const v = body[name];

@@ -93,26 +93,28 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const post = (): void => {
       if (method !== 'POST') throw new HttpError(405, `${p} takes POST`, { Allow: 'POST' });
     };
-    const queued = async (job: Promise<() => Promise<unknown>>): Promise<void> => sendJson(res, 200, await queue.run(await job));
+    // Admitted before the body is read; the model work itself waits for the engine.
+    const queued = async (prepare: () => Promise<() => Promise<unknown>>): Promise<void> =>
+      sendJson(res, 200, await queue.admit(async (engine) => engine(await prepare())));
     if (p.startsWith('/api/')) {
       switch (p) {
         case '/api/info':
           return sendJson(res, 200, info(m, o.maxUploadBytes));
         case '/api/generate':
           post();
-          return queued(generatePosters(m, await readJson(req)));
+          return queued(async () => generatePosters(m, await readJson(req)));
         case '/api/neighbours':
           post();
-          return queued(neighbourPosters(m, await readJson(req)));
+          return queued(async () => neighbourPosters(m, await readJson(req)));
         case '/api/interpolate':
           post();
-          return queued(interpolatePosters(m, await readJson(req)));
+          return queued(async () => interpolatePosters(m, await readJson(req)));
         case '/api/classify':
           post();
-          return queued(classifyUpload(m, await readBody(req, o.maxUploadBytes)));
+          return queued(async () => classifyUpload(m, await readBody(req, o.maxUploadBytes)));
         case '/api/saliency':
           post();
-          return queued(saliencyUpload(m, await readBody(req, o.maxUploadBytes), params.get('genre')));
+          return queued(async () => saliencyUpload(m, await readBody(req, o.maxUploadBytes), params.get('genre')));
         case '/api/run':
           return sendJson(res, 200, await runSummary(m.samplesDir));
         case '/api/run/video':
@@ -136,7 +138,7 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     });
   });
   server.headersTimeout = 30_000;
-  server.requestTimeout = 120_000;
+  server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(o.port, o.host, () => resolve());
