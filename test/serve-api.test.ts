@@ -15,7 +15,9 @@ import { loadClassifier } from '../src/artifacts/classifier-model.js';
 import { startServer, STATIC_DIR, type RunningServer } from '../src/features/serve/server.js';
 import { WorkQueue } from '../src/features/serve/work-queue.js';
 import { openGenerator, type PosterGenerator } from '../dcgan/generate.js';
+import { extrasPredictor } from '../classifier/extras.js';
 import { makeServeFixture, removeServeFixture, type ServeFixture } from './helpers/serve-fixture.js';
+import { writeFakeVideo } from './helpers/samples-fixture.js';
 import { postJson, request } from './helpers/http.js';
 
 const UPLOAD_LIMIT = 300_000;
@@ -67,6 +69,7 @@ before(async () => {
   await fs.writeFile(outside, 'body { secret: 1 }');
   await fs.symlink('/etc/passwd', path.join(staticDir, 'passwd.css'));
   await fs.symlink(outside, path.join(staticDir, 'escape.css'));
+  await writeFakeVideo(fx.samples, path.join(fx.samples, 'train.mp4'));
   gen = await openGenerator(fx.checkpoint, 'moving');
   server = await startServer({
     host: '127.0.0.1', port: 0, maxUploadBytes: UPLOAD_LIMIT, maxWaiting: 4, staticDir,
@@ -169,6 +172,33 @@ describe('serve: classify', () => {
   });
 });
 
+describe('serve: the year and IMDB-score heads', () => {
+  test('a classifier whose metadata has a year head: /api/classify gives the year with its validation error', async () => {
+    // The tiny classifier's features are the 8 units before its last Dense layer; a head of zero
+    // weights answers its bias, so the served value is known exactly.
+    const head = { lambda: 1, mean: Array(8).fill(0), std: Array(8).fill(1), weights: Array(8).fill(0), bias: 1987 };
+    const heads = extrasPredictor({ year: { head, mae: 6.5 }, score: { head: null, mae: NaN } });
+    assert.ok(heads);
+    const s2 = await startServer({
+      host: '127.0.0.1', port: 0, maxUploadBytes: UPLOAD_LIMIT, maxWaiting: 1,
+      models: { classifier: await loadClassifier(fx.modelDir), generator: null, heads, samplesDir: null },
+    });
+    try {
+      const r = await request(s2.port, 'POST', '/api/classify', fx.poster);
+      assert.equal(r.status, 200, r.body.toString());
+      const j = r.json() as { year: { value: number; mae: number }; imdb: unknown };
+      assert.deepEqual(j.year, { value: 1987, mae: 6.5 });
+      assert.equal(j.imdb, null);
+      const g = await postJson(s2.port, '/api/generate', { count: 1 });
+      assert.equal(g.status, 409);
+      assert.match((g.json() as { error: string }).error, /no generator is loaded: start serve with --checkpoint/);
+      assert.equal((await request(s2.port, 'GET', '/api/run')).status, 409);
+    } finally {
+      await s2.close();
+    }
+  });
+});
+
 describe('serve: bad input is a 4xx with a message, and the server keeps answering', () => {
   const cases: [string, () => Promise<{ status: number; body: Buffer }>, number[], RegExp][] = [
     ['unknown genre', () => postJson(port, '/api/generate', { count: 2, genres: ['Western'] }), [400], /unknown genre "Western"; this model knows Drama, Horror, Action/],
@@ -216,11 +246,25 @@ describe('serve: the Runs API', () => {
     const r = (await request(port, 'GET', '/api/run')).json() as { grids: { iteration: number; url: string }[]; losses: string; video: string | null };
     assert.deepEqual(r.grids.map((g) => g.iteration), [10, 20, 30]);
     assert.match(r.losses, /^<svg class="chart"/);
-    assert.equal(r.video, null);
+    assert.equal(r.video, '/api/run/video');
     const g = await request(port, 'GET', r.grids[2]!.url);
     assert.equal(g.status, 200);
     assert.equal((await sharp(g.body).metadata()).format, 'png');
     assert.equal((await request(port, 'GET', '/api/run/grid/3')).status, 404);
+  });
+
+  test('the video, whole and by byte range (so the browser can seek)', async () => {
+    const file = await fs.readFile(path.join(fx.samples, 'train.mp4'));
+    const whole = await request(port, 'GET', '/api/run/video');
+    assert.equal(whole.status, 200);
+    assert.equal(whole.headers['content-type'], 'video/mp4');
+    assert.ok(whole.body.equals(file));
+    const part = await request(port, 'GET', '/api/run/video', undefined, { Range: 'bytes=100-199' });
+    assert.equal(part.status, 206);
+    assert.equal(part.headers['content-range'], `bytes 100-199/${file.length}`);
+    assert.ok(part.body.equals(file.subarray(100, 200)));
+    const past = await request(port, 'GET', '/api/run/video', undefined, { Range: `bytes=${file.length + 10}-` });
+    assert.equal(past.status, 416);
   });
 });
 

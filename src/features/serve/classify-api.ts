@@ -11,7 +11,7 @@ import { HttpError } from './http-error.js';
 import type { StudioModels } from './models.js';
 import { decodeUpload } from './upload.js';
 
-export function requireClassifier(m: StudioModels): Classifier {
+function requireClassifier(m: StudioModels): Classifier {
   if (!m.classifier) throw new HttpError(409, 'no classifier is loaded: start serve with --model <classifier directory>');
   return m.classifier;
 }

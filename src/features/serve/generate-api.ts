@@ -12,12 +12,12 @@ import type { StudioGenerator, StudioModels } from './models.js';
 export const MAX_COUNT = 32;
 const MAX_SEED = 2 ** 31 - 1;
 
-export interface Condition {
+interface Condition {
   genres: string[];
   decade: number | null;
 }
 
-export interface PosterJson {
+interface PosterJson {
   /** PNG as a data: URI (the page shows and downloads it as is). */
   png: string;
   file: string;
@@ -26,7 +26,7 @@ export interface PosterJson {
   index?: number;
 }
 
-export function intField(body: Record<string, unknown>, name: string, min: number, max: number, fallback?: number): number {
+function intField(body: Record<string, unknown>, name: string, min: number, max: number, fallback?: number): number {
   const v = body[name];
   if (v === undefined || v === null) {
     if (fallback !== undefined) return fallback;
@@ -44,7 +44,7 @@ function numberField(body: Record<string, unknown>, name: string, min: number, m
   return v;
 }
 
-export function condition(g: StudioGenerator, body: Record<string, unknown>): Condition {
+function condition(g: StudioGenerator, body: Record<string, unknown>): Condition {
   const genres = body.genres ?? [];
   const decade = body.decade ?? null;
   if (!Array.isArray(genres) || !genres.every((x) => typeof x === 'string')) throw new HttpError(400, 'genres must be a list of genre names');
@@ -64,7 +64,7 @@ export function condition(g: StudioGenerator, body: Record<string, unknown>): Co
 const conditionTag = (c: Condition): string =>
   (c.genres.length ? `_${c.genres.map((g) => g.replace(/[^A-Za-z0-9-]/g, '')).join('+')}` : '') + (c.decade !== null ? `_${c.decade}s` : '');
 
-export function requireGenerator(m: StudioModels): StudioGenerator {
+function requireGenerator(m: StudioModels): StudioGenerator {
   if (!m.generator) throw new HttpError(409, 'no generator is loaded: start serve with --checkpoint <dcgan checkpoint>');
   return m.generator;
 }
