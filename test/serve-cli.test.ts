@@ -33,7 +33,7 @@ test('serve --port 0: one line per model, then the listening line; it answers; S
   });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^classifier: .*tiny \(--model\)$/m);
-  assert.match(r.stderr, /^generator: .* \(--checkpoint\)$/m);
+  assert.match(r.stderr, /^generator: .*ckpt_000000, iteration 0 \(--checkpoint\)$/m);
   assert.match(r.stderr, /^SIGTERM: stopping\nstopped$/m);
   assert.doesNotMatch(r.stderr, /warning/);
 });

@@ -39,7 +39,10 @@ export function configureServe(cmd: Command): Command {
     await initBackend(o.backend);
     const classifier = clf.dir ? await loadClassifier(clf.dir) : null;
     const generator = gen.dir ? await openGenerator(gen.dir, 'moving') : null;
-    for (const c of [clf, gen]) process.stderr.write('note' in c ? `${c.note}\n` : `${c.missing}: its tab is off\n`);
+    process.stderr.write('source' in clf ? `classifier: ${clf.dir} (${clf.source})\n` : `${clf.missing}: the Classify tab is off\n`);
+    process.stderr.write(
+      generator && 'source' in gen ? `generator: ${generator.checkpoint}, iteration ${generator.iteration} (${gen.source})\n` : `${'missing' in gen ? gen.missing : ''}: the Generate tab is off\n`,
+    );
     process.stderr.write(samples ? `runs: ${samples}\n` : `runs: no --samples and no ./${DEFAULT_SAMPLES}: the Runs tab is off\n`);
     if (!isLoopback(o.host)) {
       process.stderr.write(`warning: --host ${o.host}: the studio is reachable from other machines; it has no login, so anyone who can reach this address can use it\n`);

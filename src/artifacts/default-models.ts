@@ -38,14 +38,14 @@ export function shippedModel(kind: ShippedKind, root = SHIPPED_MODELS): string |
 
 export interface ModelChoice {
   dir: string;
-  /** One line for the user: which model, and whether it was the shipped default. */
-  note: string;
+  /** Where it came from, for the one line that says so: the flag, or the shipped default. */
+  source: string;
 }
 
 /** The user's flag, else the shipped default, else null with `missing` saying what to pass. */
 export function chooseModel(kind: ShippedKind, given: string | undefined, flag: string): ModelChoice | { dir: null; missing: string } {
-  if (given) return { dir: given, note: `${kind}: ${given} (${flag})` };
+  if (given) return { dir: given, source: flag };
   const shipped = shippedModel(kind);
-  if (shipped) return { dir: shipped, note: `${kind}: the shipped default, ${shipped}` };
+  if (shipped) return { dir: shipped, source: 'the shipped default' };
   return { dir: null, missing: `no default ${kind} is shipped in ${shippedPath(kind)} yet and ${flag} was not given` };
 }
