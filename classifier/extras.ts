@@ -125,15 +125,3 @@ export function formatExtras(e: Extras): string {
       (e.score.head ? '' : ' — too few rows to fit'),
   ].join('\n');
 }
-
-/** The year and IMDB-score heads saved in metadata.json's extras, as one function of the features (null when none was fitted). */
-export function extrasPredictor(extras: unknown): ((features: Float32Array) => { year: { value: number; mae: number } | null; imdb: { value: number; mae: number } | null }) | null {
-  const e = extras as Partial<Extras> | undefined;
-  const year = e?.year?.head ? e.year : null;
-  const score = e?.score?.head ? e.score : null;
-  if (!year && !score) return null;
-  return (f) => ({
-    year: year ? { value: predictRidge(year.head!, f), mae: year.mae } : null,
-    imdb: score ? { value: predictRidge(score.head!, f), mae: score.mae } : null,
-  });
-}

@@ -15,7 +15,7 @@ import { loadClassifier } from '../src/artifacts/classifier-model.js';
 import { startServer, STATIC_DIR, type RunningServer } from '../src/features/serve/server.js';
 import { WorkQueue } from '../src/features/serve/work-queue.js';
 import { openGenerator, type PosterGenerator } from '../dcgan/generate.js';
-import { extrasPredictor } from '../classifier/extras.js';
+import { headsPredictor } from '../classifier/predict.js';
 import { makeServeFixture, removeServeFixture, type ServeFixture } from './helpers/serve-fixture.js';
 import { writeFakeVideo } from './helpers/samples-fixture.js';
 import { postJson, request } from './helpers/http.js';
@@ -177,7 +177,7 @@ describe('serve: the year and IMDB-score heads', () => {
     // The tiny classifier's features are the 8 units before its last Dense layer; a head of zero
     // weights answers its bias, so the served value is known exactly.
     const head = { lambda: 1, mean: Array(8).fill(0), std: Array(8).fill(1), weights: Array(8).fill(0), bias: 1987 };
-    const heads = extrasPredictor({ year: { head, mae: 6.5 }, score: { head: null, mae: NaN } });
+    const heads = headsPredictor({ year: { head, mae: 6.5 }, score: null });
     assert.ok(heads);
     const s2 = await startServer({
       host: '127.0.0.1', port: 0, maxUploadBytes: UPLOAD_LIMIT, maxWaiting: 1,

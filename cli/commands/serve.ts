@@ -14,7 +14,7 @@ import { isLoopback, startServer } from '../../src/features/serve/server.js';
 import { initBackend } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
 import { openGenerator } from '../../dcgan/generate.js';
-import { extrasPredictor } from '../../classifier/extras.js';
+import { extraHeads, headsPredictor } from '../../classifier/predict.js';
 
 export const serveFlags = defineFlags({
   host: { kind: 'string', default: '127.0.0.1', arg: 'address', help: 'address to listen on; anything but loopback makes the studio reachable from the network (a warning says so)' },
@@ -50,7 +50,7 @@ export function configureServe(cmd: Command): Command {
     const server = await startServer({
       host: o.host,
       port: o.port,
-      models: { classifier, generator, heads: classifier ? extrasPredictor(classifier.meta.extras) : null, samplesDir: samples },
+      models: { classifier, generator, heads: classifier ? headsPredictor(extraHeads(classifier)) : null, samplesDir: samples },
       maxUploadBytes: Math.round(o.max_upload_mb * 1e6),
       maxWaiting: o.queue,
     }).catch((err: NodeJS.ErrnoException) => {
