@@ -37,6 +37,15 @@ export function extraHeads(c: Classifier): ExtraHeads {
   return { year: pick(e?.year), score: pick(e?.score) };
 }
 
+/** The heads as one function of an image's features, each value beside its validation MAE (null: no heads). */
+export function headsPredictor(h: ExtraHeads): ((features: Float32Array) => { year: { value: number; mae: number } | null; imdb: { value: number; mae: number } | null }) | null {
+  if (!h.year && !h.score) return null;
+  return (f) => ({
+    year: h.year ? { value: predictRidge(h.year.head, f), mae: h.year.mae } : null,
+    imdb: h.score ? { value: predictRidge(h.score.head, f), mae: h.score.mae } : null,
+  });
+}
+
 /** `year 1997 (±6.4)  IMDB 6.8 (±0.84)`: predictions beside their validation MAE. */
 export function formatExtrasOf(p: Prediction, h: ExtraHeads): string {
   const parts: string[] = [];

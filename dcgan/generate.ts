@@ -12,7 +12,7 @@ import { encodePng, type RgbImage } from '../src/core/images/decode.js';
 import { composeGrid } from '../src/core/images/grid.js';
 import { tf } from '../engine/index.js';
 import { listCheckpoints, checkpointName, loadCheckpoint } from './checkpoint.js';
-import { conditionDim } from './config.js';
+import { conditionDim, type ConditionVocab, type ModelConfig } from './config.js';
 import { encodeCondition } from './data.js';
 import type { BnMode } from './layers.js';
 import { uniformLatent } from './latent.js';
@@ -54,33 +54,69 @@ export interface GenerateResult {
   diversity: number;
 }
 
-function conditions(s: TrainState, o: GenerateOptions, count: number): Float32Array | null {
-  const vocab = s.net.config.condition;
+/** Condition rows for `count` posters, or null for an unconditional model (then none may be asked for). */
+function conditions(config: ModelConfig, genres: readonly string[], decade: number | null, count: number): Float32Array | null {
+  const vocab = config.condition;
   if (!vocab) {
-    if (o.genres.length || o.decade !== null) throw new UserError('--genre/--decade need a conditional checkpoint (train with dcgan train --conditional)');
+    if (genres.length || decade !== null) throw new UserError('--genre/--decade need a conditional checkpoint (train with dcgan train --conditional)');
     return null;
   }
-  const bad = o.genres.filter((g) => !vocab.genres.includes(g));
+  const bad = genres.filter((g) => !vocab.genres.includes(g));
   if (bad.length) throw new UserError(`--genre: ${bad.join(', ')} not known to this model; valid: ${vocab.genres.join(', ')}`);
-  if (o.decade !== null && !vocab.decades.includes(o.decade)) throw new UserError(`--decade: ${o.decade} not known to this model; valid: ${vocab.decades.join(', ')}`);
-  const cd = conditionDim(s.net.config);
+  if (decade !== null && !vocab.decades.includes(decade)) throw new UserError(`--decade: ${decade} not known to this model; valid: ${vocab.decades.join(', ')}`);
+  const cd = conditionDim(config);
   const y = new Float32Array(count * cd);
-  for (let i = 0; i < count; i++) encodeCondition(vocab, o.genres, o.decade === null ? null : o.decade, y, i * cd);
+  for (let i = 0; i < count; i++) encodeCondition(vocab, genres, decade, y, i * cd);
   return y;
 }
 
-export async function generate(o: GenerateOptions): Promise<GenerateResult> {
-  const ckpt = await resolveCheckpoint(o.checkpoint);
+/** A loaded generator: posters from latent rows, for `dcgan generate` and `poster-studio serve`. */
+export interface PosterGenerator {
+  checkpoint: string;
+  iteration: number;
+  zDim: number;
+  width: number;
+  height: number;
+  condition: ConditionVocab | null;
+  /** The latent rows `dcgan generate --seed` draws: row i is poster i, whatever the count. */
+  latent(seed: number, count: number): Float32Array;
+  /** One poster per row of z (count x zDim, in [-1, 1]), all under one condition; pixels in [-1, 1]. */
+  pixels(z: Float32Array, genres: readonly string[], decade: number | null): Float32Array;
+  render(z: Float32Array, genres: readonly string[], decade: number | null): RgbImage[];
+  dispose(): void;
+}
+
+export async function openGenerator(checkpoint: string, bn: BnMode): Promise<PosterGenerator> {
+  const ckpt = await resolveCheckpoint(checkpoint);
   const s = await loadCheckpoint(ckpt);
+  const c = s.net.config;
+  const cd = conditionDim(c);
+  const pixels = (z: Float32Array, genres: readonly string[], decade: number | null): Float32Array => {
+    const count = z.length / c.zDim;
+    if (!Number.isInteger(count) || count < 1) throw new Error(`latent of ${z.length} values is not rows of ${c.zDim}`);
+    const y = conditions(c, genres, decade, count);
+    // G's moving average when the checkpoint keeps one (small-data recipe): what grids and eval show too.
+    return tf.tidy(() => generator(samplingNetworks(s), tf.tensor2d(z, [count, c.zDim]), y ? tf.tensor2d(y, [count, cd]) : null, bn).dataSync() as Float32Array);
+  };
+  return {
+    checkpoint: ckpt,
+    iteration: s.iteration,
+    zDim: c.zDim,
+    width: c.width,
+    height: c.height,
+    condition: c.condition,
+    latent: (seed, count) => uniformLatent(seed, 'generate', count, c.zDim),
+    pixels,
+    render: (z, genres, decade) => toImages(pixels(z, genres, decade), z.length / c.zDim, c.width, c.height),
+    dispose: () => disposeState(s),
+  };
+}
+
+export async function generate(o: GenerateOptions): Promise<GenerateResult> {
+  const g = await openGenerator(o.checkpoint, o.bn);
   try {
-    const c = s.net.config;
-    const y = conditions(s, o, o.count);
-    const cd = conditionDim(c);
-    const pixels = tf.tidy(() => {
-      const z = tf.tensor2d(uniformLatent(o.seed, 'generate', o.count, c.zDim), [o.count, c.zDim]);
-      return generator(samplingNetworks(s), z, y ? tf.tensor2d(y, [o.count, cd]) : null, o.bn).dataSync() as Float32Array;
-    });
-    const images = toImages(pixels, o.count, c.width, c.height);
+    const pixels = g.pixels(g.latent(o.seed, o.count), o.genres, o.decade);
+    const images = toImages(pixels, o.count, g.width, g.height);
     const posters = path.join(o.output, 'posters');
     const names = images.map((_, i) => `poster_${String(i + 1).padStart(4, '0')}.png`);
     const out = await OwnedDir.open(o.output);
@@ -97,22 +133,22 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
       files.push(f);
     }
     const cols = Math.min(o.cols, o.count);
-    const geometry = { rows: Math.ceil(o.count / cols), cols, cellWidth: c.width, cellHeight: c.height, gap: GRID_GAP };
+    const geometry = { rows: Math.ceil(o.count / cols), cols, cellWidth: g.width, cellHeight: g.height, gap: GRID_GAP };
     const grid = path.join(o.output, 'grid.png');
     await writeFileAtomic(grid, await encodePng(composeGrid(images, geometry)));
     await writeSidecar(grid, {
-      iteration: s.iteration,
+      iteration: g.iteration,
       epoch: null,
       ...geometry,
       losses: null,
       seed: o.seed,
-      z_dim: c.zDim,
-      checkpoint: ckpt,
-      ...(c.condition ? { conditional: Array.from({ length: o.count }, () => ({ genres: o.genres, decade: o.decade })) } : {}),
+      z_dim: g.zDim,
+      checkpoint: g.checkpoint,
+      ...(g.condition ? { conditional: Array.from({ length: o.count }, () => ({ genres: o.genres, decade: o.decade })) } : {}),
     });
-    return { checkpoint: ckpt, iteration: s.iteration, files, grid, diversity: meanPairwiseDistance(pixels, o.count) };
+    return { checkpoint: g.checkpoint, iteration: g.iteration, files, grid, diversity: meanPairwiseDistance(pixels, o.count) };
   } finally {
-    disposeState(s);
+    g.dispose();
   }
 }
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-// Runs before `npm test`. The report's browser test renders the page in Debian's chromium, a
-// system package (npm's browser downloads fail offline). As root we install it; otherwise we
-// say how, and the browser test fails naming the same command.
+// Runs before `npm test`. The report's and the studio page's browser tests use Debian's
+// chromium, a system package (npm's browser downloads fail offline). As root we install it;
+// otherwise we say how, and the browser tests fail naming the same command.
 import { execSync } from 'node:child_process';
 
 const has = (cmd) => {
@@ -20,9 +20,9 @@ if (!has('chromium')) {
     try {
       execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', { stdio: 'inherit', shell: '/bin/sh' });
     } catch {
-      process.stderr.write('test prerequisites: could not install chromium; the report browser test will fail\n');
+      process.stderr.write('test prerequisites: could not install chromium; the browser tests will fail\n');
     }
   } else {
-    process.stderr.write('test prerequisites: chromium not found; install it (sudo apt-get install -y chromium) or the report browser test fails\n');
+    process.stderr.write('test prerequisites: chromium not found; install it (sudo apt-get install -y chromium) or the browser tests fail\n');
   }
 }

@@ -8,6 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 import { runCli } from './helpers/run-cli.js';
+import { postJson, request } from './helpers/http.js';
+import { serveThen } from './helpers/serve-fixture.js';
 
 const work = mkdtempSync(path.join(os.tmpdir(), 'ps-demo-'));
 after(() => rmSync(work, { recursive: true, force: true }));
@@ -30,4 +32,14 @@ test('demo --quick runs every step and points at outputs that exist', async () =
   assert.equal(scores.grids.length, grids.length, 'every grid was scored');
   assert.equal(scores.grids[0]!.cells.length, 60, 'each of the 6x10 posters');
   assert.equal(Object.keys(scores.grids[0]!.cells[0]!.scores).length, 7, 'by the 7 demo genres');
+
+  // The demo's last word is `serve` on what it made; that command starts and makes a poster.
+  const serve = /^ {2}(?:cd \S+ && )?npx poster-studio serve (.+)$/m.exec(r.stdout);
+  assert.ok(serve, `the demo ends by pointing at serve: ${r.stdout.slice(-400)}`);
+  const s = await serveThen(serve[1]!.split(' '), 'SIGTERM', async (port) => {
+    assert.equal(((await request(port, 'GET', '/api/info')).json() as { classifier: { name: string } }).classifier.name, 'demo');
+    const g = await postJson(port, '/api/generate', { count: 1, seed: 1 });
+    assert.equal(g.status, 200, g.body.toString());
+  }, work);
+  assert.equal(s.code, 0, s.stderr);
 });

@@ -19,10 +19,11 @@ import {
   extraHeads, findMovie, formatExtrasOf, formatPrediction, listImages, predictFiles, predictionsCsv, predictionsJson, titleWidth,
 } from '../../classifier/predict.js';
 import { loadClassifier, newestClassifier } from '../../src/artifacts/classifier-model.js';
+import { shippedModel, shippedPath } from '../../src/artifacts/default-models.js';
 
 export const classifyFlags = defineFlags({
   ...backendFlags,
-  model: { kind: 'path', exists: 'dir', help: 'model directory (default: the newest under --models)' },
+  model: { kind: 'path', exists: 'dir', help: 'model directory (default: the newest under --models, else the shipped one in models/default/classifier)' },
   models: { kind: 'path', default: DEFAULT_MODELS, help: 'where to look for the newest model' },
   truth_csv: { kind: 'path', default: DEFAULT_CSV, help: 'MovieGenre.csv for titles and true genres of files named <imdbId>.jpg (used when it exists), and for --movie' },
   movie: { kind: 'string', arg: 'title|imdbId', help: "score this movie's poster: a title ('The Matrix', or 'The Matrix (1999)' when several share it) or an imdbId" },
@@ -46,9 +47,14 @@ export function configureClassify(cmd: Command): Command {
         movies.set(found.file, found.movie);
         inputs = [...inputs, found.file];
       }
-      const dir = o.model ?? (await newestClassifier(o.models));
+      // The user's own model first (--model, then the newest they trained), then the shipped one.
+      let dir = o.model ?? (await newestClassifier(o.models));
       if (!dir) {
-        throw new UserError(`no trained classifier in ${o.models}; train one with 'poster-studio classifier train --genres=7 --ratio=30 --epochs=10' or pass --model <dir>`);
+        dir = shippedModel('classifier');
+        if (!dir) {
+          throw new UserError(`no trained classifier in ${o.models} and no default shipped in ${shippedPath('classifier')} yet; train one with 'poster-studio classifier train --genres=7 --ratio=30 --epochs=10' or pass --model <dir>`);
+        }
+        process.stderr.write(`classifier: the shipped default, ${dir}\n`);
       }
       const { files, missing } = await listImages(inputs);
       if (missing.length) throw new UserError(`${missing.join(', ')}: no such file or directory`);

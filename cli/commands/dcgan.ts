@@ -19,6 +19,7 @@ import { kidScorer } from '../../dcgan/eval.js';
 import { openFeatureNet } from '../../src/features/fid/feature-net.js';
 import { configureEval } from './dcgan-eval.js';
 import { DEFAULT_PATTERN, sourceImageSize } from '../../dcgan/data.js';
+import { shippedModel, shippedPath } from '../../src/artifacts/default-models.js';
 import { generate } from '../../dcgan/generate.js';
 import { train } from '../../dcgan/train.js';
 import { renderTrainingVideo } from '../../dcgan/video.js';
@@ -101,7 +102,7 @@ export const renderFlags = defineFlags({
 });
 
 export const generateFlags = defineFlags({
-  checkpoint: { kind: 'path', default: path.join(DEFAULT_SAMPLES, 'checkpoints'), exists: 'dir', help: 'a ckpt_* directory, a checkpoints directory (newest) or a dcgan train --output' },
+  checkpoint: { kind: 'path', exists: 'dir', help: `a ckpt_* directory, a checkpoints directory (newest) or a dcgan train --output (default: ${path.join(DEFAULT_SAMPLES, 'checkpoints')} when it exists, else the shipped one in models/default/generator)` },
   output: { kind: 'path', default: 'generated', short: '-o', help: 'writes posters/poster_0001.png ... and grid.png (+ grid.json)' },
   count: { kind: 'int', default: 60, min: 1, max: 10000, help: 'posters to generate' },
   grid_width: { kind: 'int', default: DEFAULT_TRAIN.cols, min: 1, max: 100, help: 'columns of grid.png' },
@@ -298,12 +299,24 @@ function configureRender(cmd: Command): void {
   });
 }
 
+/** --checkpoint, else this directory's training run, else the shipped generator (said in one line). */
+function generateCheckpoint(given: string | undefined): string {
+  const own = path.join(DEFAULT_SAMPLES, 'checkpoints');
+  if (given) return given;
+  if (existsSync(own)) return own;
+  const shipped = shippedModel('generator');
+  if (!shipped) throw new UserError(`--checkpoint: not given, no ${own} here and no default shipped in ${shippedPath('generator')} yet; train one (dcgan train) or pass --checkpoint <dir>`);
+  process.stderr.write(`generator: the shipped default, ${shipped}\n`);
+  return shipped;
+}
+
 function configureGenerate(cmd: Command): void {
   addFlags(cmd, generateFlags).action(async () => {
     const o = readFlags(cmd, generateFlags);
+    const checkpoint = generateCheckpoint(o.checkpoint);
     await initBackend(o.backend);
     const r = await withLocks([{ path: o.output, kind: 'dir' }], 'dcgan generate', () => generate({
-      checkpoint: o.checkpoint, output: o.output, count: o.count, cols: o.grid_width, seed: o.seed,
+      checkpoint, output: o.output, count: o.count, cols: o.grid_width, seed: o.seed,
       genres: o.genre, decade: o.decade === undefined ? null : Math.floor(o.decade / 10) * 10, bn: o.bn_stats as 'moving' | 'batch',
     }));
     process.stdout.write(`${r.files.length} posters from ${r.checkpoint} (iteration ${r.iteration}) in ${path.dirname(r.files[0]!)}, grid ${r.grid}; mean pairwise L2 distance ${r.diversity.toFixed(2)}\n`);

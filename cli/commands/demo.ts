@@ -119,6 +119,9 @@ async function runDemo(o: DemoOptions): Promise<void> {
     ['report', where('reports/report.html')],
   ];
   for (const [label, p] of outputs) if (p) process.stdout.write(`  ${label.padEnd(18)} ${p}\n`);
+  // The last word is the interactive studio, on what the demo just made.
+  const cd = path.resolve(o.workdir) === process.cwd() ? '' : `cd ${o.workdir} && `;
+  process.stdout.write(`\nnow open the studio on these models and this run (generate, classify your own poster, browse the grids):\n  ${cd}npx poster-studio serve --model models/demo --checkpoint samples --samples samples\n`);
 }
 
 export function configureDemo(cmd: Command): Command {

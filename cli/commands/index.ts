@@ -14,6 +14,7 @@ import { configureReport } from './report.js';
 import { configureFid } from './fid.js';
 import { configureClassifier } from './classifier.js';
 import { configureClassify } from './classify.js';
+import { configureServe } from './serve.js';
 
 export interface CommandEntry {
   name: string;
@@ -31,6 +32,7 @@ export const COMMANDS: CommandEntry[] = [
   { name: 'fid', description: 'poster-FID per sample grid: classifier features of real vs generated posters, with real-vs-real and real-vs-noise scale', configure: configureFid },
   { name: 'classifier', description: 'genre classifier: train (checkpoints, --resume), evaluate (multi-label metrics vs baselines), compare versions', configure: configureClassifier },
   { name: 'classify', description: 'genre scores of posters or DCGAN sample grids, the seed\'s way: Title  [\'Action: 91%\', \'Drama[!]: 25%\']', configure: configureClassify },
+  { name: 'serve', description: 'the studio as a local web page: generate, classify and browse a training run (127.0.0.1 by default)', configure: configureServe },
   { name: 'report', description: 'write one self-contained HTML page: grids, video, losses, poster-FID, genre scores, metrics, saliency', configure: configureReport },
 ];
 
