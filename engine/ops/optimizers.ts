@@ -96,17 +96,40 @@ function entries(grads: Gradients): [string, Tensor | undefined][] {
   return Array.isArray(grads) ? grads.map((g) => [g.name, g.tensor]) : Object.keys(grads).map((n) => [n, grads[n] as Tensor | undefined]);
 }
 
-/** True when every weight and gradient is a float32 array of the same length in JS memory. */
-function fusable(list: [string, Tensor | undefined][]): boolean {
+interface FusedEntry {
+  name: string;
+  value: Variable;
+  /** The gradient's and the weight's arrays; null for a weight without a gradient this step. */
+  arrays: { G: Float32Array; W: Float32Array } | null;
+}
+
+/**
+ * Each weight with the arrays the fused loop reads, or null when the stock update must run: a
+ * weight that is not a registered variable (the stock update reports it), or a weight or
+ * gradient that is not a float32 array of the same length in JS memory.
+ */
+function fusable(list: [string, Tensor | undefined][]): FusedEntry[] | null {
+  const out: FusedEntry[] = [];
   for (const [name, g] of list) {
-    if (!g) continue;
-    const v = tf.engine().registeredVariables[name];
-    if (!v) return false;
-    const gv = floats(g);
-    const vv = floats(v);
-    if (!gv || !vv || gv.length !== vv.length) return false;
+    const value = tf.engine().registeredVariables[name];
+    if (!value) return null;
+    if (!g) {
+      out.push({ name, value, arrays: null });
+      continue;
+    }
+    const G = floats(g);
+    const W = floats(value);
+    if (!G || !W || G.length !== W.length) return null;
+    out.push({ name, value, arrays: { G, W } });
   }
-  return true;
+  return out;
+}
+
+/** The value of a one-element variable (Adam's beta powers). */
+function scalarOf(v: Variable): number {
+  const x = v.dataSync()[0];
+  if (x === undefined) throw new Error(`optimizer: '${v.name}' should hold one number, it is empty`);
+  return x;
 }
 
 function slotFor(slots: Slot[], i: number, name: string, suffix: string, value: Variable): Variable {
@@ -125,9 +148,8 @@ interface AdamState {
 
 export class FusedAdamOptimizer extends tf.AdamOptimizer {
   override applyGradients(variableGradients: Gradients): void {
-    const list = entries(variableGradients);
-    const fuse = fusable(list);
-    count('FusedAdam', fuse);
+    const fuse = fusable(entries(variableGradients));
+    count('FusedAdam', fuse !== null);
     if (!fuse) {
       super.applyGradients(variableGradients);
       return;
@@ -138,8 +160,8 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     const b2 = f(this.beta2);
     const c1 = f(1 - this.beta1);
     const c2 = f(1 - this.beta2);
-    const accB1 = s.accBeta1.dataSync()[0];
-    const accB2 = s.accBeta2.dataSync()[0];
+    const accB1 = scalarOf(s.accBeta1);
+    const accB2 = scalarOf(s.accBeta2);
     const k1 = f(1 - accB1);
     const k2 = f(1 - accB2);
     const lr = f(this.learningRate);
@@ -148,13 +170,11 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
     // instead of three (the division, not memory, bounded the 31M-weight update).
     const sm = lr / k1;
     const sv = 1 / k2;
-    list.forEach(([name, g], i) => {
-      const value = tf.engine().registeredVariables[name];
+    fuse.forEach(({ name, value, arrays }, i) => {
       const m = slotFor(s.accumulatedFirstMoment, i, name, 'm', value);
       const v = slotFor(s.accumulatedSecondMoment, i, name, 'v', value);
-      if (!g) return;
-      const G = floats(g)!;
-      const W = floats(value)!;
+      if (!arrays) return;
+      const { G, W } = arrays;
       const M = writableSlot(m);
       const V = writableSlot(v);
       const out = weightOutput(value, W);
@@ -163,12 +183,12 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
         native.adam(W, out, M, V, G, Float64Array.of(b1, b2, c1, c2, lr, eps, sm, sv), false);
       } else {
         for (let j = 0; j < W.length; j++) {
-          const gj = G[j];
-          const mj = b1 * M[j] + c1 * gj;
-          const vj = b2 * V[j] + c2 * gj * gj;
+          const gj = G[j]!;
+          const mj = b1 * M[j]! + c1 * gj;
+          const vj = b2 * V[j]! + c2 * gj * gj;
           M[j] = mj;
           V[j] = vj;
-          out[j] = W[j] - (mj * sm) / (Math.sqrt(vj * sv) + eps);
+          out[j] = W[j]! - (mj * sm) / (Math.sqrt(vj * sv) + eps);
         }
       }
       assignNew(value, out);
@@ -186,7 +206,7 @@ export class FusedAdamOptimizer extends tf.AdamOptimizer {
    */
   betaPowers(): [number, number] {
     const s = this as unknown as AdamState;
-    return [s.accBeta1.dataSync()[0]!, s.accBeta2.dataSync()[0]!];
+    return [scalarOf(s.accBeta1), scalarOf(s.accBeta2)];
   }
 
   /** After setWeights: the beta powers betaPowers() saved. */
@@ -208,9 +228,8 @@ interface RmsState {
 
 export class FusedRMSPropOptimizer extends tf.RMSPropOptimizer {
   override applyGradients(variableGradients: Gradients): void {
-    const list = entries(variableGradients);
-    const fuse = fusable(list);
-    count('FusedRMSProp', fuse);
+    const fuse = fusable(entries(variableGradients));
+    count('FusedRMSProp', fuse !== null);
     if (!fuse) {
       super.applyGradients(variableGradients);
       return;
@@ -222,14 +241,12 @@ export class FusedRMSPropOptimizer extends tf.RMSPropOptimizer {
     const mom = f(this.momentum);
     const lr = f(this.learningRate);
     const eps = f(this.epsilon);
-    list.forEach(([name, g], i) => {
-      const value = tf.engine().registeredVariables[name];
+    fuse.forEach(({ name, value, arrays }, i) => {
       const ms = slotFor(s.accumulatedMeanSquares, i, name, 'rms', value);
       const mo = slotFor(s.accumulatedMoments, i, name, 'momentum', value);
       const mg = s.centered ? slotFor(s.accumulatedMeanGrads, i, name, 'mg', value) : null;
-      if (!g) return;
-      const G = floats(g)!;
-      const W = floats(value)!;
+      if (!arrays) return;
+      const { G, W } = arrays;
       const MS = writableSlot(ms);
       const MO = writableSlot(mo);
       const MG = mg ? writableSlot(mg) : null;
@@ -239,23 +256,23 @@ export class FusedRMSPropOptimizer extends tf.RMSPropOptimizer {
         native.rmsprop(W, out, MS, MO, MG, G, Float64Array.of(decay, c, mom, lr, eps));
       } else if (MG) {
         for (let j = 0; j < W.length; j++) {
-          const gj = G[j];
-          const msj = decay * MS[j] + c * gj * gj;
-          const mgj = decay * MG[j] + c * gj;
-          const moj = mom * MO[j] + (gj * lr) / Math.sqrt(msj - (mgj * mgj + eps));
+          const gj = G[j]!;
+          const msj = decay * MS[j]! + c * gj * gj;
+          const mgj = decay * MG[j]! + c * gj;
+          const moj = mom * MO[j]! + (gj * lr) / Math.sqrt(msj - (mgj * mgj + eps));
           MS[j] = msj;
           MG[j] = mgj;
           MO[j] = moj;
-          out[j] = W[j] - moj;
+          out[j] = W[j]! - moj;
         }
       } else {
         for (let j = 0; j < W.length; j++) {
-          const gj = G[j];
-          const msj = decay * MS[j] + c * gj * gj;
-          const moj = mom * MO[j] + (gj * lr) / Math.sqrt(msj + eps);
+          const gj = G[j]!;
+          const msj = decay * MS[j]! + c * gj * gj;
+          const moj = mom * MO[j]! + (gj * lr) / Math.sqrt(msj + eps);
           MS[j] = msj;
           MO[j] = moj;
-          out[j] = W[j] - moj;
+          out[j] = W[j]! - moj;
         }
       }
       assignNew(value, out);
@@ -304,12 +321,12 @@ export function fusedAdamUpdate(p: {
     return true;
   }
   for (let j = 0; j < W.length; j++) {
-    const g = G[j];
-    const mj = f(b1 * M[j] + c1 * g);
-    const vj = f(b2 * V[j] + c2 * g * g);
+    const g = G[j]!;
+    const mj = f(b1 * M[j]! + c1 * g);
+    const vj = f(b2 * V[j]! + c2 * g * g);
     M[j] = mj;
     V[j] = vj;
-    out[j] = W[j] - (mj / (Math.sqrt(vj) + eps)) * lr;
+    out[j] = W[j]! - (mj / (Math.sqrt(vj) + eps)) * lr;
   }
   assignNew(p.value, out);
   return true;
