@@ -42,8 +42,9 @@ function scanWindow(X: Float32Array, idx: number[]): number {
   let best = -Infinity;
   let at = -1;
   for (const i of idx) {
-    if (X[i] > best) {
-      best = X[i];
+    const v = X[i] ?? NaN;
+    if (v > best) {
+      best = v;
       at = i;
     }
   }
@@ -70,10 +71,10 @@ function argmax2x2(X: Float32Array, info: PoolInfo): Int32Array {
           const i1 = i0 + C;
           const i2 = i0 + rowC;
           const i3 = i2 + C;
-          const a01 = i0 + +(X[i1] > X[i0]) * (i1 - i0);
-          const a23 = i2 + +(X[i3] > X[i2]) * (i3 - i2);
-          let a = a01 + +(X[a23] > X[a01]) * (a23 - a01);
-          if (!(X[a] > -Infinity)) a = scanWindow(X, [i0, i1, i2, i3]);
+          const a01 = i0 + +(X[i1]! > X[i0]!) * (i1 - i0);
+          const a23 = i2 + +(X[i3]! > X[i2]!) * (i3 - i2);
+          let a = a01 + +(X[a23]! > X[a01]!) * (a23 - a01);
+          if (!(X[a]! > -Infinity)) a = scanWindow(X, [i0, i1, i2, i3]);
           at[q0 + c] = a;
         }
       }
@@ -96,8 +97,8 @@ function maxPool(args: Args): ReturnType<Parameters<typeof kernel>[2]> {
   if (isPlain2x2(info)) {
     const at = argmax2x2(X as Float32Array, info);
     for (let q = 0; q < O.length; q++) {
-      const a = at[q];
-      O[q] = a >= 0 ? X[a] : -Infinity;
+      const a = at[q]!;
+      O[q] = a >= 0 ? X[a]! : -Infinity;
     }
     return output(args.backend, info.outShape, 'float32', O);
   }
@@ -112,8 +113,8 @@ function maxPool(args: Args): ReturnType<Parameters<typeof kernel>[2]> {
           for (let xx = x0; xx < x1; xx++) {
             const p = ((b * H + y) * W + xx) * C;
             for (let c = 0; c < C; c++) {
-              const v = X[p + c];
-              if (v > m[c]) m[c] = v;
+              const v = X[p + c]!;
+              if (v > m[c]!) m[c] = v;
             }
           }
         }
@@ -137,8 +138,8 @@ function maxPoolGrad(args: Args): ReturnType<Parameters<typeof kernel>[2]> {
   if (isPlain2x2(info)) {
     const at = argmax2x2(X as Float32Array, info);
     for (let q = 0; q < at.length; q++) {
-      const a = at[q];
-      if (a >= 0) DX[a] += DY[q];
+      const a = at[q]!;
+      if (a >= 0) DX[a]! += DY[q]!;
     }
     return output(args.backend, input.shape, 'float32', DX);
   }
@@ -155,8 +156,8 @@ function maxPoolGrad(args: Args): ReturnType<Parameters<typeof kernel>[2]> {
           for (let xx = x0; xx < x1; xx++) {
             const p = ((b * H + y) * W + xx) * C;
             for (let c = 0; c < C; c++) {
-              const v = X[p + c];
-              if (v > m[c]) {
+              const v = X[p + c]!;
+              if (v > m[c]!) {
                 m[c] = v;
                 at[c] = p + c;
               }
@@ -164,7 +165,10 @@ function maxPoolGrad(args: Args): ReturnType<Parameters<typeof kernel>[2]> {
           }
         }
         const q = ((b * OH + oy) * OW + ox) * C;
-        for (let c = 0; c < C; c++) if (at[c] >= 0) DX[at[c]] += DY[q + c];
+        for (let c = 0; c < C; c++) {
+          const a = at[c]!;
+          if (a >= 0) DX[a]! += DY[q + c]!;
+        }
       }
     }
   }

@@ -13,22 +13,22 @@ function tile({ inputs, attrs, backend }: Args): TensorInfo | null {
   const reps = attrs.reps as number[];
   const R = x.shape.length;
   if (R === 0 || reps.length !== R) return null;
-  const outShape = x.shape.map((n, i) => n * reps[i]);
+  const outShape = x.shape.map((n, i) => n * reps[i]!); // reps.length === R, checked above
   const X = valuesOf(backend, x);
   const O = newValues(x.dtype, sizeOf(outShape));
   if (O.length === 0) return output(backend, outShape, x.dtype, O);
-  const L = x.shape[R - 1];
-  const Lo = outShape[R - 1];
+  const L = x.shape[R - 1]!; // R > 0, checked above
+  const Lo = outShape[R - 1]!;
   const rows = O.length / Lo;
   const idx = new Int32Array(R - 1);
   for (let r = 0; r < rows; r++) {
     let src = 0;
-    for (let d = 0; d < R - 1; d++) src = src * x.shape[d] + (idx[d] % x.shape[d]);
+    for (let d = 0; d < R - 1; d++) src = src * x.shape[d]! + (idx[d]! % x.shape[d]!);
     const row = X.subarray(src * L, src * L + L);
     const base = r * Lo;
     for (let k = 0; k < Lo; k += L) O.set(row, base + k);
     for (let d = R - 2; d >= 0; d--) {
-      if (++idx[d] < outShape[d]) break;
+      if (++idx[d]! < outShape[d]!) break;
       idx[d] = 0;
     }
   }
@@ -51,8 +51,8 @@ function select({ inputs, backend }: Args): TensorInfo | null {
   const Ei = new Int32Array(E.buffer, E.byteOffset, n);
   const Oi = new Int32Array(O.buffer);
   for (let i = 0; i < n; i++) {
-    const e = Ei[i];
-    Oi[i] = e ^ ((Ti[i] ^ e) & -+(Cv[i] === 1));
+    const e = Ei[i]!;
+    Oi[i] = e ^ ((Ti[i]! ^ e) & -+(Cv[i] === 1));
   }
   return output(backend, t.shape, 'float32', O);
 }
@@ -64,7 +64,8 @@ function cycled(backend: Args['backend'], t: TensorInfo | undefined, C: number, 
   if (t.dtype !== 'float32') return null;
   const v = valuesOf(backend, t);
   if (v.length !== 1 && v.length !== C) return null;
-  for (let c = 0; c < C; c++) out[c] = v.length === 1 ? v[0] : v[c];
+  if (v.length === 1) return out.fill(v[0]!);
+  for (let c = 0; c < C; c++) out[c] = v[c]!;
   return out;
 }
 
@@ -82,10 +83,10 @@ function fusedBatchNorm({ inputs, attrs, backend }: Args): TensorInfo | null {
   const eps = (attrs.varianceEpsilon as number | undefined) ?? 0.001;
   // scale / sqrt(var + eps) once per channel; the cpu kernel recomputes it per element.
   const K = new Float64Array(C);
-  for (let c = 0; c < C; c++) K[c] = S[c] / Math.sqrt(V[c] + eps);
+  for (let c = 0; c < C; c++) K[c] = S[c]! / Math.sqrt(V[c]! + eps);
   const O: Values = allocFloats(X.length);
   for (let i = 0; i < X.length; i += C) {
-    for (let c = 0; c < C; c++) O[i + c] = F[c] + (X[i + c] - M[c]) * K[c];
+    for (let c = 0; c < C; c++) O[i + c] = F[c]! + (X[i + c]! - M[c]!) * K[c]!;
   }
   return output(backend, x.shape, 'float32', O);
 }
