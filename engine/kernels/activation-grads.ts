@@ -6,7 +6,7 @@
  */
 import type { GradConfig, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
-import { type Args, count, output, valuesOf } from './util.js';
+import { type Args, count, inputsOf, output, valuesOf } from './util.js';
 import { allocFloats } from '../buffer-pool.js';
 
 export const RELU_GRAD = 'PosterStudioReluGrad';
@@ -14,15 +14,15 @@ export const LEAKY_RELU_GRAD = 'PosterStudioLeakyReluGrad';
 
 /** dy * step(x): dy where x > 0, 0 below, NaN for a NaN x (as dy * NaN). */
 function reluGrad({ inputs, backend }: Args): TensorInfo {
-  const { dy, x } = inputs as Record<string, TensorInfo>;
+  const [dy, x] = inputsOf(inputs, 'dy', 'x');
   const DY = valuesOf(backend, dy);
   const X = valuesOf(backend, x);
   const O = allocFloats(X.length);
   // A table lookup on +(x > 0) instead of a branch that mispredicts on random signs.
   const K = new Float64Array([0, 1]);
   for (let i = 0; i < O.length; i++) {
-    const v = X[i];
-    O[i] = v !== v ? v : DY[i] * K[+(v > 0)];
+    const v = X[i]!;
+    O[i] = v !== v ? v : DY[i]! * K[+(v > 0)]!;
   }
   count(RELU_GRAD, true);
   return output(backend, x.shape, 'float32', O);
@@ -30,12 +30,12 @@ function reluGrad({ inputs, backend }: Args): TensorInfo {
 
 /** x > 0 ? dy : dy * alpha (alpha rounded to float32, as tfjs's scalar is). */
 function leakyReluGrad({ inputs, attrs, backend }: Args): TensorInfo {
-  const { dy, x } = inputs as Record<string, TensorInfo>;
+  const [dy, x] = inputsOf(inputs, 'dy', 'x');
   const DY = valuesOf(backend, dy);
   const X = valuesOf(backend, x);
   const O = allocFloats(X.length);
   const K = new Float64Array([Math.fround(attrs.alpha as number), 1]);
-  for (let i = 0; i < O.length; i++) O[i] = DY[i] * K[+(X[i] > 0)];
+  for (let i = 0; i < O.length; i++) O[i] = DY[i]! * K[+(X[i]! > 0)]!;
   count(LEAKY_RELU_GRAD, true);
   return output(backend, x.shape, 'float32', O);
 }
@@ -57,6 +57,7 @@ function dispatching(kernelName: 'Relu' | 'LeakyRelu', fused: string): GradConfi
     gradFunc: (dy: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
       const g = dy as Tensor;
       const [x] = saved;
+      if (!x) throw new Error(`${kernelName} gradient: x was not saved`);
       if (g.dtype !== 'float32' || x.dtype !== 'float32' || g.size !== x.size || tf.getKernel(fused, tf.getBackend()) === undefined) {
         return stock.gradFunc(dy, saved, attrs);
       }

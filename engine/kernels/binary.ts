@@ -46,13 +46,12 @@ export function broadcastPlan(aShape: number[], bShape: number[]): BroadcastPlan
   const dims: number[] = [];
   const fa: boolean[] = [];
   const fb: boolean[] = [];
-  for (let d = 0; d < R; d++) {
-    const n = outShape[d];
+  for (const [d, n] of outShape.entries()) {
     if (n === 1) continue;
     const af = (aShape[d - (R - aShape.length)] ?? 1) === n;
     const bf = (bShape[d - (R - bShape.length)] ?? 1) === n;
     const k = dims.length - 1;
-    if (k >= 0 && fa[k] === af && fb[k] === bf) dims[k] *= n;
+    if (k >= 0 && fa[k] === af && fb[k] === bf) dims[k]! *= n;
     else {
       dims.push(n);
       fa.push(af);
@@ -67,8 +66,8 @@ export function broadcastPlan(aShape: number[], bShape: number[]): BroadcastPlan
   for (let i = dims.length - 1; i >= 0; i--) {
     sa[i] = fa[i] ? pa : 0;
     sb[i] = fb[i] ? pb : 0;
-    if (fa[i]) pa *= dims[i];
-    if (fb[i]) pb *= dims[i];
+    if (fa[i]) pa *= dims[i]!;
+    if (fb[i]) pb *= dims[i]!;
   }
   return { outShape, dims, sa, sb };
 }
@@ -108,18 +107,24 @@ function makeLoop(expr: string): Loop {
 }
 
 /** One compiled loop per (op, input dtype): keeps each loop's typed-array accesses monomorphic. */
+function specOf(name: string): BinarySpec {
+  const s = SPECS[name];
+  if (!s) throw new Error(`fast kernels: no binary op '${name}' (have ${Object.keys(SPECS).join(', ')})`);
+  return s;
+}
+
 const loops = new Map<string, Loop>();
 
 function loopFor(name: string, dtype: string): Loop {
   const key = `${name}:${dtype}`;
   let l = loops.get(key);
-  if (!l) loops.set(key, (l = makeLoop(SPECS[name].expr)));
+  if (!l) loops.set(key, (l = makeLoop(specOf(name).expr)));
   return l;
 }
 
 /** Runs a binary op on plain arrays; exported for the optimizer and batch-norm code. */
 export function binaryValues(name: string, a: TensorInfo, b: TensorInfo, A: Values, B: Values): [number[], Values] {
-  const spec = SPECS[name];
+  const spec = specOf(name);
   const plan = broadcastPlan(a.shape, b.shape);
   const dtype = spec.bool ? 'bool' : (a.dtype as 'float32' | 'int32');
   const O = newValues(dtype, sizeOf(plan.outShape));
@@ -127,8 +132,7 @@ export function binaryValues(name: string, a: TensorInfo, b: TensorInfo, A: Valu
   return [plan.outShape, O];
 }
 
-function binaryKernel(name: string, backendName: string): KernelConfig {
-  const spec = SPECS[name];
+function binaryKernel(name: string, spec: BinarySpec, backendName: string): KernelConfig {
   const [first, second] = name === 'Prelu' ? ['x', 'alpha'] : ['a', 'b'];
   return kernel(name, backendName, ({ inputs, backend }: Args) => {
     const a = inputs[first];
@@ -141,5 +145,5 @@ function binaryKernel(name: string, backendName: string): KernelConfig {
 }
 
 export function binaryKernels(backendName: string): KernelConfig[] {
-  return Object.keys(SPECS).map((name) => binaryKernel(name, backendName));
+  return Object.entries(SPECS).map(([name, spec]) => binaryKernel(name, spec, backendName));
 }

@@ -16,8 +16,7 @@ export function reducePlan(shape: number[], axis: number | number[]): { outer: n
   let reduce = 1;
   let inner = 1;
   let stage = 0; // 0: before the reduced block, 1: inside it, 2: after it
-  for (let d = 0; d < shape.length; d++) {
-    const n = shape[d];
+  for (const [d, n] of shape.entries()) {
     if (n === 1) continue;
     const r = red.has(d);
     if (stage === 0 && r) stage = 1;
@@ -46,7 +45,7 @@ export function sumInto(X: Values, outer: number, reduce: number, inner: number,
     for (let o = 0; o < outer; o++) {
       let s = 0;
       const base = o * reduce;
-      for (let r = 0; r < reduce; r++) s += X[base + r];
+      for (let r = 0; r < reduce; r++) s += X[base + r]!;
       O[o] = s / divisor;
     }
     return;
@@ -56,10 +55,10 @@ export function sumInto(X: Values, outer: number, reduce: number, inner: number,
     acc.fill(0);
     let p = o * reduce * inner;
     for (let r = 0; r < reduce; r++, p += inner) {
-      for (let j = 0; j < inner; j++) acc[j] += X[p + j];
+      for (let j = 0; j < inner; j++) acc[j]! += X[p + j]!;
     }
     const q = o * inner;
-    for (let j = 0; j < inner; j++) O[q + j] = acc[j] / divisor;
+    for (let j = 0; j < inner; j++) O[q + j] = acc[j]! / divisor;
   }
 }
 
@@ -67,22 +66,22 @@ function extremeInto(X: Values, outer: number, reduce: number, inner: number, O:
   const acc = new Float64Array(inner);
   for (let o = 0; o < outer; o++) {
     let p = o * reduce * inner;
-    for (let j = 0; j < inner; j++) acc[j] = X[p + j];
+    for (let j = 0; j < inner; j++) acc[j] = X[p + j]!;
     for (let r = 0; r < reduce; r++, p += inner) {
       if (isMax) {
         for (let j = 0; j < inner; j++) {
-          const v = X[p + j];
-          if (v > acc[j] || v !== v) acc[j] = v;
+          const v = X[p + j]!;
+          if (v > acc[j]! || v !== v) acc[j] = v;
         }
       } else {
         for (let j = 0; j < inner; j++) {
-          const v = X[p + j];
-          if (v < acc[j] || v !== v) acc[j] = v;
+          const v = X[p + j]!;
+          if (v < acc[j]! || v !== v) acc[j] = v;
         }
       }
     }
     const q = o * inner;
-    for (let j = 0; j < inner; j++) O[q + j] = acc[j];
+    for (let j = 0; j < inner; j++) O[q + j] = acc[j]!;
   }
 }
 

@@ -48,6 +48,12 @@ const SPECS: Record<string, UnarySpec> = {
   },
 };
 
+function specOf(name: string): UnarySpec {
+  const s = SPECS[name];
+  if (!s) throw new Error(`fast kernels: no unary op '${name}' (have ${Object.keys(SPECS).join(', ')})`);
+  return s;
+}
+
 type Loop = (A: Values, O: Values, p0: number, p1: number) => void;
 
 const loops = new Map<string, Loop>();
@@ -57,15 +63,14 @@ export function unaryLoop(name: string): Loop {
   if (!l) {
     l = compile<Loop>(
       ['A', 'O', 'p0', 'p1'],
-      `const n = O.length; for (let i = 0; i < n; i++) { const x = A[i]; O[i] = ${SPECS[name].expr}; }`,
+      `const n = O.length; for (let i = 0; i < n; i++) { const x = A[i]; O[i] = ${specOf(name).expr}; }`,
     );
     loops.set(name, l);
   }
   return l;
 }
 
-function unaryKernel(name: string, backendName: string): KernelConfig {
-  const spec = SPECS[name];
+function unaryKernel(name: string, spec: UnarySpec, backendName: string): KernelConfig {
   return kernel(name, backendName, ({ inputs, attrs, backend }: Args) => {
     const x = inputs.x;
     if (!x || x.dtype !== 'float32') return null;
@@ -78,5 +83,5 @@ function unaryKernel(name: string, backendName: string): KernelConfig {
 }
 
 export function unaryKernels(backendName: string): KernelConfig[] {
-  return Object.keys(SPECS).map((name) => unaryKernel(name, backendName));
+  return Object.entries(SPECS).map(([name, spec]) => unaryKernel(name, spec, backendName));
 }
