@@ -25,7 +25,12 @@ export interface ElementwiseAddon {
 }
 
 // Op codes of elementwise.h.
-const UNARY: Record<string, { code: number; p0?: (attrs: NamedAttrMap) => number }> = {
+interface UnarySpec {
+  code: number;
+  p0?: (attrs: NamedAttrMap) => number;
+}
+
+const UNARY: Record<string, UnarySpec> = {
   Relu: { code: 0 },
   LeakyRelu: { code: 1, p0: (a) => a.alpha as number },
   Tanh: { code: 2 },
@@ -75,8 +80,7 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
     return { kernelName: name, backendName, kernelFunc };
   };
 
-  const unary = (name: string): KernelConfig => {
-    const spec = UNARY[name];
+  const unary = ([name, spec]: [string, UnarySpec]): KernelConfig => {
     return wrap(name, ({ inputs, attrs, backend }) => {
       const x = inputs.x;
       const X = x && f32(backend, x);
@@ -87,7 +91,7 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
     });
   };
 
-  const binary = (name: string): KernelConfig =>
+  const binary = ([name, code]: [string, number]): KernelConfig =>
     wrap(name, ({ inputs, backend }) => {
       const { a, b } = inputs;
       const Av = a && f32(backend, a);
@@ -97,10 +101,11 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
       // Same shape, scalars, and one broadcast axis ([M, C] op [C], [M, 1] op [M, C], ...).
       if (plan.dims.length > 2) return null;
       const [M, C] = plan.dims.length === 2 ? plan.dims : [1, plan.dims[0]];
+      if (M === undefined || C === undefined) return null; // broadcastPlan gives at least one dim
       const [sa0, sa1] = plan.dims.length === 2 ? plan.sa : [0, plan.sa[0]];
       const [sb0, sb1] = plan.dims.length === 2 ? plan.sb : [0, plan.sb[0]];
       const O = allocFloats(M * C);
-      if (O.length > 0) A.ewBinary(BINARY[name], Av, Bv, O, M, C, sa0, sa1, sb0, sb1);
+      if (O.length > 0) A.ewBinary(code, Av, Bv, O, M, C, sa0, sa1, sb0, sb1);
       return out(backend, plan.outShape, O);
     });
 
@@ -173,8 +178,8 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
   });
 
   return [
-    ...Object.keys(UNARY).map(unary),
-    ...Object.keys(BINARY).map(binary),
+    ...Object.entries(UNARY).map(unary),
+    ...Object.entries(BINARY).map(binary),
     actGrad(RELU_GRAD, 0),
     actGrad(LEAKY_RELU_GRAD, 1),
     reduce('Sum'),

@@ -75,7 +75,8 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     const { x, filter, bias } = inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs & { activation?: string; leakyreluAlpha?: number };
     const act = fused ? activationCode(attrs.activation) : 0;
-    if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || act === null || !allFloat(x, filter) || !channelBias(bias, filter.shape[3])) {
+    const outChannels = filter.shape[3];
+    if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || act === null || outChannels === undefined || !allFloat(x, filter) || !channelBias(bias, outChannels)) {
       return fallback(name)(args);
     }
     const info = tf.backend_util.computeConv2DInfo(
@@ -129,7 +130,8 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
     const batchA = size(a.shape.slice(0, -2)), batchB = size(b.shape.slice(0, -2)), batch = size(batchShape);
     // Only "same batch" or "one side broadcast whole": other broadcasts take the cpu kernel.
-    if (k !== kb || (batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1) || !channelBias(bias, n)) {
+    // The dimensions exist (rank >= 2 above); the undefined checks say so to the compiler.
+    if (m === undefined || k === undefined || n === undefined || k !== kb || (batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1) || !channelBias(bias, n)) {
       return fallback(name)(args);
     }
     const outShape = [...batchShape, m, n];

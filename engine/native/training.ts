@@ -28,7 +28,7 @@ function hasTraining(addon: NativeAddon): addon is NativeAddon & TrainingAddon {
 }
 
 /** The float32 array behind each tensor, or null if any is not one of the right length. */
-function arrays(backend: Args['backend'], ts: [TensorInfo | undefined, number][]): Float32Array[] | null {
+function arrays<const T extends readonly [TensorInfo | undefined, number][]>(backend: Args['backend'], ts: T): { [K in keyof T]: Float32Array } | null {
   const out: Float32Array[] = [];
   for (const [t, n] of ts) {
     if (!t || t.dtype !== 'float32') return null;
@@ -36,7 +36,7 @@ function arrays(backend: Args['backend'], ts: [TensorInfo | undefined, number][]
     if (!(v instanceof Float32Array) || v.length !== n) return null;
     out.push(v);
   }
-  return out;
+  return out as { [K in keyof T]: Float32Array };
 }
 
 export function trainingKernelConfigs(addon: NativeAddon, backendName: string): KernelConfig[] {
@@ -51,28 +51,28 @@ export function trainingKernelConfigs(addon: NativeAddon, backendName: string): 
     const { x, gamma, beta } = args.inputs;
     const d = x ? bnDims(x) : null;
     const a = d && arrays(args.backend, [[x, d.M * d.C], [gamma, d.C], [beta, d.C]]);
-    if (!d || !a) return batchNormTrainJs(args);
+    if (!x || !d || !a) return batchNormTrainJs(args);
     const Y = allocFloats(d.M * d.C);
     const mean = new Float32Array(d.C);
     const variance = new Float32Array(d.C);
     addon.bnTrainForward(a[0], a[1], a[2], Y, mean, variance, d.M, d.C, args.attrs.varianceEpsilon as number);
     count(BN_TRAIN, true);
     const b = args.backend;
-    return [output(b, x!.shape, 'float32', Y), output(b, [d.C], 'float32', mean), output(b, [d.C], 'float32', variance)];
+    return [output(b, x.shape, 'float32', Y), output(b, [d.C], 'float32', mean), output(b, [d.C], 'float32', variance)];
   };
 
   const backward = (args: Args): TensorInfo[] => {
     const { dy, x, gamma, mean, variance } = args.inputs;
     const d = x ? bnDims(x) : null;
     const a = d && arrays(args.backend, [[dy, d.M * d.C], [x, d.M * d.C], [gamma, d.C], [mean, d.C], [variance, d.C]]);
-    if (!d || !a) return batchNormTrainGradJs(args);
+    if (!x || !d || !a) return batchNormTrainGradJs(args);
     const DX = allocFloats(d.M * d.C);
     const dgamma = new Float32Array(d.C);
     const dbeta = new Float32Array(d.C);
     addon.bnTrainBackward(a[0], a[1], a[2], a[3], a[4], DX, dgamma, dbeta, d.M, d.C, args.attrs.varianceEpsilon as number);
     count(BN_TRAIN_GRAD, true);
     const b = args.backend;
-    return [output(b, x!.shape, 'float32', DX), output(b, [d.C], 'float32', dgamma), output(b, [d.C], 'float32', dbeta)];
+    return [output(b, x.shape, 'float32', DX), output(b, [d.C], 'float32', dgamma), output(b, [d.C], 'float32', dbeta)];
   };
 
   return [
