@@ -101,9 +101,10 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
       // Same shape, scalars, and one broadcast axis ([M, C] op [C], [M, 1] op [M, C], ...).
       if (plan.dims.length > 2) return null;
       const [M, C] = plan.dims.length === 2 ? plan.dims : [1, plan.dims[0]];
-      if (M === undefined || C === undefined) return null; // broadcastPlan gives at least one dim
       const [sa0, sa1] = plan.dims.length === 2 ? plan.sa : [0, plan.sa[0]];
       const [sb0, sb1] = plan.dims.length === 2 ? plan.sb : [0, plan.sb[0]];
+      // broadcastPlan gives at least one dim and a stride per dim: these hold, for the compiler.
+      if (M === undefined || C === undefined || sa0 === undefined || sa1 === undefined || sb0 === undefined || sb1 === undefined) return null;
       const O = allocFloats(M * C);
       if (O.length > 0) A.ewBinary(code, Av, Bv, O, M, C, sa0, sa1, sb0, sb1);
       return out(backend, plan.outShape, O);
