@@ -8,6 +8,7 @@ import { before, test } from 'node:test';
 import { tf } from '../engine/tf.js';
 import { createRng } from '../src/core/random.js';
 import { pathCounts } from '../engine/kernels/util.js';
+import { at } from './helpers/at.js';
 import { registerFastCpuBackend } from '../engine/kernels/fast-cpu-backend.js';
 
 const FAST = 'fasttest';
@@ -66,13 +67,13 @@ async function compare(
   const rtol = opts.rtol ?? 1e-5;
   const atol = opts.atol ?? 1e-6;
   ref.forEach((r, k) => {
-    const g = got[k];
+    const g = at(got, k, `${what}: output`);
     assert.deepEqual(g.shape, r.shape, `${what}: shape of output ${k}`);
     assert.equal(g.dtype, r.dtype, `${what}: dtype of output ${k}`);
     assert.equal(g.values.length, r.values.length);
     for (let i = 0; i < r.values.length; i++) {
-      const a = g.values[i];
-      const b = r.values[i];
+      const a = at(g.values, i, what);
+      const b = at(r.values, i, what);
       if (Number.isNaN(b)) {
         assert.ok(Number.isNaN(a), `${what}[${i}]: expected NaN, got ${a}`);
       } else if (!Number.isFinite(b)) {
@@ -187,7 +188,7 @@ for (const [name, op, lo, hi] of UNARY) {
     v[0] = 0;
     v[1] = NaN;
     await compare(`${name} float32`, () => op(tf.tensor(v, shape)), { kernel: name, expect: 'fast', rtol: 2e-6 });
-    await compare(`${name} scalar`, () => op(tf.scalar(v[5])), { kernel: name, expect: 'fast' });
+    await compare(`${name} scalar`, () => op(tf.scalar(at(v, 5))), { kernel: name, expect: 'fast' });
     await compare(`${name} empty`, () => op(tf.tensor([], [0, 4])), { kernel: name });
     if (['Relu', 'Neg', 'Abs', 'Square', 'ClipByValue'].includes(name)) {
       const iv = randInt(shape, -4, 4);
@@ -256,8 +257,9 @@ test('MaxPool and MaxPoolGrad match the cpu kernels, ties included', async () =>
     // NaN is skipped and an all -Infinity window gets no gradient, as on the cpu backend.
     const v = randInt(shape, -3, 3);
     v[0] = NaN;
-    v[shape[3] * 2] = -Infinity;
-    v[shape[3] * 3] = NaN;
+    const C = at(shape, 3);
+    v[C * 2] = -Infinity;
+    v[C * 3] = NaN;
     const what = `${JSON.stringify(shape)} f${f} s${s} ${pad}`;
     await compare(`MaxPool ${what}`, () => tf.maxPool(tf.tensor4d(v, shape as [number, number, number, number]), f, s, pad), {
       kernel: 'MaxPool',
@@ -375,18 +377,19 @@ test('batch-norm gradient through the fast kernels agrees with a numerical gradi
   for (const i of [0, 5, 17, 30]) {
     const plus = x.slice();
     const minus = x.slice();
-    plus[i] += h;
-    minus[i] -= h;
-    const fp = tf.tidy(() => f(tf.tensor(plus, xs)).dataSync()[0]);
-    const fm = tf.tidy(() => f(tf.tensor(minus, xs)).dataSync()[0]);
+    plus[i] = at(x, i) + h;
+    minus[i] = at(x, i) - h;
+    const fp = at(tf.tidy(() => f(tf.tensor(plus, xs)).dataSync()), 0);
+    const fm = at(tf.tidy(() => f(tf.tensor(minus, xs)).dataSync()), 0);
     const num = (fp - fm) / (2 * h);
-    assert.ok(Math.abs(num - g[i]) <= 2e-2 * Math.max(1, Math.abs(num)), `d/dx[${i}]: analytic ${g[i]} vs numerical ${num}`);
+    const gi = at(g, i);
+    assert.ok(Math.abs(num - gi) <= 2e-2 * Math.max(1, Math.abs(num)), `d/dx[${i}]: analytic ${gi} vs numerical ${num}`);
   }
   await tf.setBackend('cpu');
 });
 
 /** Trains two copies of a tiny model, one per optimizer, and returns weights and slots after `steps`. */
-async function trainWith(opt: tf.Optimizer, steps: number): Promise<{ weights: number[][]; slots: { name: string; values: number[] }[] }> {
+async function trainWith(opt: tf.Optimizer, steps: number): Promise<{ weights: readonly [number[], number[]]; slots: { name: string; values: number[] }[] }> {
   const wv = rand([5, 3], -1, 1);
   const bv = rand([3], -0.1, 0.1);
   const xv = rand([8, 5]);
@@ -400,8 +403,8 @@ async function trainWith(opt: tf.Optimizer, steps: number): Promise<{ weights: n
   }
   const slots = await opt.getWeights();
   const out = {
-    weights: [Array.from(w.dataSync()), Array.from(b.dataSync())],
-    slots: slots.map((t) => ({ name: t.name.replace(/^[wb]\d+/, (m) => m[0]), values: Array.from(t.tensor.dataSync()) })),
+    weights: [Array.from(w.dataSync()), Array.from(b.dataSync())] as const,
+    slots: slots.map((t) => ({ name: t.name.replace(/^[wb]\d+/, (m) => m.charAt(0)), values: Array.from(t.tensor.dataSync()) })),
   };
   tf.dispose([w, b, x, y]);
   return out;
@@ -409,7 +412,10 @@ async function trainWith(opt: tf.Optimizer, steps: number): Promise<{ weights: n
 
 function assertClose(a: number[], b: number[], what: string, rtol = 1e-5, atol = 1e-7): void {
   assert.equal(a.length, b.length, what);
-  a.forEach((v, i) => assert.ok(Math.abs(v - b[i]) <= atol + rtol * Math.abs(b[i]), `${what}[${i}]: fused ${v} vs stock ${b[i]}`));
+  a.forEach((v, i) => {
+    const w = at(b, i, what);
+    assert.ok(Math.abs(v - w) <= atol + rtol * Math.abs(w), `${what}[${i}]: fused ${v} vs stock ${w}`);
+  });
 }
 
 const { fusedAdam, fusedRmsprop } = await import('../engine/ops/optimizers.js');
@@ -436,7 +442,7 @@ for (const [label, fused, stock] of OPTIMIZERS) {
       assertClose(a.weights[0], b.weights[0], `${label} w on ${backend}`);
       assertClose(a.weights[1], b.weights[1], `${label} b on ${backend}`);
       assert.deepEqual(a.slots.map((s) => s.name), b.slots.map((s) => s.name));
-      a.slots.forEach((s, k) => assertClose(s.values, b.slots[k].values, `${label} slot ${s.name}`, 1e-4, 1e-9));
+      a.slots.forEach((s, k) => assertClose(s.values, at(b.slots, k, 'slots').values, `${label} slot ${s.name}`, 1e-4, 1e-9));
     }
     await tf.setBackend('cpu');
   });
@@ -461,7 +467,7 @@ const { fusedAdamUpdate } = await import('../engine/ops/optimizers.js');
 
 test('batchNormTrain: fused forward and gradients match moments + batchNorm on the cpu backend', async () => {
   for (const xs of [[3, 4, 5, 6], [8, 6], [1, 2, 3, 64]]) {
-    const C = xs[xs.length - 1];
+    const C = at(xs, xs.length - 1);
     const x = rand(xs, -3, 3).map((v, i) => v + (i % C)); // channel offsets: a mean far from 0
     const g = rand([C], 0.5, 1.5);
     const b = rand([C], -0.5, 0.5);
@@ -512,7 +518,7 @@ test('fusedAdamUpdate follows the TF1 Adam step written with tensor ops', async 
   };
   const a = run(true);
   const b = run(false);
-  ['x', 'm', 'v'].forEach((n, k) => assertClose(a[k], b[k], `fused Adam ${n}`, 1e-5, 1e-9));
+  ['x', 'm', 'v'].forEach((n, k) => assertClose(at(a, k), at(b, k), `fused Adam ${n}`, 1e-5, 1e-9));
   await tf.setBackend('cpu');
 });
 
