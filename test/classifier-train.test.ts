@@ -97,7 +97,11 @@ test('resume after a stop continues the epoch count and matches an uninterrupted
     for (let j = 0; j < w.length; j++) d = Math.max(d, Math.abs(w[j]! - wb[i]![j]!));
     assert.ok(d < 1e-5, `weight ${i} differs by ${d} after resume`);
   });
-  resumed.meta.history.forEach((h, i) => assert.ok(Math.abs(h.loss - full.meta.history[i]!.loss) < 1e-5, `epoch ${i + 1} loss`));
+  assert.equal(resumed.meta.history.length, full.meta.history.length, 'epochs in the history');
+  resumed.meta.history.forEach((h, i) => {
+    const want = full.meta.history[i]?.loss;
+    assert.ok(h.loss !== undefined && want !== undefined && Math.abs(h.loss - want) < 1e-5, `epoch ${i + 1} loss: ${h.loss} vs ${want}`);
+  });
   // metadata: thresholds per genre, priors, fingerprint
   assert.equal(resumed.meta.thresholds.length, 7);
   assert.equal(resumed.meta.dataset.fingerprint, data.fingerprint);
