@@ -77,6 +77,7 @@ function batchNormTrainCase(shape: number[]): Case {
     setup: () => {
       const fast = tf.getBackend() === FAST;
       const C = shape[shape.length - 1];
+      if (C === undefined) throw new Error(`BatchNormTrain bench: shape [${shape.join(', ')}] has no channel axis`);
       const x = rnd(shape);
       const gamma = rnd([C], 0.5, 1.5);
       const beta = rnd([C]);
@@ -160,30 +161,30 @@ export const CASES: Case[] = [
 
 /** Milliseconds of one call: the minimum over alternating reps, stopping after ~1.5 s per backend. */
 async function timeBoth(c: Case): Promise<{ cpu: number; fast: number }> {
-  const best: Record<string, number> = { cpu: Infinity, [FAST]: Infinity };
-  const spent: Record<string, number> = { cpu: 0, [FAST]: 0 };
-  const ready: Record<string, ReturnType<Case['setup']>> = {};
-  for (const b of ['cpu', FAST]) {
-    await tf.setBackend(b);
-    ready[b] = c.setup();
-    ready[b].run(); // warm-up: compiles the loops, faults the pages in
-  }
+  const side = async (name: string) => {
+    await tf.setBackend(name);
+    const ready = c.setup();
+    ready.run(); // warm-up: compiles the loops, faults the pages in
+    return { name, ready, best: Infinity, spent: 0 };
+  };
+  const cpu = await side('cpu');
+  const fast = await side(FAST);
   for (let rep = 0; rep < 5; rep++) {
-    for (const b of ['cpu', FAST]) {
-      if (rep > 0 && spent[b] > 1500) continue;
-      await tf.setBackend(b);
+    for (const s of [cpu, fast]) {
+      if (rep > 0 && s.spent > 1500) continue;
+      await tf.setBackend(s.name);
       const t0 = performance.now();
-      ready[b].run();
+      s.ready.run();
       const ms = performance.now() - t0;
-      spent[b] += ms;
-      best[b] = Math.min(best[b], ms);
+      s.spent += ms;
+      s.best = Math.min(s.best, ms);
     }
   }
-  for (const b of ['cpu', FAST]) {
-    await tf.setBackend(b);
-    ready[b].dispose();
+  for (const s of [cpu, fast]) {
+    await tf.setBackend(s.name);
+    s.ready.dispose();
   }
-  return { cpu: best.cpu, fast: best[FAST] };
+  return { cpu: cpu.best, fast: fast.best };
 }
 
 export async function benchOps(): Promise<Record<string, unknown>[]> {
