@@ -26,7 +26,7 @@ export function measurePeaks(addon: NativeAddon, seconds = 1): { rows: Record<st
     return {
       bench: 'peak', simd, gflop_per_s: +gflop.toFixed(1), gflop_per_s_per_core: +(gflop / info.cores).toFixed(1), cores: info.cores,
       what: simd === 'avx512_bf16' ? 'vdpbf16ps (bf16 pairs, fp32 sums), every core at once' : `${simd} vector multiply-adds, every core at once`,
-      cpu_s_per_thread: seconds, wall_s: +((performance.now() - t0) / 1000).toFixed(2), load_avg: +loadavg()[0].toFixed(2),
+      cpu_s_per_thread: seconds, wall_s: +((performance.now() - t0) / 1000).toFixed(2), load_avg: +(loadavg()[0] ?? NaN).toFixed(2),
     };
   });
   return { rows, peaks };

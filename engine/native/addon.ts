@@ -63,7 +63,7 @@ export function loadAddon(): { addon: NativeAddon } | { reason: string } {
     const require = createRequire(import.meta.url);
     cached = { addon: require(file) as NativeAddon };
   } catch (err) {
-    const message = (err as Error).message.split('\n')[0];
+    const [message = ''] = (err as Error).message.split('\n');
     // A SIMD path forced with POSTER_STUDIO_SIMD that this CPU cannot run: the addon's own line.
     cached = { reason: message.startsWith(`${SIMD_ENV}=`) ? message : `cannot load ${file}: ${message}` };
   } finally {

@@ -21,8 +21,8 @@ function worstError(M: number, N: number, K: number): number {
   for (let i = 0; i < M; i++)
     for (let j = 0; j < N; j++) {
       let s = 0;
-      for (let k = 0; k < K; k++) s += a[i * K + k] * b[k * N + j];
-      const d = Math.abs(c[i * N + j] - s);
+      for (let k = 0; k < K; k++) s += a[i * K + k]! * b[k * N + j]!;
+      const d = Math.abs(c[i * N + j]! - s);
       if (!(d <= worst)) worst = d;
     }
   return worst;
