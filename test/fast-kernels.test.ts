@@ -377,8 +377,8 @@ test('batch-norm gradient through the fast kernels agrees with a numerical gradi
   for (const i of [0, 5, 17, 30]) {
     const plus = x.slice();
     const minus = x.slice();
-    plus[i] = at(x, i) + h;
-    minus[i] = at(x, i) - h;
+    plus[i] = at(plus, i) + h;
+    minus[i] = at(minus, i) - h;
     const fp = at(tf.tidy(() => f(tf.tensor(plus, xs)).dataSync()), 0);
     const fm = at(tf.tidy(() => f(tf.tensor(minus, xs)).dataSync()), 0);
     const num = (fp - fm) / (2 * h);
