@@ -5,18 +5,33 @@
  */
 import type { GenreMetrics, MultiLabelReport } from '../src/artifacts/classifier-evaluation.js';
 
+/**
+ * The items sorted by score (stable), cut into runs of equal scores, each with its items' labels:
+ * the rank-based metrics below treat a run of tied scores as one step.
+ */
+function tieRuns(scores: ArrayLike<number>, labels: ArrayLike<number>, descending: boolean): { score: number; labels: boolean[] }[] {
+  const items = Array.from(scores, (score, i) => ({ score, label: !!labels[i] }));
+  items.sort(descending ? (a, b) => b.score - a.score : (a, b) => a.score - b.score);
+  const runs: { score: number; labels: boolean[] }[] = [];
+  for (const { score, label } of items) {
+    const run = runs[runs.length - 1];
+    if (run && run.score === score) run.labels.push(label);
+    else runs.push({ score, labels: [label] });
+  }
+  return runs;
+}
+
 /** ROC-AUC by the rank-sum (Mann-Whitney) form; tied scores share their average rank. NaN when a class is absent. */
 export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
   const n = scores.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let pos = 0;
   let rankSumPos = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
+  let i = 0; // items before this run
+  for (const run of tieRuns(scores, labels, false)) {
+    const j = i + run.labels.length - 1;
     const avgRank = (i + j) / 2 + 1;
-    for (let t = i; t <= j; t++) {
-      if (labels[idx[t]!]) {
+    for (const label of run.labels) {
+      if (label) {
         pos++;
         rankSumPos += avgRank;
       }
@@ -34,7 +49,6 @@ export function rocAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): nu
  */
 export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
   const n = scores.length;
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
   let totalPos = 0;
   for (let i = 0; i < n; i++) if (labels[i]) totalPos++;
   if (totalPos === 0) return NaN;
@@ -42,17 +56,14 @@ export function averagePrecision(scores: ArrayLike<number>, labels: ArrayLike<nu
   let seen = 0;
   let ap = 0;
   let prevRecall = 0;
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
-    for (let t = i; t <= j; t++) {
+  for (const run of tieRuns(scores, labels, true)) {
+    for (const label of run.labels) {
       seen++;
-      if (labels[idx[t]!]) tp++;
+      if (label) tp++;
     }
     const recall = tp / totalPos;
     ap += (recall - prevRecall) * (tp / seen);
     prevRecall = recall;
-    i = j + 1;
   }
   return ap;
 }
@@ -92,21 +103,17 @@ export function bestF1Threshold(scores: ArrayLike<number>, labels: ArrayLike<num
   let totalPos = 0;
   for (let i = 0; i < n; i++) if (labels[i]) totalPos++;
   if (totalPos === 0) return { threshold: 0.5, f1: 0 };
-  const idx = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
   let tp = 0;
   let predicted = 0;
   let best = { threshold: 0.5, f1: -1 };
-  for (let i = 0; i < n; ) {
-    let j = i;
-    while (j + 1 < n && scores[idx[j + 1]!] === scores[idx[i]!]) j++;
-    for (let t = i; t <= j; t++) {
+  for (const run of tieRuns(scores, labels, true)) {
+    for (const label of run.labels) {
       predicted++;
-      if (labels[idx[t]!]) tp++;
+      if (label) tp++;
     }
     // F1 = 2TP / (predicted + actual positives)
     const f1 = (2 * tp) / (predicted + totalPos);
-    if (f1 > best.f1) best = { threshold: scores[idx[i]!]!, f1 };
-    i = j + 1;
+    if (f1 > best.f1) best = { threshold: run.score, f1 };
   }
   return best;
 }
@@ -156,11 +163,13 @@ export function evaluateMultiLabel(scores: Float32Array, labels: Uint8Array, gen
   genres.forEach((g, j) => {
     const s = column(scores, k, j);
     const l = column(labels, k, j);
-    const p = prfAt(s, l, thresholds[j]!);
+    const threshold = thresholds[j];
+    if (threshold === undefined) throw new Error(`metrics: no threshold for genre ${g} (${thresholds.length} thresholds for ${k} genres)`);
+    const p = prfAt(s, l, threshold);
     tp += p.tp;
     fp += p.fp;
     fn += p.fn;
-    perGenre[g] = { precision: p.precision, recall: p.recall, f1: p.f1, auc: rocAuc(s, l), ap: averagePrecision(s, l), threshold: thresholds[j]!, positives: p.tp + p.fn };
+    perGenre[g] = { precision: p.precision, recall: p.recall, f1: p.f1, auc: rocAuc(s, l), ap: averagePrecision(s, l), threshold, positives: p.tp + p.fn };
   });
   const vals = Object.values(perGenre);
   return {
