@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { tf } from '../engine/tf.js';
 import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js';
 import { createRng } from '../src/core/random.js';
+import { at } from './helpers/at.js';
 import { on } from './helpers/on-backend.js';
 
 type Pad = 'same' | 'valid';
@@ -25,12 +26,12 @@ function assertClose(got: { values: Float32Array; shape: number[] }, want: { val
   assert.deepEqual(got.shape, want.shape, `${what}: shape`);
   let scale = 1;
   for (const v of want.values) scale = Math.max(scale, Math.abs(v));
-  let worst = 0, at = -1;
+  let worst = 0, worstAt = -1;
   for (let i = 0; i < want.values.length; i++) {
-    const d = Math.abs(got.values[i] - want.values[i]);
-    if (!(d <= worst)) { worst = d; at = i; }
+    const d = Math.abs(at(got.values, i, what) - at(want.values, i, what));
+    if (!(d <= worst)) { worst = d; worstAt = i; }
   }
-  assert.ok(worst <= 2e-5 * scale * 10, `${what}: max difference ${worst} at ${at} (native ${got.values[at]}, cpu ${want.values[at]})`);
+  assert.ok(worst <= 2e-5 * scale * 10, `${what}: max difference ${worst} at ${worstAt} (native ${got.values[worstAt]}, cpu ${want.values[worstAt]})`);
 }
 
 async function compare(what: string, fn: () => tf.Tensor): Promise<void> {
@@ -139,23 +140,27 @@ describe('native engine', () => {
     const addon = nativeAddon() as unknown as Record<string, (...args: unknown[]) => unknown>;
     const names = ['conv2d', 'conv2dBackpropInput', 'conv2dBackpropFilter', 'matmul'];
     const calls: Record<string, number> = {};
-    const originals = names.map((n) => addon[n]);
-    names.forEach((n, i) => {
+    const originals = names.map((n) => {
+      const f = addon[n];
+      assert.ok(f, `addon.${n} is missing`);
+      return { n, f };
+    });
+    for (const { n, f } of originals) {
       calls[n] = 0;
       addon[n] = (...args: unknown[]) => {
-        calls[n]++;
-        return originals[i](...args);
+        calls[n] = (calls[n] ?? 0) + 1;
+        return f(...args);
       };
-    });
+    }
     try {
       const x = rand([2, 9, 6, 16]), w = rand([3, 3, 16, 8]), b = rand([8]);
-      await on('native', () => tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, 'same').sum())([x, w])[0]);
+      await on('native', () => at(tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, 'same').sum())([x, w]), 0));
       await on('native', () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' }));
       await on('native', () => tf.matMul(rand([4, 5]), rand([5, 3])));
     } finally {
-      names.forEach((n, i) => { addon[n] = originals[i]; });
+      for (const { n, f } of originals) addon[n] = f;
     }
-    for (const n of names) assert.ok(calls[n] >= 1, `addon.${n} was not called (calls: ${JSON.stringify(calls)})`);
+    for (const n of names) assert.ok((calls[n] ?? 0) >= 1, `addon.${n} was not called (calls: ${JSON.stringify(calls)})`);
   });
 
   test('split-K products (K >= 3000) are right when OpenMP starts fewer threads than asked (OMP_THREAD_LIMIT=1)', () => {
@@ -212,13 +217,13 @@ describe('native engine', () => {
     await compare('generator layer', () => tf.conv2dTranspose(h as tf.Tensor4D, w as tf.Tensor4D, outShape, 2, 'same'));
     const dy = rand(outShape);
     const loss = (hh: tf.Tensor, ww: tf.Tensor) => tf.conv2dTranspose(hh as tf.Tensor4D, ww as tf.Tensor4D, outShape, 2, 'same').mul(dy).sum();
-    await compare('generator input gradient', () => tf.grads(loss)([h, w])[0]);
-    await compare('generator filter gradient', () => tf.grads(loss)([h, w])[1]);
+    await compare('generator input gradient', () => at(tf.grads(loss)([h, w]), 0));
+    await compare('generator filter gradient', () => at(tf.grads(loss)([h, w]), 1));
   });
 
   testEachPath('gradients match finite differences of the native forward pass', async () => {
     await tf.setBackend('native');
-    for (const c of [CONV_CASES[0], CONV_CASES[2], CONV_CASES[9], { x: [1, 6, 4, 3] as [number, number, number, number], k: 5, co: 4, s: 2, pad: 'same' as Pad }]) {
+    for (const c of [at(CONV_CASES, 0), at(CONV_CASES, 2), at(CONV_CASES, 9), { x: [1, 6, 4, 3] as [number, number, number, number], k: 5, co: 4, s: 2, pad: 'same' as Pad }]) {
       const x = rand(c.x), w = rand([c.k, c.k, c.x[3], c.co]);
       const dy = rand(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad).shape);
       // The loss is linear in x and in w, so a central difference is exact up to rounding.
@@ -226,21 +231,22 @@ describe('native engine', () => {
         const y = tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.pad).dataSync();
         const d = dy.dataSync();
         let s = 0;
-        for (let i = 0; i < y.length; i++) s += y[i] * d[i];
+        for (let i = 0; i < y.length; i++) s += at(y, i) * at(d, i);
         return s;
       };
-      const [gx, gw] = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.pad).mul(dy).sum())([x, w]);
-      for (const [which, t, g] of [['x', x, gx], ['w', w, gw]] as const) {
+      const gxw = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.pad).mul(dy).sum())([x, w]);
+      for (const [which, t, g] of [['x', x, at(gxw, 0)], ['w', w, at(gxw, 1)]] as const) {
         const base = t.dataSync() as Float32Array, grad = g.dataSync();
         for (let probe = 0; probe < 12; probe++) {
           const i = rng.int(base.length);
           const plus = base.slice(), minus = base.slice();
-          plus[i] += 0.5;
-          minus[i] -= 0.5;
+          plus[i] = at(plus, i) + 0.5;
+          minus[i] = at(minus, i) - 0.5;
           const args = (v: Float32Array): [tf.Tensor, tf.Tensor] => which === 'x' ? [tf.tensor(v, t.shape), w] : [x, tf.tensor(v, t.shape)];
           const numeric = loss(...args(plus)) - loss(...args(minus));
-          assert.ok(Math.abs(numeric - grad[i]) <= 1e-3 * (1 + Math.abs(numeric)),
-            `d loss / d ${which}[${i}] (${c.x.join('x')} s${c.s} ${c.pad}): analytic ${grad[i]}, numeric ${numeric}`);
+          const gi = at(grad, i);
+          assert.ok(Math.abs(numeric - gi) <= 1e-3 * (1 + Math.abs(numeric)),
+            `d loss / d ${which}[${i}] (${c.x.join('x')} s${c.s} ${c.pad}): analytic ${gi}, numeric ${numeric}`);
         }
       }
     }
@@ -337,9 +343,9 @@ describe('native engine', () => {
     const model = build();
     model.setWeights(init.map((w) => tf.tensor(w.values, w.shape)));
     const nativeLosses = await train(model);
-    assert.ok(nativeLosses[7] < nativeLosses[0] * 0.9, `loss did not decrease on native: ${nativeLosses.join(', ')}`);
+    assert.ok(at(nativeLosses, 7) < at(nativeLosses, 0) * 0.9, `loss did not decrease on native: ${nativeLosses.join(', ')}`);
     for (let i = 0; i < 8; i++) {
-      assert.ok(Math.abs(nativeLosses[i] - cpuLosses[i]) <= 1e-3 * Math.max(1, cpuLosses[i]),
+      assert.ok(Math.abs(at(nativeLosses, i) - at(cpuLosses, i)) <= 1e-3 * Math.max(1, at(cpuLosses, i)),
         `step ${i}: native loss ${nativeLosses[i]} vs cpu ${cpuLosses[i]}`);
     }
   });
