@@ -11,6 +11,7 @@ import type { TrainingAddon } from '../engine/native/training.js';
 import { batchNormTrain } from '../engine/kernels/batchnorm-train.js';
 import { fusedAdam, fusedAdamUpdate, fusedRmsprop } from '../engine/ops/optimizers.js';
 import { createRng } from '../src/core/random.js';
+import { at } from './helpers/at.js';
 
 const rng = createRng(11, 'native-training-test');
 const rand = (n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.next());
@@ -27,7 +28,7 @@ before(async () => {
   const mod = addon as unknown as Record<string, (...a: unknown[]) => unknown>;
   for (const name of ['bnTrainForward', 'bnTrainBackward', 'adamUpdate', 'rmspropUpdate']) {
     const f = mod[name];
-    assert.equal(typeof f, 'function', `the addon exports ${name}`);
+    assert.ok(typeof f === 'function', `the addon exports ${name}`);
     mod[name] = (...a: unknown[]) => {
       calls.set(name, (calls.get(name) ?? 0) + 1);
       return f(...a);
@@ -43,8 +44,9 @@ async function use(backend: string): Promise<void> {
 function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rtol: number, atol: number): void {
   assert.equal(got.length, want.length, `${what}: length`);
   for (let i = 0; i < want.length; i++) {
-    const ok = Math.abs(got[i] - want[i]) <= atol + rtol * Math.abs(want[i]);
-    if (!ok) assert.fail(`${what}[${i}]: native ${got[i]} vs reference ${want[i]}`);
+    const a = at(got, i, what), b = at(want, i, what);
+    const ok = Math.abs(a - b) <= atol + rtol * Math.abs(b);
+    if (!ok) assert.fail(`${what}[${i}]: native ${a} vs reference ${b}`);
   }
 }
 
@@ -59,7 +61,7 @@ const BN_SHAPES = [[3, 5, 7, 3], [1, 4, 6, 64], [2, 3, 3, 64], [17, 3], [9, 64],
 
 /** Inputs of one case: x with per-channel offsets (means far from 0), gamma, beta, loss weights. */
 function bnCase(shape: number[]): { x: Float32Array; g: Float32Array; b: Float32Array; w: Float32Array } {
-  const C = shape[shape.length - 1];
+  const C = at(shape, shape.length - 1);
   const x = rand(size(shape), -2, 2).map((v, i) => v * (1 + (i % C) / C) + 3 * (i % C));
   return { x, g: rand(C, 0.5, 1.5), b: rand(C, -0.5, 0.5), w: rand(size(shape)) };
 }
@@ -91,8 +93,8 @@ test('batch-norm training forward and gradients: native kernels vs moments + bat
     const names = ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'];
     names.forEach((n, k) => {
       let scale = 0;
-      for (const v of want[k]) scale = Math.max(scale, Math.abs(v));
-      assertClose(got[k], want[k], `${JSON.stringify(shape)} ${n}`, 2e-4, 2e-5 * Math.max(1, scale));
+      for (const v of at(want, k)) scale = Math.max(scale, Math.abs(v));
+      assertClose(at(got, k), at(want, k), `${JSON.stringify(shape)} ${n}`, 2e-4, 2e-5 * Math.max(1, scale));
     });
   }
 });
@@ -103,12 +105,13 @@ function bnLoss64(x: Float64Array, g: Float64Array, b: Float64Array, w: Float32A
   let loss = 0;
   for (let c = 0; c < C; c++) {
     let s = 0;
-    for (let i = c; i < x.length; i += C) s += x[i];
+    for (let i = c; i < x.length; i += C) s += at(x, i);
     const mean = s / M;
     let q = 0;
-    for (let i = c; i < x.length; i += C) q += (x[i] - mean) ** 2;
+    for (let i = c; i < x.length; i += C) q += (at(x, i) - mean) ** 2;
     const r = 1 / Math.sqrt(q / M + eps);
-    for (let i = c; i < x.length; i += C) loss += w[i] * ((x[i] - mean) * r * g[c] + b[c]);
+    const gc = at(g, c), bc = at(b, c);
+    for (let i = c; i < x.length; i += C) loss += at(w, i) * ((at(x, i) - mean) * r * gc + bc);
   }
   return loss;
 }
@@ -116,13 +119,14 @@ function bnLoss64(x: Float64Array, g: Float64Array, b: Float64Array, w: Float32A
 test('batch-norm training gradients: native kernels vs double-precision finite differences', async () => {
   await use('native');
   for (const shape of [[2, 3, 5, 3], [7, 64], [1, 3, 2, 4]]) {
-    const C = shape[shape.length - 1];
+    const C = at(shape, shape.length - 1);
     const c = bnCase(shape);
-    const [, , , dx, dgamma, dbeta] = bnRun(shape, c);
+    const run = bnRun(shape, c);
+    const dx = at(run, 3), dgamma = at(run, 4), dbeta = at(run, 5);
     const x = Float64Array.from(c.x), g = Float64Array.from(c.g), b = Float64Array.from(c.b);
     const numeric = (v: Float64Array, i: number): number => {
-      const h = 1e-4 * Math.max(1, Math.abs(v[i]));
-      const keep = v[i];
+      const keep = at(v, i);
+      const h = 1e-4 * Math.max(1, Math.abs(keep));
       v[i] = keep + h;
       const up = bnLoss64(x, g, b, c.w, C, 1e-3);
       v[i] = keep - h;
@@ -134,7 +138,8 @@ test('batch-norm training gradients: native kernels vs double-precision finite d
       for (let k = 0; k < 12; k++) {
         const i = k < analytic.length ? (k * 7919) % analytic.length : 0;
         const want = numeric(v, i);
-        assert.ok(Math.abs(analytic[i] - want) <= 1e-3 * Math.max(1, Math.abs(want)), `${JSON.stringify(shape)} ${what}[${i}]: ${analytic[i]} vs numerical ${want}`);
+        const a = at(analytic, i, what);
+        assert.ok(Math.abs(a - want) <= 1e-3 * Math.max(1, Math.abs(want)), `${JSON.stringify(shape)} ${what}[${i}]: ${a} vs numerical ${want}`);
       }
     };
     check(x, dx, 'dx');
@@ -206,7 +211,7 @@ for (const [label, fn, make] of OPTIMIZERS) {
     const want = trainWith(make, 5, 3, zeros);
     assert.equal(got.length, want.length);
     assert.ok(got.length >= 6, 'weights and at least two slots each');
-    got.forEach((a, k) => assertSame(a, want[k], `${label} array ${k}`));
+    got.forEach((a, k) => assertSame(a, at(want, k), `${label} array ${k}`));
     assert.ok(got.every((a) => a.every(Number.isFinite)), 'finite values');
   });
 }
@@ -218,9 +223,10 @@ function adamReference(w: Float32Array, grads: Float32Array[], lr: number, b1: n
     const t = k + 1;
     const lrT = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
     for (let i = 0; i < w.length; i++) {
-      m[i] = b1 * m[i] + (1 - b1) * g[i];
-      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
-      x[i] = Math.fround(x[i] - (lrT * m[i]) / (Math.sqrt(v[i]) + eps));
+      const gi = at(g, i);
+      m[i] = b1 * at(m, i) + (1 - b1) * gi;
+      v[i] = b2 * at(v, i) + (1 - b2) * gi * gi;
+      x[i] = Math.fround(at(x, i) - (lrT * at(m, i)) / (Math.sqrt(at(v, i)) + eps));
     }
   });
   return [Float32Array.from(x), m, v];
@@ -250,9 +256,9 @@ test('fusedAdamUpdate (TF1 form, the DCGAN\'s): native equals the JS loop and fo
   const got = await run('native');
   assert.equal((calls.get('adamUpdate') ?? 0) - before, 4);
   const want = await run('cpu');
-  got.forEach((a, k) => assertSame(a, want[k], `TF1 Adam array ${k}`));
+  got.forEach((a, k) => assertSame(a, at(want, k), `TF1 Adam array ${k}`));
   const ref = adamReference(w0, grads, 2e-4, 0.5, 0.999, 1e-8);
-  ['x', 'm', 'v'].forEach((name, k) => assertClose(got[k], ref[k], `TF1 Adam ${name} vs reference`, 1e-5, 1e-9));
+  ['x', 'm', 'v'].forEach((name, k) => assertClose(at(got, k), at(ref, k), `TF1 Adam ${name} vs reference`, 1e-5, 1e-9));
 });
 
 test('native updates write a weight in place only while nothing else can see its array', async () => {
