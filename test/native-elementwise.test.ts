@@ -10,6 +10,7 @@ import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js'
 import { nativeCounts, type ElementwiseAddon } from '../engine/native/elementwise.js';
 import { LEAKY_RELU_GRAD, RELU_GRAD } from '../engine/kernels/activation-grads.js';
 import { createRng } from '../src/core/random.js';
+import { at } from './helpers/at.js';
 
 const rng = createRng(11, 'native-elementwise-test');
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-30, 100, -100, 20, -20, 0.5, -0.5, 3e38, -3e38];
@@ -18,7 +19,7 @@ const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-30, 100, -100, 20, 
 function values(n: number, lo = -3, hi = 3, special = false): Float32Array {
   const v = new Float32Array(n);
   for (let i = 0; i < n; i++) v[i] = lo + (hi - lo) * rng.next();
-  if (special) for (let i = 0; i < n; i += 7) v[i] = SPECIAL[(i / 7) % SPECIAL.length];
+  if (special) for (let i = 0; i < n; i += 7) v[i] = at(SPECIAL, (i / 7) % SPECIAL.length);
   return v;
 }
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
@@ -51,8 +52,8 @@ async function compare(what: string, kernel: string, fn: () => tf.Tensor, opts: 
   const rtol = opts.rtol ?? 0;
   const atol = opts.atol ?? 0;
   for (let i = 0; i < want.values.length; i++) {
-    const a = got.values[i];
-    const b = want.values[i];
+    const a = at(got.values, i, what);
+    const b = at(want.values, i, what);
     if (Number.isNaN(b) || !Number.isFinite(b)) {
       assert.ok(Object.is(a, b) || (Number.isNaN(a) && Number.isNaN(b)), `${what}[${i}]: ${a} vs cpu ${b}`);
     } else {
@@ -168,16 +169,17 @@ describe('native element-wise kernels', () => {
     const xs = Float32Array.from(values(60, 0.1, 2), (v, i) => (i % 2 ? -v : v));
     const w = values(60, -1, 1);
     for (const [name, act] of [['relu', (t: tf.Tensor) => tf.relu(t)], ['leakyRelu', (t: tf.Tensor) => tf.leakyRelu(t, 0.2)]] as const) {
-      const f = (v: Float32Array): number => tf.tidy(() => act(tf.tensor(v)).mul(tf.tensor(w)).sum().dataSync()[0]);
+      const f = (v: Float32Array): number => at(tf.tidy(() => act(tf.tensor(v)).mul(tf.tensor(w)).sum().dataSync()), 0);
       const g = tf.tidy(() => tf.grad((t: tf.Tensor) => act(t).mul(tf.tensor(w)).sum())(tf.tensor(xs)).dataSync());
       for (let i = 0; i < xs.length; i++) {
         const h = 1e-2;
         const p = Float32Array.from(xs);
         const m = Float32Array.from(xs);
-        p[i] += h;
-        m[i] -= h;
+        p[i] = at(p, i) + h;
+        m[i] = at(m, i) - h;
         const fd = (f(p) - f(m)) / (2 * h);
-        assert.ok(Math.abs(fd - g[i]) < 1e-3, `${name} grad[${i}]: ${g[i]} vs finite difference ${fd}`);
+        const gi = at(g, i);
+        assert.ok(Math.abs(fd - gi) < 1e-3, `${name} grad[${i}]: ${gi} vs finite difference ${fd}`);
       }
     }
   });
@@ -240,14 +242,14 @@ describe('native element-wise kernels', () => {
     const shape: Shape4 = [1, 4, 6, 2];
     // Distinct values (finite differences need a unique maximum per window).
     const x = Float32Array.from({ length: size(shape) }, (_, i) => ((i * 37) % 48) / 8 - 3);
-    const f = (v: Float32Array): number => tf.tidy(() => tf.maxPool(tf.tensor(v, shape) as tf.Tensor4D, 2, 2, 'valid').square().sum().dataSync()[0]);
+    const f = (v: Float32Array): number => at(tf.tidy(() => tf.maxPool(tf.tensor(v, shape) as tf.Tensor4D, 2, 2, 'valid').square().sum().dataSync()), 0);
     const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').square().sum())(tf.tensor(x, shape)).dataSync());
     for (let i = 0; i < x.length; i++) {
       const p = Float32Array.from(x);
       const m = Float32Array.from(x);
-      p[i] += 1e-2;
-      m[i] -= 1e-2;
-      assert.ok(Math.abs((f(p) - f(m)) / 2e-2 - g[i]) < 2e-2, `MaxPool grad[${i}]`);
+      p[i] = at(p, i) + 1e-2;
+      m[i] = at(m, i) - 1e-2;
+      assert.ok(Math.abs((f(p) - f(m)) / 2e-2 - at(g, i)) < 2e-2, `MaxPool grad[${i}]`);
     }
     // A window of four equal values: all of dy goes to its top-left element.
     const ties = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').mul(5).sum())(tf.ones([1, 2, 2, 1])).dataSync());
