@@ -70,7 +70,7 @@ function timeIt(fn: () => void): Timing {
     const u = process.cpuUsage(c);
     cpu.push((u.user + u.system) / 1e6);
   }
-  const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+  const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)] ?? NaN;
   return { wall: median(wall), cpu: median(cpu) };
 }
 
@@ -80,7 +80,7 @@ function row(kernel: string, shape: string, flop: number, t: Timing, common: Rec
     gflop_per_s: +(flop / t.wall / 1e9).toFixed(1),
     gflop_per_cpu_s: +(flop / t.cpu / 1e9).toFixed(1),
     ms: +(t.wall * 1000).toFixed(2),
-    load_avg: +loadavg()[0].toFixed(2),
+    load_avg: +(loadavg()[0] ?? NaN).toFixed(2),
     ...common,
   };
 }

@@ -81,9 +81,10 @@ async function main(): Promise<void> {
   } else if (o.simd.length) {
     throw new UserError(`--simd needs the native backend (running: ${backend})`);
   }
-  const loadStart = +os.loadavg()[0].toFixed(2);
+  const load1 = (): number => +(os.loadavg()[0] ?? NaN).toFixed(2);
+  const loadStart = load1();
   // The machine is shared: the 1-minute load average at the start of the run and after each row says how quiet it was.
-  const common = (): Record<string, unknown> => ({ code: 'product', threads, torch_threads: o.torch ? o.threads : null, load_avg_start: loadStart, load_avg_end: +os.loadavg()[0].toFixed(2), machine: 'shared' });
+  const common = (): Record<string, unknown> => ({ code: 'product', threads, torch_threads: o.torch ? o.threads : null, load_avg_start: loadStart, load_avg_end: load1(), machine: 'shared' });
   note(`bench: ${[...o.only].join(', ')} on ${backend}${addon ? ` (${paths.join(' vs ')})` : ''}, ${threads} thread${threads === 1 ? '' : 's'}; PyTorch ${o.torch ? `in the same run, ${o.threads} threads` : 'skipped'}`);
 
   // First the yardstick: every instruction set's multiply-add peak, all cores at once.
