@@ -12,6 +12,7 @@ import { indexPosters, readMovieCsv, type Movie } from '../../src/core/dataset/i
 import { checkFile, writeOwnedFile } from '../../src/core/fs/ownership.js';
 import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_POSTERS } from '../../src/core/paths.js';
 import { createProgress } from '../../src/core/progress.js';
+import { formatSkipped, type SkippedItem } from '../../src/core/skipped.js';
 import { classifySamples, looksLikeSamples } from '../../src/features/scoring/index.js';
 import { initBackend } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
@@ -77,17 +78,19 @@ export function configureClassify(cmd: Command): Command {
       let byId: Map<number, Movie> | null = null;
       if (existsSync(o.truth_csv)) byId = readMovieCsv(o.truth_csv).byId;
       const progress = createProgress('classify', files.length);
-      const skipped: string[] = [];
+      const skipped: SkippedItem[] = [];
       const preds = await predictFiles(c, files, {
         byId,
         movies,
         onSkip: (file, reason) => {
-          skipped.push(file);
-          process.stderr.write(`skipped ${file}: ${reason}\n`);
+          skipped.push({ file, reason });
         },
         onProgress: (d) => progress.update(d),
       });
       progress.stop();
+      // Scores go to stdout and --json/--csv are single files the user named: no folder of ours
+      // to keep a list in, so stderr names ten and counts the rest.
+      for (const l of formatSkipped(skipped, 'classify', false)) process.stderr.write(l + '\n');
       const thresholds = Object.fromEntries(c.genres.map((g, j) => [g, c.thresholds[j]!]));
       const heads = extraHeads(c);
       const width = titleWidth(preds);

@@ -13,6 +13,7 @@ import { checkFile, writeOwnedFile } from '../../src/core/fs/ownership.js';
 import { writeFidJson } from '../../src/artifacts/fid-json.js';
 import { DEFAULT_MODELS, DEFAULT_SAMPLES } from '../../src/core/paths.js';
 import { createProgress } from '../../src/core/progress.js';
+import { formatSkipped, SKIPPED_LIST, skippedListText, type SkippedItem } from '../../src/core/skipped.js';
 import { defaultRealDir, listRealPosters, pickSeeded } from '../../src/features/scoring/real.js';
 import { parseGridSpec, scanSamples } from '../../src/features/scoring/scan.js';
 import { newestClassifier, openGenreModel } from '../../src/artifacts/classifier-model.js';
@@ -43,11 +44,12 @@ export function configureFid(cmd: Command): Command {
     // Refused before the work when fid.json or fid.csv there are someone else's.
     await checkFile(path.join(o.samples, 'fid.json'), '--samples');
     await checkFile(path.join(o.samples, 'fid.csv'), '--samples');
+    await checkFile(path.join(o.samples, SKIPPED_LIST), '--samples');
     const allReal = await listRealPosters(realDir);
     if (allReal.length < 8) throw new UserError(`${realDir}: ${allReal.length} posters found; poster-FID needs at least 8`);
     const scan = await scanSamples([o.samples], { grid });
     for (const n of scan.notes) process.stderr.write(`note: ${n}\n`);
-    for (const s of scan.skipped) process.stderr.write(`skipped ${s.file}: ${s.reason}\n`);
+    const skipped: SkippedItem[] = [...scan.skipped];
     await initBackend(o.backend);
     const model = await openGenreModel(modelDir);
     const realFiles = pickSeeded(allReal, o.real_count, o.seed, 'fid-real');
@@ -61,13 +63,18 @@ export function configureFid(cmd: Command): Command {
       noiseSize: cell ? { width: cell.cellWidth, height: cell.cellHeight } : { width: model.input.width, height: model.input.height },
       seed: o.seed,
       eps: o.eps,
-      log: (l) => process.stderr.write(l + '\n'),
+      onSkip: (file, reason) => void skipped.push({ file, reason }),
       onProgress: (done, _total, what) => progress.update(done, { what }),
     });
     progress.stop();
     const json = await writeFidJson(o.samples, { model: modelDir, createdAt: new Date().toISOString(), ...r, real: { dir: realDir, ...r.real } });
     const csv = path.join(o.samples, 'fid.csv');
     await writeOwnedFile(csv, fidCsv(r), '--samples');
+    if (skipped.length) {
+      const list = path.join(o.samples, SKIPPED_LIST);
+      await writeOwnedFile(list, skippedListText(skipped), '--samples');
+      for (const l of formatSkipped(skipped, 'fid', list)) process.stderr.write(l + '\n');
+    }
     const v = r.validation;
     process.stdout.write(
       `poster-FID on ${r.featureDim}-d penultimate features of ${model.name}; reference: ${r.real.reference} real posters from ${realDir}\n` +

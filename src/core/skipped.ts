@@ -9,12 +9,22 @@ export interface SkippedItem {
 
 export const SHOWN_SKIPPED = 10;
 
-export function formatSkipped(items: readonly SkippedItem[], what: string, listFile: string | null): string[] {
+/** The standard name of the list a command writes into its output folder. */
+export const SKIPPED_LIST = 'skipped-inputs.txt';
+
+/**
+ * `listFile`: the file holding the whole list; null prints every item (the list is these lines);
+ * false prints ten and says how many more, for a command with no folder of its own to keep the
+ * list in (classify writing to stdout).
+ */
+export function formatSkipped(items: readonly SkippedItem[], what: string, listFile: string | null | false): string[] {
   if (!items.length) return [];
   const lines = [`${what}: skipped ${items.length}:`];
-  const shown = listFile ? items.slice(0, SHOWN_SKIPPED) : items;
+  const shown = listFile === null ? items : items.slice(0, SHOWN_SKIPPED);
   for (const s of shown) lines.push(`  skipped ${s.file}: ${s.reason}`);
-  if (listFile) lines.push(`  ${items.length > shown.length ? `... ${items.length - shown.length} more; ` : ''}the full list is in ${listFile}`);
+  const more = items.length - shown.length;
+  if (listFile) lines.push(`  ${more ? `... ${more} more; ` : ''}the full list is in ${listFile}`);
+  else if (more) lines.push(`  ... ${more} more not shown`);
   return lines;
 }
 

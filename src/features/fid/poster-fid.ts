@@ -29,7 +29,8 @@ export interface PosterFidOptions {
   seed: number;
   eps?: number;
   batch?: number;
-  log?: (line: string) => void;
+  /** Called for each real poster or grid left out, with why. */
+  onSkip?: (file: string, reason: string) => void;
   onProgress?: (done: number, total: number, what: string) => void;
 }
 
@@ -57,7 +58,7 @@ export async function computePosterFid(o: PosterFidOptions): Promise<PosterFidRe
         imgs.push(await loadImage(f));
       } catch {
         skipped.push(f);
-        o.log?.(`fid: skipped ${f} (cannot decode)`);
+        o.onSkip?.(f, 'cannot decode');
       }
     }
     if (imgs.length) realFeats.push(...(await o.features(imgs)));
@@ -93,12 +94,12 @@ export async function computePosterFid(o: PosterFidOptions): Promise<PosterFidRe
     try {
       cells = splitGrid(await loadImage(g.file), g.geometry);
     } catch (err) {
-      o.log?.(`fid: skipped ${g.file} (${(err as Error).message})`);
+      o.onSkip?.(g.file, (err as Error).message);
       o.onProgress?.(++done, total, 'grids');
       continue;
     }
     if (cells.length < 2) {
-      o.log?.(`fid: skipped ${g.file} (one poster has no covariance)`);
+      o.onSkip?.(g.file, 'one poster has no covariance');
       o.onProgress?.(++done, total, 'grids');
       continue;
     }

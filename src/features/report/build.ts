@@ -18,6 +18,10 @@ import { readSamplesDir, thin, type ModelInfo } from './inputs.js';
 import { renderPage, type SectionHtml } from './page.js';
 import * as S from './sections.js';
 import { escapeHtml } from '../../core/escape.js';
+import { formatSkipped, skippedListText, type SkippedItem } from '../../core/skipped.js';
+
+/** Beside the page and named after it, so two reports in one folder keep their own lists. */
+export const skippedListPath = (output: string): string => path.join(path.dirname(output), `${path.basename(output, path.extname(output))}-skipped.txt`);
 
 /** What the report needs from a classifier; the CLI builds it from whichever model it loaded. */
 export interface ReportModel {
@@ -69,7 +73,7 @@ async function videoSource(video: string | null, output: string, maxBytes: numbe
   return { src: encodeURI(path.basename(target)), note: `${video} (${(size / 1e6).toFixed(1)} MB), copied beside the report as ${path.basename(target)}; keep the two files together.` };
 }
 
-async function realMix(model: ReportModel, files: string[], log: (l: string) => void): Promise<GenreMix | null> {
+async function realMix(model: ReportModel, files: string[], skip: (file: string, reason: string) => void): Promise<GenreMix | null> {
   const cells: { scores: Record<string, number> }[] = [];
   for (let i = 0; i < files.length; i += 16) {
     const imgs: RgbImage[] = [];
@@ -77,7 +81,7 @@ async function realMix(model: ReportModel, files: string[], log: (l: string) => 
       try {
         imgs.push(await loadImage(f));
       } catch {
-        log(`report: skipped ${f} (cannot decode)`);
+        skip(f, 'cannot decode');
       }
     }
     if (imgs.length) for (const s of await model.score(imgs)) cells.push({ scores: s });
@@ -93,14 +97,14 @@ function truthShare(files: readonly string[], genres: readonly string[], describ
   return Object.fromEntries(genres.map((g) => [g, known.filter((m) => m.genres.includes(g)).length / known.length]));
 }
 
-async function saliencyRows(model: ReportModel, files: string[], describe: ReportOptions['describe']): Promise<S.SaliencyRow[]> {
+async function saliencyRows(model: ReportModel, files: string[], describe: ReportOptions['describe'], skip: (file: string, reason: string) => void): Promise<S.SaliencyRow[]> {
   const input = model.input!;
   const posters: { file: string; img: RgbImage }[] = [];
   for (const f of files) {
     try {
       posters.push({ file: f, img: await resizeRgb(await loadImage(f), input.width, input.height) });
     } catch {
-      // a broken poster just leaves its row out
+      skip(f, 'cannot decode'); // its row is left out
     }
   }
   if (!posters.length) return [];
@@ -115,8 +119,11 @@ async function saliencyRows(model: ReportModel, files: string[], describe: Repor
   return rows;
 }
 
-export async function buildReport(o: ReportOptions): Promise<{ html: string; sections: SectionHtml[] }> {
+export async function buildReport(o: ReportOptions): Promise<{ html: string; sections: SectionHtml[]; skipped: SkippedItem[] }> {
   const log = o.log ?? (() => undefined);
+  // By file: the genre mix and the saliency rows can both meet the same broken poster.
+  const skipped = new Map<string, string>();
+  const skip = (file: string, reason: string) => void skipped.set(file, reason);
   const inputs = await readSamplesDir(o.samplesDir, o.video);
   for (const p of [...inputs.problems, ...(o.modelInfo?.problems ?? [])]) log(`report: ${p}`);
   const latest: GridSource | null = inputs.grids[inputs.grids.length - 1] ?? null;
@@ -151,7 +158,7 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
     log(`report: scoring ${Math.min(o.realCount, realFiles.length)} real posters`);
     const picked = pickSeeded(realFiles, o.realCount, o.seed, 'report-real');
     const model = o.model;
-    const mix = await realMix(model, picked, log);
+    const mix = await realMix(model, picked, skip);
     if (mix) real = { mix, count: Math.min(o.realCount, realFiles.length), dir: o.realDir!, truth: truthShare(picked, model.genres, o.describe) };
   }
 
@@ -160,7 +167,7 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
   if (o.model?.saliency && o.model.input && realFiles.length && o.saliencyPosters > 0) {
     log(`report: saliency maps for ${o.saliencyPosters} posters x ${o.model.genres.length} genres`);
     try {
-      saliency = await saliencyRows(o.model, pickSeeded(realFiles, o.saliencyPosters, o.seed, 'report-saliency'), o.describe);
+      saliency = await saliencyRows(o.model, pickSeeded(realFiles, o.saliencyPosters, o.seed, 'report-saliency'), o.describe, skip);
     } catch (err) {
       salWhy = `saliency failed (${escapeHtml((err as Error).message.split('\n')[0]!)})`;
     }
@@ -182,14 +189,19 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
     `classifier: ${o.model ? `${escapeHtml(o.model.name)} (${escapeHtml(o.model.genres.join(', '))})` : `none (${noModel})`}`,
     `generated ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC`,
   ];
-  return { html: renderPage('Poster Studio report', subtitle, sections), sections };
+  return { html: renderPage('Poster Studio report', subtitle, sections), sections, skipped: [...skipped].map(([file, reason]) => ({ file, reason })) };
 }
 
 export async function writeReport(o: ReportOptions): Promise<ReportResult> {
   await fs.mkdir(path.dirname(path.resolve(o.output)), { recursive: true });
   // Refused before the work when --output is someone else's file.
   await checkFile(o.output, '--output');
-  const { html, sections } = await buildReport(o);
+  const { html, sections, skipped } = await buildReport(o);
   await writeOwnedFile(o.output, html, '--output');
+  if (skipped.length) {
+    const list = skippedListPath(o.output);
+    await writeOwnedFile(list, skippedListText(skipped), '--output');
+    for (const l of formatSkipped(skipped, 'report', list)) (o.log ?? (() => undefined))(l);
+  }
   return { output: o.output, sections: sections.map((s) => ({ id: s.id, available: s.body !== null })), bytes: Buffer.byteLength(html) };
 }

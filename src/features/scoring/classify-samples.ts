@@ -8,7 +8,8 @@ import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
 import { writeOwnedFile } from '../../core/fs/ownership.js';
 import { createProgress } from '../../core/progress.js';
-import { formatGridTable, formatSingles, formatSkipped, formatTrend, writeScores } from './format.js';
+import { formatGridTable, formatSingles, formatTrend, writeScores } from './format.js';
+import { formatSkipped, SKIPPED_LIST, skippedListText } from '../../core/skipped.js';
 import { parseGridSpec, scanSamples, IMAGE_EXTENSIONS } from './scan.js';
 import { sidecarPathFor } from '../../artifacts/grid-sidecar.js';
 import type { SamplesScoring } from '../../artifacts/classify-json.js';
@@ -56,9 +57,14 @@ export async function classifySamples(inputs: readonly string[], o: ClassifySamp
   const result = await scoreSamples(scan, o.score, { onProgress: (d) => progress.update(d) });
   progress.stop();
   for (const n of result.notes) warn(`note: ${n}\n`);
-  if (result.skipped.length) warn(formatSkipped(result) + '\n');
   const dir = o.outDir ?? inputs.find((i) => existsSync(i) && statSync(i).isDirectory()) ?? path.dirname(result.grids[0]?.file ?? inputs[0] ?? '.');
   const files = await writeScores(result, dir, o.model);
+  if (result.skipped.length) {
+    // The whole list goes beside classify.json (which also names them); stderr gets the first ten.
+    const list = path.join(dir, SKIPPED_LIST);
+    await writeOwnedFile(list, skippedListText(result.skipped), 'classify');
+    for (const l of formatSkipped(result.skipped, 'classify', list)) warn(l + '\n');
+  }
   const extra: string[] = [];
   if (typeof o.json === 'string' && o.json && path.resolve(o.json) !== path.resolve(files.json)) {
     await fs.mkdir(path.dirname(path.resolve(o.json)), { recursive: true });

@@ -54,10 +54,6 @@ export function formatTrend(s: SamplesScoring): string {
   return out.join('\n');
 }
 
-export function formatSkipped(s: SamplesScoring): string {
-  return s.skipped.map((x) => `skipped ${x.file}: ${x.reason}`).join('\n');
-}
-
 /** One row per scored poster: grid cells and single images alike. */
 export function scoresCsv(s: SamplesScoring): string {
   const rows: (string | number | null)[][] = [['file', 'iteration', 'cell', 'row', 'col', 'top_genre', ...s.genres]];
