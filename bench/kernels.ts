@@ -12,25 +12,55 @@ import { peakFields, type Peaks } from './peak.js';
 
 interface Conv {
   name: string;
-  n: number; h: number; w: number; c: number;
-  k: number; co: number; stride: number; pad: 'same' | 'valid';
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  k: number;
+  co: number;
+  stride: number;
+  pad: 'same' | 'valid';
 }
 
 /** The DCGAN discriminator's convolutions; the generator's transposed convolutions are the same
  *  shapes run backwards (its forward pass is conv2d_backprop_input, its input gradient conv2d_fwd). */
 function dcganConvs(height: number, width: number): Conv[] {
   const out: Conv[] = [];
-  let h = height, w = width, c = 3;
+  let h = height,
+    w = width,
+    c = 3;
   for (const co of [64, 128, 256, 512]) {
-    out.push({ name: `dcgan${height}x${width} ${h}x${w}x${c}->${co}`, n: 60, h, w, c, k: 5, co, stride: 2, pad: 'same' });
-    h = Math.ceil(h / 2); w = Math.ceil(w / 2); c = co;
+    out.push({
+      name: `dcgan${height}x${width} ${h}x${w}x${c}->${co}`,
+      n: 60,
+      h,
+      w,
+      c,
+      k: 5,
+      co,
+      stride: 2,
+      pad: 'same',
+    });
+    h = Math.ceil(h / 2);
+    w = Math.ceil(w / 2);
+    c = co;
   }
   return out;
 }
 
 const CLASSIFIER: Conv[] = [
   { name: 'classifier conv1 161x106x3->32 same', n: 32, h: 161, w: 106, c: 3, k: 3, co: 32, stride: 1, pad: 'same' },
-  { name: 'classifier conv2 161x106x32->32 valid', n: 32, h: 161, w: 106, c: 32, k: 3, co: 32, stride: 1, pad: 'valid' },
+  {
+    name: 'classifier conv2 161x106x32->32 valid',
+    n: 32,
+    h: 161,
+    w: 106,
+    c: 32,
+    k: 3,
+    co: 32,
+    stride: 1,
+    pad: 'valid',
+  },
   { name: 'classifier conv3 79x52x32->64 same', n: 32, h: 79, w: 52, c: 32, k: 3, co: 64, stride: 1, pad: 'same' },
   { name: 'classifier conv4 79x52x64->64 valid', n: 32, h: 79, w: 52, c: 64, k: 3, co: 64, stride: 1, pad: 'valid' },
 ];
@@ -41,7 +71,11 @@ function geometry(v: Conv): { geom: Int32Array; oh: number; ow: number } {
   // tfjs 'same': total padding max((out-1)*stride + k - in, 0), the smaller half on top/left.
   const pt = v.pad === 'same' ? Math.floor(Math.max((oh - 1) * v.stride + v.k - v.h, 0) / 2) : 0;
   const pl = v.pad === 'same' ? Math.floor(Math.max((ow - 1) * v.stride + v.k - v.w, 0) / 2) : 0;
-  return { geom: Int32Array.from([v.n, v.h, v.w, v.c, v.k, v.k, v.co, oh, ow, v.stride, v.stride, pt, pl, 1, 1]), oh, ow };
+  return {
+    geom: Int32Array.from([v.n, v.h, v.w, v.c, v.k, v.k, v.co, oh, ow, v.stride, v.stride, pt, pl, 1, 1]),
+    oh,
+    ow,
+  };
 }
 
 function filled(n: number, seed: number): Float32Array {
@@ -54,13 +88,17 @@ function filled(n: number, seed: number): Float32Array {
   return a;
 }
 
-interface Timing { wall: number; cpu: number }
+interface Timing {
+  wall: number;
+  cpu: number;
+}
 
 /** Median wall and CPU seconds (all threads) of repeated runs (at least 3, ~0.3 s) after a warm-up.
  *  CPU time tells the kernel's own efficiency when other processes share the cores. */
 function timeIt(fn: () => void): Timing {
   fn();
-  const wall: number[] = [], cpu: number[] = [];
+  const wall: number[] = [],
+    cpu: number[] = [];
   const start = performance.now();
   while (wall.length < 3 || (performance.now() - start < 300 && wall.length < 25)) {
     const c = process.cpuUsage();
@@ -74,9 +112,18 @@ function timeIt(fn: () => void): Timing {
   return { wall: median(wall), cpu: median(cpu) };
 }
 
-function row(kernel: string, shape: string, flop: number, t: Timing, common: Record<string, unknown>): Record<string, unknown> {
+function row(
+  kernel: string,
+  shape: string,
+  flop: number,
+  t: Timing,
+  common: Record<string, unknown>,
+): Record<string, unknown> {
   return {
-    bench: 'kernel', kernel, shape, backend: 'native',
+    bench: 'kernel',
+    kernel,
+    shape,
+    backend: 'native',
     gflop_per_s: +(flop / t.wall / 1e9).toFixed(1),
     gflop_per_cpu_s: +(flop / t.cpu / 1e9).toFixed(1),
     ms: +(t.wall * 1000).toFixed(2),
@@ -99,10 +146,19 @@ function convRows(addon: NativeAddon, v: Conv, common: Record<string, unknown>):
   const add = (kernel: string, t: Timing): void => {
     rows.push(row(kernel, shape, flop, t, common));
   };
-  add('conv2d_fwd', timeIt(() => addon.conv2d(x, f, y, geom, null, 0, 0)));
-  add('conv2d_backprop_filter', timeIt(() => addon.conv2dBackpropFilter(x, dy, df, geom)));
+  add(
+    'conv2d_fwd',
+    timeIt(() => addon.conv2d(x, f, y, geom, null, 0, 0)),
+  );
+  add(
+    'conv2d_backprop_filter',
+    timeIt(() => addon.conv2dBackpropFilter(x, dy, df, geom)),
+  );
   // The first layer of a network needs no input gradient, but the generator's last layer runs it forward.
-  add('conv2d_backprop_input', timeIt(() => addon.conv2dBackpropInput(dy, f, dx, geom)));
+  add(
+    'conv2d_backprop_input',
+    timeIt(() => addon.conv2dBackpropInput(dy, f, dx, geom)),
+  );
   return rows;
 }
 
@@ -116,8 +172,16 @@ function matmulRows(addon: NativeAddon, common: Record<string, unknown>): Record
     ['square 1024x1024x1024', 1024, 1024, 1024, false, false],
   ];
   return cases.map(([shape, m, n, k, ta, tb]) => {
-    const a = filled(m * k, 4), b = filled(k * n, 5), c = new Float32Array(m * n);
-    return row('matmul', shape, 2 * m * n * k, timeIt(() => addon.matmul(a, b, c, 1, 1, m, n, k, ta, tb, null, 0, 0)), common);
+    const a = filled(m * k, 4),
+      b = filled(k * n, 5),
+      c = new Float32Array(m * n);
+    return row(
+      'matmul',
+      shape,
+      2 * m * n * k,
+      timeIt(() => addon.matmul(a, b, c, 1, 1, m, n, k, ta, tb, null, 0, 0)),
+      common,
+    );
   });
 }
 
@@ -126,10 +190,13 @@ function matmulRows(addon: NativeAddon, common: Record<string, unknown>): Record
  * every path back to back, an A/B under the same load; default the chosen one), with its share of
  * that path's measured peak when `peaks` is given; `threads` lists the thread counts to measure.
  */
-export async function benchKernels(opts: { threads?: number[]; simd?: string[]; peaks?: Peaks | null } = {}): Promise<Record<string, unknown>[]> {
+export async function benchKernels(
+  opts: { threads?: number[]; simd?: string[]; peaks?: Peaks | null } = {},
+): Promise<Record<string, unknown>[]> {
   const addon = nativeAddon();
   if (!addon) return [{ bench: 'kernel', backend: 'native', error: 'native addon unavailable' }];
-  const configured = addon.info().threads, chosen = addon.info().simd;
+  const configured = addon.info().threads,
+    chosen = addon.info().simd;
   const paths = opts.simd?.length ? opts.simd : [chosen];
   const rows: Record<string, unknown>[] = [];
   const onEach = (measure: (common: Record<string, unknown>) => Record<string, unknown>[], t: number): void => {
@@ -141,7 +208,8 @@ export async function benchKernels(opts: { threads?: number[]; simd?: string[]; 
   try {
     for (const t of opts.threads ?? [configured]) {
       addon.setThreads(t);
-      for (const v of [...dcganConvs(64, 64), ...dcganConvs(64, 96), ...CLASSIFIER]) onEach((common) => convRows(addon, v, common), t);
+      for (const v of [...dcganConvs(64, 64), ...dcganConvs(64, 96), ...CLASSIFIER])
+        onEach((common) => convRows(addon, v, common), t);
       onEach((common) => matmulRows(addon, common), t);
     }
   } finally {
@@ -152,6 +220,9 @@ export async function benchKernels(opts: { threads?: number[]; simd?: string[]; 
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const threads = process.argv.slice(2).map(Number).filter((n) => n > 0);
+  const threads = process.argv
+    .slice(2)
+    .map(Number)
+    .filter((n) => n > 0);
   for (const row of await benchKernels(threads.length ? { threads } : {})) console.log(JSON.stringify(row));
 }

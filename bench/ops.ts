@@ -24,7 +24,13 @@ function rnd(shape: number[], lo = -1, hi = 1): Tensor {
   return tf.randomUniform(shape, lo, hi, 'float32', 7);
 }
 
-function kernelCase(workload: Case['workload'], op: string, shape: number[], inputs: () => Record<string, Tensor>, attrs: Record<string, unknown> = {}): Case {
+function kernelCase(
+  workload: Case['workload'],
+  op: string,
+  shape: number[],
+  inputs: () => Record<string, Tensor>,
+  attrs: Record<string, unknown> = {},
+): Case {
   return {
     workload,
     op,
@@ -51,8 +57,12 @@ function optimizerCase(workload: Case['workload'], op: 'AdamUpdate' | 'RMSPropUp
       const g = rnd(shape, -1e-2, 1e-2);
       const opt =
         op === 'AdamUpdate'
-          ? fast ? fusedAdam(2e-4, 0.5) : tf.train.adam(2e-4, 0.5)
-          : fast ? fusedRmsprop(1e-4) : tf.train.rmsprop(1e-4);
+          ? fast
+            ? fusedAdam(2e-4, 0.5)
+            : tf.train.adam(2e-4, 0.5)
+          : fast
+            ? fusedRmsprop(1e-4)
+            : tf.train.rmsprop(1e-4);
       const grads = [{ name: w.name, tensor: g }];
       return {
         run: () => opt.applyGradients(grads),
@@ -85,7 +95,10 @@ function batchNormTrainCase(shape: number[]): Case {
       const f = (xt: Tensor, g: Tensor, b: Tensor): Tensor => {
         if (fast) return batchNormTrain(xt, g, b, 1e-5).y.mul(dy).sum();
         const { mean, variance } = tf.moments(xt, [0, 1, 2]);
-        return tf.batchNorm(xt, mean, variance, b as never, g as never, 1e-5).mul(dy).sum();
+        return tf
+          .batchNorm(xt, mean, variance, b as never, g as never, 1e-5)
+          .mul(dy)
+          .sum();
       };
       return {
         run: () => tf.dispose(tf.grads(f as never)([x, gamma, beta])),
@@ -106,9 +119,17 @@ function activationGradCase(workload: Case['workload'], op: 'ReluGrad' | 'LeakyR
       const x = rnd(shape);
       const dy = rnd(shape);
       const stock = (): Tensor =>
-        op === 'ReluGrad' ? tf.mul(dy, tf.cast(tf.step(x), 'float32')) : tf.where(tf.greater(x, 0), dy, tf.mul(dy, 0.2));
+        op === 'ReluGrad'
+          ? tf.mul(dy, tf.cast(tf.step(x), 'float32'))
+          : tf.where(tf.greater(x, 0), dy, tf.mul(dy, 0.2));
       const fused = (): Tensor =>
-        tf.engine().runKernel(op === 'ReluGrad' ? 'PosterStudioReluGrad' : 'PosterStudioLeakyReluGrad', { dy, x }, { alpha: 0.2 }) as Tensor;
+        tf
+          .engine()
+          .runKernel(
+            op === 'ReluGrad' ? 'PosterStudioReluGrad' : 'PosterStudioLeakyReluGrad',
+            { dy, x },
+            { alpha: 0.2 },
+          ) as Tensor;
       return {
         run: () => tf.dispose(tf.tidy(fast ? fused : stock)),
         dispose: () => tf.dispose([x, dy]),
@@ -129,14 +150,24 @@ export const CASES: Case[] = [
   kernelCase('dcgan', 'RealDiv', DCGAN_Y, () => ({ a: rnd(DCGAN_Y), b: tf.scalar(3) })),
   kernelCase('dcgan', 'Sum', DCGAN_X, () => ({ x: rnd(DCGAN_X) }), { axis: [0, 1, 2], keepDims: false }),
   kernelCase('dcgan', 'Mean', DCGAN_Y, () => ({ x: rnd(DCGAN_Y) }), { axis: [0, 1, 2], keepDims: true }),
-  kernelCase('dcgan', 'FusedBatchNorm', DCGAN_X, () => ({ x: rnd(DCGAN_X), mean: rnd([64]), variance: rnd([64], 0.5, 2), offset: rnd([64]), scale: rnd([64]) }), {
-    varianceEpsilon: 1e-5,
-  }),
+  kernelCase(
+    'dcgan',
+    'FusedBatchNorm',
+    DCGAN_X,
+    () => ({ x: rnd(DCGAN_X), mean: rnd([64]), variance: rnd([64], 0.5, 2), offset: rnd([64]), scale: rnd([64]) }),
+    {
+      varianceEpsilon: 1e-5,
+    },
+  ),
   kernelCase('dcgan', 'Relu', DCGAN_X, () => ({ x: rnd(DCGAN_X) })),
   kernelCase('dcgan', 'LeakyRelu', DCGAN_X, () => ({ x: rnd(DCGAN_X) }), { alpha: 0.2 }),
   kernelCase('dcgan', 'Step', DCGAN_X, () => ({ x: rnd(DCGAN_X) }), { alpha: 0 }),
   kernelCase('dcgan', 'Greater', DCGAN_X, () => ({ a: rnd(DCGAN_X), b: tf.scalar(0) })),
-  kernelCase('dcgan', 'Select', DCGAN_X, () => ({ condition: tf.greater(rnd(DCGAN_X), 0), t: rnd(DCGAN_X), e: rnd(DCGAN_X) })),
+  kernelCase('dcgan', 'Select', DCGAN_X, () => ({
+    condition: tf.greater(rnd(DCGAN_X), 0),
+    t: rnd(DCGAN_X),
+    e: rnd(DCGAN_X),
+  })),
   kernelCase('dcgan', 'Square', DCGAN_X, () => ({ x: rnd(DCGAN_X) })),
   kernelCase('dcgan', 'Tanh', [60, 64, 64, 3], () => ({ x: rnd([60, 64, 64, 3]) })),
   kernelCase('dcgan', 'Sqrt', [5, 5, 256, 512], () => ({ x: rnd([5, 5, 256, 512], 0, 1) })),
@@ -147,15 +178,24 @@ export const CASES: Case[] = [
   batchNormTrainCase([60, 8, 8, 256]),
   optimizerCase('dcgan', 'AdamUpdate', [5, 5, 256, 512]),
   kernelCase('classifier', 'MaxPool', CLS_X, () => ({ x: rnd(CLS_X) }), { filterSize: 2, strides: 2, pad: 'valid' }),
-  kernelCase('classifier', 'MaxPoolGrad', CLS_X, () => ({ dy: rnd([32, 79, 52, 32]), input: rnd(CLS_X), output: rnd([32, 79, 52, 32]) }), {
-    filterSize: 2,
-    strides: 2,
-    pad: 'valid',
-  }),
+  kernelCase(
+    'classifier',
+    'MaxPoolGrad',
+    CLS_X,
+    () => ({ dy: rnd([32, 79, 52, 32]), input: rnd(CLS_X), output: rnd([32, 79, 52, 32]) }),
+    {
+      filterSize: 2,
+      strides: 2,
+      pad: 'valid',
+    },
+  ),
   kernelCase('classifier', 'Add', [32, 161, 106, 32], () => ({ a: rnd([32, 161, 106, 32]), b: rnd([32]) })),
   kernelCase('classifier', 'Relu', [32, 161, 106, 32], () => ({ x: rnd([32, 161, 106, 32]) })),
   activationGradCase('classifier', 'ReluGrad', [32, 161, 106, 32]),
-  kernelCase('classifier', 'Sum', [32, 161, 106, 32], () => ({ x: rnd([32, 161, 106, 32]) }), { axis: [0, 1, 2], keepDims: false }),
+  kernelCase('classifier', 'Sum', [32, 161, 106, 32], () => ({ x: rnd([32, 161, 106, 32]) }), {
+    axis: [0, 1, 2],
+    keepDims: false,
+  }),
   optimizerCase('classifier', 'RMSPropUpdate', [60800, 512]),
 ];
 

@@ -24,9 +24,18 @@ export function measurePeaks(addon: NativeAddon, seconds = 1): { rows: Record<st
     const gflop = addon.peak(simd, seconds);
     peaks.gflop.set(simd, gflop);
     return {
-      bench: 'peak', simd, gflop_per_s: +gflop.toFixed(1), gflop_per_s_per_core: +(gflop / info.cores).toFixed(1), cores: info.cores,
-      what: simd === 'avx512_bf16' ? 'vdpbf16ps (bf16 pairs, fp32 sums), every core at once' : `${simd} vector multiply-adds, every core at once`,
-      cpu_s_per_thread: seconds, wall_s: +((performance.now() - t0) / 1000).toFixed(2), load_avg: +(loadavg()[0] ?? NaN).toFixed(2),
+      bench: 'peak',
+      simd,
+      gflop_per_s: +gflop.toFixed(1),
+      gflop_per_s_per_core: +(gflop / info.cores).toFixed(1),
+      cores: info.cores,
+      what:
+        simd === 'avx512_bf16'
+          ? 'vdpbf16ps (bf16 pairs, fp32 sums), every core at once'
+          : `${simd} vector multiply-adds, every core at once`,
+      cpu_s_per_thread: seconds,
+      wall_s: +((performance.now() - t0) / 1000).toFixed(2),
+      load_avg: +(loadavg()[0] ?? NaN).toFixed(2),
     };
   });
   return { rows, peaks };
@@ -35,7 +44,8 @@ export function measurePeaks(addon: NativeAddon, seconds = 1): { rows: Record<st
 /** simd, the peak of that set, and the row's GFLOP/s (wall, and per CPU-second) as shares of it. */
 export function peakFields(simd: string, row: Record<string, unknown>, peaks: Peaks | null): Record<string, unknown> {
   const peak = peaks?.gflop.get(simd) ?? null;
-  const share = (v: unknown, of: number | null): number | null => (of && typeof v === 'number' ? +(v / of).toFixed(3) : null);
+  const share = (v: unknown, of: number | null): number | null =>
+    of && typeof v === 'number' ? +(v / of).toFixed(3) : null;
   return {
     simd,
     peak_gflop_per_s: peak === null ? null : +peak.toFixed(1),

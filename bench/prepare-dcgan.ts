@@ -18,7 +18,13 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const SHARED = path.resolve(here, '../../../shared/data/movie-genre');
 const RATIO = 60;
 const ROUNDS = 2;
-const PARAMS = { min_year: 1980, max_year: null, include_genres: [], exclude_genres: ['Animation', 'Comedy'], ratio: RATIO };
+const PARAMS = {
+  min_year: 1980,
+  max_year: null,
+  include_genres: [],
+  exclude_genres: ['Animation', 'Comedy'],
+  ratio: RATIO,
+};
 
 function hasMogrify(): boolean {
   return spawnSync('mogrify', ['-version'], { stdio: 'ignore' }).status === 0;
@@ -39,7 +45,11 @@ function timeMogrify(files: string[], work: string): number | null {
   const start = performance.now();
   // Batches keep the argument list short; one process per batch as a user would run it.
   for (let i = 0; i < copies.length; i += 1000) {
-    const r = spawnSync('mogrify', ['-path', output, '-resize', `${RATIO}%`, '-colorspace', 'sRGB', ...copies.slice(i, i + 1000)], { stdio: 'ignore' });
+    const r = spawnSync(
+      'mogrify',
+      ['-path', output, '-resize', `${RATIO}%`, '-colorspace', 'sRGB', ...copies.slice(i, i + 1000)],
+      { stdio: 'ignore' },
+    );
     if (r.status !== 0) return null;
   }
   return (performance.now() - start) / 1000;
@@ -61,17 +71,33 @@ export async function benchPrepareDcgan(): Promise<Record<string, unknown>[]> {
     let images = 0;
     let bestSharp = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const r = await prepareDcgan({ csv, input: posters, output: path.join(work, `out${round}`), params: PARAMS, table, progress: false });
+      const r = await prepareDcgan({
+        csv,
+        input: posters,
+        output: path.join(work, `out${round}`),
+        params: PARAMS,
+        table,
+        progress: false,
+      });
       images = r.converted;
       best = Math.max(best, r.converted / r.convertSeconds);
       const files = r.manifest.kept.map((k) => path.join(posters, k.file));
       const seconds = timeMogrify(files, path.join(work, `mogrify${round}`));
       if (seconds !== null) bestMogrify = Math.max(bestMogrify ?? 0, files.length / seconds);
       // The same work through sharp alone, for what the libjpeg-turbo path adds.
-      const viaSharp = await prepareDcgan({ csv, input: posters, output: path.join(work, `sharp${round}`), params: PARAMS, table, progress: false, engine: 'sharp' });
+      const viaSharp = await prepareDcgan({
+        csv,
+        input: posters,
+        output: path.join(work, `sharp${round}`),
+        params: PARAMS,
+        table,
+        progress: false,
+        engine: 'sharp',
+      });
       bestSharp = Math.max(bestSharp, viaSharp.converted / viaSharp.convertSeconds);
       // Free the disk between rounds.
-      for (const d of [`out${round}`, `mogrify${round}`, `sharp${round}`]) rmSync(path.join(work, d), { recursive: true, force: true });
+      for (const d of [`out${round}`, `mogrify${round}`, `sharp${round}`])
+        rmSync(path.join(work, d), { recursive: true, force: true });
     }
     return [
       {

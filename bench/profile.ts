@@ -22,7 +22,11 @@ async function prepare(w: Workload): Promise<{ run: () => Promise<unknown>; disp
     const { createDcganStep } = await import('./workloads/dcgan.js');
     const h = w === 'dcgan' ? 64 : 96;
     const s = createDcganStep(h, 64, 60);
-    return { run: async () => s.step(), dispose: s.dispose, label: `DCGAN iteration (1 D + 2 G updates), batch 60, 64x${h}` };
+    return {
+      run: async () => s.step(),
+      dispose: s.dispose,
+      label: `DCGAN iteration (1 D + 2 G updates), batch 60, 64x${h}`,
+    };
   }
   const { createClassifierStep } = await import('./workloads/classifier.js');
   const s = createClassifierStep(161, 106, 32, 7);
@@ -31,7 +35,11 @@ async function prepare(w: Workload): Promise<{ run: () => Promise<unknown>; disp
     : { run: async () => s.infer(), dispose: s.dispose, label: 'classifier v1 inference, batch 32, 161x106' };
 }
 
-interface Row { kernel: string; ms: number; calls: number }
+interface Row {
+  kernel: string;
+  ms: number;
+  calls: number;
+}
 
 async function main(): Promise<void> {
   const workload = (arg('workload') ?? 'dcgan') as Workload;
@@ -67,18 +75,36 @@ async function main(): Promise<void> {
   const sorted = [...byName.values()].sort((a, b) => b.ms - a.ms);
   const top = [...byShape.values()].sort((a, b) => b.ms - a.ms).slice(0, 15);
   if (process.argv.includes('--json')) {
-    console.log(JSON.stringify({ bench: 'profile', workload, backend, wall_ms: +wall.toFixed(1), kernel_ms: +total.toFixed(1), kernels: sorted.map((r) => ({ ...r, ms: +r.ms.toFixed(2) })), top_shapes: top.map((r) => ({ ...r, ms: +r.ms.toFixed(2) })) }));
+    console.log(
+      JSON.stringify({
+        bench: 'profile',
+        workload,
+        backend,
+        wall_ms: +wall.toFixed(1),
+        kernel_ms: +total.toFixed(1),
+        kernels: sorted.map((r) => ({ ...r, ms: +r.ms.toFixed(2) })),
+        top_shapes: top.map((r) => ({ ...r, ms: +r.ms.toFixed(2) })),
+      }),
+    );
     return;
   }
   const pct = (v: number): string => `${((100 * v) / wall).toFixed(1)}%`.padStart(6);
-  console.log(`${w.label} on ${backend}: ${(wall / 1000).toFixed(2)} s wall (profiled; profiling adds some overhead), ${(total / 1000).toFixed(2)} s in kernels`);
+  console.log(
+    `${w.label} on ${backend}: ${(wall / 1000).toFixed(2)} s wall (profiled; profiling adds some overhead), ${(total / 1000).toFixed(2)} s in kernels`,
+  );
   console.log(`${'kernel'.padEnd(28)} ${'ms'.padStart(9)} ${'share'.padStart(6)} calls`);
   for (const r of sorted) {
     if (r.ms < 0.005 * wall && r !== sorted[0]) continue;
     console.log(`${r.kernel.padEnd(28)} ${r.ms.toFixed(1).padStart(9)} ${pct(r.ms)} ${r.calls}`);
   }
   const small = sorted.filter((r) => r.ms < 0.005 * wall);
-  if (small.length) console.log(`${`(${small.length} others < 0.5%)`.padEnd(28)} ${small.reduce((a, r) => a + r.ms, 0).toFixed(1).padStart(9)}`);
+  if (small.length)
+    console.log(
+      `${`(${small.length} others < 0.5%)`.padEnd(28)} ${small
+        .reduce((a, r) => a + r.ms, 0)
+        .toFixed(1)
+        .padStart(9)}`,
+    );
   console.log(`${'outside kernels'.padEnd(28)} ${(wall - total).toFixed(1).padStart(9)} ${pct(wall - total)}`);
   console.log('\ncostliest kernel + input shapes:');
   for (const r of top) console.log(`${r.ms.toFixed(1).padStart(9)} ms ${pct(r.ms)} x${r.calls}  ${r.kernel}`);

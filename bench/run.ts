@@ -20,23 +20,61 @@ const PARTS = ['dcgan', 'classifier', 'kernels', 'ops', 'prepare'] as const;
 type Part = (typeof PARTS)[number];
 
 const benchFlags = defineFlags({
-  only: { kind: 'list', choices: PARTS, default: (process.env.BENCH_ONLY ?? PARTS.join(',')).split(','), arg: 'parts', help: 'what to measure (env BENCH_ONLY)' },
-  iters: { kind: 'int', min: 0, default: Number(process.env.BENCH_ITERS) || 0, help: 'timed iterations per workload; 0 = 2 for the DCGAN, 4 for the classifier (env BENCH_ITERS)' },
-  simd: { kind: 'list', choices: ['avx512', 'avx2', 'portable'], default: (process.env.BENCH_SIMD ?? '').split(',').filter(Boolean), arg: 'paths', help: 'native SIMD paths to run each workload and kernel on, one after the other in this run (A/B); default: the one the engine chose (env BENCH_SIMD)' },
-  torch: { kind: 'bool', default: process.env.BENCH_NO_TORCH !== '1', help: 'run the PyTorch reference (../shared/bench) in the same run for the ratio; --no-torch = false (env BENCH_NO_TORCH=1)' },
+  only: {
+    kind: 'list',
+    choices: PARTS,
+    default: (process.env.BENCH_ONLY ?? PARTS.join(',')).split(','),
+    arg: 'parts',
+    help: 'what to measure (env BENCH_ONLY)',
+  },
+  iters: {
+    kind: 'int',
+    min: 0,
+    default: Number(process.env.BENCH_ITERS) || 0,
+    help: 'timed iterations per workload; 0 = 2 for the DCGAN, 4 for the classifier (env BENCH_ITERS)',
+  },
+  simd: {
+    kind: 'list',
+    choices: ['avx512', 'avx2', 'portable'],
+    default: (process.env.BENCH_SIMD ?? '').split(',').filter(Boolean),
+    arg: 'paths',
+    help: 'native SIMD paths to run each workload and kernel on, one after the other in this run (A/B); default: the one the engine chose (env BENCH_SIMD)',
+  },
+  torch: {
+    kind: 'bool',
+    default: process.env.BENCH_NO_TORCH !== '1',
+    help: 'run the PyTorch reference (../shared/bench) in the same run for the ratio; --no-torch = false (env BENCH_NO_TORCH=1)',
+  },
   ...backendFlags,
 });
 
-interface Options { only: Set<Part>; iters: number | null; backend: string; torch: boolean; threads: number; simd: string[] }
+interface Options {
+  only: Set<Part>;
+  iters: number | null;
+  backend: string;
+  torch: boolean;
+  threads: number;
+  simd: string[];
+}
 
 async function parseArgs(argv: string[]): Promise<Options | null> {
-  const program = createProgram('bench', 'Training and inference throughput against PyTorch, and per-kernel GFLOP/s (JSON lines)');
+  const program = createProgram(
+    'bench',
+    'Training and inference throughput against PyTorch, and per-kernel GFLOP/s (JSON lines)',
+  );
   let parsed: Options | null = null;
   addFlags(program, benchFlags).action(() => {
     const o = readFlags(program, benchFlags);
     // Threads PyTorch gets: what our engine uses (POSTER_STUDIO_THREADS or every core).
     const threads = Number(process.env.POSTER_STUDIO_THREADS) || os.availableParallelism();
-    parsed = { only: new Set(o.only as Part[]), iters: o.iters || null, backend: o.backend, torch: o.torch, threads, simd: o.simd as string[] };
+    parsed = {
+      only: new Set(o.only as Part[]),
+      iters: o.iters || null,
+      backend: o.backend,
+      torch: o.torch,
+      threads,
+      simd: o.simd as string[],
+    };
   });
   // The old spelling, kept: --no-torch.
   const args = argv.map((a) => (a === '--no-torch' ? '--torch=false' : a));
@@ -47,13 +85,26 @@ async function parseArgs(argv: string[]): Promise<Options | null> {
 const emit = (row: Record<string, unknown>): void => void process.stdout.write(`${JSON.stringify(row)}\n`);
 const note = (s: string): void => void process.stderr.write(`${s}\n`);
 
-function withTorch(ours: Record<string, unknown>, torch: TorchResult | null, key: string, extra: Record<string, unknown>): Record<string, unknown> {
+function withTorch(
+  ours: Record<string, unknown>,
+  torch: TorchResult | null,
+  key: string,
+  extra: Record<string, unknown>,
+): Record<string, unknown> {
   const t = torch && torch.ok ? (torch.row[key] as number) : null;
   const ratio = t ? +((ours.images_per_s as number) / t).toFixed(3) : null;
   const { bench, backend, images_per_s, ...rest } = ours;
   return {
-    bench, backend, images_per_s, torch_images_per_s: t, ratio, ...rest, ...extra,
-    ...(torch && torch.ok ? { torch_gflop_per_s: torch.row[key.replace('images_per_s', 'gflop_per_s')] ?? null, torch_blas: torch.row.blas } : {}),
+    bench,
+    backend,
+    images_per_s,
+    torch_images_per_s: t,
+    ratio,
+    ...rest,
+    ...extra,
+    ...(torch && torch.ok
+      ? { torch_gflop_per_s: torch.row[key.replace('images_per_s', 'gflop_per_s')] ?? null, torch_blas: torch.row.blas }
+      : {}),
     ...(torch && !torch.ok ? { torch_note: torch.reason } : {}),
     ...(torch && torch.ok && torch.warning ? { torch_note: torch.warning } : {}),
   };
@@ -77,20 +128,32 @@ async function main(): Promise<void> {
   const paths = addon ? (o.simd.length ? o.simd : [chosen!]) : [backend];
   if (addon) {
     const lacking = paths.filter((p) => !addon.info().supported.includes(p));
-    if (lacking.length) throw new UserError(`--simd: this CPU cannot run ${lacking.join(', ')} (it runs ${addon.info().supported.join(', ')})`);
+    if (lacking.length)
+      throw new UserError(
+        `--simd: this CPU cannot run ${lacking.join(', ')} (it runs ${addon.info().supported.join(', ')})`,
+      );
   } else if (o.simd.length) {
     throw new UserError(`--simd needs the native backend (running: ${backend})`);
   }
   const load1 = (): number => +(os.loadavg()[0] ?? NaN).toFixed(2);
   const loadStart = load1();
   // The machine is shared: the 1-minute load average at the start of the run and after each row says how quiet it was.
-  const common = (): Record<string, unknown> => ({ code: 'product', threads, torch_threads: o.torch ? o.threads : null, load_avg_start: loadStart, load_avg_end: load1(), machine: 'shared' });
-  note(`bench: ${[...o.only].join(', ')} on ${backend}${addon ? ` (${paths.join(' vs ')})` : ''}, ${threads} thread${threads === 1 ? '' : 's'}; PyTorch ${o.torch ? `in the same run, ${o.threads} threads` : 'skipped'}`);
+  const common = (): Record<string, unknown> => ({
+    code: 'product',
+    threads,
+    torch_threads: o.torch ? o.threads : null,
+    load_avg_start: loadStart,
+    load_avg_end: load1(),
+    machine: 'shared',
+  });
+  note(
+    `bench: ${[...o.only].join(', ')} on ${backend}${addon ? ` (${paths.join(' vs ')})` : ''}, ${threads} thread${threads === 1 ? '' : 's'}; PyTorch ${o.torch ? `in the same run, ${o.threads} threads` : 'skipped'}`,
+  );
 
   // First the yardstick: every instruction set's multiply-add peak, all cores at once.
   let peaks: Peaks | null = null;
   if (addon) {
-    note('peak: each instruction set\'s multiply-adds on every core, 1 CPU-second per core each...');
+    note("peak: each instruction set's multiply-adds on every core, 1 CPU-second per core each...");
     const measured = measurePeaks(addon);
     peaks = measured.peaks;
     for (const row of measured.rows) emit(row);
@@ -106,32 +169,90 @@ async function main(): Promise<void> {
       if (addon && chosen) addon.setSimd(chosen);
     }
   };
-  const simdOf = (ours: Record<string, unknown>, simd: string): Record<string, unknown> => peakFields(simd, ours, peaks);
+  const simdOf = (ours: Record<string, unknown>, simd: string): Record<string, unknown> =>
+    peakFields(simd, ours, peaks);
 
   if (o.only.has('dcgan')) {
     const { benchDcgan } = await import('./workloads/dcgan.js');
     const iters = o.iters ?? 2;
-    for (const [h, w] of [[64, 64], [96, 64]] as const) {
-      const torch = o.torch ? runTorch('torch_dcgan.py', ['--batch', 60, '--iters', iters, '--warmup', 1, '--height', h, '--width', w, '--threads', o.threads]) : null;
+    for (const [h, w] of [
+      [64, 64],
+      [96, 64],
+    ] as const) {
+      const torch = o.torch
+        ? runTorch('torch_dcgan.py', [
+            '--batch',
+            60,
+            '--iters',
+            iters,
+            '--warmup',
+            1,
+            '--height',
+            h,
+            '--width',
+            w,
+            '--threads',
+            o.threads,
+          ])
+        : null;
       await perPath(async (simd) => {
         note(`dcgan ${w}x${h} (${simd}): ${iters} timed iterations after 1 warm-up...`);
         const ours = await benchDcgan({ height: h, width: w, batch: 60, iters, warmup: 1 });
-        emit(withTorch({ ...ours, backend }, torch, 'images_per_s', { ...simdOf(ours, simd), ...common(), torch_s_per_step: torch?.ok ? torch.row.s_per_iter : null }));
+        emit(
+          withTorch({ ...ours, backend }, torch, 'images_per_s', {
+            ...simdOf(ours, simd),
+            ...common(),
+            torch_s_per_step: torch?.ok ? torch.row.s_per_iter : null,
+          }),
+        );
       });
     }
   }
   if (o.only.has('classifier')) {
     const { benchClassifier } = await import('./workloads/classifier.js');
     const iters = o.iters ?? 4;
-    const torch = o.torch ? runTorch('torch_classifier.py', ['--batch', 32, '--iters', iters, '--warmup', 1, '--height', 161, '--width', 106, '--padding', 'seed', '--threads', o.threads]) : null;
+    const torch = o.torch
+      ? runTorch('torch_classifier.py', [
+          '--batch',
+          32,
+          '--iters',
+          iters,
+          '--warmup',
+          1,
+          '--height',
+          161,
+          '--width',
+          106,
+          '--padding',
+          'seed',
+          '--threads',
+          o.threads,
+        ])
+      : null;
     await perPath(async (simd) => {
       note(`classifier v1 161x106 (${simd}): ${iters} timed steps after 1 warm-up...`);
       const [train, infer] = await benchClassifier({ height: 161, width: 106, batch: 32, genres: 7, iters, warmup: 1 });
-      emit(withTorch({ ...train!, backend }, torch, 'train_images_per_s', { ...simdOf(train!, simd), ...common(), torch_s_per_step: torch?.ok ? torch.row.train_s_per_step : null }));
-      emit(withTorch({ ...infer!, backend }, torch, 'infer_images_per_s', { ...simdOf(infer!, simd), ...common(), torch_s_per_step: torch?.ok ? torch.row.infer_s_per_batch : null }));
+      emit(
+        withTorch({ ...train!, backend }, torch, 'train_images_per_s', {
+          ...simdOf(train!, simd),
+          ...common(),
+          torch_s_per_step: torch?.ok ? torch.row.train_s_per_step : null,
+        }),
+      );
+      emit(
+        withTorch({ ...infer!, backend }, torch, 'infer_images_per_s', {
+          ...simdOf(infer!, simd),
+          ...common(),
+          torch_s_per_step: torch?.ok ? torch.row.infer_s_per_batch : null,
+        }),
+      );
     });
   }
-  for (const [part, file, fn] of [['kernels', './kernels.js', 'benchKernels'], ['ops', './ops.js', 'benchOps'], ['prepare', './prepare-dcgan.js', 'benchPrepareDcgan']] as const) {
+  for (const [part, file, fn] of [
+    ['kernels', './kernels.js', 'benchKernels'],
+    ['ops', './ops.js', 'benchOps'],
+    ['prepare', './prepare-dcgan.js', 'benchPrepareDcgan'],
+  ] as const) {
     if (!o.only.has(part)) continue;
     let mod: Record<string, unknown>;
     try {

@@ -32,14 +32,20 @@ const CKPT = 'checkpoint';
 const CKPT_FILES = ['model.json', 'weights.bin', 'optimizer.bin', 'state.json'];
 const CKPT_TEMP = new RegExp(`^${CKPT}\\.tmp-(\\d+)$`);
 
-export async function saveCheckpoint(dir: string, model: LayersModel, optimizer: tf.Optimizer, state: Omit<CheckpointState, 'optimizerWeights' | 'accBeta'>): Promise<void> {
+export async function saveCheckpoint(
+  dir: string,
+  model: LayersModel,
+  optimizer: tf.Optimizer,
+  state: Omit<CheckpointState, 'optimizerWeights' | 'accBeta'>,
+): Promise<void> {
   const owned = await OwnedDir.open(dir);
   await owned.claim([CKPT, `${CKPT}.old`]);
   // Half-written checkpoints of killed runs are never read: clear them so they cannot pile up
   // (exactly our temp names, writers no longer running, file by file).
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
     const m = CKPT_TEMP.exec(name);
-    if (m && (Number(m[1]) === process.pid || !isAlive(Number(m[1])))) await removeOurFolder(path.join(dir, name), CKPT_FILES);
+    if (m && (Number(m[1]) === process.pid || !isAlive(Number(m[1]))))
+      await removeOurFolder(path.join(dir, name), CKPT_FILES);
   }
   await replaceDirAtomic({
     final: path.join(dir, CKPT),
@@ -50,7 +56,12 @@ export async function saveCheckpoint(dir: string, model: LayersModel, optimizer:
   });
 }
 
-async function writeCheckpointFiles(tmp: string, model: LayersModel, optimizer: tf.Optimizer, state: Omit<CheckpointState, 'optimizerWeights' | 'accBeta'>): Promise<void> {
+async function writeCheckpointFiles(
+  tmp: string,
+  model: LayersModel,
+  optimizer: tf.Optimizer,
+  state: Omit<CheckpointState, 'optimizerWeights' | 'accBeta'>,
+): Promise<void> {
   await saveLayersModel(model, tmp);
   const weights = await optimizer.getWeights();
   const parts: Buffer[] = [];
@@ -64,7 +75,11 @@ async function writeCheckpointFiles(tmp: string, model: LayersModel, optimizer: 
   }
   await writeFileAtomic(path.join(tmp, 'optimizer.bin'), Buffer.concat(parts));
   const accBeta = optimizer instanceof FusedAdamOptimizer ? optimizer.betaPowers() : null;
-  await writeJsonAtomic(path.join(tmp, 'state.json'), { ...state, accBeta, optimizerWeights: specs } satisfies CheckpointState);
+  await writeJsonAtomic(path.join(tmp, 'state.json'), {
+    ...state,
+    accBeta,
+    optimizerWeights: specs,
+  } satisfies CheckpointState);
 }
 
 /** The last whole checkpoint (checkpoint/, or checkpoint.old/ when a swap was interrupted), or null. */
@@ -91,12 +106,16 @@ function checkOptimizerSpecs(state: CheckpointState, binBytes: number, file: str
     const f = `optimizerWeights[${i}]`;
     if (!w || typeof w.name !== 'string') bad(`${f}.name`, 'is missing');
     if (!isInt(w.offset) || w.offset > total) bad(`${f}.offset`, `must be a whole number from 0 to ${total}`);
-    if (!isInt(w.length) || w.length > total - w.offset) bad(`${f}.length`, 'must be a whole number that stays inside optimizer.bin');
-    if (!Array.isArray(w.shape) || !w.shape.every(isInt) || w.shape.reduce((a, b) => a * b, 1) !== w.length) bad(`${f}.shape`, `must be sizes whose product is its length ${w.length}`);
+    if (!isInt(w.length) || w.length > total - w.offset)
+      bad(`${f}.length`, 'must be a whole number that stays inside optimizer.bin');
+    if (!Array.isArray(w.shape) || !w.shape.every(isInt) || w.shape.reduce((a, b) => a * b, 1) !== w.length)
+      bad(`${f}.shape`, `must be sizes whose product is its length ${w.length}`);
   });
 }
 
-export async function loadCheckpoint(ckpt: string): Promise<{ model: LayersModel; state: CheckpointState; restore(opt: tf.Optimizer): Promise<void> }> {
+export async function loadCheckpoint(
+  ckpt: string,
+): Promise<{ model: LayersModel; state: CheckpointState; restore(opt: tf.Optimizer): Promise<void> }> {
   const file = path.join(ckpt, 'state.json');
   let state: CheckpointState;
   try {
@@ -112,7 +131,12 @@ export async function loadCheckpoint(ckpt: string): Promise<{ model: LayersModel
     model,
     state,
     async restore(opt) {
-      await opt.setWeights(state.optimizerWeights.map((s) => ({ name: s.name, tensor: tf.tensor(all.slice(s.offset, s.offset + s.length), s.shape) })));
+      await opt.setWeights(
+        state.optimizerWeights.map((s) => ({
+          name: s.name,
+          tensor: tf.tensor(all.slice(s.offset, s.offset + s.length), s.shape),
+        })),
+      );
       if (state.accBeta && opt instanceof FusedAdamOptimizer) opt.restoreBetaPowers(state.accBeta);
     },
   };

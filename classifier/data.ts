@@ -5,7 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  applyFilter, indexPosters, readMovieCsv, seedSplit, sizeAtRatio, type Movie, type SplitName,
+  applyFilter,
+  indexPosters,
+  readMovieCsv,
+  seedSplit,
+  sizeAtRatio,
+  type Movie,
+  type SplitName,
 } from '../src/core/dataset/index.js';
 import { loadRgb } from '../src/core/images/decode.js';
 import { createProgress } from '../src/core/progress.js';
@@ -52,7 +58,10 @@ export function labelsOf(m: Movie, genres: readonly string[]): Uint8Array {
 }
 
 /** The movies the classifier trains on: filtered, with a poster and at least one selected genre, each id once. */
-export function eligibleMovies(o: Pick<DataOptions, 'csv' | 'data' | 'genres' | 'minYear' | 'maxYear' | 'limit'>): { movies: Movie[]; posters: Map<number, string> } {
+export function eligibleMovies(o: Pick<DataOptions, 'csv' | 'data' | 'genres' | 'minYear' | 'maxYear' | 'limit'>): {
+  movies: Movie[];
+  posters: Map<number, string>;
+} {
   const table = readMovieCsv(o.csv);
   const posters = indexPosters(o.data);
   const seen = new Set<number>();

@@ -15,7 +15,12 @@ import { predictBytes } from './inference.js';
  * the genre list's order (a movie that is Comedy and Drama counts as right only for Comedy).
  * Only the seed's valid movies count: those with at least two genres (of all their CSV genres).
  */
-export function seedAccuracy(scores: Float32Array, labels: Uint8Array, genreCounts: readonly number[], k: number): { value: number; count: number } {
+export function seedAccuracy(
+  scores: Float32Array,
+  labels: Uint8Array,
+  genreCounts: readonly number[],
+  k: number,
+): { value: number; count: number } {
   let hits = 0;
   let count = 0;
   for (let i = 0; i < genreCounts.length; i++) {
@@ -36,7 +41,12 @@ export function seedAccuracy(scores: Float32Array, labels: Uint8Array, genreCoun
 export async function evaluateOn(c: Classifier, examples: readonly Example[], split: SplitName): Promise<Evaluation> {
   const k = c.genres.length;
   const labels = labelMatrix(examples, k);
-  const scores = await predictBytes(c.model, examples.map((e) => e.image), c.width, c.height);
+  const scores = await predictBytes(
+    c.model,
+    examples.map((e) => e.image),
+    c.width,
+    c.height,
+  );
   return {
     model: c.meta.name,
     split,
@@ -45,7 +55,12 @@ export async function evaluateOn(c: Classifier, examples: readonly Example[], sp
     model_metrics: evaluateMultiLabel(scores, labels, c.genres, c.thresholds),
     baselines: baselines(labels, c.genres, c.meta.trainPriors),
     seedReportedTop1: 0.45,
-    seedAccuracy: seedAccuracy(scores, labels, examples.map((e) => e.movie.genres.length), k),
+    seedAccuracy: seedAccuracy(
+      scores,
+      labels,
+      examples.map((e) => e.movie.genres.length),
+      k,
+    ),
   };
 }
 
@@ -62,7 +77,17 @@ export function formatEvaluation(e: Evaluation): string {
   const p = e.baselines.genrePrior;
   const rows = [['genre', 'n+', 'thresh', 'prec', 'recall', 'F1', 'AUC', 'AP', 'prior AP']];
   for (const [g, v] of Object.entries(m.perGenre)) {
-    rows.push([g, String(v.positives), f3(v.threshold), f3(v.precision), f3(v.recall), f3(v.f1), f3(v.auc), f3(v.ap), f3(p.perGenre[g]!.ap)]);
+    rows.push([
+      g,
+      String(v.positives),
+      f3(v.threshold),
+      f3(v.precision),
+      f3(v.recall),
+      f3(v.f1),
+      f3(v.auc),
+      f3(v.ap),
+      f3(p.perGenre[g]!.ap),
+    ]);
   }
   const n = e.baselines.allNegative;
   const summary = [

@@ -35,7 +35,13 @@ export interface Extras {
 
 const LAMBDAS = [0.1, 1, 10, 100, 1000, 10000];
 
-function fitRidge(x: Float32Array[], y: number[], lambda: number, mean: number[], std: number[]): { weights: number[]; bias: number } {
+function fitRidge(
+  x: Float32Array[],
+  y: number[],
+  lambda: number,
+  mean: number[],
+  std: number[],
+): { weights: number[]; bias: number } {
   const d = mean.length;
   const ym = y.reduce((a, b) => a + b, 0) / y.length;
   const xs = new Matrix(x.length, d);
@@ -70,32 +76,78 @@ const errors = (pred: number[], y: number[]) => ({
   rmse: Math.sqrt(pred.reduce((a, p, i) => a + (p - y[i]!) ** 2, 0) / y.length),
 });
 
-function fitHead(trX: Float32Array[], trY: number[], vaX: Float32Array[], vaY: number[]): HeadReport & { preds: number[]; trainMean: number } {
+function fitHead(
+  trX: Float32Array[],
+  trY: number[],
+  vaX: Float32Array[],
+  vaY: number[],
+): HeadReport & { preds: number[]; trainMean: number } {
   const trainMean = trY.length ? trY.reduce((a, b) => a + b, 0) / trY.length : NaN;
-  const base = errors(vaY.map(() => trainMean), vaY);
+  const base = errors(
+    vaY.map(() => trainMean),
+    vaY,
+  );
   if (trY.length < 10 || !vaY.length) {
-    return { trainRows: trY.length, validationRows: vaY.length, mae: NaN, rmse: NaN, baselineMae: base.mae, baselineRmse: base.rmse, head: null, preds: [], trainMean };
+    return {
+      trainRows: trY.length,
+      validationRows: vaY.length,
+      mae: NaN,
+      rmse: NaN,
+      baselineMae: base.mae,
+      baselineRmse: base.rmse,
+      head: null,
+      preds: [],
+      trainMean,
+    };
   }
   const { mean, std } = standardizer(trX);
   const fitIdx = trX.map((_, i) => i).filter((i) => i % 5 !== 4);
   const holdIdx = trX.map((_, i) => i).filter((i) => i % 5 === 4);
   let best = { lambda: LAMBDAS[0]!, err: Infinity };
   for (const lambda of LAMBDAS) {
-    const h = fitRidge(fitIdx.map((i) => trX[i]!), fitIdx.map((i) => trY[i]!), lambda, mean, std);
-    const err = errors(holdIdx.map((i) => predictRidge({ ...h, mean, std }, trX[i]!)), holdIdx.map((i) => trY[i]!)).mae;
+    const h = fitRidge(
+      fitIdx.map((i) => trX[i]!),
+      fitIdx.map((i) => trY[i]!),
+      lambda,
+      mean,
+      std,
+    );
+    const err = errors(
+      holdIdx.map((i) => predictRidge({ ...h, mean, std }, trX[i]!)),
+      holdIdx.map((i) => trY[i]!),
+    ).mae;
     if (err < best.err) best = { lambda, err };
   }
   const h = fitRidge(trX, trY, best.lambda, mean, std);
   const head: RidgeHead = { lambda: best.lambda, mean, std, ...h };
   const preds = vaX.map((x) => predictRidge(head, x));
   const e = errors(preds, vaY);
-  return { trainRows: trY.length, validationRows: vaY.length, ...e, baselineMae: base.mae, baselineRmse: base.rmse, head, preds, trainMean };
+  return {
+    trainRows: trY.length,
+    validationRows: vaY.length,
+    ...e,
+    baselineMae: base.mae,
+    baselineRmse: base.rmse,
+    head,
+    preds,
+    trainMean,
+  };
 }
 
-export async function fitExtras(model: LayersModel, data: ClassifierData, input: { width: number; height: number }): Promise<Extras> {
+export async function fitExtras(
+  model: LayersModel,
+  data: ClassifierData,
+  input: { width: number; height: number },
+): Promise<Extras> {
   const train = data.splits.train ?? [];
   const val = data.splits.validation ?? [];
-  const feats = async (ex: Example[]) => featuresOfBytes(model, ex.map((e) => e.image), input.width, input.height);
+  const feats = async (ex: Example[]) =>
+    featuresOfBytes(
+      model,
+      ex.map((e) => e.image),
+      input.width,
+      input.height,
+    );
   const trF = await feats(train);
   const vaF = await feats(val);
   const pick = (ex: Example[], f: Float32Array[], key: 'year' | 'score') => {
@@ -108,8 +160,13 @@ export async function fitExtras(model: LayersModel, data: ClassifierData, input:
   const decades = new Map<number, number>();
   for (const y of ty.y) decades.set(Math.floor(y / 10), (decades.get(Math.floor(y / 10)) ?? 0) + 1);
   const modal = [...decades.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? NaN;
-  const decadeAccuracy = vy.y.length && year.preds.length ? vy.y.filter((y, i) => Math.floor(year.preds[i]! / 10) === Math.floor(y / 10)).length / vy.y.length : NaN;
-  const baselineDecadeAccuracy = vy.y.length ? vy.y.filter((y) => Math.floor(y / 10) === modal).length / vy.y.length : NaN;
+  const decadeAccuracy =
+    vy.y.length && year.preds.length
+      ? vy.y.filter((y, i) => Math.floor(year.preds[i]! / 10) === Math.floor(y / 10)).length / vy.y.length
+      : NaN;
+  const baselineDecadeAccuracy = vy.y.length
+    ? vy.y.filter((y) => Math.floor(y / 10) === modal).length / vy.y.length
+    : NaN;
   const ts = pick(train, trF, 'score');
   const vs = pick(val, vaF, 'score');
   const score = fitHead(ts.x, ts.y, vs.x, vs.y);

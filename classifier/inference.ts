@@ -16,7 +16,13 @@ export function batchTensor(images: readonly Uint8Array[], width: number, height
 }
 
 /** Sigmoid scores (row-major n x k) of byte images at the model's input size, in batches. */
-export async function predictBytes(model: LayersModel, images: readonly Uint8Array[], width: number, height: number, batch = 32): Promise<Float32Array> {
+export async function predictBytes(
+  model: LayersModel,
+  images: readonly Uint8Array[],
+  width: number,
+  height: number,
+  batch = 32,
+): Promise<Float32Array> {
   const k = model.outputs[0]!.shape[1]!;
   const out = new Float32Array(images.length * k);
   for (let i = 0; i < images.length; i += batch) {
@@ -28,7 +34,13 @@ export async function predictBytes(model: LayersModel, images: readonly Uint8Arr
   return out;
 }
 
-export async function featuresOfBytes(model: LayersModel, images: readonly Uint8Array[], width: number, height: number, batch = 32): Promise<Float32Array[]> {
+export async function featuresOfBytes(
+  model: LayersModel,
+  images: readonly Uint8Array[],
+  width: number,
+  height: number,
+  batch = 32,
+): Promise<Float32Array[]> {
   const f = featureModel(model);
   const out: Float32Array[] = [];
   for (let i = 0; i < images.length; i += batch) {

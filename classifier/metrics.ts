@@ -9,7 +9,11 @@ import type { GenreMetrics, MultiLabelReport } from '../src/artifacts/classifier
  * The items sorted by score (stable), cut into runs of equal scores, each with its items' labels:
  * the rank-based metrics below treat a run of tied scores as one step.
  */
-function tieRuns(scores: ArrayLike<number>, labels: ArrayLike<number>, descending: boolean): { score: number; labels: boolean[] }[] {
+function tieRuns(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  descending: boolean,
+): { score: number; labels: boolean[] }[] {
   const items = Array.from(scores, (score, i) => ({ score, label: !!labels[i] }));
   items.sort(descending ? (a, b) => b.score - a.score : (a, b) => a.score - b.score);
   const runs: { score: number; labels: boolean[] }[] = [];
@@ -98,7 +102,10 @@ export function prfAt(scores: ArrayLike<number>, labels: ArrayLike<number>, thre
  * The threshold that maximises F1 on these scores: each distinct score is a candidate (>= it is
  * positive). Ties in F1 go to the higher threshold (fewer positives). 0.5 when there is no positive.
  */
-export function bestF1Threshold(scores: ArrayLike<number>, labels: ArrayLike<number>): { threshold: number; f1: number } {
+export function bestF1Threshold(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+): { threshold: number; f1: number } {
   const n = scores.length;
   let totalPos = 0;
   for (let i = 0; i < n; i++) if (labels[i]) totalPos++;
@@ -131,9 +138,14 @@ export function tuneThresholds(scores: Float32Array, labels: Uint8Array, k: numb
 }
 
 /** Fraction of (movie, genre) cells predicted wrongly. */
-export function hammingLoss(scores: ArrayLike<number>, labels: ArrayLike<number>, k: number, thresholds: readonly number[]): number {
+export function hammingLoss(
+  scores: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  k: number,
+  thresholds: readonly number[],
+): number {
   let wrong = 0;
-  for (let i = 0; i < scores.length; i++) if ((scores[i]! >= thresholds[i % k]!) !== !!labels[i]) wrong++;
+  for (let i = 0; i < scores.length; i++) if (scores[i]! >= thresholds[i % k]! !== !!labels[i]) wrong++;
   return scores.length ? wrong / scores.length : NaN;
 }
 
@@ -154,7 +166,12 @@ const mean = (xs: number[]): number => {
   return f.length ? f.reduce((a, b) => a + b, 0) / f.length : NaN;
 };
 
-export function evaluateMultiLabel(scores: Float32Array, labels: Uint8Array, genres: readonly string[], thresholds: readonly number[]): MultiLabelReport {
+export function evaluateMultiLabel(
+  scores: Float32Array,
+  labels: Uint8Array,
+  genres: readonly string[],
+  thresholds: readonly number[],
+): MultiLabelReport {
   const k = genres.length;
   const perGenre: Record<string, GenreMetrics> = {};
   let tp = 0;
@@ -164,12 +181,21 @@ export function evaluateMultiLabel(scores: Float32Array, labels: Uint8Array, gen
     const s = column(scores, k, j);
     const l = column(labels, k, j);
     const threshold = thresholds[j];
-    if (threshold === undefined) throw new Error(`metrics: no threshold for genre ${g} (${thresholds.length} thresholds for ${k} genres)`);
+    if (threshold === undefined)
+      throw new Error(`metrics: no threshold for genre ${g} (${thresholds.length} thresholds for ${k} genres)`);
     const p = prfAt(s, l, threshold);
     tp += p.tp;
     fp += p.fp;
     fn += p.fn;
-    perGenre[g] = { precision: p.precision, recall: p.recall, f1: p.f1, auc: rocAuc(s, l), ap: averagePrecision(s, l), threshold, positives: p.tp + p.fn };
+    perGenre[g] = {
+      precision: p.precision,
+      recall: p.recall,
+      f1: p.f1,
+      auc: rocAuc(s, l),
+      ap: averagePrecision(s, l),
+      threshold,
+      positives: p.tp + p.fn,
+    };
   });
   const vals = Object.values(perGenre);
   return {
@@ -201,12 +227,29 @@ export function genrePriors(labels: Uint8Array, k: number): number[] {
  * except for a majority genre). Constant scores have AUC 0.5 by the tie rule; top-1 of the prior
  * is always the most frequent training genre.
  */
-export function baselines(labels: Uint8Array, genres: readonly string[], trainPriors: readonly number[]): { allNegative: MultiLabelReport; genrePrior: MultiLabelReport } {
+export function baselines(
+  labels: Uint8Array,
+  genres: readonly string[],
+  trainPriors: readonly number[],
+): { allNegative: MultiLabelReport; genrePrior: MultiLabelReport } {
   const k = genres.length;
   const zeros = new Float32Array(labels.length);
   const prior = new Float32Array(labels.length);
   for (let i = 0; i < labels.length; i++) prior[i] = trainPriors[i % k]!;
-  const allNegative = evaluateMultiLabel(zeros, labels, genres, genres.map(() => 0.5));
+  const allNegative = evaluateMultiLabel(
+    zeros,
+    labels,
+    genres,
+    genres.map(() => 0.5),
+  );
   allNegative.top1 = NaN; // it predicts no genre at all
-  return { allNegative, genrePrior: evaluateMultiLabel(prior, labels, genres, genres.map(() => 0.5)) };
+  return {
+    allNegative,
+    genrePrior: evaluateMultiLabel(
+      prior,
+      labels,
+      genres,
+      genres.map(() => 0.5),
+    ),
+  };
 }

@@ -11,7 +11,7 @@ export const VERSIONS = [1, 2, 3, 4] as const;
 export type Version = (typeof VERSIONS)[number];
 
 export const VERSION_NOTES: Record<Version, string> = {
-  1: "seed v1: 3x3 kernels, Conv32-Conv32-Pool-Drop, Conv64-Conv64-Pool-Drop, Dense512-Drop",
+  1: 'seed v1: 3x3 kernels, Conv32-Conv32-Pool-Drop, Conv64-Conv64-Pool-Drop, Dense512-Drop',
   2: 'seed v2: as v1 with kernels 10% of the input width',
   3: 'seed v3: as v1 with kernels 20% of the input width',
   4: 'ours: conv-BN-ReLU blocks 16, 32, 64x2, 128x2 with pooling, global average pooling, dropout 0.3, flip augmentation',
@@ -40,13 +40,23 @@ export function buildClassifier(s: ModelSpec): LayersModel {
   const init = () => tf.initializers.glorotUniform({ seed: s.seed * 1000 + ++n });
   const input = tf.input({ shape: [s.height, s.width, 3] });
   let x: tf.SymbolicTensor = input;
-  const conv = (filters: number, k: number, padding: 'same' | 'valid', activation: 'relu' | 'linear' = 'relu', useBias = true) =>
-    tf.layers.conv2d({ filters, kernelSize: k, padding, activation, useBias, kernelInitializer: init() });
+  const conv = (
+    filters: number,
+    k: number,
+    padding: 'same' | 'valid',
+    activation: 'relu' | 'linear' = 'relu',
+    useBias = true,
+  ) => tf.layers.conv2d({ filters, kernelSize: k, padding, activation, useBias, kernelInitializer: init() });
   const drop = (rate: number) => new FastDropout({ rate, seed: s.seed * 1000 + 500 + ++n });
   if (s.version === 4) {
     // Narrow early blocks, two convs only where the maps are small: ~70 MFLOP per 55x80 poster
     // forward, several times less than v1, and no 7M-weight dense layer to overfit.
-    for (const [f, reps] of [[16, 1], [32, 1], [64, 2], [128, 2]] as const) {
+    for (const [f, reps] of [
+      [16, 1],
+      [32, 1],
+      [64, 2],
+      [128, 2],
+    ] as const) {
       for (let r = 0; r < reps; r++) {
         x = conv(f, 3, 'same', 'linear', false).apply(x) as tf.SymbolicTensor;
         x = tf.layers.batchNormalization({ momentum: 0.9 }).apply(x) as tf.SymbolicTensor;
@@ -79,7 +89,9 @@ export function buildClassifier(s: ModelSpec): LayersModel {
     x = tf.layers.dense({ units: 512, activation: 'relu', kernelInitializer: init() }).apply(x) as tf.SymbolicTensor;
     x = drop(0.5).apply(x) as tf.SymbolicTensor;
   }
-  const out = tf.layers.dense({ units: s.outputs, activation: 'sigmoid', kernelInitializer: init() }).apply(x) as tf.SymbolicTensor;
+  const out = tf.layers
+    .dense({ units: s.outputs, activation: 'sigmoid', kernelInitializer: init() })
+    .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs: input, outputs: out });
 }
 
@@ -90,6 +102,7 @@ export function buildClassifier(s: ModelSpec): LayersModel {
  */
 export function reseedDropout(model: LayersModel, seed: number, step: number): void {
   model.layers.forEach((l, i) => {
-    if (l.getClassName() === 'Dropout') (l as unknown as { seed: number }).seed = 1 + ((seed * 7919 + step * 131 + i) % 2147483000);
+    if (l.getClassName() === 'Dropout')
+      (l as unknown as { seed: number }).seed = 1 + ((seed * 7919 + step * 131 + i) % 2147483000);
   });
 }

@@ -38,7 +38,12 @@ export function extraHeads(c: Classifier): ExtraHeads {
 }
 
 /** The heads as one function of an image's features, each value beside its validation MAE (null: no heads). */
-export function headsPredictor(h: ExtraHeads): ((features: Float32Array) => { year: { value: number; mae: number } | null; imdb: { value: number; mae: number } | null }) | null {
+export function headsPredictor(h: ExtraHeads):
+  | ((features: Float32Array) => {
+      year: { value: number; mae: number } | null;
+      imdb: { value: number; mae: number } | null;
+    })
+  | null {
   if (!h.year && !h.score) return null;
   return (f) => ({
     year: h.year ? { value: predictRidge(h.year.head, f), mae: h.year.mae } : null,
@@ -49,8 +54,10 @@ export function headsPredictor(h: ExtraHeads): ((features: Float32Array) => { ye
 /** `year 1997 (±6.4)  IMDB 6.8 (±0.84)`: predictions beside their validation MAE. */
 export function formatExtrasOf(p: Prediction, h: ExtraHeads): string {
   const parts: string[] = [];
-  if (p.extras?.year !== undefined && h.year) parts.push(`year ${Math.round(p.extras.year)} (±${h.year.mae.toFixed(1)})`);
-  if (p.extras?.score !== undefined && h.score) parts.push(`IMDB ${p.extras.score.toFixed(1)} (±${h.score.mae.toFixed(2)})`);
+  if (p.extras?.year !== undefined && h.year)
+    parts.push(`year ${Math.round(p.extras.year)} (±${h.year.mae.toFixed(1)})`);
+  if (p.extras?.score !== undefined && h.score)
+    parts.push(`IMDB ${p.extras.score.toFixed(1)} (±${h.score.mae.toFixed(2)})`);
   return parts.length ? `  ${parts.join('  ')}` : '';
 }
 
@@ -62,16 +69,24 @@ export interface FormatOptions {
 }
 
 /** Genres by score, highest first: the top `top` (all when 0), plus any over its threshold. */
-export function formatPrediction(p: Prediction, thresholds: Record<string, number> = {}, top = 3, o: FormatOptions = {}): string {
+export function formatPrediction(
+  p: Prediction,
+  thresholds: Record<string, number> = {},
+  top = 3,
+  o: FormatOptions = {},
+): string {
   const sorted = Object.entries(p.scores).sort((a, b) => b[1] - a[1]);
-  const shown = sorted.filter(([g, s], i) => top === 0 || i < top || (thresholds[g] !== undefined && s >= thresholds[g]!));
+  const shown = sorted.filter(
+    ([g, s], i) => top === 0 || i < top || (thresholds[g] !== undefined && s >= thresholds[g]!),
+  );
   const mark = (g: string): string => (!p.truth ? '' : !p.truth.includes(g) ? '[!]' : o.markRight ? '[o]' : '');
   const items = shown.map(([g, s]) => `'${g}${mark(g)}: ${Math.round(100 * s)}%'`);
   return `${p.title.padEnd(o.titleWidth ?? 0)}  [${items.join(', ')}]`;
 }
 
 /** The width that lines up every title of a list (at most 40 characters; longer ones push their row). */
-export const titleWidth = (preds: readonly Pick<Prediction, 'title'>[]): number => Math.min(40, Math.max(0, ...preds.map((p) => p.title.length)));
+export const titleWidth = (preds: readonly Pick<Prediction, 'title'>[]): number =>
+  Math.min(40, Math.max(0, ...preds.map((p) => p.title.length)));
 
 /** Image files named by the inputs (directories are listed, not recursed), in a stable order. */
 export async function listImages(inputs: readonly string[]): Promise<{ files: string[]; missing: string[] }> {
@@ -83,7 +98,9 @@ export async function listImages(inputs: readonly string[]): Promise<{ files: st
       continue;
     }
     if (statSync(input).isDirectory()) {
-      const names = (await fs.readdir(input)).filter((n) => POSTER_EXTENSIONS.has(path.extname(n).toLowerCase())).sort();
+      const names = (await fs.readdir(input))
+        .filter((n) => POSTER_EXTENSIONS.has(path.extname(n).toLowerCase()))
+        .sort();
       files.push(...names.map((n) => path.join(input, n)));
     } else files.push(input);
   }
@@ -129,7 +146,12 @@ export async function predictFiles(c: Classifier, files: readonly string[], o: P
         scores: Object.fromEntries(c.genres.map((g) => [g, Number(scores[j]![g]!.toFixed(4))])),
         truth: movie ? movie.genres : null,
         ...(feats
-          ? { extras: { ...(heads.year ? { year: predictRidge(heads.year.head, feats[j]!) } : {}), ...(heads.score ? { score: predictRidge(heads.score.head, feats[j]!) } : {}) } }
+          ? {
+              extras: {
+                ...(heads.year ? { year: predictRidge(heads.year.head, feats[j]!) } : {}),
+                ...(heads.score ? { score: predictRidge(heads.score.head, feats[j]!) } : {}),
+              },
+            }
           : {}),
       });
     });
@@ -140,21 +162,41 @@ export async function predictFiles(c: Classifier, files: readonly string[], o: P
 
 export function predictionsCsv(preds: readonly Prediction[], genres: readonly string[]): string {
   const lines = [['file', 'title', ...genres].map(csvCell).join(',')];
-  for (const p of preds) lines.push([p.file, p.title, ...genres.map((g) => p.scores[g] ?? null)].map(csvCell).join(','));
+  for (const p of preds)
+    lines.push([p.file, p.title, ...genres.map((g) => p.scores[g] ?? null)].map(csvCell).join(','));
   return lines.join('\n') + '\n';
 }
 
 export function predictionsJson(preds: readonly Prediction[]): string {
-  return JSON.stringify(preds.map((p) => ({ file: p.file, title: p.title, scores: p.scores, ...(p.extras ? { predicted: p.extras } : {}) })), null, 2) + '\n';
+  return (
+    JSON.stringify(
+      preds.map((p) => ({
+        file: p.file,
+        title: p.title,
+        scores: p.scores,
+        ...(p.extras ? { predicted: p.extras } : {}),
+      })),
+      null,
+      2,
+    ) + '\n'
+  );
 }
 
-const bare = (t: string): string => t.replace(/\s*\(\d{4}\)\s*$/, '').trim().toLowerCase();
+const bare = (t: string): string =>
+  t
+    .replace(/\s*\(\d{4}\)\s*$/, '')
+    .trim()
+    .toLowerCase();
 
 /**
  * `--movie`: an imdbId (or tt0133093), a title with its year ("The Matrix (1999)") or a bare
  * title when only one movie carries it; the poster must be in `posters`.
  */
-export function findMovie(query: string, movies: readonly Movie[], posters: ReadonlyMap<number, string>): { movie: Movie; file: string } {
+export function findMovie(
+  query: string,
+  movies: readonly Movie[],
+  posters: ReadonlyMap<number, string>,
+): { movie: Movie; file: string } {
   const q = query.trim();
   const id = /^(?:tt)?(\d+)$/i.exec(q);
   let found: Movie[];
@@ -164,13 +206,23 @@ export function findMovie(query: string, movies: readonly Movie[], posters: Read
     found = exact.length ? exact : movies.filter((m) => bare(m.title) === bare(q));
   }
   if (!found.length) {
-    const near = movies.filter((m) => !id && m.title.toLowerCase().includes(bare(q))).slice(0, 5).map((m) => `'${m.title.trim()}'`);
-    throw new UserError(`--movie: no movie ${id ? `with imdbId ${id[1]}` : `titled '${q}'`} in the CSV${near.length ? `; close: ${near.join(', ')}` : ''}`);
+    const near = movies
+      .filter((m) => !id && m.title.toLowerCase().includes(bare(q)))
+      .slice(0, 5)
+      .map((m) => `'${m.title.trim()}'`);
+    throw new UserError(
+      `--movie: no movie ${id ? `with imdbId ${id[1]}` : `titled '${q}'`} in the CSV${near.length ? `; close: ${near.join(', ')}` : ''}`,
+    );
   }
   const withPoster = found.filter((m) => posters.has(m.imdbId));
-  if (!withPoster.length) throw new UserError(`--movie: '${found[0]!.title.trim()}' (imdbId ${found[0]!.imdbId}) has no poster in --data; download it with get-data --download`);
+  if (!withPoster.length)
+    throw new UserError(
+      `--movie: '${found[0]!.title.trim()}' (imdbId ${found[0]!.imdbId}) has no poster in --data; download it with get-data --download`,
+    );
   if (withPoster.length > 1) {
-    throw new UserError(`--movie: ${withPoster.length} movies are titled '${q}': ${withPoster.map((m) => `'${m.title.trim()}' (${m.imdbId})`).join(', ')}; give the year or the imdbId`);
+    throw new UserError(
+      `--movie: ${withPoster.length} movies are titled '${q}': ${withPoster.map((m) => `'${m.title.trim()}' (${m.imdbId})`).join(', ')}; give the year or the imdbId`,
+    );
   }
   return { movie: withPoster[0]!, file: posters.get(withPoster[0]!.imdbId)! };
 }

@@ -11,22 +11,43 @@ import type { Classifier } from '../src/artifacts/classifier-model.js';
 import { predictBytes } from './inference.js';
 
 export const SEED_TEST_MOVIES = [
-  'The Matrix', 'The Others', 'Alien: Resurrection', 'The Martian', 'The Truman Show', 'Pretty Woman',
-  'Whatever Works', "Bienvenue chez les Ch'tis", 'Paprika', 'Spirited Away', 'Castle in the Sky', 'Zootopia',
+  'The Matrix',
+  'The Others',
+  'Alien: Resurrection',
+  'The Martian',
+  'The Truman Show',
+  'Pretty Woman',
+  'Whatever Works',
+  "Bienvenue chez les Ch'tis",
+  'Paprika',
+  'Spirited Away',
+  'Castle in the Sky',
+  'Zootopia',
 ] as const;
 
-const bareTitle = (t: string): string => t.replace(/\s*\(\d{4}\)\s*$/, '').trim().toLowerCase();
+const bareTitle = (t: string): string =>
+  t
+    .replace(/\s*\(\d{4}\)\s*$/, '')
+    .trim()
+    .toLowerCase();
 
 /** The named movies found among the examples, then the first others, up to `count`. */
 export function pickTestMovies(examples: readonly Example[], count = SEED_TEST_MOVIES.length): Example[] {
-  const named = SEED_TEST_MOVIES.map((t) => examples.find((e) => bareTitle(e.movie.title) === t.toLowerCase())).filter((e): e is Example => !!e);
+  const named = SEED_TEST_MOVIES.map((t) => examples.find((e) => bareTitle(e.movie.title) === t.toLowerCase())).filter(
+    (e): e is Example => !!e,
+  );
   const rest = examples.filter((e) => !named.includes(e));
   return [...named, ...rest].slice(0, count);
 }
 
 export async function testMoviePredictions(c: Classifier, examples: readonly Example[]): Promise<Prediction[]> {
   const k = c.genres.length;
-  const scores = await predictBytes(c.model, examples.map((e) => e.image), c.width, c.height);
+  const scores = await predictBytes(
+    c.model,
+    examples.map((e) => e.image),
+    c.width,
+    c.height,
+  );
   return examples.map((e, i) => ({
     file: e.file,
     title: displayTitle(e.movie),

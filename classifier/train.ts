@@ -17,12 +17,18 @@ import { labelMatrix, type ClassifierData, type Example } from './data.js';
 import { evaluateMultiLabel, genrePriors, tuneThresholds } from './metrics.js';
 import { augments, buildClassifier, reseedDropout, type Version } from './models.js';
 import type { MultiLabelReport } from '../src/artifacts/classifier-evaluation.js';
-import { loadClassifier, modelName, saveClassifier, type ClassifierMetadata } from '../src/artifacts/classifier-model.js';
+import {
+  loadClassifier,
+  modelName,
+  saveClassifier,
+  type ClassifierMetadata,
+} from '../src/artifacts/classifier-model.js';
 import { checkpointDir, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { predictBytes } from './inference.js';
 
 /** What `classifier train` writes into models/<name>/ (never over someone else's files of these names). */
-const MODEL_FILES = /^(model\.json|weights\.bin|metadata\.json|checkpoint|checkpoint\.old|evaluation-.*\.json|skipped-posters\.txt)$/;
+const MODEL_FILES =
+  /^(model\.json|weights\.bin|metadata\.json|checkpoint|checkpoint\.old|evaluation-.*\.json|skipped-posters\.txt)$/;
 
 export interface TrainOptions {
   version: Version;
@@ -64,7 +70,13 @@ export function bce(scores: Float32Array, labels: Uint8Array): number {
 }
 
 /** One training batch as tensors; flips mirror each row of the image when asked. */
-function makeBatch(ex: readonly Example[], width: number, height: number, k: number, flip: readonly boolean[]): { x: tf.Tensor4D; y: tf.Tensor2D } {
+function makeBatch(
+  ex: readonly Example[],
+  width: number,
+  height: number,
+  k: number,
+  flip: readonly boolean[],
+): { x: tf.Tensor4D; y: tf.Tensor2D } {
   const size = width * height * 3;
   const xs = new Float32Array(ex.length * size);
   const ys = new Float32Array(ex.length * k);
@@ -91,38 +103,78 @@ function makeBatch(ex: readonly Example[], width: number, height: number, k: num
 
 /** The params that must match for --resume to continue a run. */
 function identity(o: TrainOptions, data: ClassifierData): Record<string, unknown> {
-  return { version: o.version, ratio: o.ratio, genres: data.genres, minYear: o.minYear ?? null, maxYear: o.maxYear ?? null, batch: o.batch, lr: o.lr, seed: o.seed, limit: o.limit ?? null };
+  return {
+    version: o.version,
+    ratio: o.ratio,
+    genres: data.genres,
+    minYear: o.minYear ?? null,
+    maxYear: o.maxYear ?? null,
+    batch: o.batch,
+    lr: o.lr,
+    seed: o.seed,
+    limit: o.limit ?? null,
+  };
 }
 
 export async function trainClassifier(o: TrainOptions, data: ClassifierData): Promise<TrainResult> {
   const log = o.log ?? ((l: string) => void process.stderr.write(l + '\n'));
   const train = data.splits.train ?? [];
   const val = data.splits.validation ?? [];
-  if (!train.length) throw new UserError(`no training posters: ${o.data} has no poster for the movies of ${o.csv} that pass the filters and have one of ${data.genres.join(', ')}`);
-  if (!val.length) throw new UserError(`no validation posters after the filters (the seed's split puts every 6th non-test movie there); use more data`);
-  const name = o.name ?? modelName({ genres: o.genresSpec, ratio: o.ratio, version: o.version, minYear: o.minYear, maxYear: o.maxYear });
+  if (!train.length)
+    throw new UserError(
+      `no training posters: ${o.data} has no poster for the movies of ${o.csv} that pass the filters and have one of ${data.genres.join(', ')}`,
+    );
+  if (!val.length)
+    throw new UserError(
+      `no validation posters after the filters (the seed's split puts every 6th non-test movie there); use more data`,
+    );
+  const name =
+    o.name ??
+    modelName({ genres: o.genresSpec, ratio: o.ratio, version: o.version, minYear: o.minYear, maxYear: o.maxYear });
   const dir = path.join(o.models, name);
-  return withLocks([{ path: dir, kind: 'dir' }], 'classifier train', async () => {
-    const owned = await OwnedDir.open(dir);
-    const foreign = await owned.foreign(MODEL_FILES);
-    if (foreign.length) {
-      throw foreignFilesError(dir, foreign, 'classifier train', 'model.json, weights.bin, metadata.json, checkpoint/ and evaluation-*.json', 'move them away, or choose another --name or --models');
-    }
-    await ensureWritableDir(dir);
-    await removeStaleTemps(dir);
-    await owned.claim(['model.json', 'weights.bin', 'metadata.json']);
-    if (data.skipped.length) {
-      // Named, not only counted: the first ten here, all of them beside the model.
-      const list = path.join(dir, 'skipped-posters.txt');
-      await owned.claim(['skipped-posters.txt']);
-      await writeFileAtomic(list, skippedListText(data.skipped));
-      for (const l of formatSkipped(data.skipped, 'classifier train: posters that cannot be decoded are left out', list)) log(l);
-    }
-    return trainIn(o, data, name, dir, log);
-  }, log);
+  return withLocks(
+    [{ path: dir, kind: 'dir' }],
+    'classifier train',
+    async () => {
+      const owned = await OwnedDir.open(dir);
+      const foreign = await owned.foreign(MODEL_FILES);
+      if (foreign.length) {
+        throw foreignFilesError(
+          dir,
+          foreign,
+          'classifier train',
+          'model.json, weights.bin, metadata.json, checkpoint/ and evaluation-*.json',
+          'move them away, or choose another --name or --models',
+        );
+      }
+      await ensureWritableDir(dir);
+      await removeStaleTemps(dir);
+      await owned.claim(['model.json', 'weights.bin', 'metadata.json']);
+      if (data.skipped.length) {
+        // Named, not only counted: the first ten here, all of them beside the model.
+        const list = path.join(dir, 'skipped-posters.txt');
+        await owned.claim(['skipped-posters.txt']);
+        await writeFileAtomic(list, skippedListText(data.skipped));
+        for (const l of formatSkipped(
+          data.skipped,
+          'classifier train: posters that cannot be decoded are left out',
+          list,
+        ))
+          log(l);
+      }
+      return trainIn(o, data, name, dir, log);
+    },
+    log,
+  );
 }
 
-async function trainIn(o: TrainOptions, data: ClassifierData, name: string, dir: string, log: (line: string) => void): Promise<TrainResult> {
+async function trainIn(
+  o: TrainOptions,
+  data: ClassifierData,
+  name: string,
+  dir: string,
+  log: (line: string) => void,
+): Promise<TrainResult> {
   const train = data.splits.train ?? [];
   const val = data.splits.validation ?? [];
   const k = data.genres.length;
@@ -142,9 +194,17 @@ async function trainIn(o: TrainOptions, data: ClassifierData, name: string, dir:
   if (!o.resume && checkpointDir(dir)) log(`note: ${dir} has a checkpoint; starting over (--resume would continue it)`);
   if (ckpt) {
     const c = await loadCheckpoint(ckpt);
-    const mismatch = Object.keys(params).filter((key) => JSON.stringify(c.state.params[key]) !== JSON.stringify(params[key]));
-    if (mismatch.length) throw new UserError(`--resume: ${dir} was trained with other ${mismatch.join(', ')} (${mismatch.map((m) => `${m}=${JSON.stringify(c.state.params[m])}`).join(', ')}); run without --resume to start over`);
-    if (c.state.fingerprint !== data.fingerprint) throw new UserError(`--resume: the data differ from the checkpoint's (fingerprint ${c.state.fingerprint}, now ${data.fingerprint}); run without --resume to start over`);
+    const mismatch = Object.keys(params).filter(
+      (key) => JSON.stringify(c.state.params[key]) !== JSON.stringify(params[key]),
+    );
+    if (mismatch.length)
+      throw new UserError(
+        `--resume: ${dir} was trained with other ${mismatch.join(', ')} (${mismatch.map((m) => `${m}=${JSON.stringify(c.state.params[m])}`).join(', ')}); run without --resume to start over`,
+      );
+    if (c.state.fingerprint !== data.fingerprint)
+      throw new UserError(
+        `--resume: the data differ from the checkpoint's (fingerprint ${c.state.fingerprint}, now ${data.fingerprint}); run without --resume to start over`,
+      );
     model = c.model;
     model.compile({ optimizer, loss: 'binaryCrossentropy' });
     await c.restore(optimizer);
@@ -160,12 +220,23 @@ async function trainIn(o: TrainOptions, data: ClassifierData, name: string, dir:
   const priors = genrePriors(trainLabels, k);
   const steps = Math.ceil(train.length / o.batch);
   let meta: ClassifierMetadata | null = null;
-  const metaFor = (epoch: number, thresholds: number[], validation: MultiLabelReport | undefined, complete: boolean): ClassifierMetadata => ({
+  const metaFor = (
+    epoch: number,
+    thresholds: number[],
+    validation: MultiLabelReport | undefined,
+    complete: boolean,
+  ): ClassifierMetadata => ({
     name,
     genres: data.genres,
     input: { width, height, channels: 3, range: 'unit' },
     params: { ...params, epochs: o.epochs, genresSpec: o.genresSpec },
-    dataset: { csv: o.csv, data: o.data, fingerprint: data.fingerprint, counts: { ...data.counts, trainDecoded: train.length, validationDecoded: val.length }, skipped: data.skipped.length },
+    dataset: {
+      csv: o.csv,
+      data: o.data,
+      fingerprint: data.fingerprint,
+      counts: { ...data.counts, trainDecoded: train.length, validationDecoded: val.length },
+      skipped: data.skipped.length,
+    },
     thresholds,
     trainPriors: priors,
     epoch,
@@ -200,7 +271,12 @@ async function trainIn(o: TrainOptions, data: ClassifierData, name: string, dir:
     const trainSeconds = (Date.now() - t0) / 1000;
     elapsed += trainSeconds;
     trainedImages += train.length;
-    const scores = await predictBytes(model, val.map((e) => e.image), width, height);
+    const scores = await predictBytes(
+      model,
+      val.map((e) => e.image),
+      width,
+      height,
+    );
     const thresholds = tuneThresholds(scores, valLabels, k);
     const rep = evaluateMultiLabel(scores, valLabels, data.genres, thresholds);
     const row = {
@@ -227,12 +303,28 @@ async function trainIn(o: TrainOptions, data: ClassifierData, name: string, dir:
       meta = metaFor(epoch + 1, thresholds, rep, false);
       await saveClassifier(model, dir, meta);
     }
-    await saveCheckpoint(dir, model, optimizer, { epoch: epoch + 1, params, fingerprint: data.fingerprint, history, bestEpoch, bestScore, elapsedSeconds: elapsed, trainedImages });
+    await saveCheckpoint(dir, model, optimizer, {
+      epoch: epoch + 1,
+      params,
+      fingerprint: data.fingerprint,
+      history,
+      bestEpoch,
+      bestScore,
+      elapsedSeconds: elapsed,
+      trainedImages,
+    });
     ranThisProcess++;
   }
   const best = await loadClassifier(dir);
   const done = history.length >= o.epochs;
-  meta = { ...best.meta, epoch: history.length, history, imagesPerSecond: elapsed ? trainedImages / elapsed : 0, complete: done, savedAt: new Date().toISOString() };
+  meta = {
+    ...best.meta,
+    epoch: history.length,
+    history,
+    imagesPerSecond: elapsed ? trainedImages / elapsed : 0,
+    complete: done,
+    savedAt: new Date().toISOString(),
+  };
   await saveClassifier(best.model, dir, meta);
   return { dir, meta, model: best.model };
 }

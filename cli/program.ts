@@ -26,7 +26,11 @@ export async function runProgram(program: Command, argv: readonly string[] = pro
     } catch (err) {
       if (err instanceof CommanderError) {
         // commander has already printed its one-line message (or the help text).
-        const ok = err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version' || err.exitCode === 0;
+        const ok =
+          err.code === 'commander.helpDisplayed' ||
+          err.code === 'commander.help' ||
+          err.code === 'commander.version' ||
+          err.exitCode === 0;
         process.exitCode = ok ? 0 : 2;
         return;
       }

@@ -10,15 +10,33 @@ import { tf } from '../engine/index.js';
 import type { Augment } from './recipe.js';
 
 const perImage = (rng: Rng, n: number, f: (u: number) => number): tf.Tensor4D =>
-  tf.tensor4d(Float32Array.from({ length: n }, () => f(rng.next())), [n, 1, 1, 1]);
+  tf.tensor4d(
+    Float32Array.from({ length: n }, () => f(rng.next())),
+    [n, 1, 1, 1],
+  );
 
 function color(x: tf.Tensor4D, rng: Rng): tf.Tensor4D {
   const n = x.shape[0];
-  let y: tf.Tensor = tf.add(x, perImage(rng, n, (u) => u - 0.5));
+  let y: tf.Tensor = tf.add(
+    x,
+    perImage(rng, n, (u) => u - 0.5),
+  );
   const chan = tf.mean(y, 3, true);
-  y = tf.add(tf.mul(tf.sub(y, chan), perImage(rng, n, (u) => u * 2)), chan);
+  y = tf.add(
+    tf.mul(
+      tf.sub(y, chan),
+      perImage(rng, n, (u) => u * 2),
+    ),
+    chan,
+  );
   const all = tf.mean(y, [1, 2, 3], true);
-  return tf.add(tf.mul(tf.sub(y, all), perImage(rng, n, (u) => u + 0.5)), all) as tf.Tensor4D;
+  return tf.add(
+    tf.mul(
+      tf.sub(y, all),
+      perImage(rng, n, (u) => u + 0.5),
+    ),
+    all,
+  ) as tf.Tensor4D;
 }
 
 /** out[i, y, x] = in[i, y + sign*dy[i], x + sign*dx[i]], zero outside the image. */
@@ -55,7 +73,10 @@ function translation(x: tf.Tensor4D, rng: Rng, ratio = 0.125): tf.Tensor4D {
     dy[i] = rng.int(2 * sy + 1) - sy;
     dx[i] = rng.int(2 * sx + 1) - sx;
   }
-  const op = tf.customGrad((t) => ({ value: shiftData(t as tf.Tensor, dy, dx, 1), gradFunc: (g: tf.Tensor) => shiftData(g, dy, dx, -1) }));
+  const op = tf.customGrad((t) => ({
+    value: shiftData(t as tf.Tensor, dy, dx, 1),
+    gradFunc: (g: tf.Tensor) => shiftData(g, dy, dx, -1),
+  }));
   return op(x) as tf.Tensor4D;
 }
 

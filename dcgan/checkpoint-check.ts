@@ -12,15 +12,27 @@ type Obj = Record<string, unknown>;
 
 /** The ranges of the dcgan train flags (a checkpoint cannot hold what the flags refuse). */
 const LIMITS = {
-  width: [8, 1024], height: [8, 1024], zDim: [1, 4096], gf: [1, 1024], df: [1, 1024],
-  layersG: [2, 8], layersD: [2, 8], kH: [1, 15], kW: [1, 15], rows: [1, 64], cols: [1, 64], nbrGUpdates: [1, 20],
+  width: [8, 1024],
+  height: [8, 1024],
+  zDim: [1, 4096],
+  gf: [1, 1024],
+  df: [1, 1024],
+  layersG: [2, 8],
+  layersD: [2, 8],
+  kH: [1, 15],
+  kW: [1, 15],
+  rows: [1, 64],
+  cols: [1, 64],
+  nbrGUpdates: [1, 20],
 } as const;
 
 class Checker {
   constructor(readonly file: string) {}
 
   fail(field: string, what: string): never {
-    throw new UserError(`${this.file}: "${field}" ${what}; the checkpoint is damaged (use another ckpt_* directory or train again)`);
+    throw new UserError(
+      `${this.file}: "${field}" ${what}; the checkpoint is damaged (use another ckpt_* directory or train again)`,
+    );
   }
 
   obj(v: unknown, field: string): Obj {
@@ -29,12 +41,14 @@ class Checker {
   }
 
   int(v: unknown, field: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) this.fail(field, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max)
+      this.fail(field, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
     return v;
   }
 
   num(v: unknown, field: string, min: number, max: number): number {
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) this.fail(field, `must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max)
+      this.fail(field, `must be a number from ${min} to ${max}, got ${JSON.stringify(v)}`);
     return v;
   }
 
@@ -62,15 +76,28 @@ function checkConfig(c: Checker, raw: unknown): ModelConfig {
   let condition: ModelConfig['condition'] = null;
   if (o.condition !== null) {
     const v = c.obj(o.condition, 'config.condition');
-    if (!Array.isArray(v.genres) || v.genres.length > 1000 || v.genres.some((g) => typeof g !== 'string')) c.fail('config.condition.genres', 'must be a list of genre names');
-    if (!Array.isArray(v.decades) || v.decades.length > 1000 || v.decades.some((d) => !Number.isInteger(d))) c.fail('config.condition.decades', 'must be a list of years');
+    if (!Array.isArray(v.genres) || v.genres.length > 1000 || v.genres.some((g) => typeof g !== 'string'))
+      c.fail('config.condition.genres', 'must be a list of genre names');
+    if (!Array.isArray(v.decades) || v.decades.length > 1000 || v.decades.some((d) => !Number.isInteger(d)))
+      c.fail('config.condition.decades', 'must be a list of years');
     condition = { genres: v.genres as string[], decades: v.decades as number[] };
   }
   const config: ModelConfig = {
-    width: lim('width'), height: lim('height'), channels: 3, zDim: lim('zDim'), gf: lim('gf'), df: lim('df'),
-    layersG: lim('layersG'), layersD: lim('layersD'), kH: lim('kH'), kW: lim('kW'),
-    batchNormG: c.bool(o.batchNormG, 'config.batchNormG'), batchNormD: c.bool(o.batchNormD, 'config.batchNormD'),
-    activationG: act('activationG'), activationD: act('activationD'), condition,
+    width: lim('width'),
+    height: lim('height'),
+    channels: 3,
+    zDim: lim('zDim'),
+    gf: lim('gf'),
+    df: lim('df'),
+    layersG: lim('layersG'),
+    layersD: lim('layersD'),
+    kH: lim('kH'),
+    kW: lim('kW'),
+    batchNormG: c.bool(o.batchNormG, 'config.batchNormG'),
+    batchNormD: c.bool(o.batchNormD, 'config.batchNormD'),
+    activationG: act('activationG'),
+    activationD: act('activationD'),
+    condition,
   };
   return config;
 }
@@ -85,7 +112,8 @@ function checkRecipe(c: Checker, raw: unknown): boolean {
   if (raw === undefined) return false;
   const r = c.obj(raw, 'recipe');
   if (!LOSSES.includes(r.loss as never)) c.fail('recipe.loss', `must be one of ${LOSSES.join(', ')}`);
-  if (!Array.isArray(r.diffAugment) || r.diffAugment.some((a) => !AUGMENTS.includes(a as never))) c.fail('recipe.diffAugment', `must be a list of ${AUGMENTS.join(', ')}`);
+  if (!Array.isArray(r.diffAugment) || r.diffAugment.some((a) => !AUGMENTS.includes(a as never)))
+    c.fail('recipe.diffAugment', `must be a list of ${AUGMENTS.join(', ')}`);
   c.bool(r.mirror, 'recipe.mirror');
   return c.num(r.emaDecay, 'recipe.emaDecay', 0, 0.999999) > 0;
 }
@@ -121,7 +149,8 @@ export function checkCheckpointJson(raw: unknown, binBytes: number, file: string
   const expected = size.total + 2 * size.trainable + emaG + zLength + yLength;
   if (total !== expected) c.fail('tensors.bin', `holds ${total} values where this config needs ${expected}`);
   const z = c.range(o.fixedZ, 'fixedZ', total);
-  if (z.length !== zLength) c.fail('fixedZ.length', `must be ${rows}x${cols} grid x ${config.zDim} latents = ${zLength}, got ${z.length}`);
+  if (z.length !== zLength)
+    c.fail('fixedZ.length', `must be ${rows}x${cols} grid x ${config.zDim} latents = ${zLength}, got ${z.length}`);
   if (cd === 0) {
     if (o.fixedY !== null) c.fail('fixedY', 'must be null for a model without conditions');
   } else {

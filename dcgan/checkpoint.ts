@@ -108,7 +108,11 @@ export async function listCheckpoints(dir: string): Promise<number[]> {
   } catch {
     return [];
   }
-  return names.map((n) => NAME.exec(n)).filter((m): m is RegExpExecArray => m !== null).map((m) => Number(m[1])).sort((a, b) => b - a);
+  return names
+    .map((n) => NAME.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => b - a);
 }
 
 async function pruneCheckpoints(owned: OwnedDir, keep: number): Promise<void> {
@@ -127,8 +131,21 @@ export async function removeCheckpoints(owned: OwnedDir, iterations: readonly nu
     // half-deleted checkpoint under a name that looks whole (the leftover temp name is cleared by
     // removeCheckpointTemps at the next start).
     const doomed = path.join(owned.dir, `.${name}.${process.pid}.prune`);
-    if (!(await fs.rename(path.join(owned.dir, name), doomed).then(() => true, () => false))) continue;
-    for (const f of CHECKPOINT_FILES) if (await fs.rm(path.join(doomed, f)).then(() => true, () => false)) files++;
+    if (
+      !(await fs.rename(path.join(owned.dir, name), doomed).then(
+        () => true,
+        () => false,
+      ))
+    )
+      continue;
+    for (const f of CHECKPOINT_FILES)
+      if (
+        await fs.rm(path.join(doomed, f)).then(
+          () => true,
+          () => false,
+        )
+      )
+        files++;
     // A file someone else put in our checkpoint keeps the folder (under its .prune name).
     await fs.rmdir(doomed).catch(() => undefined);
     gone.push(name);
@@ -158,7 +175,8 @@ export async function readCheckpointJson(ckptDir: string): Promise<CheckpointJso
   let bytes: number;
   try {
     const st = await fs.stat(file);
-    if (!st.isFile() || st.size > 64 * 1024 * 1024) throw new Error(st.isFile() ? `${st.size} bytes is too big for a state.json` : 'not a regular file');
+    if (!st.isFile() || st.size > 64 * 1024 * 1024)
+      throw new Error(st.isFile() ? `${st.size} bytes is too big for a state.json` : 'not a regular file');
     json = JSON.parse(await fs.readFile(file, 'utf8')) as CheckpointJson;
     const bin = await fs.stat(path.join(ckptDir, 'tensors.bin'));
     if (!bin.isFile()) throw new Error('tensors.bin is not a regular file');
@@ -177,7 +195,15 @@ export async function loadCheckpoint(ckptDir: string): Promise<TrainState> {
   const all = new Float32Array(bin.buffer.slice(bin.byteOffset, bin.byteOffset + bin.length));
   const fixedZ = all.slice(json.fixedZ.offset, json.fixedZ.offset + json.fixedZ.length);
   const fixedY = json.fixedY ? all.slice(json.fixedY.offset, json.fixedY.offset + json.fixedY.length) : null;
-  const s = createState(json.config, json.seed, json.train, fixedZ, fixedY, json.datasetSize, json.recipe ?? SEED_RECIPE);
+  const s = createState(
+    json.config,
+    json.seed,
+    json.train,
+    fixedZ,
+    fixedY,
+    json.datasetSize,
+    json.recipe ?? SEED_RECIPE,
+  );
   const byName = new Map(json.tensors.map((e) => [e.name, e]));
   for (const [name, v] of namedTensors(s)) {
     const e = byName.get(name);
@@ -188,7 +214,9 @@ export async function loadCheckpoint(ckptDir: string): Promise<TrainState> {
     const size = e.shape.reduce((a, b) => a * b, 1);
     if (JSON.stringify(e.shape) !== JSON.stringify(v.shape) || e.offset + size > all.length) {
       disposeState(s);
-      throw new UserError(`${path.join(ckptDir, 'state.json')}: tensor ${name} has shape [${e.shape.join(', ')}], the config needs [${v.shape.join(', ')}]; the checkpoint is damaged`);
+      throw new UserError(
+        `${path.join(ckptDir, 'state.json')}: tensor ${name} has shape [${e.shape.join(', ')}], the config needs [${v.shape.join(', ')}]; the checkpoint is damaged`,
+      );
     }
     tf.tidy(() => v.assign(tf.tensor(all.subarray(e.offset, e.offset + size), v.shape, 'float32')));
   }
@@ -199,7 +227,9 @@ export async function loadCheckpoint(ckptDir: string): Promise<TrainState> {
 }
 
 /** The newest checkpoint that loads; a damaged newest one falls back to the one before. */
-export async function loadLatestCheckpoint(dir: string): Promise<{ state: TrainState; path: string; skipped: string[] } | null> {
+export async function loadLatestCheckpoint(
+  dir: string,
+): Promise<{ state: TrainState; path: string; skipped: string[] } | null> {
   const skipped: string[] = [];
   for (const it of await listCheckpoints(dir)) {
     const p = path.join(dir, checkpointName(it));

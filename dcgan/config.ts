@@ -4,7 +4,18 @@
  * rebuilds the exact networks that wrote it.
  */
 
-export const ACTIVATIONS = ['relu', 'relu6', 'lrelu', 'elu', 'selu', 'tanh', 'sigmoid', 'softplus', 'softsign', 'swish'] as const;
+export const ACTIVATIONS = [
+  'relu',
+  'relu6',
+  'lrelu',
+  'elu',
+  'selu',
+  'tanh',
+  'sigmoid',
+  'softplus',
+  'softsign',
+  'swish',
+] as const;
 export type Activation = (typeof ACTIVATIONS)[number];
 
 /** What a conditional model is conditioned on: genres (multi-hot) and a decade (one-hot). */
@@ -53,14 +64,35 @@ export const batchSizeOf = (t: TrainOptions): number => t.batchSize ?? t.rows * 
  * benchmark read them from here.
  */
 export const DEFAULT_MODEL: ModelConfig = {
-  width: 64, height: 64, channels: 3, zDim: 100, gf: 64, df: 64, layersG: 5, layersD: 5, kH: 5, kW: 5,
-  batchNormG: true, batchNormD: true, activationG: 'relu', activationD: 'lrelu', condition: null,
+  width: 64,
+  height: 64,
+  channels: 3,
+  zDim: 100,
+  gf: 64,
+  df: 64,
+  layersG: 5,
+  layersD: 5,
+  kH: 5,
+  kW: 5,
+  batchNormG: true,
+  batchNormD: true,
+  activationG: 'relu',
+  activationD: 'lrelu',
+  condition: null,
 };
 
 /** Adam(2e-4, beta1 0.5) for both networks, 2 G updates per D update, a 6x10 sample grid (batch 60). */
-export const DEFAULT_TRAIN: TrainOptions = { learningRateG: 2e-4, learningRateD: 2e-4, beta1: 0.5, nbrGUpdates: 2, rows: 6, cols: 10 };
+export const DEFAULT_TRAIN: TrainOptions = {
+  learningRateG: 2e-4,
+  learningRateD: 2e-4,
+  beta1: 0.5,
+  nbrGUpdates: 2,
+  rows: 6,
+  cols: 10,
+};
 
-export const conditionDim = (c: ModelConfig): number => (c.condition ? c.condition.genres.length + c.condition.decades.length : 0);
+export const conditionDim = (c: ModelConfig): number =>
+  c.condition ? c.condition.genres.length + c.condition.decades.length : 0;
 
 /**
  * Feature-map sizes from the image down: each strided layer halves the size, rounding up as the

@@ -43,19 +43,34 @@ async function folderEntries(dir: string, pattern: string): Promise<KeptPoster[]
     throw new UserError(`--input: ${dir} is not a readable directory`);
   }
   const files = names.filter((n) => match(n)).sort();
-  if (!files.length) throw new UserError(`--input: ${dir} has no manifest.json and no file matching --input_fname_pattern '${pattern}'`);
-  return files.map((file) => ({ imdbId: Number(/^(\d+)\./.exec(file)?.[1] ?? NaN), file, title: '', year: null, genres: [] }));
+  if (!files.length)
+    throw new UserError(`--input: ${dir} has no manifest.json and no file matching --input_fname_pattern '${pattern}'`);
+  return files.map((file) => ({
+    imdbId: Number(/^(\d+)\./.exec(file)?.[1] ?? NaN),
+    file,
+    title: '',
+    year: null,
+    genres: [],
+  }));
 }
 
 /** The manifest's posters (filtered by the pattern when one is given), else the folder's images. */
-export async function listSource(dir: string, pattern?: string): Promise<{ entries: KeptPoster[]; manifest: Manifest | null }> {
-  if (!existsSync(manifestPath(dir))) return { entries: await folderEntries(dir, pattern ?? DEFAULT_PATTERN), manifest: null };
+export async function listSource(
+  dir: string,
+  pattern?: string,
+): Promise<{ entries: KeptPoster[]; manifest: Manifest | null }> {
+  if (!existsSync(manifestPath(dir)))
+    return { entries: await folderEntries(dir, pattern ?? DEFAULT_PATTERN), manifest: null };
   const manifest = await readManifest(dir);
-  if (manifest.kept.length === 0) throw new UserError(`${manifestPath(dir)} lists no posters (kept is empty); loosen the prepare-dcgan filters`);
+  if (manifest.kept.length === 0)
+    throw new UserError(`${manifestPath(dir)} lists no posters (kept is empty); loosen the prepare-dcgan filters`);
   if (!pattern) return { entries: manifest.kept, manifest };
   const match = picomatch(pattern, { nocase: true });
   const entries = manifest.kept.filter((e) => match(path.basename(e.file)));
-  if (!entries.length) throw new UserError(`--input_fname_pattern '${pattern}' matches none of the ${manifest.kept.length} posters of ${manifestPath(dir)}`);
+  if (!entries.length)
+    throw new UserError(
+      `--input_fname_pattern '${pattern}' matches none of the ${manifest.kept.length} posters of ${manifestPath(dir)}`,
+    );
   return { entries, manifest };
 }
 
@@ -64,20 +79,31 @@ export async function sourceImageSize(dir: string, pattern?: string): Promise<{ 
   const { entries, manifest } = await listSource(dir, pattern);
   if (manifest?.size) return manifest.size;
   for (const e of entries) {
-    const meta = await sharp(path.join(dir, e.file)).metadata().catch(() => null);
+    const meta = await sharp(path.join(dir, e.file))
+      .metadata()
+      .catch(() => null);
     if (meta?.width && meta.height) return { width: meta.width, height: meta.height };
   }
   throw new UserError(`--input: none of the ${entries.length} files in ${dir} is a readable image`);
 }
 
 /** Decodes every poster at width x height; unreadable files are skipped and counted, not fatal. */
-export async function loadTrainingSet(dir: string, width: number, height: number, minCount: number, quiet = false, source: SourceOptions = {}): Promise<TrainingSet> {
+export async function loadTrainingSet(
+  dir: string,
+  width: number,
+  height: number,
+  minCount: number,
+  quiet = false,
+  source: SourceOptions = {},
+): Promise<TrainingSet> {
   const manifest = { kept: (await listSource(dir, source.pattern)).entries };
   const per = width * height * 3;
   const pixels = new Uint8Array(manifest.kept.length * per);
   const entries: KeptPoster[] = [];
   const skipped: { file: string; reason: string }[] = [];
-  const progress = quiet ? { update: () => undefined, stop: () => undefined } : createProgress('loading posters', manifest.kept.length);
+  const progress = quiet
+    ? { update: () => undefined, stop: () => undefined }
+    : createProgress('loading posters', manifest.kept.length);
   let done = 0;
   const queue = [...manifest.kept];
   // A few decodes in flight keep libvips busy without holding every file in memory.
@@ -129,12 +155,21 @@ export function conditionVocab(entries: readonly KeptPoster[], minCount = 20): C
   }
   const total = entries.length;
   const floor = Math.min(minCount, Math.max(1, Math.floor(total / 10)));
-  const genres = [...counts.entries()].filter(([, n]) => n >= floor).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([g]) => g);
+  const genres = [...counts.entries()]
+    .filter(([, n]) => n >= floor)
+    .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+    .map(([g]) => g);
   return { genres, decades: [...decades].sort((a, b) => a - b) };
 }
 
 /** Condition vector of one poster: multi-hot genres, then a one-hot decade (all zero if unknown). */
-export function encodeCondition(vocab: ConditionVocab, genres: readonly string[], year: number | null, out: Float32Array, offset: number): void {
+export function encodeCondition(
+  vocab: ConditionVocab,
+  genres: readonly string[],
+  year: number | null,
+  out: Float32Array,
+  offset: number,
+): void {
   for (const g of genres) {
     const i = vocab.genres.indexOf(g);
     if (i >= 0) out[offset + i] = 1;

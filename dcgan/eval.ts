@@ -9,9 +9,21 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { GenreShare, Metrics, Scale } from '../src/artifacts/eval-curve.js';
 import { UserError } from '../src/core/errors.js';
-import { featureStats, frechetToReference, prepareReference, type FrechetReference } from '../src/features/fid/frechet.js';
+import {
+  featureStats,
+  frechetToReference,
+  prepareReference,
+  type FrechetReference,
+} from '../src/features/fid/frechet.js';
 import type { FeatureNet } from '../src/features/fid/feature-net.js';
-import { type FeatureSet, featureSet, kid, KID_MIN_SAMPLES, knnRadii, precisionRecall } from '../src/features/fid/kernel-metrics.js';
+import {
+  type FeatureSet,
+  featureSet,
+  kid,
+  KID_MIN_SAMPLES,
+  knnRadii,
+  precisionRecall,
+} from '../src/features/fid/kernel-metrics.js';
 import { noiseImage } from '../src/features/fid/poster-fid.js';
 import { loadRgb, type RgbImage } from '../src/core/images/decode.js';
 import { createRng } from '../src/core/random.js';
@@ -36,11 +48,23 @@ export interface RealSet {
 }
 
 /** Every poster of `dir` (a manifest's list, or the image files in it) at width x height. */
-export async function loadRealPosters(dir: string, width: number, height: number, log?: (line: string) => void): Promise<RealSet> {
+export async function loadRealPosters(
+  dir: string,
+  width: number,
+  height: number,
+  log?: (line: string) => void,
+): Promise<RealSet> {
   let files: { file: string; genres: string[] | null; year: number | null }[];
-  const hasManifest = await fs.stat(path.join(dir, 'manifest.json')).then(() => true, () => false);
+  const hasManifest = await fs.stat(path.join(dir, 'manifest.json')).then(
+    () => true,
+    () => false,
+  );
   if (hasManifest) {
-    files = (await readManifest(dir)).kept.map((e) => ({ file: path.join(dir, e.file), genres: e.genres, year: e.year }));
+    files = (await readManifest(dir)).kept.map((e) => ({
+      file: path.join(dir, e.file),
+      genres: e.genres,
+      year: e.year,
+    }));
   } else {
     let list: string[];
     try {
@@ -66,7 +90,9 @@ export async function loadRealPosters(dir: string, width: number, height: number
   if (skipped.length) log?.(`eval: skipped ${skipped.length} unreadable real posters (first: ${skipped[0]})`);
   const need = 2 * KID_MIN_SAMPLES;
   if (images.length < need) {
-    throw new UserError(`--real: ${images.length} readable posters in ${dir}${skipped.length ? ` (${skipped.length} unreadable skipped)` : ''}; KID needs at least ${need} (${KID_MIN_SAMPLES} per half)`);
+    throw new UserError(
+      `--real: ${images.length} readable posters in ${dir}${skipped.length ? ` (${skipped.length} unreadable skipped)` : ''}; KID needs at least ${need} (${KID_MIN_SAMPLES} per half)`,
+    );
   }
   return { dir, images, genres: hasManifest ? genres : null, years: hasManifest ? years : null, skipped };
 }
@@ -88,11 +114,22 @@ export function compare(ref: Reference, feats: Float32Array[], seed: number): Me
   const other = featureSet(feats);
   const k = kid(ref.set, other, { seed });
   const pr = precisionRecall(ref.set, other, PR_K, ref.radii);
-  return { n: other.n, fid: frechetToReference(ref.frechet, featureStats(feats)).fid, kid: { mean: k.mean, std: k.std }, precision: pr.precision, recall: pr.recall };
+  return {
+    n: other.n,
+    fid: frechetToReference(ref.frechet, featureStats(feats)).fid,
+    kid: { mean: k.mean, std: k.std },
+    precision: pr.precision,
+    recall: pr.recall,
+  };
 }
 
 /** Splits the real features into reference and held-out halves and measures the scale. */
-export async function prepareScale(net: FeatureNet, real: RealSet, noiseCount: number, seed: number): Promise<{ ref: Reference; scale: Scale }> {
+export async function prepareScale(
+  net: FeatureNet,
+  real: RealSet,
+  noiseCount: number,
+  seed: number,
+): Promise<{ ref: Reference; scale: Scale }> {
   const feats = await featuresOf(net, real.images);
   const order = createRng(seed, 'eval-halves').shuffle(feats.map((_, i) => i));
   const half = Math.floor(order.length / 2);
@@ -102,8 +139,19 @@ export async function prepareScale(net: FeatureNet, real: RealSet, noiseCount: n
   const ref: Reference = { set, frechet: prepareReference(featureStats(a)), radii: knnRadii(set, PR_K) };
   const { width, height } = real.images[0]!;
   const rng = createRng(seed, 'eval-noise');
-  const noise = await featuresOf(net, Array.from({ length: noiseCount }, () => noiseImage(width, height, rng)));
-  return { ref, scale: { reference: a.length, heldOut: b.length, realVsReal: compare(ref, b, seed), noise: compare(ref, noise, seed) } };
+  const noise = await featuresOf(
+    net,
+    Array.from({ length: noiseCount }, () => noiseImage(width, height, rng)),
+  );
+  return {
+    ref,
+    scale: {
+      reference: a.length,
+      heldOut: b.length,
+      realVsReal: compare(ref, b, seed),
+      noise: compare(ref, noise, seed),
+    },
+  };
 }
 
 function threshold(net: FeatureNet, genre: string): number {
@@ -122,15 +170,25 @@ async function shareIn(net: FeatureNet, images: RgbImage[], genre: string): Prom
 export function checkGenres(s: TrainState, genres: readonly string[]): string[] {
   const vocab = s.net.config.condition;
   if (!vocab) {
-    if (genres.length) throw new UserError('--genres needs a conditional checkpoint (trained with dcgan train --conditional)');
+    if (genres.length)
+      throw new UserError('--genres needs a conditional checkpoint (trained with dcgan train --conditional)');
     return [];
   }
   const bad = genres.filter((g) => !vocab.genres.includes(g));
-  if (bad.length) throw new UserError(`--genres: ${bad.join(', ')} not known to this model; valid: ${vocab.genres.join(', ')}`);
+  if (bad.length)
+    throw new UserError(`--genres: ${bad.join(', ')} not known to this model; valid: ${vocab.genres.join(', ')}`);
   return genres.length ? [...genres] : vocab.genres;
 }
 
-export async function genreShares(net: FeatureNet, s: TrainState, real: RealSet, genres: string[], count: number, seed: number, bn: BnMode): Promise<GenreShare[]> {
+export async function genreShares(
+  net: FeatureNet,
+  s: TrainState,
+  real: RealSet,
+  genres: string[],
+  count: number,
+  seed: number,
+  bn: BnMode,
+): Promise<GenreShare[]> {
   const out: GenreShare[] = [];
   const cd = conditionDim(s.net.config);
   for (const g of genres) {
@@ -138,7 +196,11 @@ export async function genreShares(net: FeatureNet, s: TrainState, real: RealSet,
     for (let i = 0; i < count; i++) encodeCondition(s.net.config.condition!, [g], null, y, i * cd);
     const fake = sampleImages(s, count, seed, `eval-genre:${g}`, bn, y);
     const realOf = real.genres ? real.images.filter((_, i) => real.genres![i]!.includes(g)) : [];
-    out.push({ genre: g, generated: await shareIn(net, fake, g), real: real.genres ? await shareIn(net, realOf, g) : null });
+    out.push({
+      genre: g,
+      generated: await shareIn(net, fake, g),
+      real: real.genres ? await shareIn(net, realOf, g) : null,
+    });
   }
   return out;
 }
@@ -163,22 +225,41 @@ function realConditions(s: TrainState, real: RealSet, count: number, seed: numbe
 }
 
 /** Real posters were decoded at the generator's size; the network resizes both sets alike. */
-export async function evaluateState(net: FeatureNet, ref: Reference, s: TrainState, real: RealSet, count: number, seed: number, bn: BnMode): Promise<Metrics> {
-  return compare(ref, await featuresOf(net, sampleImages(s, count, seed, 'eval', bn, realConditions(s, real, count, seed))), seed);
+export async function evaluateState(
+  net: FeatureNet,
+  ref: Reference,
+  s: TrainState,
+  real: RealSet,
+  count: number,
+  seed: number,
+  bn: BnMode,
+): Promise<Metrics> {
+  return compare(
+    ref,
+    await featuresOf(net, sampleImages(s, count, seed, 'eval', bn, realConditions(s, real, count, seed))),
+    seed,
+  );
 }
 
 /**
  * The cheap in-training signal of --eval_every: KID of `count` posters against the real
  * features (fewer subsets than eval; the same network, so the numbers are on eval's scale).
  */
-export function kidScorer(net: FeatureNet, realDir: string, count: number, seed: number): (s: TrainState) => Promise<{ mean: number; std: number }> {
+export function kidScorer(
+  net: FeatureNet,
+  realDir: string,
+  count: number,
+  seed: number,
+): (s: TrainState) => Promise<{ mean: number; std: number }> {
   let real: RealSet | null = null;
   let ref: FeatureSet | null = null;
   return async (s) => {
     // Decoded at the generator's size, known for sure only once the (resumed) state exists.
     real ??= await loadRealPosters(realDir, s.net.config.width, s.net.config.height);
     ref ??= featureSet(await featuresOf(net, real.images));
-    const fake = featureSet(await featuresOf(net, sampleImages(s, count, seed, 'eval-every', 'batch', realConditions(s, real, count, seed))));
+    const fake = featureSet(
+      await featuresOf(net, sampleImages(s, count, seed, 'eval-every', 'batch', realConditions(s, real, count, seed))),
+    );
     const k = kid(ref, fake, { seed, subsets: 50, subsetSize: count });
     return { mean: k.mean, std: k.std };
   };

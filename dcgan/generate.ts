@@ -25,7 +25,10 @@ import { disposeState, samplingNetworks, type TrainState } from './state.js';
 /** A checkpoint directory, a directory of them (newest), or a training output dir (its checkpoints/). */
 export async function resolveCheckpoint(p: string): Promise<string> {
   const stat = await fs.stat(p).catch(() => null);
-  if (!stat?.isDirectory()) throw new UserError(`--checkpoint: ${p} is not a directory (give a ckpt_* directory, a checkpoints directory or a training --output)`);
+  if (!stat?.isDirectory())
+    throw new UserError(
+      `--checkpoint: ${p} is not a directory (give a ckpt_* directory, a checkpoints directory or a training --output)`,
+    );
   if (await fs.stat(path.join(p, 'state.json')).catch(() => null)) return p;
   for (const dir of [p, path.join(p, 'checkpoints')]) {
     const its = await listCheckpoints(dir);
@@ -55,15 +58,23 @@ export interface GenerateResult {
 }
 
 /** Condition rows for `count` posters, or null for an unconditional model (then none may be asked for). */
-function conditions(config: ModelConfig, genres: readonly string[], decade: number | null, count: number): Float32Array | null {
+function conditions(
+  config: ModelConfig,
+  genres: readonly string[],
+  decade: number | null,
+  count: number,
+): Float32Array | null {
   const vocab = config.condition;
   if (!vocab) {
-    if (genres.length || decade !== null) throw new UserError('--genre/--decade need a conditional checkpoint (train with dcgan train --conditional)');
+    if (genres.length || decade !== null)
+      throw new UserError('--genre/--decade need a conditional checkpoint (train with dcgan train --conditional)');
     return null;
   }
   const bad = genres.filter((g) => !vocab.genres.includes(g));
-  if (bad.length) throw new UserError(`--genre: ${bad.join(', ')} not known to this model; valid: ${vocab.genres.join(', ')}`);
-  if (decade !== null && !vocab.decades.includes(decade)) throw new UserError(`--decade: ${decade} not known to this model; valid: ${vocab.decades.join(', ')}`);
+  if (bad.length)
+    throw new UserError(`--genre: ${bad.join(', ')} not known to this model; valid: ${vocab.genres.join(', ')}`);
+  if (decade !== null && !vocab.decades.includes(decade))
+    throw new UserError(`--decade: ${decade} not known to this model; valid: ${vocab.decades.join(', ')}`);
   const cd = conditionDim(config);
   const y = new Float32Array(count * cd);
   for (let i = 0; i < count; i++) encodeCondition(vocab, genres, decade, y, i * cd);
@@ -96,7 +107,15 @@ export async function openGenerator(checkpoint: string, bn: BnMode): Promise<Pos
     if (!Number.isInteger(count) || count < 1) throw new Error(`latent of ${z.length} values is not rows of ${c.zDim}`);
     const y = conditions(c, genres, decade, count);
     // G's moving average when the checkpoint keeps one (small-data recipe): what grids and eval show too.
-    return tf.tidy(() => generator(samplingNetworks(s), tf.tensor2d(z, [count, c.zDim]), y ? tf.tensor2d(y, [count, cd]) : null, bn).dataSync() as Float32Array);
+    return tf.tidy(
+      () =>
+        generator(
+          samplingNetworks(s),
+          tf.tensor2d(z, [count, c.zDim]),
+          y ? tf.tensor2d(y, [count, cd]) : null,
+          bn,
+        ).dataSync() as Float32Array,
+    );
   };
   return {
     checkpoint: ckpt,
@@ -122,8 +141,18 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
     const out = await OwnedDir.open(o.output);
     const own = await OwnedDir.open(posters);
     // Checked before anything is written: a user's grid.png or poster_0001.png is never replaced.
-    const foreign = [...(await out.foreign(['grid.png', 'grid.json'])), ...(await own.foreign(names)).map((n) => `posters/${n}`)];
-    if (foreign.length) throw foreignFilesError(o.output, foreign, 'dcgan generate', 'grid.png, grid.json and posters/poster_*.png', 'move them away or choose another --output');
+    const foreign = [
+      ...(await out.foreign(['grid.png', 'grid.json'])),
+      ...(await own.foreign(names)).map((n) => `posters/${n}`),
+    ];
+    if (foreign.length)
+      throw foreignFilesError(
+        o.output,
+        foreign,
+        'dcgan generate',
+        'grid.png, grid.json and posters/poster_*.png',
+        'move them away or choose another --output',
+      );
     await out.claim(['posters', 'grid.png', 'grid.json']);
     await own.claim(names);
     const files: string[] = [];
@@ -144,9 +173,17 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
       seed: o.seed,
       z_dim: g.zDim,
       checkpoint: g.checkpoint,
-      ...(g.condition ? { conditional: Array.from({ length: o.count }, () => ({ genres: o.genres, decade: o.decade })) } : {}),
+      ...(g.condition
+        ? { conditional: Array.from({ length: o.count }, () => ({ genres: o.genres, decade: o.decade })) }
+        : {}),
     });
-    return { checkpoint: g.checkpoint, iteration: g.iteration, files, grid, diversity: meanPairwiseDistance(pixels, o.count) };
+    return {
+      checkpoint: g.checkpoint,
+      iteration: g.iteration,
+      files,
+      grid,
+      diversity: meanPairwiseDistance(pixels, o.count),
+    };
   } finally {
     g.dispose();
   }
@@ -156,7 +193,15 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
  * `count` posters from the checkpoint's sampling networks (G's EMA when kept), in batches so
  * memory stays flat; `y` holds one condition row per poster for conditional models.
  */
-export function sampleImages(s: TrainState, count: number, seed: number, purpose: string, bn: BnMode, y: Float32Array | null = null, batch = 100): RgbImage[] {
+export function sampleImages(
+  s: TrainState,
+  count: number,
+  seed: number,
+  purpose: string,
+  bn: BnMode,
+  y: Float32Array | null = null,
+  batch = 100,
+): RgbImage[] {
   const c = s.net.config;
   const cd = conditionDim(c);
   const z = uniformLatent(seed, purpose, count, c.zDim);

@@ -36,7 +36,12 @@ export function meanPairwiseDistance(pixels: Float32Array, count: number): numbe
 }
 
 /** The grid PNG, then its sidecar (src/artifacts/grid-sidecar.ts). */
-export async function writeGrid(dir: string, images: RgbImage[], geometry: GridGeometry, sidecar: GridSidecar): Promise<string> {
+export async function writeGrid(
+  dir: string,
+  images: RgbImage[],
+  geometry: GridGeometry,
+  sidecar: GridSidecar,
+): Promise<string> {
   const png = path.join(dir, `${gridBase(sidecar.iteration)}.png`);
   await writeFileAtomic(png, await encodePng(composeGrid(images, geometry)));
   await writeSidecar(png, sidecar);

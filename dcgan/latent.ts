@@ -17,7 +17,8 @@ export function uniformLatent(seed: number, purpose: string, count: number, zDim
 export const iterationLatent = (seed: number, iteration: number, count: number, zDim: number): Float32Array =>
   uniformLatent(seed, `z:${iteration}`, count, zDim);
 
-export const fixedLatent = (seed: number, count: number, zDim: number): Float32Array => uniformLatent(seed, 'fixed_z', count, zDim);
+export const fixedLatent = (seed: number, count: number, zDim: number): Float32Array =>
+  uniformLatent(seed, 'fixed_z', count, zDim);
 
 export function epochOrder(seed: number, epoch: number, size: number): number[] {
   return createRng(seed, `shuffle:${epoch}`).shuffle(Array.from({ length: size }, (_, i) => i));

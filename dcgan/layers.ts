@@ -19,7 +19,13 @@ export function initNormal(rng: Rng, size: number, std: number, truncated: boole
   return out;
 }
 
-export function addVar(params: Params, name: string, shape: number[], values: Float32Array, trainable = true): tf.Variable {
+export function addVar(
+  params: Params,
+  name: string,
+  shape: number[],
+  values: Float32Array,
+  trainable = true,
+): tf.Variable {
   const v = tf.variable(tf.tensor(values, shape, 'float32'), trainable, `${name}_${nextId++}`);
   params.set(name, v);
   return v;
@@ -34,16 +40,26 @@ export function get(params: Params, name: string): tf.Variable {
 
 export function activate(x: tf.Tensor, a: Activation): tf.Tensor {
   switch (a) {
-    case 'relu': return tf.relu(x);
-    case 'relu6': return tf.relu6(x);
-    case 'lrelu': return tf.leakyRelu(x, 0.2);
-    case 'elu': return tf.elu(x);
-    case 'selu': return tf.selu(x);
-    case 'tanh': return tf.tanh(x);
-    case 'sigmoid': return tf.sigmoid(x);
-    case 'softplus': return tf.softplus(x);
-    case 'softsign': return tf.div(x, tf.add(tf.abs(x), 1));
-    case 'swish': return tf.mul(x, tf.sigmoid(x));
+    case 'relu':
+      return tf.relu(x);
+    case 'relu6':
+      return tf.relu6(x);
+    case 'lrelu':
+      return tf.leakyRelu(x, 0.2);
+    case 'elu':
+      return tf.elu(x);
+    case 'selu':
+      return tf.selu(x);
+    case 'tanh':
+      return tf.tanh(x);
+    case 'sigmoid':
+      return tf.sigmoid(x);
+    case 'softplus':
+      return tf.softplus(x);
+    case 'softsign':
+      return tf.div(x, tf.add(tf.abs(x), 1));
+    case 'swish':
+      return tf.mul(x, tf.sigmoid(x));
   }
 }
 
@@ -68,7 +84,14 @@ export function batchNorm(params: Params, name: string, x: tf.Tensor, mode: BnMo
   const gamma = get(params, `${name}/gamma`);
   const beta = get(params, `${name}/beta`);
   if (mode === 'moving') {
-    return tf.batchNorm(x, get(params, `${name}/moving_mean`), get(params, `${name}/moving_variance`), beta, gamma, BN_EPSILON);
+    return tf.batchNorm(
+      x,
+      get(params, `${name}/moving_mean`),
+      get(params, `${name}/moving_variance`),
+      beta,
+      gamma,
+      BN_EPSILON,
+    );
   }
   const { y, mean, variance } = batchNormTrain(x, gamma, beta, BN_EPSILON);
   stats?.push({ name, mean: tf.keep(mean), variance: tf.keep(variance) });

@@ -5,9 +5,24 @@
  */
 import { tf } from '../engine/index.js';
 import { createRng } from '../src/core/random.js';
-import { type ModelConfig, conditionDim, discriminatorChannels, generatorChannels, layerSizes, smallestMap } from './config.js';
 import {
-  type BnMode, type BnStats, type Params, activate, addBatchNorm, addVar, batchNorm, get, initNormal,
+  type ModelConfig,
+  conditionDim,
+  discriminatorChannels,
+  generatorChannels,
+  layerSizes,
+  smallestMap,
+} from './config.js';
+import {
+  type BnMode,
+  type BnStats,
+  type Params,
+  activate,
+  addBatchNorm,
+  addVar,
+  batchNorm,
+  get,
+  initNormal,
 } from './layers.js';
 
 const STD = 0.02;
@@ -69,7 +84,12 @@ export function createNetworks(config: ModelConfig, seed: number): Networks {
   for (let i = 1; i < gch.length; i++) {
     const [cin, cout] = [gch[i - 1]!, gch[i]!];
     // conv2dTranspose filters are [kh, kw, out, in].
-    addVar(g, `g_h${i}/w`, [config.kH, config.kW, cout, cin], initNormal(rngG, config.kH * config.kW * cout * cin, STD, false));
+    addVar(
+      g,
+      `g_h${i}/w`,
+      [config.kH, config.kW, cout, cin],
+      initNormal(rngG, config.kH * config.kW * cout * cin, STD, false),
+    );
     addVar(g, `g_h${i}/b`, [cout], new Float32Array(cout));
     if (config.batchNormG && i < gch.length - 1) addBatchNorm(g, `g_bn${i}`, cout);
   }
@@ -77,7 +97,12 @@ export function createNetworks(config: ModelConfig, seed: number): Networks {
   const dch = discriminatorChannels(config);
   let cin: number = config.channels;
   dch.forEach((cout, i) => {
-    addVar(d, `d_h${i}_conv/w`, [config.kH, config.kW, cin, cout], initNormal(rngD, config.kH * config.kW * cin * cout, STD, true));
+    addVar(
+      d,
+      `d_h${i}_conv/w`,
+      [config.kH, config.kW, cin, cout],
+      initNormal(rngD, config.kH * config.kW * cin * cout, STD, true),
+    );
     addVar(d, `d_h${i}_conv/b`, [cout], new Float32Array(cout));
     // carpedm20 leaves the first layer without batch norm: normalising raw pixels hurts.
     if (config.batchNormD && i > 0) addBatchNorm(d, `d_bn${i}`, cout);
@@ -96,7 +121,13 @@ export function createNetworks(config: ModelConfig, seed: number): Networks {
  * G(z[, y]) -> images in [-1, 1]. mode 'batch' normalises with this batch's statistics (and
  * reports them in `stats` for the running averages); 'moving' uses the running averages.
  */
-export function generator(n: Networks, z: tf.Tensor2D, y: tf.Tensor2D | null, mode: BnMode, stats?: BnStats[]): tf.Tensor4D {
+export function generator(
+  n: Networks,
+  z: tf.Tensor2D,
+  y: tf.Tensor2D | null,
+  mode: BnMode,
+  stats?: BnStats[],
+): tf.Tensor4D {
   const c = n.config;
   const g = n.g;
   const gch = generatorChannels(c);
@@ -111,7 +142,10 @@ export function generator(n: Networks, z: tf.Tensor2D, y: tf.Tensor2D | null, mo
   for (let i = 1; i < gch.length; i++) {
     const shape: [number, number, number, number] = [B, hs[i]!, ws[i]!, gch[i]!];
     // i=1 [B,8,8,256]  i=2 [B,16,16,128]  i=3 [B,32,32,64]  i=4 [B,64,64,3]
-    x = tf.add(tf.conv2dTranspose(x as tf.Tensor4D, get(g, `g_h${i}/w`) as tf.Tensor4D, shape, 2, 'same'), get(g, `g_h${i}/b`));
+    x = tf.add(
+      tf.conv2dTranspose(x as tf.Tensor4D, get(g, `g_h${i}/w`) as tf.Tensor4D, shape, 2, 'same'),
+      get(g, `g_h${i}/b`),
+    );
     if (i === gch.length - 1) return tf.tanh(x) as tf.Tensor4D;
     if (c.batchNormG) x = batchNorm(g, `g_bn${i}`, x, mode, stats);
     x = activate(x, c.activationG);
@@ -126,7 +160,10 @@ export function discriminator(n: Networks, x: tf.Tensor4D, y: tf.Tensor2D | null
   let h: tf.Tensor = x; //                                       [B, 64, 64, 3]
   discriminatorChannels(c).forEach((_, i) => {
     // i=0 [B,32,32,64]  i=1 [B,16,16,128]  i=2 [B,8,8,256]  i=3 [B,4,4,512]
-    h = tf.add(tf.conv2d(h as tf.Tensor4D, get(d, `d_h${i}_conv/w`) as tf.Tensor4D, 2, 'same'), get(d, `d_h${i}_conv/b`));
+    h = tf.add(
+      tf.conv2d(h as tf.Tensor4D, get(d, `d_h${i}_conv/w`) as tf.Tensor4D, 2, 'same'),
+      get(d, `d_h${i}_conv/b`),
+    );
     if (c.batchNormD && i > 0) h = batchNorm(d, `d_bn${i}`, h, 'batch');
     h = activate(h, c.activationD);
   });

@@ -34,9 +34,17 @@ export interface Recipe {
 }
 
 export const SEED_RECIPE: Recipe = { loss: 'bce', diffAugment: [], mirror: false, emaDecay: 0 };
-export const SMALL_DATA_RECIPE: Recipe = { loss: 'hinge', diffAugment: ['color', 'translation', 'cutout'], mirror: true, emaDecay: 0.999 };
+export const SMALL_DATA_RECIPE: Recipe = {
+  loss: 'hinge',
+  diffAugment: ['color', 'translation', 'cutout'],
+  mirror: true,
+  emaDecay: 0.999,
+};
 
-export const recipeByName = (name: RecipeName): Recipe => ({ ...(name === 'seed' ? SEED_RECIPE : SMALL_DATA_RECIPE), diffAugment: [...(name === 'seed' ? SEED_RECIPE : SMALL_DATA_RECIPE).diffAugment] });
+export const recipeByName = (name: RecipeName): Recipe => ({
+  ...(name === 'seed' ? SEED_RECIPE : SMALL_DATA_RECIPE),
+  diffAugment: [...(name === 'seed' ? SEED_RECIPE : SMALL_DATA_RECIPE).diffAugment],
+});
 
 export const isSeedRecipe = (r: Recipe): boolean =>
   r.loss === 'bce' && r.diffAugment.length === 0 && !r.mirror && r.emaDecay === 0;
@@ -45,7 +53,8 @@ export const isSeedRecipe = (r: Recipe): boolean =>
 export function parseAugments(items: readonly string[]): Augment[] {
   if (items.length === 1 && items[0] === 'none') return [];
   const bad = items.filter((i) => !(AUGMENTS as readonly string[]).includes(i));
-  if (bad.length) throw new UserError(`--diff_augment: unknown ${bad.join(', ')}; valid: none or a list of ${AUGMENTS.join(', ')}`);
+  if (bad.length)
+    throw new UserError(`--diff_augment: unknown ${bad.join(', ')}; valid: none or a list of ${AUGMENTS.join(', ')}`);
   return [...new Set(items)] as Augment[];
 }
 

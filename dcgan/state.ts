@@ -36,7 +36,13 @@ export function cloneParams(p: Params): Params {
 }
 
 export function createState(
-  config: ModelConfig, seed: number, train: TrainOptions, fixedZ: Float32Array, fixedY: Float32Array | null, datasetSize: number, recipe: Recipe = SEED_RECIPE,
+  config: ModelConfig,
+  seed: number,
+  train: TrainOptions,
+  fixedZ: Float32Array,
+  fixedY: Float32Array | null,
+  datasetSize: number,
+  recipe: Recipe = SEED_RECIPE,
 ): TrainState {
   const net = createNetworks(config, seed);
   return {
@@ -72,7 +78,10 @@ export function namedTensors(s: TrainState): [string, tf.Variable][] {
   for (const [k, v] of s.net.g) out.push([`g/${k}`, v]);
   for (const [k, v] of s.net.d) out.push([`d/${k}`, v]);
   for (const [k, v] of s.emaG ?? []) out.push([`ema_g/${k}`, v]);
-  for (const [tag, opt, p] of [['adam_g', s.optG, s.net.g], ['adam_d', s.optD, s.net.d]] as const) {
+  for (const [tag, opt, p] of [
+    ['adam_g', s.optG, s.net.g],
+    ['adam_d', s.optD, s.net.d],
+  ] as const) {
     paramNames(p).forEach((k, i) => {
       out.push([`${tag}/m/${k}`, opt.m[i]!]);
       out.push([`${tag}/v/${k}`, opt.v[i]!]);

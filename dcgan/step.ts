@@ -25,10 +25,18 @@ const hingeReal = (logits: tf.Tensor): tf.Scalar => tf.mean(tf.relu(tf.sub(1, lo
 const hingeFake = (logits: tf.Tensor): tf.Scalar => tf.mean(tf.relu(tf.add(1, logits)));
 
 /** The augmentation a D call sees; identity without DiffAugment. */
-const augmenter = (s: TrainState, rng: Rng | null) => (x: tf.Tensor4D): tf.Tensor4D =>
-  rng && s.recipe.diffAugment.length ? diffAugment(x, s.recipe.diffAugment, rng) : x;
+const augmenter =
+  (s: TrainState, rng: Rng | null) =>
+  (x: tf.Tensor4D): tf.Tensor4D =>
+    rng && s.recipe.diffAugment.length ? diffAugment(x, s.recipe.diffAugment, rng) : x;
 
-export function discriminatorStep(s: TrainState, real: tf.Tensor4D, z: tf.Tensor2D, y: tf.Tensor2D | null, rng: Rng | null = null): number {
+export function discriminatorStep(
+  s: TrainState,
+  real: tf.Tensor4D,
+  z: tf.Tensor2D,
+  y: tf.Tensor2D | null,
+  rng: Rng | null = null,
+): number {
   const n = s.net;
   const aug = augmenter(s, rng);
   const stats: BnStats[] = [];
@@ -63,7 +71,13 @@ export function generatorStep(s: TrainState, z: tf.Tensor2D, y: tf.Tensor2D | nu
 }
 
 /** Iteration `it` (1-based): its augmentations draw from their own seeded stream. */
-export function trainIteration(s: TrainState, real: tf.Tensor4D, z: tf.Tensor2D, y: tf.Tensor2D | null, it = s.iteration + 1): StepLosses {
+export function trainIteration(
+  s: TrainState,
+  real: tf.Tensor4D,
+  z: tf.Tensor2D,
+  y: tf.Tensor2D | null,
+  it = s.iteration + 1,
+): StepLosses {
   const rng = s.recipe.diffAugment.length ? createRng(s.seed, `diffaugment:${it}`) : null;
   const d = discriminatorStep(s, real, z, y, rng);
   let g = NaN;

@@ -17,9 +17,21 @@ import { formatSkipped, skippedListText } from '../src/core/skipped.js';
 import { tf } from '../engine/index.js';
 import { type ModelConfig, type TrainOptions, batchSizeOf, conditionDim } from './config.js';
 import {
-  CHECKPOINT_NAME, listCheckpoints, loadLatestCheckpoint, removeCheckpointTemps, removeCheckpoints, saveCheckpoint,
+  CHECKPOINT_NAME,
+  listCheckpoints,
+  loadLatestCheckpoint,
+  removeCheckpointTemps,
+  removeCheckpoints,
+  saveCheckpoint,
 } from './checkpoint.js';
-import { batchPixels, conditionVocab, encodeCondition, loadTrainingSet, type SourceOptions, type TrainingSet } from './data.js';
+import {
+  batchPixels,
+  conditionVocab,
+  encodeCondition,
+  loadTrainingSet,
+  type SourceOptions,
+  type TrainingSet,
+} from './data.js';
 import { mirrorHalf } from './augment.js';
 import { epochOrder, fixedLatent, gridConditions, iterationLatent, type CellCondition } from './latent.js';
 import { GRID_GAP, meanPairwiseDistance, toImages, writeGrid } from './grids.js';
@@ -87,11 +99,23 @@ const SKIPPED_LIST = 'skipped-posters.txt';
 async function checkForeign(run: TrainRun, out: OwnedDir, ck: OwnedDir): Promise<void> {
   const foreign = await out.foreign(TRAIN_OUTPUT_NAMES);
   if (foreign.length) {
-    throw foreignFilesError(run.output, foreign, 'dcgan train', 'grid_*.png/.json, losses.csv and train.mp4', 'move them away or choose another --output');
+    throw foreignFilesError(
+      run.output,
+      foreign,
+      'dcgan train',
+      'grid_*.png/.json, losses.csv and train.mp4',
+      'move them away or choose another --output',
+    );
   }
   const ckForeign = await ck.foreign(CHECKPOINT_NAME);
   if (ckForeign.length) {
-    throw foreignFilesError(run.checkpointDir, ckForeign, 'dcgan train', 'ckpt_* checkpoints', 'move them away or choose another --checkpoint_dir');
+    throw foreignFilesError(
+      run.checkpointDir,
+      ckForeign,
+      'dcgan train',
+      'ckpt_* checkpoints',
+      'move them away or choose another --checkpoint_dir',
+    );
   }
 }
 
@@ -119,7 +143,10 @@ async function removeEarlierRun(out: OwnedDir, ck: OwnedDir, dir: string): Promi
   return removed;
 }
 
-async function startState(run: TrainRun, set: (batch: number) => Promise<TrainingSet>): Promise<{ state: TrainState; data: TrainingSet; cells: CellCondition[] | null }> {
+async function startState(
+  run: TrainRun,
+  set: (batch: number) => Promise<TrainingSet>,
+): Promise<{ state: TrainState; data: TrainingSet; cells: CellCondition[] | null }> {
   const out = await OwnedDir.open(run.output);
   const ckDir = await OwnedDir.open(run.checkpointDir);
   await checkForeign(run, out, ckDir);
@@ -132,30 +159,48 @@ async function startState(run: TrainRun, set: (batch: number) => Promise<Trainin
     for (const s of found.skipped) log(run, `warning: skipped damaged checkpoint ${s}`);
     const s = found.state;
     const ck = s.net.config;
-    const differ = (given: object | undefined, saved: object): string[] => Object.entries(given ?? {})
-      .filter(([k, v]) => JSON.stringify((saved as Record<string, unknown>)[k]) !== JSON.stringify(v))
-      .map(([k]) => `${k}=${JSON.stringify((saved as Record<string, unknown>)[k])}`);
+    const differ = (given: object | undefined, saved: object): string[] =>
+      Object.entries(given ?? {})
+        .filter(([k, v]) => JSON.stringify((saved as Record<string, unknown>)[k]) !== JSON.stringify(v))
+        .map(([k]) => `${k}=${JSON.stringify((saved as Record<string, unknown>)[k])}`);
     const diffs = [...differ(run.explicit, ck), ...differ(run.explicitRecipe, s.recipe)];
     if (diffs.length) {
       disposeState(s);
-      throw new UserError(`--resume: the checkpoint was trained with ${diffs.join(', ')}; drop those flags or start a new run in another --output`);
+      throw new UserError(
+        `--resume: the checkpoint was trained with ${diffs.join(', ')}; drop those flags or start a new run in another --output`,
+      );
     }
     if (run.train.rows !== s.train.rows || run.train.cols !== s.train.cols) {
-      log(run, `note: the checkpoint's grid is ${s.train.rows}x${s.train.cols} (its batch size); --grid_height/--grid_width are ignored on --resume`);
+      log(
+        run,
+        `note: the checkpoint's grid is ${s.train.rows}x${s.train.cols} (its batch size); --grid_height/--grid_width are ignored on --resume`,
+      );
     }
     // Hyper-parameters may change on resume: the ones given now win, the rest stay the checkpoint's.
-    s.train = { ...s.train, ...run.explicitTrain, rows: s.train.rows, cols: s.train.cols, batchSize: s.train.batchSize };
+    s.train = {
+      ...s.train,
+      ...run.explicitTrain,
+      rows: s.train.rows,
+      cols: s.train.cols,
+      batchSize: s.train.batchSize,
+    };
     s.optG.opts.learningRate = s.train.learningRateG;
     s.optD.opts.learningRate = s.train.learningRateD;
     s.optG.opts.beta1 = s.optD.opts.beta1 = s.train.beta1;
     const data = await set(batchSizeOf(s.train));
     if (data.entries.length !== s.datasetSize) {
-      log(run, `warning: the checkpoint was trained on ${s.datasetSize} posters, ${run.input} has ${data.entries.length}; batches will differ from the original run`);
+      log(
+        run,
+        `warning: the checkpoint was trained on ${s.datasetSize} posters, ${run.input} has ${data.entries.length}; batches will differ from the original run`,
+      );
     }
     await out.claim([LOSSES_FILE]);
     const kept = await trimLosses(lossesPath(run.output), s.iteration);
     const removed = await removeGridsAfter(out, s.iteration);
-    log(run, `resuming from ${found.path} (iteration ${s.iteration}; ${kept} loss rows kept${removed ? `, ${removed} later grids removed` : ''})`);
+    log(
+      run,
+      `resuming from ${found.path} (iteration ${s.iteration}; ${kept} loss rows kept${removed ? `, ${removed} later grids removed` : ''})`,
+    );
     const cells = ck.condition ? gridConditions(ck.condition, s.train.rows, s.train.cols) : null;
     return { state: s, data, cells };
   }
@@ -172,7 +217,9 @@ async function startState(run: TrainRun, set: (batch: number) => Promise<Trainin
   }
   const data = await set(batchSizeOf(run.train));
   if (run.conditional && data.entries.every((e) => e.genres.length === 0 && e.year === null)) {
-    throw new UserError(`--conditional needs genres and years: ${run.input} has no manifest.json with them; prepare it with prepare-dcgan`);
+    throw new UserError(
+      `--conditional needs genres and years: ${run.input} has no manifest.json with them; prepare it with prepare-dcgan`,
+    );
   }
   const config: ModelConfig = { ...run.config, condition: run.conditional ? conditionVocab(data.entries) : null };
   // The fixed sample latents: one per grid cell, whatever the training batch.
@@ -184,7 +231,15 @@ async function startState(run: TrainRun, set: (batch: number) => Promise<Trainin
     fixedY = new Float32Array(B * cd);
     cells.forEach((c, i) => encodeCondition(config.condition!, c.genres, c.decade, fixedY!, i * cd));
   }
-  const state = createState(config, run.seed, run.train, fixedLatent(run.seed, B, config.zDim), fixedY, data.entries.length, run.recipe);
+  const state = createState(
+    config,
+    run.seed,
+    run.train,
+    fixedLatent(run.seed, B, config.zDim),
+    fixedY,
+    data.entries.length,
+    run.recipe,
+  );
   await out.claim([LOSSES_FILE]);
   await startLosses(lossesPath(run.output));
   return { state, data, cells };
@@ -197,7 +252,11 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     const c = run.config;
     return loadTrainingSet(run.input, c.width, c.height, batch, run.quiet, run.source);
   };
-  const { state: s, data, cells: cellConditions } = await startState(run, loadSet).catch(async (err: unknown) => {
+  const {
+    state: s,
+    data,
+    cells: cellConditions,
+  } = await startState(run, loadSet).catch(async (err: unknown) => {
     // A run refused before it wrote anything (no posters, a bad checkpoint) leaves no empty
     // output directory behind; rmdir removes only an empty one.
     if (created) await fs.rmdir(run.output).catch(() => undefined);
@@ -216,13 +275,15 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     const list = path.join(run.output, SKIPPED_LIST);
     await out.claim([SKIPPED_LIST]);
     await writeFileAtomic(list, skippedListText(data.skipped));
-    for (const l of formatSkipped(data.skipped, 'dcgan train: posters that could not be decoded are left out', list)) log(run, l);
+    for (const l of formatSkipped(data.skipped, 'dcgan train: posters that could not be decoded are left out', list))
+      log(run, l);
   }
   const perEpoch = Math.floor(Math.min(data.entries.length, run.trainSize ?? Infinity) / B);
   const total = run.iterations > 0 ? run.iterations : run.epochs * perEpoch;
   const cd = conditionDim(c);
   const labels = c.condition ? new Float32Array(data.entries.length * cd) : null;
-  if (labels && c.condition) data.entries.forEach((e, i) => encodeCondition(c.condition!, e.genres, e.year, labels, i * cd));
+  if (labels && c.condition)
+    data.entries.forEach((e, i) => encodeCondition(c.condition!, e.genres, e.year, labels, i * cd));
   const geometry = { rows: s.train.rows, cols: s.train.cols, cellWidth: c.width, cellHeight: c.height, gap: GRID_GAP };
   const losses = new LossLog(lossesPath(run.output));
   const grids: string[] = [];
@@ -255,7 +316,10 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     await out.claim([KID_CSV]);
     await writeKidRow(run.output, it, k.mean, k.std);
     const better = best === null || k.mean < best.kid;
-    log(run, `\nKID at iteration ${it}: ${k.mean.toFixed(4)} ± ${k.std.toFixed(4)}${better ? ' (best so far: kept in ' + bestDir + ')' : ` (best ${best!.kid.toFixed(4)} at ${best!.iteration})`}`);
+    log(
+      run,
+      `\nKID at iteration ${it}: ${k.mean.toFixed(4)} ± ${k.std.toFixed(4)}${better ? ' (best so far: kept in ' + bestDir + ')' : ` (best ${best!.kid.toFixed(4)} at ${best!.iteration})`}`,
+    );
     if (!better) return;
     await saveCheckpoint(s, bestDir, 1);
     best = { iteration: it, kid: k.mean };
@@ -263,7 +327,10 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     await writeBest(bestDir, best);
   };
 
-  log(run, `training on ${data.entries.length} posters at ${c.width}x${c.height}, batch ${B} (${s.train.rows}x${s.train.cols} grid), ${perEpoch} iterations per epoch, iterations ${s.iteration + 1}-${total}`);
+  log(
+    run,
+    `training on ${data.entries.length} posters at ${c.width}x${c.height}, batch ${B} (${s.train.rows}x${s.train.cols} grid), ${perEpoch} iterations per epoch, iterations ${s.iteration + 1}-${total}`,
+  );
   if (s.iteration === 0) await grid(0);
   let stop = false;
   const onSignal = (): void => {
@@ -324,5 +391,11 @@ export async function train(run: TrainRun): Promise<TrainResult> {
     process.off('SIGTERM', onSignal);
   }
   const seconds = (Date.now() - start) / 1000;
-  return { state: s, iterations: s.iteration - first, imagesPerSecond: seconds > 0 ? ((s.iteration - first) * B) / seconds : 0, grids, stoppedEarly: stop };
+  return {
+    state: s,
+    iterations: s.iteration - first,
+    imagesPerSecond: seconds > 0 ? ((s.iteration - first) * B) / seconds : 0,
+    grids,
+    stoppedEarly: stop,
+  };
 }

@@ -28,5 +28,11 @@ export async function renderTrainingVideo(o: TrainingVideoOptions): Promise<Rend
   const grids = await listGrids(o.input);
   if (!grids.length) throw new UserError(`${o.input} has no grid_*.png; run dcgan train first or pass --input`);
   const captions = o.caption ? await Promise.all(grids.map((g) => captionFor(g.file, g.iteration))) : null;
-  return renderVideo({ frames: grids.map((g) => g.file), output: o.output, seconds: o.seconds, resolution: o.resolution, captions });
+  return renderVideo({
+    frames: grids.map((g) => g.file),
+    output: o.output,
+    seconds: o.seconds,
+    resolution: o.resolution,
+    captions,
+  });
 }

@@ -71,13 +71,30 @@ export async function testMode(o: TestModeOptions): Promise<TestModeResult> {
     // Someone else's file under a name test mode writes stops it before anything is written.
     const owned = await OwnedDir.open(dir);
     const sweepName = (d: number): string => `arange_${String(d).padStart(3, '0')}.png`;
-    const names = ['samples.png', 'samples.json', ...(o.visualize ? Array.from({ length: c.zDim }, (_, d) => sweepName(d)) : [])];
+    const names = [
+      'samples.png',
+      'samples.json',
+      ...(o.visualize ? Array.from({ length: c.zDim }, (_, d) => sweepName(d)) : []),
+    ];
     const foreign = await owned.foreign([...names, 'interpolation.mp4']);
-    if (foreign.length) throw foreignFilesError(dir, foreign, 'dcgan test mode', 'samples.png, samples.json, arange_*.png and interpolation.mp4', 'move them away or choose another --sample_dir');
+    if (foreign.length)
+      throw foreignFilesError(
+        dir,
+        foreign,
+        'dcgan test mode',
+        'samples.png, samples.json, arange_*.png and interpolation.mp4',
+        'move them away or choose another --sample_dir',
+      );
     await owned.claim(names);
     const samples = path.join(dir, 'samples.png');
     await writeGridPng(samples, s, uniformLatent(o.seed, 'test', n, c.zDim), g);
-    await writeJsonAtomic(path.join(dir, 'samples.json'), { iteration: s.iteration, ...g, seed: o.seed, z_dim: c.zDim, checkpoint: ckpt });
+    await writeJsonAtomic(path.join(dir, 'samples.json'), {
+      iteration: s.iteration,
+      ...g,
+      seed: o.seed,
+      z_dim: c.zDim,
+      checkpoint: ckpt,
+    });
     const result: TestModeResult = { checkpoint: ckpt, iteration: s.iteration, samples, sweeps: [], video: null };
     if (!o.visualize) return result;
 

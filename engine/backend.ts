@@ -17,14 +17,18 @@ export const BACKEND_ENV = 'POSTER_STUDIO_BACKEND';
 export const AUTO_ORDER: readonly ConcreteBackend[] = ['tensorflow', 'native', 'wasm', 'cpu'];
 
 export const INSTALL_HINT: Record<ConcreteBackend, string> = {
-  tensorflow: 'install it with `npm install @tensorflow/tfjs-node` (or `@tensorflow/tfjs-node-gpu` on a CUDA machine); both download libtensorflow at install time',
-  native: "rebuild it with `npm rebuild poster-studio` (needs g++, make and python3)",
+  tensorflow:
+    'install it with `npm install @tensorflow/tfjs-node` (or `@tensorflow/tfjs-node-gpu` on a CUDA machine); both download libtensorflow at install time',
+  native: 'rebuild it with `npm rebuild poster-studio` (needs g++, make and python3)',
   wasm: 'install it with `npm install @tensorflow/tfjs-backend-wasm`',
   cpu: 'reinstall @tensorflow/tfjs (`npm install`)',
 };
 
 /** Which backend was asked for and by whom: an explicit flag beats the environment, which beats auto. */
-export function resolveRequest(flag: string | undefined, env: string | undefined = process.env[BACKEND_ENV]): { want: BackendName; source: string } {
+export function resolveRequest(
+  flag: string | undefined,
+  env: string | undefined = process.env[BACKEND_ENV],
+): { want: BackendName; source: string } {
   const check = (value: string, source: string): { want: BackendName; source: string } => {
     const v = value.trim().toLowerCase();
     if (!(BACKENDS as readonly string[]).includes(v)) {
@@ -56,7 +60,9 @@ export async function selectBackend(want: BackendName, probes: Probes, source = 
   if (want !== 'auto') {
     const p = await probes[want]();
     if (!p.ok) {
-      throw new UserError(`backend '${want}' (from ${source}) is not available: ${p.reason}; ${INSTALL_HINT[want]}, or choose another --backend (${BACKENDS.join(', ')})`);
+      throw new UserError(
+        `backend '${want}' (from ${source}) is not available: ${p.reason}; ${INSTALL_HINT[want]}, or choose another --backend (${BACKENDS.join(', ')})`,
+      );
     }
     return { name: want, lines: [announce(want, p.detail)] };
   }
@@ -74,7 +80,8 @@ export async function selectBackend(want: BackendName, probes: Probes, source = 
   throw new UserError(`no TensorFlow.js backend could start; ${INSTALL_HINT.cpu}`);
 }
 
-export const announce = (name: ConcreteBackend, detail?: string): string => `backend: ${name}${detail ? ` (${detail})` : ''}`;
+export const announce = (name: ConcreteBackend, detail?: string): string =>
+  `backend: ${name}${detail ? ` (${detail})` : ''}`;
 
 export const fallbackLine = (reason: string, next: ConcreteBackend): string =>
   `native kernels unavailable (${reason}); falling back to ${next}, which is several times slower`;

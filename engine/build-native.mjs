@@ -14,7 +14,17 @@ const FALLBACK = 'the studio will fall back to a slower backend (wasm/cpu)';
 function findNodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp, // npm sets this for lifecycle scripts
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    join(
+      dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
     '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
     '/usr/local/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
   ];
@@ -54,20 +64,32 @@ function main() {
   const why = (t) => {
     if (r.error) return r.error.message;
     const own = out.filter((l) => /error/i.test(l) && t.sources.some((src) => l.includes(src)));
-    return (own.length ? own : out.filter((l) => /error/i.test(l))).slice(-3).join(' | ') || `node-gyp exited with ${r.status}`;
+    return (
+      (own.length ? own : out.filter((l) => /error/i.test(l))).slice(-3).join(' | ') ||
+      `node-gyp exited with ${r.status}`
+    );
   };
   if (failed.length) console.log(out.slice(-15).join('\n'));
   for (const t of TARGETS) {
     if (!t.expected()) continue;
     const file = join(root, 'build', 'Release', `${t.name}.node`);
-    if (failed.includes(t)) console.log(`poster-studio: ${t.what} unavailable (target ${t.name} failed to build: ${why(t).slice(0, 300)}); ${t.fallback}`);
+    if (failed.includes(t))
+      console.log(
+        `poster-studio: ${t.what} unavailable (target ${t.name} failed to build: ${why(t).slice(0, 300)}); ${t.fallback}`,
+      );
     else console.log(`poster-studio: ${t.what} built in ${seconds} s (${file})`);
   }
 }
 
 // The addons binding.gyp builds; the JPEG decoder only where the libjpeg headers are (as binding.gyp decides).
 const TARGETS = [
-  { name: 'poster_studio_native', what: 'native engine', sources: ['engine/native/'], fallback: FALLBACK, expected: () => true },
+  {
+    name: 'poster_studio_native',
+    what: 'native engine',
+    sources: ['engine/native/'],
+    fallback: FALLBACK,
+    expected: () => true,
+  },
   {
     name: 'poster_studio_jpeg',
     what: 'optional native JPEG decoder',
@@ -80,6 +102,8 @@ const TARGETS = [
 try {
   main();
 } catch (err) {
-  console.log(`poster-studio: native engine unavailable (${err instanceof Error ? err.message : String(err)}); ${FALLBACK}`);
+  console.log(
+    `poster-studio: native engine unavailable (${err instanceof Error ? err.message : String(err)}); ${FALLBACK}`,
+  );
 }
 process.exit(0);

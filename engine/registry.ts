@@ -29,21 +29,61 @@ const JS_CPU: readonly Impl[] = ['JS', 'tfjs cpu'];
 /** C++: engine/native/*.ts (sources in engine/native/*.cc); JS: engine/kernels/*.ts. */
 export const NATIVE_KERNELS: Readonly<Record<string, readonly Impl[]>> = {
   // convolutions and matrix products (native/kernels.ts)
-  Conv2D: CPP_CPU, FusedConv2D: CPP_CPU, Conv2DBackpropInput: CPP_CPU, Conv2DBackpropFilter: CPP_CPU,
-  BatchMatMul: CPP_CPU, _FusedMatMul: CPP_CPU,
+  Conv2D: CPP_CPU,
+  FusedConv2D: CPP_CPU,
+  Conv2DBackpropInput: CPP_CPU,
+  Conv2DBackpropFilter: CPP_CPU,
+  BatchMatMul: CPP_CPU,
+  _FusedMatMul: CPP_CPU,
   // element-wise (native/elementwise.ts, kernels/unary.ts, kernels/binary.ts)
-  Relu: CPP_JS_CPU, LeakyRelu: CPP_JS_CPU, Relu6: CPP_JS_CPU, Tanh: CPP_JS_CPU, Sigmoid: CPP_JS_CPU,
-  Square: CPP_JS_CPU, Neg: CPP_JS_CPU, Abs: CPP_JS_CPU, Floor: CPP_JS_CPU, Step: CPP_JS_CPU, Exp: CPP_JS_CPU,
-  Add: CPP_JS_CPU, Sub: CPP_JS_CPU, Multiply: CPP_JS_CPU, RealDiv: CPP_JS_CPU, SquaredDifference: CPP_JS_CPU,
-  Elu: JS_CPU, Sqrt: JS_CPU, Rsqrt: JS_CPU, Reciprocal: JS_CPU, Log: JS_CPU, Log1p: JS_CPU, Softplus: JS_CPU,
-  ClipByValue: JS_CPU, Maximum: JS_CPU, Minimum: JS_CPU, Prelu: JS_CPU, Select: JS_CPU,
-  Greater: JS_CPU, GreaterEqual: JS_CPU, Less: JS_CPU, LessEqual: JS_CPU, Equal: JS_CPU, NotEqual: JS_CPU,
+  Relu: CPP_JS_CPU,
+  LeakyRelu: CPP_JS_CPU,
+  Relu6: CPP_JS_CPU,
+  Tanh: CPP_JS_CPU,
+  Sigmoid: CPP_JS_CPU,
+  Square: CPP_JS_CPU,
+  Neg: CPP_JS_CPU,
+  Abs: CPP_JS_CPU,
+  Floor: CPP_JS_CPU,
+  Step: CPP_JS_CPU,
+  Exp: CPP_JS_CPU,
+  Add: CPP_JS_CPU,
+  Sub: CPP_JS_CPU,
+  Multiply: CPP_JS_CPU,
+  RealDiv: CPP_JS_CPU,
+  SquaredDifference: CPP_JS_CPU,
+  Elu: JS_CPU,
+  Sqrt: JS_CPU,
+  Rsqrt: JS_CPU,
+  Reciprocal: JS_CPU,
+  Log: JS_CPU,
+  Log1p: JS_CPU,
+  Softplus: JS_CPU,
+  ClipByValue: JS_CPU,
+  Maximum: JS_CPU,
+  Minimum: JS_CPU,
+  Prelu: JS_CPU,
+  Select: JS_CPU,
+  Greater: JS_CPU,
+  GreaterEqual: JS_CPU,
+  Less: JS_CPU,
+  LessEqual: JS_CPU,
+  Equal: JS_CPU,
+  NotEqual: JS_CPU,
   // the fused ReLU/leaky-ReLU gradients (kernels/activation-grads.ts); tfjs has no such kernels
-  PosterStudioReluGrad: CPP_JS, PosterStudioLeakyReluGrad: CPP_JS,
+  PosterStudioReluGrad: CPP_JS,
+  PosterStudioLeakyReluGrad: CPP_JS,
   // reductions and 2x2 max pooling (kernels/reduce.ts, kernels/max-pool.ts)
-  Sum: CPP_JS_CPU, Mean: CPP_JS_CPU, Max: JS_CPU, Min: JS_CPU, MaxPool: CPP_JS_CPU, MaxPoolGrad: CPP_JS_CPU,
+  Sum: CPP_JS_CPU,
+  Mean: CPP_JS_CPU,
+  Max: JS_CPU,
+  Min: JS_CPU,
+  MaxPool: CPP_JS_CPU,
+  MaxPoolGrad: CPP_JS_CPU,
   // batch norm: inference (kernels/misc.ts) and training (native/training.ts, kernels/batchnorm-train.ts)
-  FusedBatchNorm: JS_CPU, PosterStudioBatchNormTrain: CPP_JS, PosterStudioBatchNormTrainGrad: CPP_JS,
+  FusedBatchNorm: JS_CPU,
+  PosterStudioBatchNormTrain: CPP_JS,
+  PosterStudioBatchNormTrainGrad: CPP_JS,
   Tile: JS_CPU,
 };
 
@@ -98,12 +138,18 @@ export function registerNativeKernels(addon: NativeAddon, backendName: string): 
 function checkTable(cpp: Set<string>, js: Set<string>, cpu: Set<string>): void {
   const names = new Set([...cpp, ...js, ...Object.keys(NATIVE_KERNELS)]);
   for (const name of names) {
-    const built = [cpp.has(name) && 'C++', js.has(name) && 'JS', (cpp.has(name) || js.has(name)) && cpu.has(name) && 'tfjs cpu'].filter(Boolean);
+    const built = [
+      cpp.has(name) && 'C++',
+      js.has(name) && 'JS',
+      (cpp.has(name) || js.has(name)) && cpu.has(name) && 'tfjs cpu',
+    ].filter(Boolean);
     const table = NATIVE_KERNELS[name] ?? [];
     // An addon built before the element-wise/training exports registers fewer C++ kernels.
     const expected = cpp.has(name) ? table : table.filter((i) => i !== 'C++');
     if (built.join(' > ') !== expected.join(' > ')) {
-      throw new Error(`engine/registry.ts: ${name} is registered as '${built.join(' > ')}' but the table says '${table.join(' > ')}'`);
+      throw new Error(
+        `engine/registry.ts: ${name} is registered as '${built.join(' > ')}' but the table says '${table.join(' > ')}'`,
+      );
     }
   }
 }

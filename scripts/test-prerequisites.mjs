@@ -18,11 +18,16 @@ if (!has('chromium')) {
   if (root && has('apt-get')) {
     process.stderr.write('test prerequisites: installing chromium (apt-get install -y chromium)\n');
     try {
-      execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', { stdio: 'inherit', shell: '/bin/sh' });
+      execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium', {
+        stdio: 'inherit',
+        shell: '/bin/sh',
+      });
     } catch {
       process.stderr.write('test prerequisites: could not install chromium; the browser tests will fail\n');
     }
   } else {
-    process.stderr.write('test prerequisites: chromium not found; install it (sudo apt-get install -y chromium) or the browser tests fail\n');
+    process.stderr.write(
+      'test prerequisites: chromium not found; install it (sudo apt-get install -y chromium) or the browser tests fail\n',
+    );
   }
 }

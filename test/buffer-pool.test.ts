@@ -7,7 +7,14 @@ import assert from 'node:assert/strict';
 import { before, test } from 'node:test';
 import { tf } from '../engine/tf.js';
 import { registerNativeBackend } from '../engine/native/backend.js';
-import { POOL_MIN_ELEMENTS, allocFloats, drainPool, poolIdleBytes, poolStats, setPoolLimit } from '../engine/buffer-pool.js';
+import {
+  POOL_MIN_ELEMENTS,
+  allocFloats,
+  drainPool,
+  poolIdleBytes,
+  poolStats,
+  setPoolLimit,
+} from '../engine/buffer-pool.js';
 
 const N = POOL_MIN_ELEMENTS * 2;
 
@@ -59,10 +66,12 @@ test('allocFloats zeroes recycled storage when asked', () => {
 
 test('a full pool drops the sizes idle the longest, not the newest model', () => {
   drainPool();
-  const A = POOL_MIN_ELEMENTS * 2, B = POOL_MIN_ELEMENTS * 3;
+  const A = POOL_MIN_ELEMENTS * 2,
+    B = POOL_MIN_ELEMENTS * 3;
   setPoolLimit((2 * A + 2 * B) * 4);
   try {
-    const xa = tf.fill([A], 1), xb = tf.fill([B], 1);
+    const xa = tf.fill([A], 1),
+      xb = tf.fill([B], 1);
     tf.dispose([tf.relu(xa), tf.relu(xa)]);
     tf.dispose([tf.relu(xb), tf.relu(xb), tf.relu(xb)]);
     // 2 A + 3 B do not fit: A's arrays went, all three B stayed.

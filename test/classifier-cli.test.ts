@@ -23,10 +23,18 @@ before(async () => {
 });
 
 test('formatPrediction: seed style, [!] on genres the movie does not have, threshold genres beyond top', () => {
-  const p = { file: 'x/133093.jpg', title: 'The Matrix (1999)', scores: { Action: 0.91, Drama: 0.25, Comedy: 0.05, Horror: 0.2 }, truth: ['Action', 'Sci-Fi'] };
+  const p = {
+    file: 'x/133093.jpg',
+    title: 'The Matrix (1999)',
+    scores: { Action: 0.91, Drama: 0.25, Comedy: 0.05, Horror: 0.2 },
+    truth: ['Action', 'Sci-Fi'],
+  };
   assert.equal(formatPrediction(p, {}, 2), "The Matrix (1999)  ['Action: 91%', 'Drama[!]: 25%']");
   assert.equal(formatPrediction(p, { Horror: 0.1 }, 1), "The Matrix (1999)  ['Action: 91%', 'Horror[!]: 20%']");
-  assert.equal(formatPrediction({ ...p, truth: null, title: 'poster.png' }, {}, 0), "poster.png  ['Action: 91%', 'Drama: 25%', 'Horror: 20%', 'Comedy: 5%']");
+  assert.equal(
+    formatPrediction({ ...p, truth: null, title: 'poster.png' }, {}, 0),
+    "poster.png  ['Action: 91%', 'Drama: 25%', 'Horror: 20%', 'Comedy: 5%']",
+  );
 });
 
 test('bad flags and missing inputs: one line, exit 2', () => {
@@ -34,7 +42,11 @@ test('bad flags and missing inputs: one line, exit 2', () => {
     [studio, ['classifier', 'train', '--epochs', '0', '--csv', fx.csv, '--data', fx.posters], /epochs/],
     [studio, ['classifier', 'train', '--version', '9', '--csv', fx.csv, '--data', fx.posters], /version/],
     [studio, ['classifier', 'train', '--genres', 'Cartoons', '--csv', fx.csv, '--data', fx.posters], /Cartoons/],
-    [studio, ['classifier', 'train', '--min_year', '2000', '--max_year', '1990', '--csv', fx.csv, '--data', fx.posters], /year/],
+    [
+      studio,
+      ['classifier', 'train', '--min_year', '2000', '--max_year', '1990', '--csv', fx.csv, '--data', fx.posters],
+      /year/,
+    ],
     [studio, ['classifier', 'train', '--csv', path.join(fx.dir, 'nope.csv'), '--data', fx.posters], /nope\.csv/],
     [studio, ['classifier', 'evaluate', '--models', path.join(fx.dir, 'empty')], /no trained classifier/],
     [studio, ['classifier', 'compare', '--versions', '1,7', '--csv', fx.csv, '--data', fx.posters], /versions/],
@@ -43,7 +55,10 @@ test('bad flags and missing inputs: one line, exit 2', () => {
   for (const [bin, args, re] of cases) {
     const r = run(bin, args);
     assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.err}`);
-    const lines = r.err.trim().split('\n').filter((l) => !l.startsWith('backend:'));
+    const lines = r.err
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('backend:'));
     assert.equal(lines.length, 1, `${args.join(' ')}: ${r.err}`);
     assert.match(lines[0]!, /error/);
     assert.match(lines[0]!, re);
@@ -52,13 +67,33 @@ test('bad flags and missing inputs: one line, exit 2', () => {
 
 test('train, evaluate and classify from the CLI on a tiny set', () => {
   const models = mkdtempSync(path.join(os.tmpdir(), 'clf-cli-'));
-  const t = run(studio, ['classifier', 'train', '--csv', fx.csv, '--data', fx.posters, '--models', models, '--ratio', '10', '--epochs', '2', '--version', '4', '--lr', '0.003', '--batch', '16']);
+  const t = run(studio, [
+    'classifier',
+    'train',
+    '--csv',
+    fx.csv,
+    '--data',
+    fx.posters,
+    '--models',
+    models,
+    '--ratio',
+    '10',
+    '--epochs',
+    '2',
+    '--version',
+    '4',
+    '--lr',
+    '0.003',
+    '--batch',
+    '16',
+  ]);
   assert.equal(t.code, 0, t.err);
   const dir = path.join(models, 'genres-7_ratio-10_v4_any-any');
   assert.match(t.out, /genres-7_ratio-10_v4_any-any: best epoch \d\/2, validation micro-AUC/);
   assert.match(t.err, /epoch 2\/2 .*macro-AUC/);
   assert.match(t.err, /IMDB-score head: trained on the \d+ training posters that have a score/);
-  for (const f of ['model.json', 'weights.bin', 'metadata.json', 'checkpoint/state.json']) assert.ok(existsSync(path.join(dir, f)), f);
+  for (const f of ['model.json', 'weights.bin', 'metadata.json', 'checkpoint/state.json'])
+    assert.ok(existsSync(path.join(dir, f)), f);
   const meta = JSON.parse(readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
   assert.equal(meta.genres.length, 7);
   assert.deepEqual(meta.input, { width: 18, height: 27, channels: 3, range: 'unit' });
@@ -80,18 +115,42 @@ test('train, evaluate and classify from the CLI on a tiny set', () => {
   copyFileSync(fx.broken, path.join(input, '9999.jpg'));
   const jsonOut = path.join(input, 'out', 'scores.json');
   const csvOut = path.join(input, 'scores.csv');
-  const c = run(classifyBin, [input, '--models', models, '--truth_csv', fx.csv, '--top', '0', '--json', jsonOut, '--csv', csvOut]);
+  const c = run(classifyBin, [
+    input,
+    '--models',
+    models,
+    '--truth_csv',
+    fx.csv,
+    '--top',
+    '0',
+    '--json',
+    jsonOut,
+    '--csv',
+    csvOut,
+  ]);
   assert.equal(c.code, 0, c.err);
   assert.match(c.err, /skipped .*9999\.jpg/);
   const lines = c.out.trim().split('\n');
   assert.equal(lines.length, 5);
-  const truth = new Map(readFileSync(fx.csv, 'latin1').trim().split('\n').slice(1).map((l) => { const f = l.split(','); return [`Movie ${f[0]} `, f[4]!.split('|')]; }));
+  const truth = new Map(
+    readFileSync(fx.csv, 'latin1')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => {
+        const f = l.split(',');
+        return [`Movie ${f[0]} `, f[4]!.split('|')];
+      }),
+  );
   let marks = 0;
   // Titles padded to one width, so every genre list starts in the same column; then the year and
   // IMDB-score heads' predictions beside their validation error.
   assert.equal(new Set(lines.map((l) => l.indexOf("  ['"))).size, 1, c.out);
   for (const line of lines) {
-    assert.match(line, /^(Movie \d+ \(\d{4}\)|unknown-poster\.jpg) *  \['[A-Za-z-]+(\[!\])?: \d+%'(, '[A-Za-z-]+(\[!\])?: \d+%')*\]  year \d{4} \(±\d+\.\d\)  IMDB \d+\.\d \(±\d+\.\d\d\)$/);
+    assert.match(
+      line,
+      /^(Movie \d+ \(\d{4}\)|unknown-poster\.jpg) *  \['[A-Za-z-]+(\[!\])?: \d+%'(, '[A-Za-z-]+(\[!\])?: \d+%')*\]  year \d{4} \(±\d+\.\d\)  IMDB \d+\.\d \(±\d+\.\d\d\)$/,
+    );
     const key = [...truth.keys()].find((k) => line.startsWith(k));
     for (const m of line.matchAll(/'([A-Za-z-]+)(\[!\])?: /g)) {
       if (key) assert.equal(!!m[2], !truth.get(key)!.includes(m[1]!), line);

@@ -46,7 +46,12 @@ test('a model with it saves as a Keras Dropout and loads back', async () => {
   const json = model.toJSON(undefined, false) as { config: { layers: { class_name: string }[] } };
   assert.ok(json.config.layers.some((l) => l.class_name === 'Dropout'));
   let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(tf.io.withSaveHandler(async (a) => { saved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } }; }));
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
   const loaded = await tf.loadLayersModel(tf.io.fromMemory(saved!));
   assert.ok(loaded.layers.some((l) => l instanceof FastDropout));
   model.dispose();

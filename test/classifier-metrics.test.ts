@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  averagePrecision, baselines, bestF1Threshold, evaluateMultiLabel, genrePriors, hammingLoss, prfAt, rocAuc, top1HitRate, tuneThresholds,
+  averagePrecision,
+  baselines,
+  bestF1Threshold,
+  evaluateMultiLabel,
+  genrePriors,
+  hammingLoss,
+  prfAt,
+  rocAuc,
+  top1HitRate,
+  tuneThresholds,
 } from '../classifier/metrics.js';
 
 const close = (a: number, b: number, eps = 1e-9) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
@@ -39,7 +48,10 @@ test('precision, recall and F1 at a threshold (>= counts as positive)', () => {
 
 test('best F1 threshold picks the score that maximises F1', () => {
   // thresholds: 0.9 -> F1 2/(1+2)=.667; 0.6 -> tp2 pred3 -> 4/5=.8; 0.2 -> tp2 pred4 -> .667
-  const r = bestF1Threshold([0.9, 0.6, 0.2, 0.1], [1, 1, 0, 0].map((v, i) => (i === 0 || i === 1 ? 1 : v)));
+  const r = bestF1Threshold(
+    [0.9, 0.6, 0.2, 0.1],
+    [1, 1, 0, 0].map((v, i) => (i === 0 || i === 1 ? 1 : v)),
+  );
   close(r.threshold, 0.6);
   close(r.f1, 1);
   const s = [0.9, 0.8, 0.6, 0.3];

@@ -21,11 +21,34 @@ test('a small v4 trained on real posters beats chance on validation', { skip: sh
   registerNativeBackend();
   const backend = await initBackend(undefined, true);
   const genres = resolveGenreSet('7');
-  const data = await loadClassifierData({ csv: SHARED_CSV, data: SHARED_POSTERS, genres, ratio: 15, limit: 420, splits: ['train', 'validation'], quiet: true });
+  const data = await loadClassifierData({
+    csv: SHARED_CSV,
+    data: SHARED_POSTERS,
+    genres,
+    ratio: 15,
+    limit: 420,
+    splits: ['train', 'validation'],
+    quiet: true,
+  });
   assert.equal(data.splits.train!.length, 305);
   assert.equal(data.splits.validation!.length, 60);
   const r = await trainClassifier(
-    { version: 4, epochs: 3, batch: 32, lr: 0.002, seed: 1, ratio: 15, genresSpec: '7', csv: SHARED_CSV, data: SHARED_POSTERS, models: mkdtempSync(path.join(os.tmpdir(), 'clf-real-')), resume: false, backend, quiet: true, log: () => {} },
+    {
+      version: 4,
+      epochs: 3,
+      batch: 32,
+      lr: 0.002,
+      seed: 1,
+      ratio: 15,
+      genresSpec: '7',
+      csv: SHARED_CSV,
+      data: SHARED_POSTERS,
+      models: mkdtempSync(path.join(os.tmpdir(), 'clf-real-')),
+      resume: false,
+      backend,
+      quiet: true,
+      log: () => {},
+    },
     data,
   );
   const v = r.meta.validation as { microAuc: number; macroAuc: number };

@@ -26,7 +26,13 @@ test('the dcgan command-line tests pass in a clone whose folder is named poster-
   delete env.NODE_TEST_CONTEXT;
   const r = spawnSync(
     process.execPath,
-    ['--test', '--test-reporter=tap', '--test-concurrency=1', '--test-name-pattern=dcgan train then render', path.join(clone, 'dist/test/dcgan-cli.test.js')],
+    [
+      '--test',
+      '--test-reporter=tap',
+      '--test-concurrency=1',
+      '--test-name-pattern=dcgan train then render',
+      path.join(clone, 'dist/test/dcgan-cli.test.js'),
+    ],
     { cwd: clone, encoding: 'utf8', env, timeout: 300_000 },
   );
   const out = r.stdout + r.stderr;

@@ -1,7 +1,14 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  applyFilter, decodeCsvBytes, indexPosters, parseMovieCsv, readMovieCsv, resolveGenreSet, seedSplit, yearFromTitle,
+  applyFilter,
+  decodeCsvBytes,
+  indexPosters,
+  parseMovieCsv,
+  readMovieCsv,
+  resolveGenreSet,
+  seedSplit,
+  yearFromTitle,
 } from '../src/core/dataset/index.js';
 import { UserError } from '../src/core/errors.js';
 import { SHARED_CSV, SHARED_POSTERS, sharedDataMissing } from './helpers/shared-data.js';
@@ -44,7 +51,10 @@ test('malformed rows are counted, duplicates counted once, empty fields accepted
 });
 
 test('a CSV without the required columns is a UserError naming them', () => {
-  assert.throws(() => parseMovieCsv('id,Name\n1,x\n'), (e: unknown) => e instanceof UserError && /imdbId, Title, Genre/.test(e.message));
+  assert.throws(
+    () => parseMovieCsv('id,Name\n1,x\n'),
+    (e: unknown) => e instanceof UserError && /imdbId, Title, Genre/.test(e.message),
+  );
 });
 
 test('seed split: id % 7 == 0 is test, every 6th of the rest is validation', () => {

@@ -11,14 +11,43 @@ after(removeTempDirs);
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'dcgan.js');
 const STUDIO = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'poster-studio.js');
-const TINY = ['--output_width', '8', '--output_height', '12', '--nbr_of_layers_g', '3', '--nbr_of_layers_d', '3', '--gf_dim', '4', '--df_dim', '4', '--z_dim', '8', '--k_w', '3', '--k_h', '3', '--grid_height', '2', '--grid_width', '3', '--backend', 'cpu'];
+const TINY = [
+  '--output_width',
+  '8',
+  '--output_height',
+  '12',
+  '--nbr_of_layers_g',
+  '3',
+  '--nbr_of_layers_d',
+  '3',
+  '--gf_dim',
+  '4',
+  '--df_dim',
+  '4',
+  '--z_dim',
+  '8',
+  '--k_w',
+  '3',
+  '--k_h',
+  '3',
+  '--grid_height',
+  '2',
+  '--grid_width',
+  '3',
+  '--backend',
+  'cpu',
+];
 
 let data = '';
 before(async () => {
   data = await makeDcganFixture(12);
 });
 
-function run(args: string[], bin = BIN, env: Record<string, string> = {}): { code: number | null; stdout: string; stderr: string } {
+function run(
+  args: string[],
+  bin = BIN,
+  env: Record<string, string> = {},
+): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1', ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -26,18 +55,30 @@ function run(args: string[], bin = BIN, env: Record<string, string> = {}): { cod
 test('bad flags exit 2 with one error line naming the flag, and write nothing', async () => {
   const out = path.join(await tempDir('dcgan-cli-bad-'), 'out');
   const cases: [string[], RegExp][] = [
-    [['train', '--input', data, '--output', out, '--output_width', '4'], /--output_width takes a whole number from 8 to 1024/],
+    [
+      ['train', '--input', data, '--output', out, '--output_width', '4'],
+      /--output_width takes a whole number from 8 to 1024/,
+    ],
     [['train', '--input', data, '--output', out, '--activation_g', 'foo'], /--activation_g takes one of relu/],
     [['train', '--input', data, '--output', out, '--render_res', '123x45'], /--render_res takes WIDTHxHEIGHT/],
-    [['train', '--input', path.join(out, 'nope'), '--output', out], /--input: .* is not a directory; run prepare-dcgan first/],
-    [['train', '--input', data, '--output', out, '--grid-height', '0'], /--grid_height takes a whole number from 1 to 64/],
+    [
+      ['train', '--input', path.join(out, 'nope'), '--output', out],
+      /--input: .* is not a directory; run prepare-dcgan first/,
+    ],
+    [
+      ['train', '--input', data, '--output', out, '--grid-height', '0'],
+      /--grid_height takes a whole number from 1 to 64/,
+    ],
     [['render', '--input', data], /has no grid_\*\.png/],
     [['generate', '--checkpoint', data, '--output', out], /--checkpoint: no checkpoint in/],
   ];
   for (const [args, re] of cases) {
     const r = run(args);
     assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
-    const lines = r.stderr.trim().split('\n').filter((l) => !l.startsWith('backend:'));
+    const lines = r.stderr
+      .trim()
+      .split('\n')
+      .filter((l) => !l.startsWith('backend:'));
     assert.equal(lines.length, 1, `${args.join(' ')}: one line, got\n${r.stderr}`);
     assert.match(lines[0]!, /^error: /);
     assert.match(lines[0]!, re);
@@ -47,7 +88,25 @@ test('bad flags exit 2 with one error line naming the flag, and write nothing', 
 
 test('dcgan train then render from the command line; poster-studio dcgan is the same command', async () => {
   const out = path.join(await tempDir('dcgan-cli-ok-'), 'samples');
-  const t = run(['train', '--input', data, '--output', out, '--iterations', '3', '--sample_rate', '1', '--render_video', 'false', '--auto_render_period', '2', ...TINY], BIN);
+  const t = run(
+    [
+      'train',
+      '--input',
+      data,
+      '--output',
+      out,
+      '--iterations',
+      '3',
+      '--sample_rate',
+      '1',
+      '--render_video',
+      'false',
+      '--auto_render_period',
+      '2',
+      ...TINY,
+    ],
+    BIN,
+  );
   assert.equal(t.code, 0, t.stderr);
   assert.match(t.stdout, /trained 3 iterations .* on cpu: [\d.]+ images\/s; 4 grids/);
   assert.ok(existsSync(path.join(out, 'checkpoints', 'ckpt_000003', 'state.json')));
@@ -59,11 +118,23 @@ test('dcgan train then render from the command line; poster-studio dcgan is the 
   assert.equal(info.frames, 4);
   const noFfmpeg = run(['render', '--input', out], BIN, { FFMPEG_PATH: path.join(out, 'no-ffmpeg') });
   assert.equal(noFfmpeg.code, 2);
-  assert.match(noFfmpeg.stderr, /^error: FFMPEG_PATH=.*no-ffmpeg does not exist; point it at an ffmpeg binary or unset it$/m, noFfmpeg.stderr);
+  assert.match(
+    noFfmpeg.stderr,
+    /^error: FFMPEG_PATH=.*no-ffmpeg does not exist; point it at an ffmpeg binary or unset it$/m,
+    noFfmpeg.stderr,
+  );
   const again = run(['train', '--input', data, '--output', out, '--iterations', '3', ...TINY]);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already holds a training run .*--resume/);
   const help = run(['train', '--help']);
   assert.equal(help.code, 0);
-  for (const flag of ['--learning-rate-g', '--nbr-g-updates', '--auto-render-period', '--use-checkpoints', '--resume', '--backend']) assert.ok(help.stdout.includes(flag), `help lists ${flag}`);
+  for (const flag of [
+    '--learning-rate-g',
+    '--nbr-g-updates',
+    '--auto-render-period',
+    '--use-checkpoints',
+    '--resume',
+    '--backend',
+  ])
+    assert.ok(help.stdout.includes(flag), `help lists ${flag}`);
 });

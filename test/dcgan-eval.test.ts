@@ -14,13 +14,42 @@ import { makeDcganFixture, removeTempDirs, tempDir } from './helpers/dcgan-fixtu
 after(removeTempDirs);
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'dcgan.js');
-const TINY = ['--output_width', '8', '--output_height', '12', '--nbr_of_layers_g', '3', '--nbr_of_layers_d', '3', '--gf_dim', '4', '--df_dim', '4', '--z_dim', '8', '--k_w', '3', '--k_h', '3', '--grid_height', '2', '--grid_width', '3', '--backend', 'cpu'];
+const TINY = [
+  '--output_width',
+  '8',
+  '--output_height',
+  '12',
+  '--nbr_of_layers_g',
+  '3',
+  '--nbr_of_layers_d',
+  '3',
+  '--gf_dim',
+  '4',
+  '--df_dim',
+  '4',
+  '--z_dim',
+  '8',
+  '--k_w',
+  '3',
+  '--k_h',
+  '3',
+  '--grid_height',
+  '2',
+  '--grid_width',
+  '3',
+  '--backend',
+  'cpu',
+];
 
 function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-const errors = (stderr: string): string[] => stderr.trim().split('\n').filter((l) => l && !l.startsWith('backend:'));
+const errors = (stderr: string): string[] =>
+  stderr
+    .trim()
+    .split('\n')
+    .filter((l) => l && !l.startsWith('backend:'));
 
 const gaussian = (n: number, dim: number, shift: number, seed: number): Float32Array[] => {
   const rng = createRng(seed, 'gauss');
@@ -36,7 +65,10 @@ test('KID: near zero within its spread for two samples of one distribution, larg
   const same = kid(a, featureSet(gaussian(300, 16, 0, 2)), { subsets: 50, subsetSize: 200 });
   assert.ok(Math.abs(same.mean) < 2 * same.std + 1e-3, `same: ${same.mean} ± ${same.std}`);
   const shifted = kid(a, featureSet(gaussian(300, 16, 1, 3)), { subsets: 50, subsetSize: 200 });
-  assert.ok(shifted.mean > 10 * Math.max(same.std, Math.abs(same.mean)), `shifted ${shifted.mean} vs same ${same.mean} ± ${same.std}`);
+  assert.ok(
+    shifted.mean > 10 * Math.max(same.std, Math.abs(same.mean)),
+    `shifted ${shifted.mean} vs same ${same.mean} ± ${same.std}`,
+  );
   assert.equal(shifted.subsetSize, 200);
   assert.throws(() => kid(a, featureSet(gaussian(5, 16, 0, 4))), /KID needs at least 10 samples per set, got 5/);
 });
@@ -53,7 +85,11 @@ test('precision and recall: 1 for the same set, 0 for a far one, and they split 
 });
 
 test('CPU minutes at a checkpoint time are interpolated from the sampler log', () => {
-  const log = [{ unix: 100, cpu: 0 }, { unix: 120, cpu: 12 }, { unix: 140, cpu: 30 }];
+  const log = [
+    { unix: 100, cpu: 0 },
+    { unix: 120, cpu: 12 },
+    { unix: 140, cpu: 30 },
+  ];
   assert.equal(cpuMinutesAt(log, 130), 21 / 60);
   assert.equal(cpuMinutesAt(log, 100), 0);
   assert.equal(cpuMinutesAt(log, 1000), null);
@@ -65,14 +101,36 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
   }
   const data = await makeDcganFixture(24);
   const out = path.join(await tempDir('dcgan-eval-'), 'run');
-  const tr = run(['train', '--input', data, '--output', out, ...TINY, '--iterations', '4', '--checkpoint_rate', '2', '--sample_rate', '4', '--render_video', 'false', '--eval_every', '2', '--eval_count', '12']);
+  const tr = run([
+    'train',
+    '--input',
+    data,
+    '--output',
+    out,
+    ...TINY,
+    '--iterations',
+    '4',
+    '--checkpoint_rate',
+    '2',
+    '--sample_rate',
+    '4',
+    '--render_video',
+    'false',
+    '--eval_every',
+    '2',
+    '--eval_count',
+    '12',
+  ]);
   assert.equal(tr.code, 0, tr.stderr);
 
   await t.test('--eval_every logs KID and keeps the best checkpoint apart', async () => {
     const rows = (await fs.readFile(path.join(out, 'kid.csv'), 'utf8')).trim().split('\n');
     assert.equal(rows[0], 'iteration,kid_mean,kid_std');
     const kids = rows.slice(1).map((l) => l.split(',').map(Number));
-    assert.deepEqual(kids.map((r) => r[0]), [2, 4]);
+    assert.deepEqual(
+      kids.map((r) => r[0]),
+      [2, 4],
+    );
     const best = JSON.parse(await fs.readFile(path.join(out, 'checkpoints', 'best', 'best.json'), 'utf8'));
     const min = kids.reduce((a, b) => (b[1]! < a[1]! ? b : a));
     assert.equal(best.iteration, min[0]);
@@ -85,61 +143,105 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
     assert.match(r.stdout, /2 checkpoints in .*eval\.csv \(features poster-features@[0-9a-f]{12}\)/);
   });
   const json = JSON.parse(await fs.readFile(path.join(out, 'eval.json'), 'utf8'));
-  assert.deepEqual(json.rows.map((r: { iteration: number }) => r.iteration), [2, 4]);
+  assert.deepEqual(
+    json.rows.map((r: { iteration: number }) => r.iteration),
+    [2, 4],
+  );
   assert.match(json.key.featureNet, /^poster-features@[0-9a-f]{12}$/);
   assert.ok(json.scale.noise.kid.mean > json.scale.realVsReal.kid.mean, JSON.stringify(json.scale));
   assert.equal((await fs.readFile(path.join(out, 'eval.csv'), 'utf8')).trim().split('\n').length, 3);
 
   await t.test('a single checkpoint gives one summary line', () => {
-    const r = run(['eval', '--checkpoint', path.join(out, 'checkpoints', 'ckpt_000004'), '--real', data, '--count', '20', '--backend', 'cpu']);
+    const r = run([
+      'eval',
+      '--checkpoint',
+      path.join(out, 'checkpoints', 'ckpt_000004'),
+      '--real',
+      data,
+      '--count',
+      '20',
+      '--backend',
+      'cpu',
+    ]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout.trim().split('\n').length, 1);
-    assert.match(r.stdout, /^ckpt_000004 \(iteration 4\): KID -?[\d.]+ ± [\d.]+ {2}FID [\d.]+ {2}precision [\d.]+ {2}recall [\d.]+ .*real vs real: KID/);
+    assert.match(
+      r.stdout,
+      /^ckpt_000004 \(iteration 4\): KID -?[\d.]+ ± [\d.]+ {2}FID [\d.]+ {2}precision [\d.]+ {2}recall [\d.]+ .*real vs real: KID/,
+    );
   });
 
   await t.test('another feature network never joins the curve', async () => {
     const other = await tempDir('dcgan-eval-net-');
-    for (const f of await fs.readdir(DEFAULT_FEATURE_NET())) await fs.copyFile(path.join(DEFAULT_FEATURE_NET(), f), path.join(other, f));
+    for (const f of await fs.readdir(DEFAULT_FEATURE_NET()))
+      await fs.copyFile(path.join(DEFAULT_FEATURE_NET(), f), path.join(other, f));
     const w = await fs.readFile(path.join(other, 'weights.bin'));
     w[0] = w[0]! ^ 1;
     await fs.writeFile(path.join(other, 'weights.bin'), w);
     const before = await fs.readFile(path.join(out, 'eval.json'), 'utf8');
     const r = run(['eval', '--checkpoint', out, '--real', data, '--count', '20', '--model', other, '--backend', 'cpu']);
     assert.equal(r.code, 2);
-    assert.match(errors(r.stderr).join('\n'), /^error: .*eval\.json was computed with feature network poster-features@[0-9a-f]{12}, not .*curves never mix networks/);
+    assert.match(
+      errors(r.stderr).join('\n'),
+      /^error: .*eval\.json was computed with feature network poster-features@[0-9a-f]{12}, not .*curves never mix networks/,
+    );
     assert.equal(await fs.readFile(path.join(out, 'eval.json'), 'utf8'), before);
   });
 
-  await t.test('bad inputs: too few real posters, a genre on an unconditional model; an unreadable poster is skipped', async () => {
-    const few = await makeDcganFixture(12);
-    const dest = path.join(await tempDir('dcgan-eval-bad-'), 'curve');
-    const cases: [string[], RegExp][] = [
-      [['--real', few], /^error: --real: 12 readable posters in .*; KID needs at least 20 \(10 per half\)$/],
-      [['--real', data, '--genres', 'Horror'], /^error: --genres needs a conditional checkpoint/],
-    ];
-    for (const [args, re] of cases) {
-      const r = run(['eval', '--checkpoint', out, '--output', dest, '--count', '20', '--backend', 'cpu', ...args]);
-      assert.equal(r.code, 2, r.stderr);
-      assert.deepEqual(errors(r.stderr).length, 1, r.stderr);
-      assert.match(errors(r.stderr)[0]!, re);
-      assert.equal(existsSync(dest), false, 'nothing written');
-    }
-    const posters = await tempDir('dcgan-eval-posters-');
-    for (const f of (await fs.readdir(data)).filter((n) => n.endsWith('.jpg'))) await fs.copyFile(path.join(data, f), path.join(posters, f));
-    await fs.writeFile(path.join(posters, 'broken.jpg'), 'not a jpeg');
-    const r = run(['eval', '--checkpoint', path.join(out, 'checkpoints', 'ckpt_000002'), '--real', posters, '--count', '20', '--backend', 'cpu', '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /skipped 1 unreadable real posters/);
-    const j = JSON.parse(r.stdout);
-    assert.equal(j.key.realCount, 24);
-    assert.equal(j.realSkipped, 1);
-  });
+  await t.test(
+    'bad inputs: too few real posters, a genre on an unconditional model; an unreadable poster is skipped',
+    async () => {
+      const few = await makeDcganFixture(12);
+      const dest = path.join(await tempDir('dcgan-eval-bad-'), 'curve');
+      const cases: [string[], RegExp][] = [
+        [['--real', few], /^error: --real: 12 readable posters in .*; KID needs at least 20 \(10 per half\)$/],
+        [['--real', data, '--genres', 'Horror'], /^error: --genres needs a conditional checkpoint/],
+      ];
+      for (const [args, re] of cases) {
+        const r = run(['eval', '--checkpoint', out, '--output', dest, '--count', '20', '--backend', 'cpu', ...args]);
+        assert.equal(r.code, 2, r.stderr);
+        assert.deepEqual(errors(r.stderr).length, 1, r.stderr);
+        assert.match(errors(r.stderr)[0]!, re);
+        assert.equal(existsSync(dest), false, 'nothing written');
+      }
+      const posters = await tempDir('dcgan-eval-posters-');
+      for (const f of (await fs.readdir(data)).filter((n) => n.endsWith('.jpg')))
+        await fs.copyFile(path.join(data, f), path.join(posters, f));
+      await fs.writeFile(path.join(posters, 'broken.jpg'), 'not a jpeg');
+      const r = run([
+        'eval',
+        '--checkpoint',
+        path.join(out, 'checkpoints', 'ckpt_000002'),
+        '--real',
+        posters,
+        '--count',
+        '20',
+        '--backend',
+        'cpu',
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /skipped 1 unreadable real posters/);
+      const j = JSON.parse(r.stdout);
+      assert.equal(j.key.realCount, 24);
+      assert.equal(j.realSkipped, 1);
+    },
+  );
 
   await t.test('recipe flags: bad values and a resume with another recipe are refused in one line', () => {
     const cases: [string[], RegExp][] = [
-      [['train', '--input', data, '--output', path.join(out, 'x'), ...TINY, '--recipe', 'fancy'], /^error: .*--recipe takes one of small-data, seed, got 'fancy'$/],
-      [['train', '--input', data, '--output', path.join(out, 'x'), ...TINY, '--diff_augment', 'color,blur'], /^error: --diff_augment: unknown blur; valid: none or a list of color, translation, cutout$/],
-      [['train', '--input', data, '--output', out, ...TINY, '--resume', '--recipe', 'seed'], /^error: --resume: the checkpoint was trained with loss="hinge", diffAugment=\["color","translation","cutout"\], mirror=true, emaDecay=0.999; drop those flags/],
+      [
+        ['train', '--input', data, '--output', path.join(out, 'x'), ...TINY, '--recipe', 'fancy'],
+        /^error: .*--recipe takes one of small-data, seed, got 'fancy'$/,
+      ],
+      [
+        ['train', '--input', data, '--output', path.join(out, 'x'), ...TINY, '--diff_augment', 'color,blur'],
+        /^error: --diff_augment: unknown blur; valid: none or a list of color, translation, cutout$/,
+      ],
+      [
+        ['train', '--input', data, '--output', out, ...TINY, '--resume', '--recipe', 'seed'],
+        /^error: --resume: the checkpoint was trained with loss="hinge", diffAugment=\["color","translation","cutout"\], mirror=true, emaDecay=0.999; drop those flags/,
+      ],
     ];
     for (const [args, re] of cases) {
       const r = run(args);
@@ -150,18 +252,70 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
     assert.equal(existsSync(path.join(out, 'x')), false);
   });
 
-  await t.test('conditional models: the per-genre share beside the real one; an unknown genre lists the known ones', () => {
-    const cond = path.join(path.dirname(out), 'cond');
-    const tc = run(['train', '--input', data, '--output', cond, ...TINY, '--conditional', '--iterations', '2', '--checkpoint_rate', '2', '--sample_rate', '2', '--render_video', 'false']);
-    assert.equal(tc.code, 0, tc.stderr);
-    const ck = path.join(cond, 'checkpoints', 'ckpt_000002');
-    const r = run(['eval', '--checkpoint', ck, '--real', data, '--count', '20', '--genre_count', '10', '--genres', 'Horror,Drama', '--backend', 'cpu', '--json']);
-    assert.equal(r.code, 0, r.stderr);
-    const shares = JSON.parse(r.stdout).rows[0].genres as { genre: string; generated: number; real: number }[];
-    assert.deepEqual(shares.map((g) => g.genre), ['Horror', 'Drama']);
-    for (const g of shares) assert.ok(g.generated >= 0 && g.generated <= 1 && g.real >= 0 && g.real <= 1, JSON.stringify(g));
-    const bad = run(['eval', '--checkpoint', ck, '--real', data, '--count', '20', '--genres', 'Western', '--backend', 'cpu']);
-    assert.equal(bad.code, 2);
-    assert.deepEqual(errors(bad.stderr), ['error: --genres: Western not known to this model; valid: Action, Drama, Horror']);
-  });
+  await t.test(
+    'conditional models: the per-genre share beside the real one; an unknown genre lists the known ones',
+    () => {
+      const cond = path.join(path.dirname(out), 'cond');
+      const tc = run([
+        'train',
+        '--input',
+        data,
+        '--output',
+        cond,
+        ...TINY,
+        '--conditional',
+        '--iterations',
+        '2',
+        '--checkpoint_rate',
+        '2',
+        '--sample_rate',
+        '2',
+        '--render_video',
+        'false',
+      ]);
+      assert.equal(tc.code, 0, tc.stderr);
+      const ck = path.join(cond, 'checkpoints', 'ckpt_000002');
+      const r = run([
+        'eval',
+        '--checkpoint',
+        ck,
+        '--real',
+        data,
+        '--count',
+        '20',
+        '--genre_count',
+        '10',
+        '--genres',
+        'Horror,Drama',
+        '--backend',
+        'cpu',
+        '--json',
+      ]);
+      assert.equal(r.code, 0, r.stderr);
+      const shares = JSON.parse(r.stdout).rows[0].genres as { genre: string; generated: number; real: number }[];
+      assert.deepEqual(
+        shares.map((g) => g.genre),
+        ['Horror', 'Drama'],
+      );
+      for (const g of shares)
+        assert.ok(g.generated >= 0 && g.generated <= 1 && g.real >= 0 && g.real <= 1, JSON.stringify(g));
+      const bad = run([
+        'eval',
+        '--checkpoint',
+        ck,
+        '--real',
+        data,
+        '--count',
+        '20',
+        '--genres',
+        'Western',
+        '--backend',
+        'cpu',
+      ]);
+      assert.equal(bad.code, 2);
+      assert.deepEqual(errors(bad.stderr), [
+        'error: --genres: Western not known to this model; valid: Action, Drama, Horror',
+      ]);
+    },
+  );
 });

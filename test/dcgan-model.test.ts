@@ -64,13 +64,19 @@ test('one discriminator step lowers its loss on a fixed batch', () => {
   const loss = (): number =>
     tf.tidy(() => {
       const fake = generator(s.net, z, null, 'batch');
-      const l = tf.add(tf.mean(tf.softplus(tf.neg(discriminator(s.net, real, null)))), tf.mean(tf.softplus(discriminator(s.net, fake, null))));
+      const l = tf.add(
+        tf.mean(tf.softplus(tf.neg(discriminator(s.net, real, null)))),
+        tf.mean(tf.softplus(discriminator(s.net, fake, null))),
+      );
       return l.dataSync()[0]!;
     });
   const before = loss();
   const reported = discriminatorStep(s, real, z, null);
   const after = loss();
-  assert.ok(Math.abs(reported - before) < 1e-5, `the step reports the loss before its update (${reported} vs ${before})`);
+  assert.ok(
+    Math.abs(reported - before) < 1e-5,
+    `the step reports the loss before its update (${reported} vs ${before})`,
+  );
   assert.ok(after < before, `D loss ${before} -> ${after}`);
   disposeState(s);
 });
@@ -84,7 +90,8 @@ test('fused batch norm matches tfjs batch norm, value and gradients', () => {
     const { mean, variance } = tf.moments(xx, [0, 1, 2]);
     return tf.sum(tf.mul(tf.batchNorm(xx, mean, variance, bb, gg, 1e-5), w));
   };
-  const mine = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor): tf.Scalar => tf.sum(tf.mul(batchNormTrain(xx, gg, bb, 1e-5).y, w));
+  const mine = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor): tf.Scalar =>
+    tf.sum(tf.mul(batchNormTrain(xx, gg, bb, 1e-5).y, w));
   assert.ok(Math.abs(ref(x, g, b).dataSync()[0]! - mine(x, g, b).dataSync()[0]!) < 1e-4);
   const gr = tf.grads(ref)([x, g, b]);
   const gm = tf.grads(mine)([x, g, b]);

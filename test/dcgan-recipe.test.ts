@@ -20,7 +20,10 @@ before(async () => {
 
 const images = (n: number, h: number, w: number, seed: number): tf.Tensor4D => {
   const rng = createRng(seed, 'test-images');
-  return tf.tensor4d(Float32Array.from({ length: n * h * w * 3 }, () => rng.next() * 2 - 1), [n, h, w, 3]);
+  return tf.tensor4d(
+    Float32Array.from({ length: n * h * w * 3 }, () => rng.next() * 2 - 1),
+    [n, h, w, 3],
+  );
 };
 
 const dot = (a: tf.Tensor, b: tf.Tensor): number => tf.tidy(() => tf.sum(tf.mul(a, b)).dataSync()[0]!);
@@ -32,9 +35,14 @@ test('translation moves whole images with zero fill, and its gradient is the exa
   // Each shifted image keeps its values, only moved: every output value is 0 or one of the input's.
   const xs = new Set(x.dataSync());
   assert.ok([...tx.dataSync()].every((v) => v === 0 || xs.has(v)));
-  assert.ok(tx.dataSync().some((v, i) => v !== x.dataSync()[i]), 'some image moved');
+  assert.ok(
+    tx.dataSync().some((v, i) => v !== x.dataSync()[i]),
+    'some image moved',
+  );
   // <T x, w> = <x, T^T w>; the gradient of <T x, w> with respect to x must be T^T w.
-  const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(diffAugment(t as tf.Tensor4D, ['translation'], createRng(3, 'a')), w)))(x);
+  const g = tf.grad((t: tf.Tensor) =>
+    tf.sum(tf.mul(diffAugment(t as tf.Tensor4D, ['translation'], createRng(3, 'a')), w)),
+  )(x);
   assert.ok(Math.abs(dot(tx, w) - dot(x, g)) < 1e-3, `${dot(tx, w)} vs ${dot(x, g)}`);
 });
 
@@ -73,7 +81,10 @@ test('mirroring flips some posters left-right and the same stream flips them bac
 test('--diff_augment parsing and the EMA warm-up', () => {
   assert.deepEqual(parseAugments(['none']), []);
   assert.deepEqual(parseAugments(['cutout', 'color', 'cutout']), ['cutout', 'color']);
-  assert.throws(() => parseAugments(['blur']), /--diff_augment: unknown blur; valid: none or a list of color, translation, cutout/);
+  assert.throws(
+    () => parseAugments(['blur']),
+    /--diff_augment: unknown blur; valid: none or a list of color, translation, cutout/,
+  );
   assert.equal(emaDecayAt(0.999, 1), 2 / 11);
   assert.equal(emaDecayAt(0.999, 1e6), 0.999);
 });

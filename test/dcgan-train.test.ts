@@ -23,14 +23,32 @@ before(async () => {
 
 function run(output: string, over: Partial<TrainRun> = {}): TrainRun {
   return {
-    input: data, output, checkpointDir: path.join(output, 'checkpoints'), config: tinyConfig(), conditional: false, seed: 5,
-    train: tinyTrain(), epochs: 1, iterations: 6, sampleRate: 2, useCheckpoints: true, checkpointRate: 3, keepCheckpoints: 2,
-    resume: false, fresh: false, quiet: true, recipe: recipeByName('small-data'), ...over,
+    input: data,
+    output,
+    checkpointDir: path.join(output, 'checkpoints'),
+    config: tinyConfig(),
+    conditional: false,
+    seed: 5,
+    train: tinyTrain(),
+    epochs: 1,
+    iterations: 6,
+    sampleRate: 2,
+    useCheckpoints: true,
+    checkpointRate: 3,
+    keepCheckpoints: 2,
+    resume: false,
+    fresh: false,
+    quiet: true,
+    recipe: recipeByName('small-data'),
+    ...over,
   };
 }
 
 const lossRows = async (dir: string): Promise<string[]> =>
-  (await fs.readFile(path.join(dir, 'losses.csv'), 'utf8')).trim().split('\n').map((l) => l.split(',').slice(0, 4).join(','));
+  (await fs.readFile(path.join(dir, 'losses.csv'), 'utf8'))
+    .trim()
+    .split('\n')
+    .map((l) => l.split(',').slice(0, 4).join(','));
 
 test('6 iterations straight equal 3 + kill + resume + 3, bit for bit', async () => {
   const straight = await tempDir('dcgan-straight-');
@@ -51,7 +69,10 @@ test('6 iterations straight equal 3 + kill + resume + 3, bit for bit', async () 
 
   const ta = namedTensors(a.state);
   const tb = namedTensors(b2.state);
-  assert.deepEqual(ta.map(([n]) => n), tb.map(([n]) => n));
+  assert.deepEqual(
+    ta.map(([n]) => n),
+    tb.map(([n]) => n),
+  );
   for (let i = 0; i < ta.length; i++) {
     assert.deepEqual(tb[i]![1].dataSync(), ta[i]![1].dataSync(), `${ta[i]![0]} differs after resume`);
   }
@@ -65,7 +86,11 @@ test('6 iterations straight equal 3 + kill + resume + 3, bit for bit', async () 
 
   for (const it of [0, 2, 4, 6]) {
     const name = `grid_${String(it).padStart(6, '0')}.png`;
-    assert.deepEqual(await fs.readFile(path.join(split, name)), await fs.readFile(path.join(straight, name)), `${name} differs`);
+    assert.deepEqual(
+      await fs.readFile(path.join(split, name)),
+      await fs.readFile(path.join(straight, name)),
+      `${name} differs`,
+    );
   }
   assert.deepEqual(await listCheckpoints(path.join(split, 'checkpoints')), [6, 3], 'keeps the newest 2 checkpoints');
   disposeState(a.state);
@@ -74,14 +99,15 @@ test('6 iterations straight equal 3 + kill + resume + 3, bit for bit', async () 
 
 test('grids have the expected pixel size and a sidecar classify can read', async () => {
   const out = await tempDir('dcgan-grid-');
-  const r = await train(run(out, { iterations: 4, train: tinyTrain(3, 4) , input: await makeDcganFixture(24) }));
+  const r = await train(run(out, { iterations: 4, train: tinyTrain(3, 4), input: await makeDcganFixture(24) }));
   const png = path.join(out, 'grid_000004.png');
   const meta = await sharp(png).metadata();
   // 4 columns of 8 px and 3 rows of 12 px with a 2 px gap around and between cells.
   assert.equal(meta.width, 4 * 8 + 5 * 2);
   assert.equal(meta.height, 3 * 12 + 4 * 2);
   const raw = JSON.parse(await fs.readFile(path.join(out, 'grid_000004.json'), 'utf8')) as Record<string, unknown>;
-  for (const k of ['iteration', 'epoch', 'rows', 'cols', 'cellWidth', 'cellHeight', 'gap', 'losses', 'seed', 'z_dim']) assert.ok(k in raw, `sidecar has ${k}`);
+  for (const k of ['iteration', 'epoch', 'rows', 'cols', 'cellWidth', 'cellHeight', 'gap', 'losses', 'seed', 'z_dim'])
+    assert.ok(k in raw, `sidecar has ${k}`);
   const sc = parseSidecar(raw);
   assert.deepEqual(sc.geometry, { rows: 3, cols: 4, cellWidth: 8, cellHeight: 12, gap: 2 });
   assert.equal(sc.iteration, 4);
@@ -106,18 +132,41 @@ test('generate writes single posters, a grid and a diversity figure; conditional
   const r = await train(run(out, { iterations: 2, conditional: true }));
   const cfg = r.state.net.config;
   assert.ok(cfg.condition && cfg.condition.genres.includes('Horror') && cfg.condition.decades.includes(1980));
-  const sidecar = JSON.parse(await fs.readFile(path.join(out, 'grid_000002.json'), 'utf8')) as { conditional: { genres: string[] }[] };
+  const sidecar = JSON.parse(await fs.readFile(path.join(out, 'grid_000002.json'), 'utf8')) as {
+    conditional: { genres: string[] }[];
+  };
   assert.equal(sidecar.conditional.length, 6);
   disposeState(r.state);
   const gen = await tempDir('dcgan-gen-');
-  const g = await generate({ checkpoint: out, output: gen, count: 5, cols: 3, seed: 2, genres: ['Horror'], decade: 1980, bn: 'moving' });
+  const g = await generate({
+    checkpoint: out,
+    output: gen,
+    count: 5,
+    cols: 3,
+    seed: 2,
+    genres: ['Horror'],
+    decade: 1980,
+    bn: 'moving',
+  });
   assert.equal(g.files.length, 5);
   assert.equal(g.checkpoint, path.join(out, 'checkpoints', checkpointName(2)));
   const meta = await sharp(g.grid).metadata();
   assert.equal(meta.width, 3 * 8 + 4 * 2);
   assert.equal(meta.height, 2 * 12 + 3 * 2);
   assert.ok(g.diversity > 0);
-  await assert.rejects(generate({ checkpoint: out, output: gen, count: 1, cols: 1, seed: 2, genres: ['Musical'], decade: null, bn: 'moving' }), /--genre: Musical not known.*valid: /);
+  await assert.rejects(
+    generate({
+      checkpoint: out,
+      output: gen,
+      count: 1,
+      cols: 1,
+      seed: 2,
+      genres: ['Musical'],
+      decade: null,
+      bn: 'moving',
+    }),
+    /--genre: Musical not known.*valid: /,
+  );
   const s = await loadCheckpoint(g.checkpoint);
   assert.equal(s.iteration, 2);
   disposeState(s);

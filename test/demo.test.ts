@@ -17,7 +17,15 @@ after(() => rmSync(work, { recursive: true, force: true }));
 test('demo --quick runs every step and points at outputs that exist', async () => {
   const r = await runCli(['demo', '--quick', '--workdir', work], { timeoutMs: 300_000 });
   assert.equal(r.code, 0, r.stderr.slice(-2000));
-  for (const step of ['synth', 'classifier train', 'prepare-dcgan', 'dcgan train', 'classify samples/', 'fid', 'report']) {
+  for (const step of [
+    'synth',
+    'classifier train',
+    'prepare-dcgan',
+    'dcgan train',
+    'classify samples/',
+    'fid',
+    'report',
+  ]) {
     assert.ok(r.stderr.includes(`$ poster-studio ${step}`), `the demo ran '${step}'`);
   }
   // "(skipped: ...)" would follow the time when a step's command is missing from the build.
@@ -28,7 +36,9 @@ test('demo --quick runs every step and points at outputs that exist', async () =
   assert.ok(grids.length >= 2, `sample grids: ${grids.join(', ')}`);
   const html = readFileSync(at('reports/report.html'), 'utf8');
   assert.ok(html.includes('data:image/png;base64,'), 'the report embeds its images');
-  const scores = JSON.parse(readFileSync(at('samples/scores.json'), 'utf8')) as { grids: { cells: { scores: Record<string, number> }[] }[] };
+  const scores = JSON.parse(readFileSync(at('samples/scores.json'), 'utf8')) as {
+    grids: { cells: { scores: Record<string, number> }[] }[];
+  };
   assert.equal(scores.grids.length, grids.length, 'every grid was scored');
   assert.equal(scores.grids[0]!.cells.length, 60, 'each of the 6x10 posters');
   assert.equal(Object.keys(scores.grids[0]!.cells[0]!.scores).length, 7, 'by the 7 demo genres');
@@ -36,10 +46,18 @@ test('demo --quick runs every step and points at outputs that exist', async () =
   // The demo's last word is `serve` on what it made; that command starts and makes a poster.
   const serve = /^ {2}(?:cd \S+ && )?npx poster-studio serve (.+)$/m.exec(r.stdout);
   assert.ok(serve, `the demo ends by pointing at serve: ${r.stdout.slice(-400)}`);
-  const s = await serveThen(serve[1]!.split(' '), 'SIGTERM', async (port) => {
-    assert.equal(((await request(port, 'GET', '/api/info')).json() as { classifier: { name: string } }).classifier.name, 'demo');
-    const g = await postJson(port, '/api/generate', { count: 1, seed: 1 });
-    assert.equal(g.status, 200, g.body.toString());
-  }, work);
+  const s = await serveThen(
+    serve[1]!.split(' '),
+    'SIGTERM',
+    async (port) => {
+      assert.equal(
+        ((await request(port, 'GET', '/api/info')).json() as { classifier: { name: string } }).classifier.name,
+        'demo',
+      );
+      const g = await postJson(port, '/api/generate', { count: 1, seed: 1 });
+      assert.equal(g.status, 200, g.body.toString());
+    },
+    work,
+  );
   assert.equal(s.code, 0, s.stderr);
 });

@@ -15,11 +15,15 @@ test('every kernel of the table is registered on the native backend, each chain 
   const cpu = new Set(tf.getKernelsForBackend('cpu').map((k) => k.kernelName));
   for (const [name, chain] of Object.entries(NATIVE_KERNELS)) {
     assert.ok(tf.getKernel(name, 'native'), `${name} is not registered on native`);
-    assert.equal(chain.includes('tfjs cpu'), cpu.has(name), `${name}: the chain ends in tfjs cpu exactly when tfjs has the kernel`);
+    assert.equal(
+      chain.includes('tfjs cpu'),
+      cpu.has(name),
+      `${name}: the chain ends in tfjs cpu exactly when tfjs has the kernel`,
+    );
   }
 });
 
-test("Relu on the native backend runs the C++ kernel the table puts first", async () => {
+test('Relu on the native backend runs the C++ kernel the table puts first', async () => {
   registerNativeBackend();
   assert.deepEqual(NATIVE_KERNELS.Relu, ['C++', 'JS', 'tfjs cpu']);
   await tf.setBackend('native');

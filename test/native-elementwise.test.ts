@@ -25,7 +25,11 @@ function values(n: number, lo = -3, hi = 3, special = false): Float32Array {
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 type Shape4 = [number, number, number, number];
-interface Out { shape: number[]; dtype: string; values: Float32Array }
+interface Out {
+  shape: number[];
+  dtype: string;
+  values: Float32Array;
+}
 
 async function run(backend: string, fn: () => tf.Tensor): Promise<Out> {
   await tf.setBackend(backend);
@@ -41,12 +45,21 @@ async function run(backend: string, fn: () => tf.Tensor): Promise<Out> {
  * NaN where the cpu gives NaN, equal infinities. `path`: 'native' (the C++ kernel must have run)
  * or 'previous' (it must have declined).
  */
-async function compare(what: string, kernel: string, fn: () => tf.Tensor, opts: { rtol?: number; atol?: number; path?: 'native' | 'previous' } = {}): Promise<void> {
+async function compare(
+  what: string,
+  kernel: string,
+  fn: () => tf.Tensor,
+  opts: { rtol?: number; atol?: number; path?: 'native' | 'previous' } = {},
+): Promise<void> {
   const want = await run('cpu', fn);
   const before = nativeCounts.get(kernel) ?? 0;
   const got = await run('native', fn);
   const ran = (nativeCounts.get(kernel) ?? 0) > before;
-  assert.equal(ran, (opts.path ?? 'native') === 'native', `${what}: expected the ${opts.path ?? 'native'} path of ${kernel}`);
+  assert.equal(
+    ran,
+    (opts.path ?? 'native') === 'native',
+    `${what}: expected the ${opts.path ?? 'native'} path of ${kernel}`,
+  );
   assert.deepEqual(got.shape, want.shape, `${what}: shape`);
   assert.equal(got.dtype, want.dtype, `${what}: dtype`);
   const rtol = opts.rtol ?? 0;
@@ -114,8 +127,14 @@ describe('native element-wise kernels', () => {
 
   test('binary ops: same shape, scalars and channel broadcasts in either order', async () => {
     const cases: [number[], number[]][] = [
-      [[3, 5, 7, 3], [3, 5, 7, 3]],
-      [[2, 130, 130, 3], [2, 130, 130, 3]],
+      [
+        [3, 5, 7, 3],
+        [3, 5, 7, 3],
+      ],
+      [
+        [2, 130, 130, 3],
+        [2, 130, 130, 3],
+      ],
       [[4, 9, 6, 3], [3]],
       [[3], [4, 9, 6, 3]],
       [[2, 130, 131, 3], [3]], // many short rows: the tiled path, with a remainder
@@ -124,19 +143,34 @@ describe('native element-wise kernels', () => {
       [[1, 5, 5, 1], [1]],
       [[5, 7], []],
       [[], [5, 7]],
-      [[6, 1], [6, 9]], // one value per row
-      [[6, 9], [6, 1]],
-      [[1, 1, 1, 7], [2, 3, 4, 7]],
+      [
+        [6, 1],
+        [6, 9],
+      ], // one value per row
+      [
+        [6, 9],
+        [6, 1],
+      ],
+      [
+        [1, 1, 1, 7],
+        [2, 3, 4, 7],
+      ],
       [[], []],
     ];
     const ops: [string, (a: tf.Tensor, b: tf.Tensor) => tf.Tensor][] = [
-      ['Add', tf.add], ['Sub', tf.sub], ['Multiply', tf.mul], ['RealDiv', tf.div], ['SquaredDifference', tf.squaredDifference],
+      ['Add', tf.add],
+      ['Sub', tf.sub],
+      ['Multiply', tf.mul],
+      ['RealDiv', tf.div],
+      ['SquaredDifference', tf.squaredDifference],
     ];
     for (const [sa, sb] of cases) {
       const da = values(size(sa), -3, 3, true);
       const db = values(size(sb), -3, 3, true);
       for (const [name, f] of ops) {
-        await compare(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, name, () => f(tf.tensor(da, sa), tf.tensor(db, sb)));
+        await compare(`${name} ${JSON.stringify(sa)} ${JSON.stringify(sb)}`, name, () =>
+          f(tf.tensor(da, sa), tf.tensor(db, sb)),
+        );
       }
     }
   });
@@ -144,8 +178,12 @@ describe('native element-wise kernels', () => {
   test('binary ops hand other broadcasts and dtypes to the earlier kernel', async () => {
     const a = values(8);
     const b = values(3);
-    await compare('Add [2,1,4]+[1,3,1]', 'Add', () => tf.add(tf.tensor(a, [2, 1, 4]), tf.tensor(b, [1, 3, 1])), { path: 'previous' });
-    await compare('Add int32', 'Add', () => tf.add(tf.tensor([1, 2, 3], [3], 'int32'), tf.tensor([4], [1], 'int32')), { path: 'previous' });
+    await compare('Add [2,1,4]+[1,3,1]', 'Add', () => tf.add(tf.tensor(a, [2, 1, 4]), tf.tensor(b, [1, 3, 1])), {
+      path: 'previous',
+    });
+    await compare('Add int32', 'Add', () => tf.add(tf.tensor([1, 2, 3], [3], 'int32'), tf.tensor([4], [1], 'int32')), {
+      path: 'previous',
+    });
   });
 
   test('ReLU and leaky ReLU gradients match the cpu backend, NaN semantics included', async () => {
@@ -158,8 +196,16 @@ describe('native element-wise kernels', () => {
         return tf.grad((t: tf.Tensor) => act(t).mul(dy).sum())(x);
       };
       // The cpu runs tfjs's own formulas (dy * step(x), where(x > 0, dy, alpha * dy)).
-      await compare(`relu grad ${shape}`, RELU_GRAD, grad((t) => tf.relu(t)));
-      await compare(`leaky relu grad ${shape}`, LEAKY_RELU_GRAD, grad((t) => tf.leakyRelu(t, 0.3)));
+      await compare(
+        `relu grad ${shape}`,
+        RELU_GRAD,
+        grad((t) => tf.relu(t)),
+      );
+      await compare(
+        `leaky relu grad ${shape}`,
+        LEAKY_RELU_GRAD,
+        grad((t) => tf.leakyRelu(t, 0.3)),
+      );
     }
   });
 
@@ -168,9 +214,20 @@ describe('native element-wise kernels', () => {
     // Away from 0 so the kinks do not sit inside the difference step.
     const xs = Float32Array.from(values(60, 0.1, 2), (v, i) => (i % 2 ? -v : v));
     const w = values(60, -1, 1);
-    for (const [name, act] of [['relu', (t: tf.Tensor) => tf.relu(t)], ['leakyRelu', (t: tf.Tensor) => tf.leakyRelu(t, 0.2)]] as const) {
-      const f = (v: Float32Array): number => at(tf.tidy(() => act(tf.tensor(v)).mul(tf.tensor(w)).sum().dataSync()), 0);
-      const g = tf.tidy(() => tf.grad((t: tf.Tensor) => act(t).mul(tf.tensor(w)).sum())(tf.tensor(xs)).dataSync());
+    for (const [name, act] of [
+      ['relu', (t: tf.Tensor) => tf.relu(t)],
+      ['leakyRelu', (t: tf.Tensor) => tf.leakyRelu(t, 0.2)],
+    ] as const) {
+      const f = (v: Float32Array): number =>
+        at(
+          tf.tidy(() => act(tf.tensor(v)).mul(tf.tensor(w)).sum().dataSync()),
+          0,
+        );
+      const g = tf.tidy(() =>
+        tf
+          .grad((t: tf.Tensor) => act(t).mul(tf.tensor(w)).sum())(tf.tensor(xs))
+          .dataSync(),
+      );
       for (let i = 0; i < xs.length; i++) {
         const h = 1e-2;
         const p = Float32Array.from(xs);
@@ -200,8 +257,14 @@ describe('native element-wise kernels', () => {
     ];
     for (const [shape, axis, keep] of cases) {
       const data = values(size(shape), -3, 3);
-      for (const [name, f] of [['Sum', tf.sum], ['Mean', tf.mean]] as const) {
-        await compare(`${name} ${shape} axis ${axis}`, name, () => f(tf.tensor(data, shape), axis, keep), { rtol: 1e-6, atol: 1e-6 });
+      for (const [name, f] of [
+        ['Sum', tf.sum],
+        ['Mean', tf.mean],
+      ] as const) {
+        await compare(`${name} ${shape} axis ${axis}`, name, () => f(tf.tensor(data, shape), axis, keep), {
+          rtol: 1e-6,
+          atol: 1e-6,
+        });
       }
     }
   });
@@ -220,7 +283,13 @@ describe('native element-wise kernels', () => {
   }
 
   test('MaxPool 2x2 stride 2 and its gradient match the cpu backend, ties and NaN included', async () => {
-    const shapes: Shape4[] = [[2, 9, 7, 3], [1, 6, 8, 64], [1, 2, 2, 1], [3, 11, 10, 5], [2, 159, 104, 4]];
+    const shapes: Shape4[] = [
+      [2, 9, 7, 3],
+      [1, 6, 8, 64],
+      [1, 2, 2, 1],
+      [3, 11, 10, 5],
+      [2, 159, 104, 4],
+    ];
     for (const shape of shapes) {
       const x = poolInput(shape);
       const [, H, W, C] = shape;
@@ -228,13 +297,22 @@ describe('native element-wise kernels', () => {
       const dy = values(size(dyShape), -2, 2);
       await compare(`MaxPool ${shape}`, 'MaxPool', () => tf.maxPool(tf.tensor(x, shape) as tf.Tensor4D, 2, 2, 'valid'));
       await compare(`MaxPoolGrad ${shape}`, 'MaxPoolGrad', () =>
-        tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').mul(tf.tensor(dy, dyShape)).sum())(tf.tensor(x, shape)));
+        tf.grad((t: tf.Tensor) =>
+          tf
+            .maxPool(t as tf.Tensor4D, 2, 2, 'valid')
+            .mul(tf.tensor(dy, dyShape))
+            .sum(),
+        )(tf.tensor(x, shape)),
+      );
     }
     // An all-NaN / all -Infinity window: -Infinity out, no gradient anywhere in it.
     const odd = Float32Array.from([NaN, NaN, NaN, NaN, -Infinity, -Infinity, -Infinity, -Infinity]);
-    await compare('MaxPool empty windows', 'MaxPool', () => tf.maxPool(tf.tensor(odd, [1, 2, 4, 1]) as tf.Tensor4D, 2, 2, 'valid'));
+    await compare('MaxPool empty windows', 'MaxPool', () =>
+      tf.maxPool(tf.tensor(odd, [1, 2, 4, 1]) as tf.Tensor4D, 2, 2, 'valid'),
+    );
     await compare('MaxPoolGrad empty windows', 'MaxPoolGrad', () =>
-      tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').sum())(tf.tensor(odd, [1, 2, 4, 1])));
+      tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').sum())(tf.tensor(odd, [1, 2, 4, 1])),
+    );
   });
 
   test('the MaxPool gradient routes to the first maximum and agrees with finite differences', async () => {
@@ -242,8 +320,27 @@ describe('native element-wise kernels', () => {
     const shape: Shape4 = [1, 4, 6, 2];
     // Distinct values (finite differences need a unique maximum per window).
     const x = Float32Array.from({ length: size(shape) }, (_, i) => ((i * 37) % 48) / 8 - 3);
-    const f = (v: Float32Array): number => at(tf.tidy(() => tf.maxPool(tf.tensor(v, shape) as tf.Tensor4D, 2, 2, 'valid').square().sum().dataSync()), 0);
-    const g = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').square().sum())(tf.tensor(x, shape)).dataSync());
+    const f = (v: Float32Array): number =>
+      at(
+        tf.tidy(() =>
+          tf
+            .maxPool(tf.tensor(v, shape) as tf.Tensor4D, 2, 2, 'valid')
+            .square()
+            .sum()
+            .dataSync(),
+        ),
+        0,
+      );
+    const g = tf.tidy(() =>
+      tf
+        .grad((t: tf.Tensor) =>
+          tf
+            .maxPool(t as tf.Tensor4D, 2, 2, 'valid')
+            .square()
+            .sum(),
+        )(tf.tensor(x, shape))
+        .dataSync(),
+    );
     for (let i = 0; i < x.length; i++) {
       const p = Float32Array.from(x);
       const m = Float32Array.from(x);
@@ -252,22 +349,58 @@ describe('native element-wise kernels', () => {
       assert.ok(Math.abs((f(p) - f(m)) / 2e-2 - at(g, i)) < 2e-2, `MaxPool grad[${i}]`);
     }
     // A window of four equal values: all of dy goes to its top-left element.
-    const ties = tf.tidy(() => tf.grad((t: tf.Tensor) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid').mul(5).sum())(tf.ones([1, 2, 2, 1])).dataSync());
+    const ties = tf.tidy(() =>
+      tf
+        .grad((t: tf.Tensor) =>
+          tf
+            .maxPool(t as tf.Tensor4D, 2, 2, 'valid')
+            .mul(5)
+            .sum(),
+        )(tf.ones([1, 2, 2, 1]))
+        .dataSync(),
+    );
     assert.deepEqual(Array.from(ties), [5, 0, 0, 0]);
   });
 
   test('other pooling windows go to the earlier kernel', async () => {
     const shape: Shape4 = [2, 7, 6, 3];
     const x = poolInput(shape);
-    await compare('MaxPool 3x3 same', 'MaxPool', () => tf.maxPool(tf.tensor(x, shape) as tf.Tensor4D, 3, 1, 'same'), { path: 'previous' });
-    await compare('MaxPool 2x2 stride 1', 'MaxPool', () => tf.maxPool(tf.tensor(x, shape) as tf.Tensor4D, 2, 1, 'valid'), { path: 'previous' });
+    await compare('MaxPool 3x3 same', 'MaxPool', () => tf.maxPool(tf.tensor(x, shape) as tf.Tensor4D, 3, 1, 'same'), {
+      path: 'previous',
+    });
+    await compare(
+      'MaxPool 2x2 stride 1',
+      'MaxPool',
+      () => tf.maxPool(tf.tensor(x, shape) as tf.Tensor4D, 2, 1, 'valid'),
+      { path: 'previous' },
+    );
   });
 });
 
 test('element-wise bindings: sizes whose product overflows throw a JS error, not a crash', () => {
   const addon = nativeAddon() as unknown as ElementwiseAddon & {
-    ewBinary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, M: number, C: number, sa0: number, sa1: number, sb0: number, sb1: number): void;
-    ewMaxPool2x2(x: Float32Array, y: Float32Array, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
+    ewBinary(
+      op: number,
+      a: Float32Array,
+      b: Float32Array,
+      out: Float32Array,
+      M: number,
+      C: number,
+      sa0: number,
+      sa1: number,
+      sb0: number,
+      sb1: number,
+    ): void;
+    ewMaxPool2x2(
+      x: Float32Array,
+      y: Float32Array,
+      N: number,
+      H: number,
+      W: number,
+      C: number,
+      OH: number,
+      OW: number,
+    ): void;
   };
   assert.ok(addon, 'the native addon is unavailable');
   const f = (n: number): Float32Array => new Float32Array(n);

@@ -22,23 +22,40 @@ function rand(shape: number[]): tf.Tensor {
   return tf.tensor(v, shape);
 }
 
-function assertClose(got: { values: Float32Array; shape: number[] }, want: { values: Float32Array; shape: number[] }, what: string): void {
+function assertClose(
+  got: { values: Float32Array; shape: number[] },
+  want: { values: Float32Array; shape: number[] },
+  what: string,
+): void {
   assert.deepEqual(got.shape, want.shape, `${what}: shape`);
   let scale = 1;
   for (const v of want.values) scale = Math.max(scale, Math.abs(v));
-  let worst = 0, worstAt = -1;
+  let worst = 0,
+    worstAt = -1;
   for (let i = 0; i < want.values.length; i++) {
     const d = Math.abs(at(got.values, i, what) - at(want.values, i, what));
-    if (!(d <= worst)) { worst = d; worstAt = i; }
+    if (!(d <= worst)) {
+      worst = d;
+      worstAt = i;
+    }
   }
-  assert.ok(worst <= 2e-5 * scale * 10, `${what}: max difference ${worst} at ${worstAt} (native ${got.values[worstAt]}, cpu ${want.values[worstAt]})`);
+  assert.ok(
+    worst <= 2e-5 * scale * 10,
+    `${what}: max difference ${worst} at ${worstAt} (native ${got.values[worstAt]}, cpu ${want.values[worstAt]})`,
+  );
 }
 
 async function compare(what: string, fn: () => tf.Tensor): Promise<void> {
   assertClose(await on('native', fn), await on('cpu', fn), what);
 }
 
-interface ConvCase { x: [number, number, number, number]; k: number; co: number; s: number; pad: Pad }
+interface ConvCase {
+  x: [number, number, number, number];
+  k: number;
+  co: number;
+  s: number;
+  pad: Pad;
+}
 
 // Stride 1 and 2, same and valid, odd and 2:3 sizes, batch 1, 3 and 64 channels.
 const CONV_CASES: ConvCase[] = [
@@ -61,11 +78,11 @@ const CONV_CASES: ConvCase[] = [
   { x: [1, 5, 3, 3], k: 5, co: 8, s: 2, pad: 'same' },
   { x: [2, 7, 10, 1], k: 5, co: 16, s: 1, pad: 'same' },
   { x: [1, 6, 8, 4], k: 3, co: 24, s: 1, pad: 'valid' },
-  { x: [2, 7, 8, 3], k: 2, co: 16, s: 3, pad: 'same' },  // stride > kernel: input pixels no tap reaches
+  { x: [2, 7, 8, 3], k: 2, co: 16, s: 3, pad: 'same' }, // stride > kernel: input pixels no tap reaches
   // Rows of 48+ output pixels: the filter gradient's row-buffer kernel for any channel count.
   { x: [1, 5, 50, 32], k: 3, co: 32, s: 1, pad: 'valid' },
   { x: [2, 4, 49, 16], k: 3, co: 16, s: 1, pad: 'same' },
-  { x: [2, 17, 18, 16], k: 5, co: 32, s: 2, pad: 'same' },  // forward row buffers, many channels, stride 2
+  { x: [2, 17, 18, 16], k: 5, co: 32, s: 2, pad: 'same' }, // forward row buffers, many channels, stride 2
 ];
 
 const SIMD_PATHS = ['avx512', 'avx2', 'portable'] as const;
@@ -125,13 +142,22 @@ describe('native engine', () => {
   for (const c of CONV_CASES) {
     const label = `${c.x.join('x')} k${c.k} co${c.co} s${c.s} ${c.pad}`;
     testEachPath(`conv2d forward and both gradients match cpu: ${label}`, async () => {
-      const x = rand(c.x), w = rand([c.k, c.k, c.x[3], c.co]);
+      const x = rand(c.x),
+        w = rand([c.k, c.k, c.x[3], c.co]);
       const y = await on('cpu', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
       const dy = rand(y.shape);
       await compare(`forward ${label}`, () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad));
-      await compare(`input gradient ${label}`, () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, c.x, c.s, c.pad));
+      await compare(`input gradient ${label}`, () =>
+        tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, c.x, c.s, c.pad),
+      );
       await compare(`filter gradient ${label}`, () =>
-        tf.grad((f: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad).mul(dy).sum())(w));
+        tf.grad((f: tf.Tensor) =>
+          tf
+            .conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad)
+            .mul(dy)
+            .sum(),
+        )(w),
+      );
       tf.dispose([x, w, dy]);
     });
   }
@@ -153,27 +179,60 @@ describe('native engine', () => {
       };
     }
     try {
-      const x = rand([2, 9, 6, 16]), w = rand([3, 3, 16, 8]), b = rand([8]);
-      await on('native', () => at(tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, 'same').sum())([x, w]), 0));
-      await on('native', () => tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' }));
+      const x = rand([2, 9, 6, 16]),
+        w = rand([3, 3, 16, 8]),
+        b = rand([8]);
+      await on('native', () =>
+        at(
+          tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, 2, 'same').sum())([
+            x,
+            w,
+          ]),
+          0,
+        ),
+      );
+      await on('native', () =>
+        tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: w as tf.Tensor4D,
+          strides: 1,
+          pad: 'same',
+          bias: b,
+          activation: 'relu',
+        }),
+      );
       await on('native', () => tf.matMul(rand([4, 5]), rand([5, 3])));
     } finally {
       for (const { n, f } of originals) addon[n] = f;
     }
-    for (const n of names) assert.ok((calls[n] ?? 0) >= 1, `addon.${n} was not called (calls: ${JSON.stringify(calls)})`);
+    for (const n of names)
+      assert.ok((calls[n] ?? 0) >= 1, `addon.${n} was not called (calls: ${JSON.stringify(calls)})`);
   });
 
   test('split-K products (K >= 3000) are right when OpenMP starts fewer threads than asked (OMP_THREAD_LIMIT=1)', () => {
     const paths = nativeAddon()!.info().supported;
-    const child = spawnSync(process.execPath, [fileURLToPath(new URL('./helpers/split-k-child.js', import.meta.url)), ...paths], {
-      encoding: 'utf8', env: { ...process.env, OMP_THREAD_LIMIT: '1', POSTER_STUDIO_THREADS: '2' }, timeout: 120_000,
-    });
+    const child = spawnSync(
+      process.execPath,
+      [fileURLToPath(new URL('./helpers/split-k-child.js', import.meta.url)), ...paths],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, OMP_THREAD_LIMIT: '1', POSTER_STUDIO_THREADS: '2' },
+        timeout: 120_000,
+      },
+    );
     assert.equal(child.status, 0, `child failed: ${child.stderr}${child.stdout}`);
-    const out = JSON.parse(child.stdout.trim().split('\n').pop()!) as { threads: number; threadLimit: number; rows: { simd: string; worst: number }[] };
+    const out = JSON.parse(child.stdout.trim().split('\n').pop()!) as {
+      threads: number;
+      threadLimit: number;
+      rows: { simd: string; worst: number }[];
+    };
     // The condition under test: the kernels ask for 2 threads, OpenMP gives 1.
     assert.equal(out.threads, 2);
     assert.equal(out.threadLimit, 1);
-    assert.deepEqual(out.rows.map((r) => r.simd), paths);
+    assert.deepEqual(
+      out.rows.map((r) => r.simd),
+      paths,
+    );
     for (const r of out.rows) assert.ok(r.worst < 1e-2, `${r.simd}: split-K product off by ${r.worst}`);
   });
 
@@ -184,7 +243,8 @@ describe('native engine', () => {
       const gflop = addon.peak(set, 0.02);
       assert.ok(Number.isFinite(gflop) && gflop > 0.1, `${set}: ${gflop} GFLOP/s`);
     }
-    for (const set of SIMD_PATHS.filter((p) => !info.supported.includes(p))) assert.throws(() => addon.peak(set, 0.02), /cannot run/);
+    for (const set of SIMD_PATHS.filter((p) => !info.supported.includes(p)))
+      assert.throws(() => addon.peak(set, 0.02), /cannot run/);
     if (!info.bf16) assert.throws(() => addon.peak('avx512_bf16', 0.02), /no AVX512_BF16/);
     assert.throws(() => addon.peak('sse9', 0.02), /cannot run the 'sse9' kernels/);
     assert.throws(() => addon.peak('portable', 0), /seconds must be in/);
@@ -199,32 +259,54 @@ describe('native engine', () => {
       for (const [i, x] of Object.entries(over)) v[Number(i)] = x;
       return Int32Array.from(v);
     };
-    addon.conv2d(f(16), f(9), f(16), g({}), null, 0, 0);  // the base geometry is valid
+    addon.conv2d(f(16), f(9), f(16), g({}), null, 0, 0); // the base geometry is valid
     assert.throws(() => addon.conv2d(f(16), f(9), f(16), g({ 11: -1 }), null, 0, 0), /negative padding/);
-    assert.throws(() => addon.conv2dBackpropInput(f(16), f(9), f(16), g({ 12: -2 }), ), /negative padding/);
+    assert.throws(() => addon.conv2dBackpropInput(f(16), f(9), f(16), g({ 12: -2 })), /negative padding/);
     // 65536 x 65536 pixels: 2^32 wraps to 0 in int32 arithmetic.
     assert.throws(() => addon.conv2d(f(16), f(9), f(16), g({ 1: 65536, 2: 65536 }), null, 0, 0), /too large/);
     assert.throws(() => addon.conv2dBackpropFilter(f(16), f(16), f(9), g({ 4: 65536, 5: 65536 })), /too large/);
     assert.throws(() => addon.conv2d(f(16), f(9), f(16), g({ 7: 2 ** 30, 9: 4 }), null, 0, 0), /too large/);
     assert.throws(() => addon.matmul(f(4), f(4), f(4), 1, 1, 65536, 65536, 1, false, false, null, 0, 0), /too large/);
-    assert.throws(() => addon.matmul(f(4), f(4), f(4), 1, 1, 2 ** 32 + 1, 1, 1, false, false, null, 0, 0), /invalid matmul shape/);
-    assert.throws(() => addon.matmul(f(4), f(4), f(4), 2 ** 20, 2 ** 20, 2 ** 15, 1, 2 ** 15, false, false, null, 0, 0), /too large/);
+    assert.throws(
+      () => addon.matmul(f(4), f(4), f(4), 1, 1, 2 ** 32 + 1, 1, 1, false, false, null, 0, 0),
+      /invalid matmul shape/,
+    );
+    assert.throws(
+      () => addon.matmul(f(4), f(4), f(4), 2 ** 20, 2 ** 20, 2 ** 15, 1, 2 ** 15, false, false, null, 0, 0),
+      /too large/,
+    );
   });
 
-  testEachPath('conv2dTranspose as the DCGAN generator uses it (5x5, stride 2, same, 2:3) and its gradients', async () => {
-    const h = rand([3, 4, 6, 16]), w = rand([5, 5, 8, 16]);
-    const outShape: [number, number, number, number] = [3, 8, 12, 8];
-    await compare('generator layer', () => tf.conv2dTranspose(h as tf.Tensor4D, w as tf.Tensor4D, outShape, 2, 'same'));
-    const dy = rand(outShape);
-    const loss = (hh: tf.Tensor, ww: tf.Tensor) => tf.conv2dTranspose(hh as tf.Tensor4D, ww as tf.Tensor4D, outShape, 2, 'same').mul(dy).sum();
-    await compare('generator input gradient', () => at(tf.grads(loss)([h, w]), 0));
-    await compare('generator filter gradient', () => at(tf.grads(loss)([h, w]), 1));
-  });
+  testEachPath(
+    'conv2dTranspose as the DCGAN generator uses it (5x5, stride 2, same, 2:3) and its gradients',
+    async () => {
+      const h = rand([3, 4, 6, 16]),
+        w = rand([5, 5, 8, 16]);
+      const outShape: [number, number, number, number] = [3, 8, 12, 8];
+      await compare('generator layer', () =>
+        tf.conv2dTranspose(h as tf.Tensor4D, w as tf.Tensor4D, outShape, 2, 'same'),
+      );
+      const dy = rand(outShape);
+      const loss = (hh: tf.Tensor, ww: tf.Tensor) =>
+        tf
+          .conv2dTranspose(hh as tf.Tensor4D, ww as tf.Tensor4D, outShape, 2, 'same')
+          .mul(dy)
+          .sum();
+      await compare('generator input gradient', () => at(tf.grads(loss)([h, w]), 0));
+      await compare('generator filter gradient', () => at(tf.grads(loss)([h, w]), 1));
+    },
+  );
 
   testEachPath('gradients match finite differences of the native forward pass', async () => {
     await tf.setBackend('native');
-    for (const c of [at(CONV_CASES, 0), at(CONV_CASES, 2), at(CONV_CASES, 9), { x: [1, 6, 4, 3] as [number, number, number, number], k: 5, co: 4, s: 2, pad: 'same' as Pad }]) {
-      const x = rand(c.x), w = rand([c.k, c.k, c.x[3], c.co]);
+    for (const c of [
+      at(CONV_CASES, 0),
+      at(CONV_CASES, 2),
+      at(CONV_CASES, 9),
+      { x: [1, 6, 4, 3] as [number, number, number, number], k: 5, co: 4, s: 2, pad: 'same' as Pad },
+    ]) {
+      const x = rand(c.x),
+        w = rand([c.k, c.k, c.x[3], c.co]);
       const dy = rand(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad).shape);
       // The loss is linear in x and in w, so a central difference is exact up to rounding.
       const loss = (xx: tf.Tensor, ww: tf.Tensor): number => {
@@ -234,60 +316,110 @@ describe('native engine', () => {
         for (let i = 0; i < y.length; i++) s += at(y, i) * at(d, i);
         return s;
       };
-      const gxw = tf.grads((xx: tf.Tensor, ww: tf.Tensor) => tf.conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.pad).mul(dy).sum())([x, w]);
-      for (const [which, t, g] of [['x', x, at(gxw, 0)], ['w', w, at(gxw, 1)]] as const) {
-        const base = t.dataSync() as Float32Array, grad = g.dataSync();
+      const gxw = tf.grads((xx: tf.Tensor, ww: tf.Tensor) =>
+        tf
+          .conv2d(xx as tf.Tensor4D, ww as tf.Tensor4D, c.s, c.pad)
+          .mul(dy)
+          .sum(),
+      )([x, w]);
+      for (const [which, t, g] of [
+        ['x', x, at(gxw, 0)],
+        ['w', w, at(gxw, 1)],
+      ] as const) {
+        const base = t.dataSync() as Float32Array,
+          grad = g.dataSync();
         for (let probe = 0; probe < 12; probe++) {
           const i = rng.int(base.length);
-          const plus = base.slice(), minus = base.slice();
+          const plus = base.slice(),
+            minus = base.slice();
           plus[i] = at(plus, i) + 0.5;
           minus[i] = at(minus, i) - 0.5;
-          const args = (v: Float32Array): [tf.Tensor, tf.Tensor] => which === 'x' ? [tf.tensor(v, t.shape), w] : [x, tf.tensor(v, t.shape)];
+          const args = (v: Float32Array): [tf.Tensor, tf.Tensor] =>
+            which === 'x' ? [tf.tensor(v, t.shape), w] : [x, tf.tensor(v, t.shape)];
           const numeric = loss(...args(plus)) - loss(...args(minus));
           const gi = at(grad, i);
-          assert.ok(Math.abs(numeric - gi) <= 1e-3 * (1 + Math.abs(numeric)),
-            `d loss / d ${which}[${i}] (${c.x.join('x')} s${c.s} ${c.pad}): analytic ${gi}, numeric ${numeric}`);
+          assert.ok(
+            Math.abs(numeric - gi) <= 1e-3 * (1 + Math.abs(numeric)),
+            `d loss / d ${which}[${i}] (${c.x.join('x')} s${c.s} ${c.pad}): analytic ${gi}, numeric ${numeric}`,
+          );
         }
       }
     }
   });
 
   testEachPath('fused conv2d with bias and relu / leakyrelu / linear matches cpu', async () => {
-    const x = rand([2, 9, 6, 3]), w = rand([3, 3, 3, 16]), b = rand([16]);
+    const x = rand([2, 9, 6, 3]),
+      w = rand([3, 3, 3, 16]),
+      b = rand([16]);
     for (const activation of ['relu', 'leakyrelu', 'linear', 'relu6', 'elu', 'sigmoid', 'prelu'] as const) {
       const alpha = activation === 'prelu' ? rand([16]) : undefined;
-      await compare(`fused ${activation}`, () => tf.fused.conv2d({
-        x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation,
-        preluActivationWeights: alpha, leakyreluAlpha: 0.1,
-      }));
+      await compare(`fused ${activation}`, () =>
+        tf.fused.conv2d({
+          x: x as tf.Tensor4D,
+          filter: w as tf.Tensor4D,
+          strides: 1,
+          pad: 'same',
+          bias: b,
+          activation,
+          preluActivationWeights: alpha,
+          leakyreluAlpha: 0.1,
+        }),
+      );
     }
   });
 
-  testEachPath('layouts and options it does not run natively still give the cpu answer (NCHW, dilation 2)', async () => {
-    const x = rand([1, 9, 7, 4]), w = rand([3, 3, 4, 5]);
-    await compare('dilation 2', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2));
-    const xc = rand([1, 4, 9, 7]);
-    await compare('NCHW', () => tf.conv2d(xc as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NCHW'));
-  });
+  testEachPath(
+    'layouts and options it does not run natively still give the cpu answer (NCHW, dilation 2)',
+    async () => {
+      const x = rand([1, 9, 7, 4]),
+        w = rand([3, 3, 4, 5]);
+      await compare('dilation 2', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NHWC', 2));
+      const xc = rand([1, 4, 9, 7]);
+      await compare('NCHW', () => tf.conv2d(xc as tf.Tensor4D, w as tf.Tensor4D, 1, 'same', 'NCHW'));
+    },
+  );
 
   // The three geometries below failed tfjs-core's own tests on this backend (test/tfjs-suite.test.ts).
-  testEachPath('convolution gradients with a dy larger than the geometry keep the cpu answer (conv2dTranspose 8x8x8 into 4x4x8, f=8, s=1, same)', async () => {
-    const dy = rand([1, 8, 8, 8]), w = rand([8, 8, 8, 8]), x = rand([1, 4, 4, 8]);
-    await compare('input gradient', () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [1, 4, 4, 8], 1, 'same'));
-    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [8, 8, 8, 8] };
-    await compare('filter gradient', () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy } as never, attrs as never) as tf.Tensor);
-  });
+  testEachPath(
+    'convolution gradients with a dy larger than the geometry keep the cpu answer (conv2dTranspose 8x8x8 into 4x4x8, f=8, s=1, same)',
+    async () => {
+      const dy = rand([1, 8, 8, 8]),
+        w = rand([8, 8, 8, 8]),
+        x = rand([1, 4, 4, 8]);
+      await compare('input gradient', () =>
+        tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [1, 4, 4, 8], 1, 'same'),
+      );
+      const attrs = {
+        strides: [1, 1],
+        pad: 'same',
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined,
+        filterShape: [8, 8, 8, 8],
+      };
+      await compare(
+        'filter gradient',
+        () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy } as never, attrs as never) as tf.Tensor,
+      );
+    },
+  );
 
   test('maxPool with a 1x1 window, stride 2, padding 1 returns its input, as the cpu kernel does', async () => {
     const x = rand([1, 2, 2, 3]);
     await compare('maxPool f=1 s=2 p=1', () => tf.maxPool(x as tf.Tensor4D, 1, 2, 1));
-    assert.deepEqual(Array.from((await on('native', () => tf.maxPool(x as tf.Tensor4D, 1, 2, 1))).values), Array.from(x.dataSync()));
+    assert.deepEqual(
+      Array.from((await on('native', () => tf.maxPool(x as tf.Tensor4D, 1, 2, 1))).values),
+      Array.from(x.dataSync()),
+    );
   });
 
   test('a tensor on a dataId the backend never stored (bare dataId, custom kernel output) disposes without recursing', async () => {
     await tf.setBackend('native');
     tf.engine().makeTensorFromDataId({}, [3], 'float32').dispose();
-    tf.registerKernel({ kernelName: 'PsBareOutput', backendName: 'native', kernelFunc: () => ({ dtype: 'float32', shape: [3, 3], dataId: {} }) });
+    tf.registerKernel({
+      kernelName: 'PsBareOutput',
+      backendName: 'native',
+      kernelFunc: () => ({ dtype: 'float32', shape: [3, 3], dataId: {} }),
+    });
     try {
       const y = tf.engine().runKernel('PsBareOutput', { x: tf.zeros([2, 2]) }, {}) as tf.Tensor;
       assert.deepEqual(y.shape, [3, 3]);
@@ -298,19 +430,33 @@ describe('native engine', () => {
   });
 
   testEachPath('matMul (all transposes, batched, broadcast) and fused matMul with bias + relu match cpu', async () => {
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]]) {
-      const a = rand(ta ? [3, 17, 9] : [3, 9, 17]), b = rand(tb ? [1, 21, 17] : [1, 17, 21]);
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ]) {
+      const a = rand(ta ? [3, 17, 9] : [3, 9, 17]),
+        b = rand(tb ? [1, 21, 17] : [1, 17, 21]);
       await compare(`batched ta=${ta} tb=${tb}`, () => tf.matMul(a, b, ta, tb));
-      const a2 = rand(ta ? [40, 33] : [33, 40]), b2 = rand(tb ? [19, 40] : [40, 19]), bias = rand([19]);
-      await compare(`fused ta=${ta} tb=${tb}`, () => tf.fused.matMul({ a: a2, b: b2, transposeA: ta, transposeB: tb, bias, activation: 'relu' }));
+      const a2 = rand(ta ? [40, 33] : [33, 40]),
+        b2 = rand(tb ? [19, 40] : [40, 19]),
+        bias = rand([19]);
+      await compare(`fused ta=${ta} tb=${tb}`, () =>
+        tf.fused.matMul({ a: a2, b: b2, transposeA: ta, transposeB: tb, bias, activation: 'relu' }),
+      );
     }
     // Shapes that take the dense layer's paths: B rows read in place (N a multiple of 16, few rows),
     // and a * b^T computed as (b * a^T)^T (few rows, many columns), with and without the epilogue.
     const [d1, d2, d3, d4, db] = [rand([5, 70]), rand([70, 32]), rand([7, 50]), rand([600, 50]), rand([600])];
     await compare('rows of b in place', () => tf.matMul(d1, d2));
-    await compare('rows of b in place, fused', () => tf.fused.matMul({ a: d1, b: d2, bias: db.slice(0, 32), activation: 'relu' }));
+    await compare('rows of b in place, fused', () =>
+      tf.fused.matMul({ a: d1, b: d2, bias: db.slice(0, 32), activation: 'relu' }),
+    );
     await compare('a b^T as (b a^T)^T', () => tf.matMul(d3, d4, false, true));
-    await compare('a b^T as (b a^T)^T, fused', () => tf.fused.matMul({ a: d3, b: d4, transposeB: true, bias: db, activation: 'leakyrelu', leakyreluAlpha: 0.3 }));
+    await compare('a b^T as (b a^T)^T, fused', () =>
+      tf.fused.matMul({ a: d3, b: d4, transposeB: true, bias: db, activation: 'leakyrelu', leakyreluAlpha: 0.3 }),
+    );
     const [p, q, r, s] = [rand([1, 1]), rand([1, 1]), rand([2, 1, 4, 5]), rand([1, 3, 5, 6])];
     await compare('1x1', () => tf.matMul(p, q));
     await compare('broadcast both ways', () => tf.matMul(r, s));
@@ -319,7 +465,9 @@ describe('native engine', () => {
   testEachPath('a tiny conv / transposed-conv / dense model trains on native like on cpu', async () => {
     const build = (): tf.Sequential => {
       const m = tf.sequential();
-      m.add(tf.layers.conv2d({ inputShape: [9, 6, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }));
+      m.add(
+        tf.layers.conv2d({ inputShape: [9, 6, 3], filters: 8, kernelSize: 3, padding: 'same', activation: 'relu' }),
+      );
       m.add(tf.layers.conv2d({ filters: 16, kernelSize: 5, strides: 2, padding: 'same' }));
       m.add(tf.layers.leakyReLU({ alpha: 0.2 }));
       m.add(tf.layers.conv2dTranspose({ filters: 4, kernelSize: 5, strides: 2, padding: 'same', activation: 'relu' }));
@@ -329,7 +477,10 @@ describe('native engine', () => {
       return m;
     };
     const xs = rand([6, 9, 6, 3]);
-    const ys = tf.tensor(Array.from({ length: 18 }, (_, i) => (i % 4 === 0 ? 1 : 0)), [6, 3]);
+    const ys = tf.tensor(
+      Array.from({ length: 18 }, (_, i) => (i % 4 === 0 ? 1 : 0)),
+      [6, 3],
+    );
     await tf.setBackend('cpu');
     const ref = build();
     const init = ref.getWeights().map((t) => ({ shape: t.shape, values: t.dataSync().slice() }));
@@ -343,10 +494,15 @@ describe('native engine', () => {
     const model = build();
     model.setWeights(init.map((w) => tf.tensor(w.values, w.shape)));
     const nativeLosses = await train(model);
-    assert.ok(at(nativeLosses, 7) < at(nativeLosses, 0) * 0.9, `loss did not decrease on native: ${nativeLosses.join(', ')}`);
+    assert.ok(
+      at(nativeLosses, 7) < at(nativeLosses, 0) * 0.9,
+      `loss did not decrease on native: ${nativeLosses.join(', ')}`,
+    );
     for (let i = 0; i < 8; i++) {
-      assert.ok(Math.abs(at(nativeLosses, i) - at(cpuLosses, i)) <= 1e-3 * Math.max(1, at(cpuLosses, i)),
-        `step ${i}: native loss ${nativeLosses[i]} vs cpu ${cpuLosses[i]}`);
+      assert.ok(
+        Math.abs(at(nativeLosses, i) - at(cpuLosses, i)) <= 1e-3 * Math.max(1, at(cpuLosses, i)),
+        `step ${i}: native loss ${nativeLosses[i]} vs cpu ${cpuLosses[i]}`,
+      );
     }
   });
 });

@@ -14,7 +14,8 @@ import { createRng } from '../src/core/random.js';
 import { at } from './helpers/at.js';
 
 const rng = createRng(11, 'native-training-test');
-const rand = (n: number, lo = -1, hi = 1): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.next());
+const rand = (n: number, lo = -1, hi = 1): Float32Array =>
+  Float32Array.from({ length: n }, () => lo + (hi - lo) * rng.next());
 const size = (shape: number[]): number => shape.reduce((a, b) => a * b, 1);
 
 /** Calls into the addon's training functions, counted by wrapping them on the module object. */
@@ -44,7 +45,8 @@ async function use(backend: string): Promise<void> {
 function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: string, rtol: number, atol: number): void {
   assert.equal(got.length, want.length, `${what}: length`);
   for (let i = 0; i < want.length; i++) {
-    const a = at(got, i, what), b = at(want, i, what);
+    const a = at(got, i, what),
+      b = at(want, i, what);
     const ok = Math.abs(a - b) <= atol + rtol * Math.abs(b);
     if (!ok) assert.fail(`${what}[${i}]: native ${a} vs reference ${b}`);
   }
@@ -52,12 +54,21 @@ function assertClose(got: ArrayLike<number>, want: ArrayLike<number>, what: stri
 
 function assertSame(got: ArrayLike<number>, want: ArrayLike<number>, what: string): void {
   assert.equal(got.length, want.length, `${what}: length`);
-  for (let i = 0; i < want.length; i++) if (!Object.is(got[i], want[i])) assert.fail(`${what}[${i}]: native ${got[i]} vs JS ${want[i]}`);
+  for (let i = 0; i < want.length; i++)
+    if (!Object.is(got[i], want[i])) assert.fail(`${what}[${i}]: native ${got[i]} vs JS ${want[i]}`);
 }
 
 // 2-D and 4-D, C = 3 and 64, odd sizes, batch 1, a single row (variance 0), and one large
 // enough to take the two-thread path (>= 65536 elements).
-const BN_SHAPES = [[3, 5, 7, 3], [1, 4, 6, 64], [2, 3, 3, 64], [17, 3], [9, 64], [1, 5], [4, 16, 17, 64]];
+const BN_SHAPES = [
+  [3, 5, 7, 3],
+  [1, 4, 6, 64],
+  [2, 3, 3, 64],
+  [17, 3],
+  [9, 64],
+  [1, 5],
+  [4, 16, 17, 64],
+];
 
 /** Inputs of one case: x with per-channel offsets (means far from 0), gamma, beta, loss weights. */
 function bnCase(shape: number[]): { x: Float32Array; g: Float32Array; b: Float32Array; w: Float32Array } {
@@ -74,8 +85,13 @@ function bnRun(shape: number[], c: ReturnType<typeof bnCase>): Float32Array[] {
     const gamma = tf.tensor1d(c.g);
     const beta = tf.tensor1d(c.b);
     const { y, mean, variance } = batchNormTrain(x, gamma, beta, 1e-3);
-    const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => tf.sum(tf.mul(batchNormTrain(xx, gg, bb, 1e-3).y, tf.tensor(c.w, shape))))([x, gamma, beta]);
-    assert.deepEqual(grads.map((t) => t.shape), [shape, [C], [C]]);
+    const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
+      tf.sum(tf.mul(batchNormTrain(xx, gg, bb, 1e-3).y, tf.tensor(c.w, shape))),
+    )([x, gamma, beta]);
+    assert.deepEqual(
+      grads.map((t) => t.shape),
+      [shape, [C], [C]],
+    );
     return [y, mean, variance, ...grads].map((t) => t.dataSync() as Float32Array);
   });
 }
@@ -87,7 +103,10 @@ test('batch-norm training forward and gradients: native kernels vs moments + bat
     const f0 = calls.get('bnTrainForward') ?? 0;
     const b0 = calls.get('bnTrainBackward') ?? 0;
     const got = bnRun(shape, c);
-    assert.ok((calls.get('bnTrainForward') ?? 0) > f0 && (calls.get('bnTrainBackward') ?? 0) > b0, `${shape}: the native kernels ran`);
+    assert.ok(
+      (calls.get('bnTrainForward') ?? 0) > f0 && (calls.get('bnTrainBackward') ?? 0) > b0,
+      `${shape}: the native kernels ran`,
+    );
     await use('cpu');
     const want = bnRun(shape, c);
     const names = ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'];
@@ -110,7 +129,8 @@ function bnLoss64(x: Float64Array, g: Float64Array, b: Float64Array, w: Float32A
     let q = 0;
     for (let i = c; i < x.length; i += C) q += (at(x, i) - mean) ** 2;
     const r = 1 / Math.sqrt(q / M + eps);
-    const gc = at(g, c), bc = at(b, c);
+    const gc = at(g, c),
+      bc = at(b, c);
     for (let i = c; i < x.length; i += C) loss += at(w, i) * ((at(x, i) - mean) * r * gc + bc);
   }
   return loss;
@@ -118,12 +138,20 @@ function bnLoss64(x: Float64Array, g: Float64Array, b: Float64Array, w: Float32A
 
 test('batch-norm training gradients: native kernels vs double-precision finite differences', async () => {
   await use('native');
-  for (const shape of [[2, 3, 5, 3], [7, 64], [1, 3, 2, 4]]) {
+  for (const shape of [
+    [2, 3, 5, 3],
+    [7, 64],
+    [1, 3, 2, 4],
+  ]) {
     const C = at(shape, shape.length - 1);
     const c = bnCase(shape);
     const run = bnRun(shape, c);
-    const dx = at(run, 3), dgamma = at(run, 4), dbeta = at(run, 5);
-    const x = Float64Array.from(c.x), g = Float64Array.from(c.g), b = Float64Array.from(c.b);
+    const dx = at(run, 3),
+      dgamma = at(run, 4),
+      dbeta = at(run, 5);
+    const x = Float64Array.from(c.x),
+      g = Float64Array.from(c.g),
+      b = Float64Array.from(c.b);
     const numeric = (v: Float64Array, i: number): number => {
       const keep = at(v, i);
       const h = 1e-4 * Math.max(1, Math.abs(keep));
@@ -139,7 +167,10 @@ test('batch-norm training gradients: native kernels vs double-precision finite d
         const i = k < analytic.length ? (k * 7919) % analytic.length : 0;
         const want = numeric(v, i);
         const a = at(analytic, i, what);
-        assert.ok(Math.abs(a - want) <= 1e-3 * Math.max(1, Math.abs(want)), `${JSON.stringify(shape)} ${what}[${i}]: ${a} vs numerical ${want}`);
+        assert.ok(
+          Math.abs(a - want) <= 1e-3 * Math.max(1, Math.abs(want)),
+          `${JSON.stringify(shape)} ${what}[${i}]: ${a} vs numerical ${want}`,
+        );
       }
     };
     check(x, dx, 'dx');
@@ -151,32 +182,67 @@ test('batch-norm training gradients: native kernels vs double-precision finite d
 test('batch-norm training: inputs the native kernel does not take still get an answer', async () => {
   await use('native');
   // An int32 gamma makes batchNormTrain use the moments + batchNorm composition.
-  const y = tf.tidy(() => batchNormTrain(tf.tensor([[1, 2], [3, 6]]), tf.tensor1d([1, 1], 'int32'), tf.tensor1d([0, 0]), 0).y.dataSync());
+  const y = tf.tidy(() =>
+    batchNormTrain(
+      tf.tensor([
+        [1, 2],
+        [3, 6],
+      ]),
+      tf.tensor1d([1, 1], 'int32'),
+      tf.tensor1d([0, 0]),
+      0,
+    ).y.dataSync(),
+  );
   assertClose(y, [-1, -1, 1, 1], 'int32 gamma', 0, 1e-6);
-  assert.throws(() => addon.bnTrainForward(new Float32Array(5), new Float32Array(2), new Float32Array(2), new Float32Array(6), new Float32Array(2), new Float32Array(2), 3, 2, 1e-5), /too short/);
+  assert.throws(
+    () =>
+      addon.bnTrainForward(
+        new Float32Array(5),
+        new Float32Array(2),
+        new Float32Array(2),
+        new Float32Array(6),
+        new Float32Array(2),
+        new Float32Array(2),
+        3,
+        2,
+        1e-5,
+      ),
+    /too short/,
+  );
 });
 
 test('batch-norm training: sizes whose product overflows throw a JS error, not a crash', () => {
   const f = (n: number): Float32Array => new Float32Array(n);
   // 2^35 * 2^35 wraps to 0 in int64: a length check on the wrapped product would pass.
   assert.throws(() => addon.bnTrainForward(f(4), f(4), f(4), f(4), f(4), f(4), 2 ** 35, 2 ** 35, 1e-5), /too large/);
-  assert.throws(() => addon.bnTrainBackward(f(4), f(4), f(4), f(4), f(4), f(4), f(4), f(4), 2 ** 35, 2 ** 35, 1e-5), /too large/);
+  assert.throws(
+    () => addon.bnTrainBackward(f(4), f(4), f(4), f(4), f(4), f(4), f(4), f(4), 2 ** 35, 2 ** 35, 1e-5),
+    /too large/,
+  );
   assert.throws(() => addon.bnTrainForward(f(4), f(4), f(4), f(4), f(4), f(4), 2 ** 60, 1, 1e-5), /must be a count/);
 });
 
 /** Weights and slots after `steps` updates of a model with a large (threaded) and a small weight. */
 function trainWith(make: () => tf.Optimizer, steps: number, seed: number, zeros: boolean): Float32Array[] {
   const r = createRng(seed, 'opt');
-  const draw = (n: number, lo: number, hi: number): Float32Array => Float32Array.from({ length: n }, () => lo + (hi - lo) * r.next());
-  const shapes = [[301, 257], [5, 3]];
-  const vars = shapes.map((s, k) => tf.variable(tf.tensor(draw(size(s), -1, 1), s), true, `opt-${seed}-${k}-${tf.getBackend()}`));
+  const draw = (n: number, lo: number, hi: number): Float32Array =>
+    Float32Array.from({ length: n }, () => lo + (hi - lo) * r.next());
+  const shapes = [
+    [301, 257],
+    [5, 3],
+  ];
+  const vars = shapes.map((s, k) =>
+    tf.variable(tf.tensor(draw(size(s), -1, 1), s), true, `opt-${seed}-${k}-${tf.getBackend()}`),
+  );
   const opt = make();
   for (let s = 0; s < steps; s++) {
     const grads: Record<string, tf.Tensor> = {};
     vars.forEach((v) => {
       // Some exact zeros, as dead ReLU units give (not for centered RMSprop: tfjs's formula takes
       // the square root of -epsilon there).
-      const g = draw(v.size, -1, 1).map((x, i) => (zeros ? (i % 11 === 0 ? 0 : x * 10 ** ((i % 5) - 3)) : Math.sign(x) * (0.1 + Math.abs(x))));
+      const g = draw(v.size, -1, 1).map((x, i) =>
+        zeros ? (i % 11 === 0 ? 0 : x * 10 ** ((i % 5) - 3)) : Math.sign(x) * (0.1 + Math.abs(x)),
+      );
       grads[v.name] = tf.tensor(g, v.shape);
     });
     opt.applyGradients(grads);
@@ -184,7 +250,13 @@ function trainWith(make: () => tf.Optimizer, steps: number, seed: number, zeros:
   }
   const out = vars.map((v) => Float32Array.from(v.dataSync()));
   const named = opt as unknown as Record<string, { variable: tf.Variable }[] | undefined>;
-  for (const key of ['accumulatedFirstMoment', 'accumulatedSecondMoment', 'accumulatedMeanSquares', 'accumulatedMoments', 'accumulatedMeanGrads']) {
+  for (const key of [
+    'accumulatedFirstMoment',
+    'accumulatedSecondMoment',
+    'accumulatedMeanSquares',
+    'accumulatedMoments',
+    'accumulatedMeanGrads',
+  ]) {
     for (const s of named[key] ?? []) if (s) out.push(Float32Array.from(s.variable.dataSync()));
   }
   opt.dispose();
@@ -212,13 +284,25 @@ for (const [label, fn, make] of OPTIMIZERS) {
     assert.equal(got.length, want.length);
     assert.ok(got.length >= 6, 'weights and at least two slots each');
     got.forEach((a, k) => assertSame(a, at(want, k), `${label} array ${k}`));
-    assert.ok(got.every((a) => a.every(Number.isFinite)), 'finite values');
+    assert.ok(
+      got.every((a) => a.every(Number.isFinite)),
+      'finite values',
+    );
   });
 }
 
 /** Plain TF1 Adam in double precision, rounding m and v to float32 as the kernels store them. */
-function adamReference(w: Float32Array, grads: Float32Array[], lr: number, b1: number, b2: number, eps: number): Float32Array[] {
-  const x = Float64Array.from(w), m = new Float32Array(w.length), v = new Float32Array(w.length);
+function adamReference(
+  w: Float32Array,
+  grads: Float32Array[],
+  lr: number,
+  b1: number,
+  b2: number,
+  eps: number,
+): Float32Array[] {
+  const x = Float64Array.from(w),
+    m = new Float32Array(w.length),
+    v = new Float32Array(w.length);
   grads.forEach((g, k) => {
     const t = k + 1;
     const lrT = (lr * Math.sqrt(1 - b2 ** t)) / (1 - b1 ** t);
@@ -232,7 +316,7 @@ function adamReference(w: Float32Array, grads: Float32Array[], lr: number, b1: n
   return [Float32Array.from(x), m, v];
 }
 
-test('fusedAdamUpdate (TF1 form, the DCGAN\'s): native equals the JS loop and follows a plain reference', async () => {
+test("fusedAdamUpdate (TF1 form, the DCGAN's): native equals the JS loop and follows a plain reference", async () => {
   const n = 70001;
   const w0 = rand(n);
   const grads = [0, 1, 2, 3].map(() => rand(n).map((g, i) => g * 10 ** ((i % 4) - 2)));
@@ -245,9 +329,14 @@ test('fusedAdamUpdate (TF1 form, the DCGAN\'s): native equals the JS loop and fo
     const shared = tf.clone(m);
     grads.forEach((g, k) => {
       const lr = (2e-4 * Math.sqrt(1 - 0.999 ** (k + 1))) / (1 - 0.5 ** (k + 1));
-      tf.tidy(() => assert.ok(fusedAdamUpdate({ value, m, v, grad: tf.tensor1d(g), lr, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 })));
+      tf.tidy(() =>
+        assert.ok(fusedAdamUpdate({ value, m, v, grad: tf.tensor1d(g), lr, beta1: 0.5, beta2: 0.999, epsilon: 1e-8 })),
+      );
     });
-    assert.ok(shared.dataSync().every((s) => s === 0), 'a clone of a slot is not written through');
+    assert.ok(
+      shared.dataSync().every((s) => s === 0),
+      'a clone of a slot is not written through',
+    );
     const out = [value, m, v].map((t) => Float32Array.from(t.dataSync()));
     tf.dispose([value, m, v, shared]);
     return out;
@@ -258,7 +347,9 @@ test('fusedAdamUpdate (TF1 form, the DCGAN\'s): native equals the JS loop and fo
   const want = await run('cpu');
   got.forEach((a, k) => assertSame(a, at(want, k), `TF1 Adam array ${k}`));
   const ref = adamReference(w0, grads, 2e-4, 0.5, 0.999, 1e-8);
-  ['x', 'm', 'v'].forEach((name, k) => assertClose(at(got, k), at(ref, k), `TF1 Adam ${name} vs reference`, 1e-5, 1e-9));
+  ['x', 'm', 'v'].forEach((name, k) =>
+    assertClose(at(got, k), at(ref, k), `TF1 Adam ${name} vs reference`, 1e-5, 1e-9),
+  );
 });
 
 test('native updates write a weight in place only while nothing else can see its array', async () => {
@@ -268,7 +359,8 @@ test('native updates write a weight in place only while nothing else can see its
   const g = tf.tensor1d(rand(n));
   const opt = fusedRmsprop(1e-3);
   const step = (): void => opt.applyGradients([{ name: w.name, tensor: g }]);
-  const array = (): unknown => (tf.backend() as unknown as { data: { get(id: object): { values: unknown } } }).data.get(w.dataId).values;
+  const array = (): unknown =>
+    (tf.backend() as unknown as { data: { get(id: object): { values: unknown } } }).data.get(w.dataId).values;
   step(); // the user's initial array: replaced
   const first = array();
   step();

@@ -18,14 +18,36 @@
  * module level (dataset.test.ts).
  */
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import sharp from 'sharp';
 import {
-  changedFiles, cmykJpeg, CSV_HEADER, csvLine, grayscaleJpeg, hashTree, hugeOneColourPng, notAnImage, onePixelJpeg,
-  pngNamedJpg, tempLeftovers, truncatedJpeg, writeCsv, zeroByte, type CsvRow,
+  changedFiles,
+  cmykJpeg,
+  CSV_HEADER,
+  csvLine,
+  grayscaleJpeg,
+  hashTree,
+  hugeOneColourPng,
+  notAnImage,
+  onePixelJpeg,
+  pngNamedJpg,
+  tempLeftovers,
+  truncatedJpeg,
+  writeCsv,
+  zeroByte,
+  type CsvRow,
 } from './helpers/bad-inputs.js';
 import { errorLines, hasStackTrace, runCli, type CliResult } from './helpers/run-cli.js';
 
@@ -64,13 +86,55 @@ interface Case {
 }
 
 const TINY_DCGAN = [
-  '--output_width', '16', '--output_height', '16', '--nbr_of_layers_g', '3', '--nbr_of_layers_d', '3', '--gf_dim', '8',
-  '--df_dim', '8', '--z_dim', '8', '--k_w', '3', '--k_h', '3', '--grid_height', '2', '--grid_width', '3', '--sample_rate', '2',
-  '--checkpoint_rate', '2', '--iterations', '4', '--render_video', 'false',
+  '--output_width',
+  '16',
+  '--output_height',
+  '16',
+  '--nbr_of_layers_g',
+  '3',
+  '--nbr_of_layers_d',
+  '3',
+  '--gf_dim',
+  '8',
+  '--df_dim',
+  '8',
+  '--z_dim',
+  '8',
+  '--k_w',
+  '3',
+  '--k_h',
+  '3',
+  '--grid_height',
+  '2',
+  '--grid_width',
+  '3',
+  '--sample_rate',
+  '2',
+  '--checkpoint_rate',
+  '2',
+  '--iterations',
+  '4',
+  '--render_video',
+  'false',
 ];
-const TINY_CLF = ['--ratio', '30', '--epochs', '1', '--genres', '3', '--extras', 'false', '--batch', '8', '--name', 't'];
+const TINY_CLF = [
+  '--ratio',
+  '30',
+  '--epochs',
+  '1',
+  '--genres',
+  '3',
+  '--extras',
+  'false',
+  '--batch',
+  '8',
+  '--name',
+  't',
+];
 
-const manifestOf = (dir: string): { kept: { imdbId: number; title: string }[]; skipped: { imdbId: number; file: string; reason: string }[] } =>
+const manifestOf = (
+  dir: string,
+): { kept: { imdbId: number; title: string }[]; skipped: { imdbId: number; file: string; reason: string }[] } =>
   JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8'));
 
 const posterRows = (c: Ctx, n: number): CsvRow[] => c.rows.slice(0, n);
@@ -101,7 +165,11 @@ const CASES: Case[] = [
       assert.match(skipped.get(c.bad.huge)!.reason, /pixel limit/);
       for (const k of USABLE) {
         const meta = await sharp(path.join(out, `${c.bad[k]}.jpg`)).metadata();
-        assert.deepEqual([meta.format, meta.width, meta.height, meta.channels, meta.space], ['jpeg', 55, 80, 3, 'srgb'], k);
+        assert.deepEqual(
+          [meta.format, meta.width, meta.height, meta.channels, meta.space],
+          ['jpeg', 55, 80, 3, 'srgb'],
+          k,
+        );
       }
       assert.equal(m.kept.length, c.rows.length - UNDECODABLE.length);
     },
@@ -138,7 +206,15 @@ const CASES: Case[] = [
       return ['prepare-dcgan', '--csv', f, '--input', c.good, '--output', out, '--ratio', '30'];
     },
     code: 0,
-    check: (c, _r, out) => assert.deepEqual(manifestOf(out).kept.map((k) => k.imdbId).sort(), posterRows(c, 3).map((r) => r.id).sort()),
+    check: (c, _r, out) =>
+      assert.deepEqual(
+        manifestOf(out)
+          .kept.map((k) => k.imdbId)
+          .sort(),
+        posterRows(c, 3)
+          .map((r) => r.id)
+          .sort(),
+      ),
   },
   {
     name: 'prepare-dcgan: an unterminated quote loses only the broken row',
@@ -150,33 +226,87 @@ const CASES: Case[] = [
       return ['prepare-dcgan', '--csv', f, '--input', c.good, '--output', out, '--ratio', '30'];
     },
     code: 0,
-    check: (c, _r, out) => assert.deepEqual(manifestOf(out).kept.map((k) => k.imdbId).sort(), posterRows(c, 3).map((r) => r.id).sort()),
+    check: (c, _r, out) =>
+      assert.deepEqual(
+        manifestOf(out)
+          .kept.map((k) => k.imdbId)
+          .sort(),
+        posterRows(c, 3)
+          .map((r) => r.id)
+          .sort(),
+      ),
   },
   {
     name: 'prepare-dcgan: duplicate imdbIds count once',
     args: (c, out) => {
       const rows = posterRows(c, 3);
-      return ['prepare-dcgan', '--csv', writeCsv(path.join(c.root, 'dup.csv'), [...rows, ...rows, rows[0]!]), '--input', c.good, '--output', out, '--ratio', '30'];
+      return [
+        'prepare-dcgan',
+        '--csv',
+        writeCsv(path.join(c.root, 'dup.csv'), [...rows, ...rows, rows[0]!]),
+        '--input',
+        c.good,
+        '--output',
+        out,
+        '--ratio',
+        '30',
+      ];
     },
     code: 0,
-    check: (c, _r, out) => assert.deepEqual(manifestOf(out).kept.map((k) => k.imdbId).sort(), posterRows(c, 3).map((r) => r.id).sort()),
+    check: (c, _r, out) =>
+      assert.deepEqual(
+        manifestOf(out)
+          .kept.map((k) => k.imdbId)
+          .sort(),
+        posterRows(c, 3)
+          .map((r) => r.id)
+          .sort(),
+      ),
   },
   {
     name: 'prepare-dcgan: a title without (year) is kept without filters and skipped with --min_year',
     args: (c, out) => {
       const rows = posterRows(c, 3).map((r, i) => (i === 0 ? { ...r, title: 'Merlin' } : r));
-      return ['prepare-dcgan', '--csv', writeCsv(path.join(c.root, 'noyear.csv'), rows), '--input', c.good, '--output', out, '--ratio', '30', '--min_year', '1800'];
+      return [
+        'prepare-dcgan',
+        '--csv',
+        writeCsv(path.join(c.root, 'noyear.csv'), rows),
+        '--input',
+        c.good,
+        '--output',
+        out,
+        '--ratio',
+        '30',
+        '--min_year',
+        '1800',
+      ];
     },
     code: 0,
     check: (c, _r, out) => {
       const m = manifestOf(out);
-      assert.deepEqual(m.kept.map((k) => k.imdbId).sort(), posterRows(c, 3).slice(1).map((r) => r.id).sort());
+      assert.deepEqual(
+        m.kept.map((k) => k.imdbId).sort(),
+        posterRows(c, 3)
+          .slice(1)
+          .map((r) => r.id)
+          .sort(),
+      );
       assert.match(m.skipped.find((s) => s.imdbId === c.rows[0]!.id)!.reason, /year/);
     },
   },
   {
     name: 'prepare-dcgan: unknown genre in --exclude_genres',
-    args: (c, out) => ['prepare-dcgan', '--csv', c.csv, '--input', c.good, '--output', out, '--exclude_genres', 'Drama,Westerns'],
+    args: (c, out) => [
+      'prepare-dcgan',
+      '--csv',
+      c.csv,
+      '--input',
+      c.good,
+      '--output',
+      out,
+      '--exclude_genres',
+      'Drama,Westerns',
+    ],
     code: 2,
     error: /Westerns.*Western/,
     writesNothing: true,
@@ -205,7 +335,8 @@ const CASES: Case[] = [
     name: 'get-data: ISO-8859-1 CSV is detected as latin1',
     args: (c, out) => ['get-data', '--csv', c.csv, '--output', out],
     code: 0,
-    check: (c, r) => assert.match(r.stdout + r.stderr, new RegExp(`${c.rows.length} movies from .*MovieGenre\\.csv \\(latin1\\)`)),
+    check: (c, r) =>
+      assert.match(r.stdout + r.stderr, new RegExp(`${c.rows.length} movies from .*MovieGenre\\.csv \\(latin1\\)`)),
   },
   {
     name: 'get-data: CSV without the imdbId column',
@@ -223,7 +354,11 @@ const CASES: Case[] = [
     args: (c, out) => {
       const f = path.join(c.root, 'quote-gd.csv');
       const rows = posterRows(c, 3);
-      writeFileSync(f, [CSV_HEADER, ...rows.slice(0, 2).map(csvLine), csvLine(rows[2]!).replace(',', ',"')].join('\n') + '\n', 'latin1');
+      writeFileSync(
+        f,
+        [CSV_HEADER, ...rows.slice(0, 2).map(csvLine), csvLine(rows[2]!).replace(',', ',"')].join('\n') + '\n',
+        'latin1',
+      );
       return ['get-data', '--csv', f, '--output', out];
     },
     code: 0,
@@ -231,7 +366,13 @@ const CASES: Case[] = [
   },
   {
     name: 'get-data: duplicate imdbIds count once',
-    args: (c, out) => ['get-data', '--csv', writeCsv(path.join(c.root, 'dup-gd.csv'), [...posterRows(c, 3), ...posterRows(c, 3)]), '--output', out],
+    args: (c, out) => [
+      'get-data',
+      '--csv',
+      writeCsv(path.join(c.root, 'dup-gd.csv'), [...posterRows(c, 3), ...posterRows(c, 3)]),
+      '--output',
+      out,
+    ],
     code: 0,
     check: (_c, r) => assert.match(r.stdout + r.stderr, /^3 movies from /m),
   },
@@ -279,7 +420,17 @@ const CASES: Case[] = [
   },
   {
     name: 'classifier train: --models under a regular file stops before the first epoch',
-    args: (c) => ['classifier', 'train', '--csv', c.csv, '--data', c.good, '--models', path.join(c.afile, 'models'), ...TINY_CLF],
+    args: (c) => [
+      'classifier',
+      'train',
+      '--csv',
+      c.csv,
+      '--data',
+      c.good,
+      '--models',
+      path.join(c.afile, 'models'),
+      ...TINY_CLF,
+    ],
     code: 1,
     error: /afile\/models/,
     check: (_c, r) => assert.doesNotMatch(r.stdout + r.stderr, /epoch 1/i),
@@ -306,7 +457,10 @@ const CASES: Case[] = [
     keep: (c) => c.model,
     check: (c, r) => {
       for (const k of UNDECODABLE) assert.match(r.stderr, new RegExp(`skipped .*${c.bad[k]}\\.jpg`), k);
-      assert.match(r.stdout + r.stderr, new RegExp(`scored ${c.rows.length - UNDECODABLE.length} poster\\(s\\).*skipped ${UNDECODABLE.length}`));
+      assert.match(
+        r.stdout + r.stderr,
+        new RegExp(`scored ${c.rows.length - UNDECODABLE.length} poster\\(s\\).*skipped ${UNDECODABLE.length}`),
+      );
       for (const k of USABLE) {
         const title = c.rows.find((row) => row.id === c.bad[k])!.title;
         assert.ok(r.stdout.includes(title), `${k} poster (${title}) scored`);
@@ -315,7 +469,14 @@ const CASES: Case[] = [
   },
   {
     name: 'classify: --json under a regular file',
-    args: (c) => ['classify', '--model', c.model, '--json', path.join(c.afile, 'out.json'), path.join(c.good, `${c.rows[0]!.id}.jpg`)],
+    args: (c) => [
+      'classify',
+      '--model',
+      c.model,
+      '--json',
+      path.join(c.afile, 'out.json'),
+      path.join(c.good, `${c.rows[0]!.id}.jpg`),
+    ],
     code: 1,
     error: /afile/,
   },
@@ -372,7 +533,10 @@ const CASES: Case[] = [
     },
     code: 0,
     check: (c, r, out) => {
-      assert.match(r.stderr, /^dcgan train: posters that could not be decoded are left out: skipped 2:\n {2}skipped \d+\.jpg: .*prep-broken\/\d+\.jpg: cannot decode.*\n {2}skipped \d+\.jpg: .*\n {2}the full list is in .*skipped-posters\.txt$/m);
+      assert.match(
+        r.stderr,
+        /^dcgan train: posters that could not be decoded are left out: skipped 2:\n {2}skipped \d+\.jpg: .*prep-broken\/\d+\.jpg: cannot decode.*\n {2}skipped \d+\.jpg: .*\n {2}the full list is in .*skipped-posters\.txt$/m,
+      );
       assert.match(r.stderr, new RegExp(`training on ${c.rows.length - 2} posters`));
       assert.ok(existsSync(path.join(out, 'grid_000004.png')), 'trained on the rest');
     },
@@ -392,7 +556,17 @@ const CASES: Case[] = [
   },
   {
     name: 'dcgan train: --learning_rate_g -1',
-    args: (c, out) => ['dcgan', 'train', '--input', c.prepared, '--output', out, ...TINY_DCGAN, '--learning_rate_g', '-1'],
+    args: (c, out) => [
+      'dcgan',
+      'train',
+      '--input',
+      c.prepared,
+      '--output',
+      out,
+      ...TINY_DCGAN,
+      '--learning_rate_g',
+      '-1',
+    ],
     code: 2,
     error: /--learning_rate_g/,
     writesNothing: true,
@@ -402,8 +576,12 @@ const CASES: Case[] = [
     name: 'dcgan render: a broken grid among good ones names it; the grids are unchanged, no video or temp left',
     args: (c, out) => {
       mkdirSync(out);
-      for (const f of readdirSync(c.samples).filter((n) => n.startsWith('grid_'))) copyFileSync(path.join(c.samples, f), path.join(out, f));
-      const last = readdirSync(out).filter((n) => n.endsWith('.png')).sort().pop()!;
+      for (const f of readdirSync(c.samples).filter((n) => n.startsWith('grid_')))
+        copyFileSync(path.join(c.samples, f), path.join(out, f));
+      const last = readdirSync(out)
+        .filter((n) => n.endsWith('.png'))
+        .sort()
+        .pop()!;
       writeFileSync(path.join(out, last), readFileSync(path.join(out, last)).subarray(0, 100));
       return ['dcgan', 'render', '--input', out, '--output', path.join(out, 'train.mp4')];
     },
@@ -413,7 +591,10 @@ const CASES: Case[] = [
     check: (_c, _r, out) => {
       assert.ok(!existsSync(path.join(out, 'train.mp4')));
       assert.deepEqual(tempLeftovers(readdirSync(out)), []);
-      assert.deepEqual(readdirSync(out).filter((n) => n.startsWith('.')), []);
+      assert.deepEqual(
+        readdirSync(out).filter((n) => n.startsWith('.')),
+        [],
+      );
     },
   },
   {
@@ -431,7 +612,16 @@ const CASES: Case[] = [
   },
   {
     name: 'dcgan render: --video_length 0',
-    args: (c, out) => ['dcgan', 'render', '--input', c.samples, '--output', path.join(out, 'v.mp4'), '--video_length', '0'],
+    args: (c, out) => [
+      'dcgan',
+      'render',
+      '--input',
+      c.samples,
+      '--output',
+      path.join(out, 'v.mp4'),
+      '--video_length',
+      '0',
+    ],
     code: 2,
     error: /--video_length/,
     writesNothing: true,
@@ -439,24 +629,62 @@ const CASES: Case[] = [
   // ---- report ---------------------------------------------------------------------------------
   {
     name: 'report: bad real posters are skipped by name and the page is written',
-    args: (c, out) => ['report', '--samples', c.samples, '--model', c.model, '--real', c.mixed, '--csv', c.csv, '--real-count', String(c.rows.length),
-      '--saliency-posters', '0', '--output', path.join(out, 'r.html')],
+    args: (c, out) => [
+      'report',
+      '--samples',
+      c.samples,
+      '--model',
+      c.model,
+      '--real',
+      c.mixed,
+      '--csv',
+      c.csv,
+      '--real-count',
+      String(c.rows.length),
+      '--saliency-posters',
+      '0',
+      '--output',
+      path.join(out, 'r.html'),
+    ],
     code: 0,
     keep: (c) => c.samples,
     check: (c, r, out) => {
-      for (const k of ['notImage', 'huge'] as BadKind[]) assert.match(r.stderr, new RegExp(`skipped .*${c.bad[k]}\\.jpg`), k);
+      for (const k of ['notImage', 'huge'] as BadKind[])
+        assert.match(r.stderr, new RegExp(`skipped .*${c.bad[k]}\\.jpg`), k);
       assert.match(readFileSync(path.join(out, 'r.html'), 'utf8'), /<html/i);
     },
   },
   {
     name: 'report: --output under a regular file',
-    args: (c) => ['report', '--samples', c.samples, '--model', c.model, '--output', path.join(c.afile, 'r.html'), '--real-count', '0', '--saliency-posters', '0'],
+    args: (c) => [
+      'report',
+      '--samples',
+      c.samples,
+      '--model',
+      c.model,
+      '--output',
+      path.join(c.afile, 'r.html'),
+      '--real-count',
+      '0',
+      '--saliency-posters',
+      '0',
+    ],
     code: 1,
     error: /afile/,
   },
   {
     name: 'report: --real-count -1',
-    args: (c, out) => ['report', '--samples', c.samples, '--model', c.model, '--output', path.join(out, 'r.html'), '--real-count', '-1'],
+    args: (c, out) => [
+      'report',
+      '--samples',
+      c.samples,
+      '--model',
+      c.model,
+      '--output',
+      path.join(out, 'r.html'),
+      '--real-count',
+      '-1',
+    ],
     code: 2,
     error: /--real_count takes a whole number from 0 to 100000, got '-1'/,
     writesNothing: true,
@@ -481,8 +709,14 @@ before(async () => {
   mkdirSync(mixed);
   for (const f of readdirSync(good)) copyFileSync(path.join(good, f), path.join(mixed, f));
   const makers: Record<BadKind, () => Buffer | Promise<Buffer>> = {
-    truncated: truncatedJpeg, zero: zeroByte, notImage: notAnImage, png: pngNamedJpg, gray: grayscaleJpeg, cmyk: cmykJpeg,
-    onePixel: onePixelJpeg, huge: () => hugeOneColourPng(10_000),
+    truncated: truncatedJpeg,
+    zero: zeroByte,
+    notImage: notAnImage,
+    png: pngNamedJpg,
+    gray: grayscaleJpeg,
+    cmyk: cmykJpeg,
+    onePixel: onePixelJpeg,
+    huge: () => hugeOneColourPng(10_000),
   };
   const bad = {} as Record<BadKind, number>;
   // Spread the bad ids over the CSV so some land in each split.

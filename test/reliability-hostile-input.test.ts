@@ -35,56 +35,97 @@ after(removeTempDirs);
 before(() => initBackend('cpu', true));
 
 /** Markup that runs script if it reaches the page unescaped (no '/', so each is also a valid folder name). */
-const PAYLOADS = ['<script>alert(1)<\u2215script>', '"><img src=x onerror=alert(2)>', "'><svg onload=alert(3)>", '<iframe srcdoc=x>'];
+const PAYLOADS = [
+  '<script>alert(1)<\u2215script>',
+  '"><img src=x onerror=alert(2)>',
+  "'><svg onload=alert(3)>",
+  '<iframe srcdoc=x>',
+];
 
-test('report: a script payload in every field it shows reaches the page escaped, never as markup', { timeout: 120_000 }, async () => {
-  const root = await tempDir('hostile-report-');
-  const samples = path.join(root, 'samples');
-  await writeFakeSamples(samples, { iterations: [10, 20] });
-  const real = path.join(root, PAYLOADS[1]!);
-  await writeFakeRealPosters(real, 6, { width: 16, height: 24 });
-  const modelDir = path.join(root, 'models', PAYLOADS[2]!);
-  await writeTinyClassifier(modelDir, PAYLOADS.slice(0, 3));
-  // Text in every text field of fid.json (its reader refuses text where numbers go).
-  await fs.writeFile(path.join(samples, 'fid.json'), JSON.stringify({
-    model: PAYLOADS[3],
-    real: { dir: PAYLOADS[0], count: 6 },
-    validation: { realVsReal: 1.5, realVsNoise: 3 },
-    grids: [{ file: `grid_000010${PAYLOADS[3]}.png`, iteration: PAYLOADS[1], fid: 4.2 }, { file: 'grid_000020.png', iteration: 20, fid: 2 }],
-  }));
-  const model = await openGenreModel(modelDir);
-  const { html } = await buildReport({
-    samplesDir: samples, output: path.join(root, 'r.html'), model, modelNote: 'none', modelInfo: await readModelInfo(modelDir),
-    realDir: real, realCount: 6, saliencyPosters: 1, seed: 1,
-  });
-  for (const p of PAYLOADS) {
-    assert.equal(html.includes(p), false, `raw payload on the page: ${p}`);
-    assert.doesNotMatch(html, /<(script|img src=x|svg onload|iframe)/, 'no injected element');
-  }
-  // The fields did reach the page (escaped): genre names, the --real folder, the fid.json folder.
-  for (const p of PAYLOADS.slice(0, 3)) assert.ok(html.includes(p.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')), `escaped ${p} shown`);
+test(
+  'report: a script payload in every field it shows reaches the page escaped, never as markup',
+  { timeout: 120_000 },
+  async () => {
+    const root = await tempDir('hostile-report-');
+    const samples = path.join(root, 'samples');
+    await writeFakeSamples(samples, { iterations: [10, 20] });
+    const real = path.join(root, PAYLOADS[1]!);
+    await writeFakeRealPosters(real, 6, { width: 16, height: 24 });
+    const modelDir = path.join(root, 'models', PAYLOADS[2]!);
+    await writeTinyClassifier(modelDir, PAYLOADS.slice(0, 3));
+    // Text in every text field of fid.json (its reader refuses text where numbers go).
+    await fs.writeFile(
+      path.join(samples, 'fid.json'),
+      JSON.stringify({
+        model: PAYLOADS[3],
+        real: { dir: PAYLOADS[0], count: 6 },
+        validation: { realVsReal: 1.5, realVsNoise: 3 },
+        grids: [
+          { file: `grid_000010${PAYLOADS[3]}.png`, iteration: PAYLOADS[1], fid: 4.2 },
+          { file: 'grid_000020.png', iteration: 20, fid: 2 },
+        ],
+      }),
+    );
+    const model = await openGenreModel(modelDir);
+    const { html } = await buildReport({
+      samplesDir: samples,
+      output: path.join(root, 'r.html'),
+      model,
+      modelNote: 'none',
+      modelInfo: await readModelInfo(modelDir),
+      realDir: real,
+      realCount: 6,
+      saliencyPosters: 1,
+      seed: 1,
+    });
+    for (const p of PAYLOADS) {
+      assert.equal(html.includes(p), false, `raw payload on the page: ${p}`);
+      assert.doesNotMatch(html, /<(script|img src=x|svg onload|iframe)/, 'no injected element');
+    }
+    // The fields did reach the page (escaped): genre names, the --real folder, the fid.json folder.
+    for (const p of PAYLOADS.slice(0, 3))
+      assert.ok(
+        html.includes(
+          p
+            .replace(/&/g, '&amp;')
+            .replace(/</g, '&lt;')
+            .replace(/>/g, '&gt;')
+            .replace(/"/g, '&quot;')
+            .replace(/'/g, '&#39;'),
+        ),
+        `escaped ${p} shown`,
+      );
 
-  // A broken model in a folder named like markup: the CLI's note about it is escaped too.
-  const broken = path.join(root, 'broken', PAYLOADS[3]!);
-  await fs.mkdir(broken, { recursive: true });
-  await fs.writeFile(path.join(broken, 'model.json'), '{ not json');
-  await fs.writeFile(path.join(broken, 'metadata.json'), JSON.stringify({ genres: [PAYLOADS[0]] }));
-  const out = path.join(root, 'cli.html');
-  const r = await runCli(['report', '--samples', samples, '--model', broken, '--real', real, '--output', out]);
-  assert.equal(r.code, 0, r.stderr);
-  const page = await fs.readFile(out, 'utf8');
-  for (const p of PAYLOADS) assert.equal(page.includes(p), false, `raw payload in the CLI's page: ${p}`);
-  assert.ok(page.includes('&lt;iframe srcdoc=x&gt;'), 'the broken folder is named, escaped');
-});
+    // A broken model in a folder named like markup: the CLI's note about it is escaped too.
+    const broken = path.join(root, 'broken', PAYLOADS[3]!);
+    await fs.mkdir(broken, { recursive: true });
+    await fs.writeFile(path.join(broken, 'model.json'), '{ not json');
+    await fs.writeFile(path.join(broken, 'metadata.json'), JSON.stringify({ genres: [PAYLOADS[0]] }));
+    const out = path.join(root, 'cli.html');
+    const r = await runCli(['report', '--samples', samples, '--model', broken, '--real', real, '--output', out]);
+    assert.equal(r.code, 0, r.stderr);
+    const page = await fs.readFile(out, 'utf8');
+    for (const p of PAYLOADS) assert.equal(page.includes(p), false, `raw payload in the CLI's page: ${p}`);
+    assert.ok(page.includes('&lt;iframe srcdoc=x&gt;'), 'the broken folder is named, escaped');
+  },
+);
 
 /** Text a spreadsheet runs as a formula (first character =, +, -, @, tab, CR). */
 const FORMULAS = ['=HYPERLINK("evil.example","y")', '+1+1', '-2+3', '@SUM(A1)', '\tx', '\r=1'];
 
 test('CSV: every text cell that starts a formula gets an apostrophe, in every CSV the studio writes', () => {
-  const preds = FORMULAS.map((f, i) => ({ file: f, title: FORMULAS[(i + 1) % FORMULAS.length]!, scores: { [FORMULAS[2]!]: 0.5 }, truth: null }));
+  const preds = FORMULAS.map((f, i) => ({
+    file: f,
+    title: FORMULAS[(i + 1) % FORMULAS.length]!,
+    scores: { [FORMULAS[2]!]: 0.5 },
+    truth: null,
+  }));
   const grids = FORMULAS.map((f) => ({ file: f, iteration: 1, epoch: 0, n: 6, fid: 1, meanTerm: 0.5, covTerm: 0.5 }));
   const scoring = {
-    genres: [FORMULAS[0]!], grids: [], skipped: [], notes: [],
+    genres: [FORMULAS[0]!],
+    grids: [],
+    skipped: [],
+    notes: [],
     singles: FORMULAS.map((f) => ({ file: f, scores: { [FORMULAS[0]!]: 0.25 } })),
   };
   const tables = {
@@ -94,12 +135,20 @@ test('CSV: every text cell that starts a formula gets an apostrophe, in every CS
   };
   for (const [name, csv] of Object.entries(tables)) {
     // Parsed the way a spreadsheet splits cells: quoted cells may hold commas and line breaks.
-    const cells = [...csv.matchAll(/"((?:[^"]|"")*)"|([^,\n]*)/g)].map((m) => (m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!)).filter((c) => c !== '');
-    for (const c of cells) assert.doesNotMatch(c, /^[=+@\t\r]|^-(?!\d*\.?\d+(e-?\d+)?$)/, `${name}: formula cell ${JSON.stringify(c)}`);
+    const cells = [...csv.matchAll(/"((?:[^"]|"")*)"|([^,\n]*)/g)]
+      .map((m) => (m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2]!))
+      .filter((c) => c !== '');
+    for (const c of cells)
+      assert.doesNotMatch(c, /^[=+@\t\r]|^-(?!\d*\.?\d+(e-?\d+)?$)/, `${name}: formula cell ${JSON.stringify(c)}`);
     for (const f of FORMULAS) assert.ok(cells.includes(`'${f}`), `${name}: ${JSON.stringify(f)} kept, neutralised`);
   }
   // Numbers stay numbers: a negative score or loss is not text.
-  assert.match(fidCsv({ grids: [{ file: 'g.png', iteration: 1, epoch: 0, n: 6, fid: -0.5, meanTerm: 0, covTerm: 0 }] } as unknown as PosterFidResult), /g\.png,1,0,6,-0\.5000/);
+  assert.match(
+    fidCsv({
+      grids: [{ file: 'g.png', iteration: 1, epoch: 0, n: 6, fid: -0.5, meanTerm: 0, covTerm: 0 }],
+    } as unknown as PosterFidResult),
+    /g\.png,1,0,6,-0\.5000/,
+  );
 });
 
 interface Served {
@@ -135,35 +184,46 @@ async function serve(): Promise<Served> {
   return {
     url: `http://127.0.0.1:${port}`,
     requests: () => n,
-    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+    close: () =>
+      new Promise((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
   };
 }
 
-test('downloads: a byte cap on every body, Content-Length checked first, non-http URLs refused without a retry', { timeout: 60_000 }, async () => {
-  const s = await serve();
-  try {
-    const o = { timeoutMs: 20_000, maxBytes: 200_000, retries: 3, backoffMs: 1, rng: createRng(1, 't') };
-    const cases: { url: string; kind: string; requests: number }[] = [
-      { url: `${s.url}/endless`, kind: 'too large', requests: 1 },
-      { url: `${s.url}/liar`, kind: 'too large', requests: 1 },
-      { url: 'file:///etc/passwd', kind: 'bad URL', requests: 0 },
-      { url: 'data:image/jpeg;base64,AAAA', kind: 'bad URL', requests: 0 },
-      { url: 'ftp://127.0.0.1/x.jpg', kind: 'bad URL', requests: 0 },
-    ];
-    for (const c of cases) {
-      const before = s.requests();
-      const err = await fetchWithRetry(c.url, o).then(() => null, (e: unknown) => e);
-      assert.ok(err instanceof DownloadError, `${c.url}: refused`);
-      assert.equal(err.kind, c.kind, c.url);
-      assert.equal(s.requests() - before, c.requests, `${c.url}: requests (no retry)`);
+test(
+  'downloads: a byte cap on every body, Content-Length checked first, non-http URLs refused without a retry',
+  { timeout: 60_000 },
+  async () => {
+    const s = await serve();
+    try {
+      const o = { timeoutMs: 20_000, maxBytes: 200_000, retries: 3, backoffMs: 1, rng: createRng(1, 't') };
+      const cases: { url: string; kind: string; requests: number }[] = [
+        { url: `${s.url}/endless`, kind: 'too large', requests: 1 },
+        { url: `${s.url}/liar`, kind: 'too large', requests: 1 },
+        { url: 'file:///etc/passwd', kind: 'bad URL', requests: 0 },
+        { url: 'data:image/jpeg;base64,AAAA', kind: 'bad URL', requests: 0 },
+        { url: 'ftp://127.0.0.1/x.jpg', kind: 'bad URL', requests: 0 },
+      ];
+      for (const c of cases) {
+        const before = s.requests();
+        const err = await fetchWithRetry(c.url, o).then(
+          () => null,
+          (e: unknown) => e,
+        );
+        assert.ok(err instanceof DownloadError, `${c.url}: refused`);
+        assert.equal(err.kind, c.kind, c.url);
+        assert.equal(s.requests() - before, c.requests, `${c.url}: requests (no retry)`);
+      }
+      const memory = process.memoryUsage().rss;
+      assert.ok(memory < 1e9, `memory stayed bounded (${memory} bytes)`);
+      assert.equal((await fetchWithRetry(`${s.url}/small`, o)).length, 100, 'a body under the cap is whole');
+    } finally {
+      await s.close();
     }
-    const memory = process.memoryUsage().rss;
-    assert.ok(memory < 1e9, `memory stayed bounded (${memory} bytes)`);
-    assert.equal((await fetchWithRetry(`${s.url}/small`, o)).length, 100, 'a body under the cap is whole');
-  } finally {
-    await s.close();
-  }
-});
+  },
+);
 
 /** One tampering of state.json or tensors.bin, and the field the refusal must name. */
 interface Tamper {
@@ -177,77 +237,147 @@ const TAMPERS: Tamper[] = [
   { name: 'offset past the file', edit: (j) => void (j.tensors[2].offset = 1e12), field: /"tensors\[2\]\.offset"/ },
   { name: 'fractional offset', edit: (j) => void (j.tensors[1].offset = 1.5), field: /"tensors\[1\]\.offset"/ },
   { name: 'negative fixedZ length', edit: (j) => void (j.fixedZ.length = -1), field: /"fixedZ\.length"/ },
-  { name: 'huge shape', edit: (j) => void (j.tensors[0].shape = [100000, 100000]), field: /"tensors\[0\]\.shape\[0\]"/ },
-  { name: 'huge config', edit: (j) => void (j.config.gf = 1024), field: /"tensors\.bin" holds \d+ values where this config needs/ },
+  {
+    name: 'huge shape',
+    edit: (j) => void (j.tensors[0].shape = [100000, 100000]),
+    field: /"tensors\[0\]\.shape\[0\]"/,
+  },
+  {
+    name: 'huge config',
+    edit: (j) => void (j.config.gf = 1024),
+    field: /"tensors\.bin" holds \d+ values where this config needs/,
+  },
   { name: 'missing config', edit: (j) => void delete j.config, field: /"config" is missing/ },
   { name: 'missing train', edit: (j) => void delete j.train, field: /"train" is missing/ },
   { name: 'string iteration', edit: (j) => void (j.iteration = '5'), field: /"iteration" must be a whole number/ },
   { name: 'zero grid rows', edit: (j) => void (j.train.rows = 0), field: /"train\.rows"/ },
   { name: 'unknown activation', edit: (j) => void (j.config.activationG = 'evil'), field: /"config\.activationG"/ },
   { name: 'truncated tensors.bin', edit: (_, bin) => bin.subarray(0, bin.length - 8), field: /"tensors\.bin" holds/ },
-  { name: 'tensors.bin not whole floats', edit: (_, bin) => Buffer.concat([bin, Buffer.alloc(3)]), field: /"tensors\.bin" is \d+ bytes, not a whole number/ },
+  {
+    name: 'tensors.bin not whole floats',
+    edit: (_, bin) => Buffer.concat([bin, Buffer.alloc(3)]),
+    field: /"tensors\.bin" is \d+ bytes, not a whole number/,
+  },
 ];
 
-test(`dcgan checkpoints: ${TAMPERS.length} tamperings refused before any network is built, one line naming file and field`, { timeout: 120_000 }, async () => {
-  const data = await makeDcganFixture(12);
-  const out = await tempDir('hostile-ckpt-');
-  const run: TrainRun = {
-    input: data, output: out, checkpointDir: path.join(out, 'checkpoints'), config: tinyConfig(), conditional: false, seed: 3,
-    train: tinyTrain(), epochs: 1, iterations: 2, sampleRate: 2, useCheckpoints: true, checkpointRate: 2, keepCheckpoints: 1,
-    resume: false, fresh: false, quiet: true, recipe: recipeByName('small-data'),
-  };
-  disposeState((await train(run)).state);
-  const good = path.join(out, 'checkpoints', checkpointName(2));
-  const json = await fs.readFile(path.join(good, 'state.json'), 'utf8');
-  const bin = await fs.readFile(path.join(good, 'tensors.bin'));
-  disposeState(await loadCheckpoint(good));
-  for (const [i, t] of TAMPERS.entries()) {
-    const dir = path.join(out, `tampered-${i}`);
-    await fs.mkdir(dir);
-    const j = JSON.parse(json);
-    const b = t.edit(j, Buffer.from(bin)) ?? bin;
-    await fs.writeFile(path.join(dir, 'state.json'), JSON.stringify(j));
-    await fs.writeFile(path.join(dir, 'tensors.bin'), b);
-    const err = await loadCheckpoint(dir).then(() => null, (e: Error) => e);
-    assert.ok(err, `${t.name}: refused`);
-    assert.equal(err.name, 'UserError', `${t.name}: ${err.message}`);
-    assert.match(err.message, /state\.json/, `${t.name}: names the file`);
-    assert.match(err.message, t.field, `${t.name}: ${err.message}`);
-    assert.equal(err.message.includes('\n'), false);
-  }
-  // Through the CLI: exit 2, one error line, no stack trace.
-  const r = await runCli(['dcgan', 'generate', '--checkpoint', path.join(out, 'tampered-0'), '--output', path.join(out, 'gen')]);
-  assert.equal(r.code, 2, r.stderr);
-  assert.equal(hasStackTrace(r.stderr), false);
-  assert.equal(errorLines(r.stderr).length, 1);
-  assert.match(errorLines(r.stderr)[0]!, /tampered-0\/state\.json: "tensors\[0\]\.offset"/);
-});
+test(
+  `dcgan checkpoints: ${TAMPERS.length} tamperings refused before any network is built, one line naming file and field`,
+  { timeout: 120_000 },
+  async () => {
+    const data = await makeDcganFixture(12);
+    const out = await tempDir('hostile-ckpt-');
+    const run: TrainRun = {
+      input: data,
+      output: out,
+      checkpointDir: path.join(out, 'checkpoints'),
+      config: tinyConfig(),
+      conditional: false,
+      seed: 3,
+      train: tinyTrain(),
+      epochs: 1,
+      iterations: 2,
+      sampleRate: 2,
+      useCheckpoints: true,
+      checkpointRate: 2,
+      keepCheckpoints: 1,
+      resume: false,
+      fresh: false,
+      quiet: true,
+      recipe: recipeByName('small-data'),
+    };
+    disposeState((await train(run)).state);
+    const good = path.join(out, 'checkpoints', checkpointName(2));
+    const json = await fs.readFile(path.join(good, 'state.json'), 'utf8');
+    const bin = await fs.readFile(path.join(good, 'tensors.bin'));
+    disposeState(await loadCheckpoint(good));
+    for (const [i, t] of TAMPERS.entries()) {
+      const dir = path.join(out, `tampered-${i}`);
+      await fs.mkdir(dir);
+      const j = JSON.parse(json);
+      const b = t.edit(j, Buffer.from(bin)) ?? bin;
+      await fs.writeFile(path.join(dir, 'state.json'), JSON.stringify(j));
+      await fs.writeFile(path.join(dir, 'tensors.bin'), b);
+      const err = await loadCheckpoint(dir).then(
+        () => null,
+        (e: Error) => e,
+      );
+      assert.ok(err, `${t.name}: refused`);
+      assert.equal(err.name, 'UserError', `${t.name}: ${err.message}`);
+      assert.match(err.message, /state\.json/, `${t.name}: names the file`);
+      assert.match(err.message, t.field, `${t.name}: ${err.message}`);
+      assert.equal(err.message.includes('\n'), false);
+    }
+    // Through the CLI: exit 2, one error line, no stack trace.
+    const r = await runCli([
+      'dcgan',
+      'generate',
+      '--checkpoint',
+      path.join(out, 'tampered-0'),
+      '--output',
+      path.join(out, 'gen'),
+    ]);
+    assert.equal(r.code, 2, r.stderr);
+    assert.equal(hasStackTrace(r.stderr), false);
+    assert.equal(errorLines(r.stderr).length, 1);
+    assert.match(errorLines(r.stderr)[0]!, /tampered-0\/state\.json: "tensors\[0\]\.offset"/);
+  },
+);
 
-test('--resume takes the batch from the checkpoint: other grid flags on resume change nothing, bit for bit', { timeout: 120_000 }, async () => {
-  const data = await makeDcganFixture(12);
-  const base = (output: string): TrainRun => ({
-    input: data, output, checkpointDir: path.join(output, 'checkpoints'), config: tinyConfig(), conditional: false, seed: 9,
-    train: tinyTrain(2, 3), epochs: 1, iterations: 4, sampleRate: 2, useCheckpoints: true, checkpointRate: 2, keepCheckpoints: 2,
-    resume: false, fresh: false, quiet: true, recipe: recipeByName('small-data'),
-  });
-  const straight = await tempDir('hostile-batch-a-');
-  disposeState((await train(base(straight))).state);
-  const split = await tempDir('hostile-batch-b-');
-  disposeState((await train({ ...base(split), iterations: 2 })).state);
-  // The flags now ask for a 3x4 grid (batch 12): the checkpoint's 2x3 (batch 6) must win.
-  disposeState((await train({ ...base(split), train: tinyTrain(3, 4), resume: true })).state);
-  const rows = async (d: string) => (await fs.readFile(path.join(d, 'losses.csv'), 'utf8')).trim().split('\n').map((l) => l.split(',').slice(0, 4).join(','));
-  assert.deepEqual(await rows(split), await rows(straight));
-  assert.deepEqual(await fs.readFile(path.join(split, 'grid_000004.png')), await fs.readFile(path.join(straight, 'grid_000004.png')));
-});
+test(
+  '--resume takes the batch from the checkpoint: other grid flags on resume change nothing, bit for bit',
+  { timeout: 120_000 },
+  async () => {
+    const data = await makeDcganFixture(12);
+    const base = (output: string): TrainRun => ({
+      input: data,
+      output,
+      checkpointDir: path.join(output, 'checkpoints'),
+      config: tinyConfig(),
+      conditional: false,
+      seed: 9,
+      train: tinyTrain(2, 3),
+      epochs: 1,
+      iterations: 4,
+      sampleRate: 2,
+      useCheckpoints: true,
+      checkpointRate: 2,
+      keepCheckpoints: 2,
+      resume: false,
+      fresh: false,
+      quiet: true,
+      recipe: recipeByName('small-data'),
+    });
+    const straight = await tempDir('hostile-batch-a-');
+    disposeState((await train(base(straight))).state);
+    const split = await tempDir('hostile-batch-b-');
+    disposeState((await train({ ...base(split), iterations: 2 })).state);
+    // The flags now ask for a 3x4 grid (batch 12): the checkpoint's 2x3 (batch 6) must win.
+    disposeState((await train({ ...base(split), train: tinyTrain(3, 4), resume: true })).state);
+    const rows = async (d: string) =>
+      (await fs.readFile(path.join(d, 'losses.csv'), 'utf8'))
+        .trim()
+        .split('\n')
+        .map((l) => l.split(',').slice(0, 4).join(','));
+    assert.deepEqual(await rows(split), await rows(straight));
+    assert.deepEqual(
+      await fs.readFile(path.join(split, 'grid_000004.png')),
+      await fs.readFile(path.join(straight, 'grid_000004.png')),
+    );
+  },
+);
 
 test('imdbIds past 2^53 are refused (CSV rows skipped with a reason, such poster names not read as ids)', async () => {
-  const csv = 'imdbId,Imdb Link,Title,IMDB Score,Genre,Poster\n9007199254740993,x,A (1990),,Drama,\n9007199254740992,x,B (1991),,Drama,\n114709,x,Toy Story (1995),,Animation,\n';
+  const csv =
+    'imdbId,Imdb Link,Title,IMDB Score,Genre,Poster\n9007199254740993,x,A (1990),,Drama,\n9007199254740992,x,B (1991),,Drama,\n114709,x,Toy Story (1995),,Animation,\n';
   const t = parseMovieCsv(csv, 'utf-8', 'MovieGenre.csv');
-  assert.deepEqual(t.movies.map((m) => m.imdbId), [114709]);
+  assert.deepEqual(
+    t.movies.map((m) => m.imdbId),
+    [114709],
+  );
   assert.equal(t.malformed.length, 2);
   assert.match(t.malformed[0]!.reason, /imdbId '9007199254740993' is too large/);
   const dir = await tempDir('hostile-ids-');
-  for (const n of ['9007199254740993.jpg', '9007199254740992.jpg', '114709.jpg']) await fs.writeFile(path.join(dir, n), '');
+  for (const n of ['9007199254740993.jpg', '9007199254740992.jpg', '114709.jpg'])
+    await fs.writeFile(path.join(dir, n), '');
   assert.deepEqual([...indexPosters(dir).keys()], [114709]);
 });

@@ -18,7 +18,9 @@ const GEOMETRIES: [string, GridGeometry][] = [
 
 /** Every cell gets a distinct colour from its index, so a shifted cut shows up. */
 const cellsFor = (g: GridGeometry) =>
-  Array.from({ length: g.rows * g.cols }, (_, i) => flatImage(g.cellWidth, g.cellHeight, [(i * 53) % 256, (i * 97 + 10) % 256, (i * 11 + 200) % 256]));
+  Array.from({ length: g.rows * g.cols }, (_, i) =>
+    flatImage(g.cellWidth, g.cellHeight, [(i * 53) % 256, (i * 97 + 10) % 256, (i * 11 + 200) % 256]),
+  );
 
 for (const [name, g] of GEOMETRIES) {
   test(`grid ${name}: composed → PNG → decoded → split gives back every poster exactly`, async () => {
@@ -58,6 +60,10 @@ test('parseGridSpec reads ROWSxCOLS and refuses anything else with one line', ()
   assert.deepEqual(parseGridSpec('6x10'), { rows: 6, cols: 10 });
   assert.deepEqual(parseGridSpec('7X3'), { rows: 7, cols: 3 });
   for (const bad of ['6', '0x3', '6x', 'ax3', '6x10x2']) {
-    assert.throws(() => parseGridSpec(bad), (e: unknown) => e instanceof UserError && /--grid takes ROWSxCOLS/.test((e as Error).message), bad);
+    assert.throws(
+      () => parseGridSpec(bad),
+      (e: unknown) => e instanceof UserError && /--grid takes ROWSxCOLS/.test((e as Error).message),
+      bad,
+    );
   }
 });

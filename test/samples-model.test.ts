@@ -9,13 +9,17 @@ import { flatImage } from './helpers/samples-fixture.js';
 /** 4x6 input, flatten, one Dense per genre whose weights see only the left half of the image. */
 function leftHalfModel(): tf.LayersModel {
   const [h, w] = [6, 4];
-  const model = tf.sequential({ layers: [tf.layers.flatten({ inputShape: [h, w, 3] }), tf.layers.dense({ units: 2, activation: 'sigmoid' })] });
+  const model = tf.sequential({
+    layers: [tf.layers.flatten({ inputShape: [h, w, 3] }), tf.layers.dense({ units: 2, activation: 'sigmoid' })],
+  });
   const kernel = new Float32Array(h * w * 3 * 2);
-  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) for (let c = 0; c < 3; c++) {
-    const i = (y * w + x) * 3 + c;
-    kernel[i * 2] = x < w / 2 ? 0.5 : 0; // genre A: left half only
-    kernel[i * 2 + 1] = x < w / 2 ? 0 : -0.25; // genre B: right half only
-  }
+  for (let y = 0; y < h; y++)
+    for (let x = 0; x < w; x++)
+      for (let c = 0; c < 3; c++) {
+        const i = (y * w + x) * 3 + c;
+        kernel[i * 2] = x < w / 2 ? 0.5 : 0; // genre A: left half only
+        kernel[i * 2 + 1] = x < w / 2 ? 0 : -0.25; // genre B: right half only
+      }
   model.layers[1]!.setWeights([tf.tensor2d(kernel, [h * w * 3, 2]), tf.zeros([2])]);
   return model;
 }

@@ -3,7 +3,14 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { encodePng } from '../src/core/images/decode.js';
-import { scanSamples, scoreSamples, scoresCsv, formatGridTable, formatTrend, writeScores } from '../src/features/scoring/index.js';
+import {
+  scanSamples,
+  scoreSamples,
+  scoresCsv,
+  formatGridTable,
+  formatTrend,
+  writeScores,
+} from '../src/features/scoring/index.js';
 import { UserError } from '../src/core/errors.js';
 import { cellColour, colourScorer, flatImage, tempDir, writeFakeSamples } from './helpers/samples-fixture.js';
 
@@ -20,14 +27,20 @@ test('grids with sidecars are found in training order and every poster is scored
   withDir(async (dir) => {
     await writeFakeSamples(dir, { iterations: [300, 100, 200] });
     const scan = await scanSamples([dir]);
-    assert.deepEqual(scan.grids.map((g) => g.iteration), [100, 200, 300]);
+    assert.deepEqual(
+      scan.grids.map((g) => g.iteration),
+      [100, 200, 300],
+    );
     assert.ok(scan.grids.every((g) => g.from === 'sidecar'));
     assert.deepEqual(scan.singles, []);
     assert.deepEqual(scan.skipped, [], 'losses.csv and sidecars are not reported as junk');
     // `classify samples/*`: the shell hands over sidecars and losses.csv as files; same result.
     const globbed = await scanSamples((await fs.readdir(dir)).map((n) => path.join(dir, n)));
     assert.deepEqual(globbed.skipped, []);
-    assert.deepEqual(globbed.grids.map((g) => g.iteration), [100, 200, 300]);
+    assert.deepEqual(
+      globbed.grids.map((g) => g.iteration),
+      [100, 200, 300],
+    );
     const s = await scoreSamples(scan, colourScorer, { batch: 4 });
     assert.deepEqual(s.genres, ['Action', 'Drama', 'Comedy']);
     assert.equal(s.grids.length, 3);
@@ -67,7 +80,10 @@ test('non-image, broken and mismatched files are reported and skipped; the run g
     await fs.writeFile(path.join(dir, 'poster.png'), png);
     // A grid whose sidecar promises another size, and one whose sidecar is not JSON.
     await fs.writeFile(path.join(dir, 'grid_000500.png'), png);
-    await fs.writeFile(path.join(dir, 'grid_000500.json'), JSON.stringify({ rows: 6, cols: 10, cellWidth: 64, cellHeight: 96, gap: 2 }));
+    await fs.writeFile(
+      path.join(dir, 'grid_000500.json'),
+      JSON.stringify({ rows: 6, cols: 10, cellWidth: 64, cellHeight: 96, gap: 2 }),
+    );
     await fs.writeFile(path.join(dir, 'grid_000600.png'), png);
     await fs.writeFile(path.join(dir, 'grid_000600.json'), '{ broken');
     const scan = await scanSamples([dir]);
@@ -79,13 +95,19 @@ test('non-image, broken and mismatched files are reported and skipped; the run g
     assert.match(reasons['grid_000500.png']!, /20x30 but its sidecar grid_000500\.json describes 6x10 cells/);
     assert.match(reasons['grid_000600.png']!, /sidecar grid_000600\.json is unreadable .*--grid/);
     assert.equal(Object.keys(reasons).length, 5);
-    assert.deepEqual(s.singles.map((x) => path.basename(x.file)), ['poster.png']);
+    assert.deepEqual(
+      s.singles.map((x) => path.basename(x.file)),
+      ['poster.png'],
+    );
     assert.ok(s.singles[0]!.scores.Drama! > 0.8);
     assert.equal(s.grids.length, 1);
   }));
 
 test('a path that does not exist is one UserError naming it', async () => {
-  await assert.rejects(scanSamples(['/nonexistent/samples']), (e: unknown) => e instanceof UserError && /\/nonexistent\/samples: no such file/.test((e as Error).message));
+  await assert.rejects(
+    scanSamples(['/nonexistent/samples']),
+    (e: unknown) => e instanceof UserError && /\/nonexistent\/samples: no such file/.test((e as Error).message),
+  );
 });
 
 test('tables, trend, CSV and JSON carry the same scores', () =>
@@ -116,22 +138,46 @@ test('classifySamples: tables per grid, trend, skipped files on stderr, classify
     await writeFakeSamples(dir, { iterations: [100, 200] });
     await fs.writeFile(path.join(dir, 'readme.txt'), 'x');
     assert.equal(await looksLikeSamples([dir]), true);
-    assert.equal(await looksLikeSamples([path.join(dir, 'grid_000100.png')]), false, 'a file argument is the classifier’s own path');
+    assert.equal(
+      await looksLikeSamples([path.join(dir, 'grid_000100.png')]),
+      false,
+      'a file argument is the classifier’s own path',
+    );
     let stdout = '';
     let stderr = '';
-    const r = await classifySamples([dir], { score: colourScorer, model: 'm', write: (t) => (stdout += t), warn: (t) => (stderr += t) });
+    const r = await classifySamples([dir], {
+      score: colourScorer,
+      model: 'm',
+      write: (t) => (stdout += t),
+      warn: (t) => (stderr += t),
+    });
     assert.equal(r.grids.length, 2);
     assert.match(stdout, /grid_000100\.png {2}iteration 100[^\n]*\n {2}r1c1 {4}Action: \d+%/);
     assert.match(stdout, /genre mix of the generated posters over training/);
     assert.match(stderr, /skipped .*readme\.txt: not an image/);
-    assert.match(stderr, /scored 12 posters in 2 grid\(s\) and 0 single image\(s\), skipped 1 file\(s\); wrote .*classify\.json/);
+    assert.match(
+      stderr,
+      /scored 12 posters in 2 grid\(s\) and 0 single image\(s\), skipped 1 file\(s\); wrote .*classify\.json/,
+    );
     await fs.access(path.join(dir, 'classify.csv'));
     stdout = '';
-    await classifySamples([dir], { score: colourScorer, model: 'm', json: true, write: (t) => (stdout += t), warn: () => undefined });
+    await classifySamples([dir], {
+      score: colourScorer,
+      model: 'm',
+      json: true,
+      write: (t) => (stdout += t),
+      warn: () => undefined,
+    });
     assert.equal(JSON.parse(stdout).grids[1].iteration, 200);
     // `classify samples/ --json samples/scores.json` (the demo's spelling): tables on stdout, JSON also written there.
     stdout = '';
-    await classifySamples([dir], { score: colourScorer, model: 'm', json: path.join(dir, 'out/scores.json'), write: (t) => (stdout += t), warn: () => undefined });
+    await classifySamples([dir], {
+      score: colourScorer,
+      model: 'm',
+      json: path.join(dir, 'out/scores.json'),
+      write: (t) => (stdout += t),
+      warn: () => undefined,
+    });
     assert.match(stdout, /r1c1/);
     assert.equal(JSON.parse(await fs.readFile(path.join(dir, 'out/scores.json'), 'utf8')).grids.length, 2);
     const empty = path.join(dir, 'empty');

@@ -22,45 +22,66 @@ after(async () => {
   if (fx) await removeServeFixture(fx);
 });
 
-const modelArgs = () => ['--model', fx.modelDir, '--checkpoint', fx.checkpoint, '--samples', fx.samples, '--backend', 'cpu'];
+const modelArgs = () => [
+  '--model',
+  fx.modelDir,
+  '--checkpoint',
+  fx.checkpoint,
+  '--samples',
+  fx.samples,
+  '--backend',
+  'cpu',
+];
 
-test('serve --port 0: one line per model, then the listening line; it answers; SIGTERM stops it with exit 0', { timeout: 120_000 }, async () => {
-  const r = await serveThen(modelArgs(), 'SIGTERM', async (port) => {
-    assert.ok(port > 0);
-    const info = await request(port, 'GET', '/api/info');
-    assert.equal(info.status, 200);
-    assert.equal((info.json() as { classifier: { name: string } }).classifier.name, 'tiny');
-  });
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /^classifier: .*tiny \(--model\)$/m);
-  assert.match(r.stderr, /^generator: .*ckpt_000000, iteration 0 \(--checkpoint\)$/m);
-  assert.match(r.stderr, /^SIGTERM: stopping\nstopped$/m);
-  assert.doesNotMatch(r.stderr, /warning/);
-});
-
-test('serve --host 0.0.0.0 says in a warning line that the studio is reachable from the network; SIGINT stops it', { timeout: 120_000 }, async () => {
-  const r = await serveThen(['--host', '0.0.0.0', ...modelArgs()], 'SIGINT', async (port) => {
-    assert.equal((await request(port, 'GET', '/api/info')).status, 200);
-  });
-  assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stderr, /^warning: --host 0\.0\.0\.0: the studio is reachable from other machines/m);
-  assert.match(r.stderr, /SIGINT: stopping/);
-});
-
-test('serve with no model given: the shipped defaults when there are, else one line naming the flags', { timeout: 120_000 }, async () => {
-  if (shippedModel('classifier') || shippedModel('generator')) {
-    const r = await serveThen(['--backend', 'cpu'], 'SIGTERM', async () => {});
+test(
+  'serve --port 0: one line per model, then the listening line; it answers; SIGTERM stops it with exit 0',
+  { timeout: 120_000 },
+  async () => {
+    const r = await serveThen(modelArgs(), 'SIGTERM', async (port) => {
+      assert.ok(port > 0);
+      const info = await request(port, 'GET', '/api/info');
+      assert.equal(info.status, 200);
+      assert.equal((info.json() as { classifier: { name: string } }).classifier.name, 'tiny');
+    });
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /the shipped default/);
-    return;
-  }
-  const r = await runCli(['serve', '--port', '0', '--backend', 'cpu'], { timeoutMs: 60_000 });
-  assert.equal(r.code, 2);
-  assert.deepEqual(errorLines(r.stderr), [
-    `error: nothing to serve: no default classifier is shipped in ${shippedPath('classifier')} yet and --model was not given, and no default generator is shipped in ${shippedPath('generator')} yet and --checkpoint was not given; pass --model <classifier train output> and/or --checkpoint <dcgan train output>`,
-  ]);
-  assert.equal(r.stdout, '');
-});
+    assert.match(r.stderr, /^classifier: .*tiny \(--model\)$/m);
+    assert.match(r.stderr, /^generator: .*ckpt_000000, iteration 0 \(--checkpoint\)$/m);
+    assert.match(r.stderr, /^SIGTERM: stopping\nstopped$/m);
+    assert.doesNotMatch(r.stderr, /warning/);
+  },
+);
+
+test(
+  'serve --host 0.0.0.0 says in a warning line that the studio is reachable from the network; SIGINT stops it',
+  { timeout: 120_000 },
+  async () => {
+    const r = await serveThen(['--host', '0.0.0.0', ...modelArgs()], 'SIGINT', async (port) => {
+      assert.equal((await request(port, 'GET', '/api/info')).status, 200);
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^warning: --host 0\.0\.0\.0: the studio is reachable from other machines/m);
+    assert.match(r.stderr, /SIGINT: stopping/);
+  },
+);
+
+test(
+  'serve with no model given: the shipped defaults when there are, else one line naming the flags',
+  { timeout: 120_000 },
+  async () => {
+    if (shippedModel('classifier') || shippedModel('generator')) {
+      const r = await serveThen(['--backend', 'cpu'], 'SIGTERM', async () => {});
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /the shipped default/);
+      return;
+    }
+    const r = await runCli(['serve', '--port', '0', '--backend', 'cpu'], { timeoutMs: 60_000 });
+    assert.equal(r.code, 2);
+    assert.deepEqual(errorLines(r.stderr), [
+      `error: nothing to serve: no default classifier is shipped in ${shippedPath('classifier')} yet and --model was not given, and no default generator is shipped in ${shippedPath('generator')} yet and --checkpoint was not given; pass --model <classifier train output> and/or --checkpoint <dcgan train output>`,
+    ]);
+    assert.equal(r.stdout, '');
+  },
+);
 
 test('bad flags and a busy port: one line, exit 2, no stack trace', { timeout: 120_000 }, async () => {
   const taken = createServer();
@@ -70,7 +91,10 @@ test('bad flags and a busy port: one line, exit 2, no stack trace', { timeout: 1
     const cases: [string[], RegExp][] = [
       [['--port', '70000'], /^error: .*--port takes a whole number from 0 to 65535, got '70000'$/],
       [['--model', '/nonexistent/model'], /^error: .*--model: \/nonexistent\/model does not exist$/],
-      [['--port', String(busyPort), ...modelArgs()], new RegExp(`^error: --port: ${busyPort} is already in use; pick another or pass --port 0`)],
+      [
+        ['--port', String(busyPort), ...modelArgs()],
+        new RegExp(`^error: --port: ${busyPort} is already in use; pick another or pass --port 0`),
+      ],
     ];
     for (const [args, message] of cases) {
       const r = await runCli(['serve', ...args], { timeoutMs: 60_000 });

@@ -54,7 +54,10 @@ async function checkList(list: string, broken: string[], named: string[], reason
   assert.equal(rows.pop(), '', 'ends with a newline');
   assert.deepEqual(rows.map((r) => r.split('\t')[0]).sort(), [...broken].sort());
   for (const r of rows) assert.match(r.split('\t')[1]!, reason);
-  assert.deepEqual(rows.slice(0, 10).map((r) => `  skipped ${r.replace('\t', ': ')}`), named);
+  assert.deepEqual(
+    rows.slice(0, 10).map((r) => `  skipped ${r.replace('\t', ': ')}`),
+    named,
+  );
   const owned = (await fs.readFile(path.join(path.dirname(list), OWNED_LIST), 'utf8')).split('\n');
   assert.ok(owned.includes(path.basename(list)), `${path.basename(list)} is in ${OWNED_LIST}`);
 }
@@ -79,7 +82,10 @@ test('classify on single posters: ten named, the rest counted, no list file (the
     for (const l of named) assert.match(l, /^ {2}skipped .*broken_\d\d\.jpg: ./);
     assert.equal(after, '  ... 2 more not shown');
     assert.ok(r.stdout.split('\n').filter((l) => l.trim()).length >= 16, 'the 16 good posters are still scored');
-    assert.deepEqual((await fs.readdir(real)).filter((n) => n.includes('skipped')), []);
+    assert.deepEqual(
+      (await fs.readdir(real)).filter((n) => n.includes('skipped')),
+      [],
+    );
   }));
 
 test('fid: ten named on stderr, the full list in <samples>/skipped-inputs.txt', () =>
@@ -87,7 +93,11 @@ test('fid: ten named on stderr, the full list in <samples>/skipped-inputs.txt', 
     const { samples, modelDir, real } = await writeFullRun(root);
     const broken = await writeBroken(samples, 'notes', 'txt');
     await fs.rm(path.join(samples, 'fid.json')); // the fixture's, not claimed: fid would refuse to replace it
-    const r = await run(process.execPath, [CLI, 'fid', '--real', real, '--samples', samples, '--model', modelDir, '--noise_count', '0'], { cwd: root });
+    const r = await run(
+      process.execPath,
+      [CLI, 'fid', '--real', real, '--samples', samples, '--model', modelDir, '--noise_count', '0'],
+      { cwd: root },
+    );
     const list = path.join(samples, 'skipped-inputs.txt');
     const { named, after } = skippedLines(r.stderr, 'fid');
     assert.equal(after, `  ... 2 more; the full list is in ${list}`);
@@ -99,7 +109,26 @@ test('report: ten broken real posters named on stderr, the full list in report-s
     const { samples, modelDir, real } = await writeFullRun(root);
     const broken = await writeBroken(real, 'broken', 'jpg');
     const out = path.join(root, 'out/report.html');
-    const r = await run(process.execPath, [CLI, 'report', '--samples', samples, '--model', modelDir, '--real', real, '--real_count', '100', '--saliency_posters', '0', '-o', out], { cwd: root });
+    const r = await run(
+      process.execPath,
+      [
+        CLI,
+        'report',
+        '--samples',
+        samples,
+        '--model',
+        modelDir,
+        '--real',
+        real,
+        '--real_count',
+        '100',
+        '--saliency_posters',
+        '0',
+        '-o',
+        out,
+      ],
+      { cwd: root },
+    );
     const list = path.join(root, 'out/report-skipped.txt');
     const { named, after } = skippedLines(r.stderr, 'report');
     assert.equal(after, `  ... 2 more; the full list is in ${list}`);

@@ -27,7 +27,10 @@ test('same seed gives identical CSV bytes and posters; another seed differs', as
   const csv = await fs.readFile(path.join(dir, 'MovieGenre.csv'));
   assert.ok(csv.equals(await fs.readFile(path.join(again, 'MovieGenre.csv'))));
   assert.ok(!csv.equals(await fs.readFile(path.join(other, 'MovieGenre.csv'))));
-  const names = (await fs.readdir(path.join(dir, 'posters'))).filter((n) => n.endsWith('.jpg')).sort().slice(0, 5);
+  const names = (await fs.readdir(path.join(dir, 'posters')))
+    .filter((n) => n.endsWith('.jpg'))
+    .sort()
+    .slice(0, 5);
   for (const n of names) {
     const a = await loadRgb(path.join(dir, 'posters', n), 182, 268);
     const b = await loadRgb(path.join(again, 'posters', n), 182, 268);
@@ -50,11 +53,21 @@ test('the CSV reads like the Kaggle file: latin-1, years, genres, empty fields',
   assert.equal(t.encoding, 'latin1');
   assert.equal(t.movies.length, 420);
   assert.equal(t.malformed.length, 0);
-  assert.ok(t.movies.some((m) => /[éñüÉ]/.test(m.title)), 'some accented titles');
-  assert.ok(t.movies.some((m) => m.year === null), 'some titles without a year');
+  assert.ok(
+    t.movies.some((m) => /[éñüÉ]/.test(m.title)),
+    'some accented titles',
+  );
+  assert.ok(
+    t.movies.some((m) => m.year === null),
+    'some titles without a year',
+  );
   assert.ok(t.movies.some((m) => m.score === null) && t.movies.some((m) => m.score !== null));
   assert.ok(t.movies.some((m) => m.posterUrl === null) && t.movies.some((m) => m.posterUrl !== null));
-  assert.ok(t.movies.every((m) => m.genres.length >= 1 && m.genres.every((g) => (GENRE_SETS[14] as readonly string[]).includes(g))));
+  assert.ok(
+    t.movies.every(
+      (m) => m.genres.length >= 1 && m.genres.every((g) => (GENRE_SETS[14] as readonly string[]).includes(g)),
+    ),
+  );
   const posters = indexPosters(path.join(dir, 'posters'));
   assert.equal(posters.size, 420);
   for (const file of [...posters.values()].slice(0, 20)) {
@@ -65,7 +78,10 @@ test('the CSV reads like the Kaggle file: latin-1, years, genres, empty fields',
   const split = seedSplit(t.movies);
   for (const g of GENRE_SETS[7]) {
     for (const s of ['train', 'validation', 'test'] as const) {
-      assert.ok(split[s].some((m) => m.genres.includes(g)), `${g} in ${s}`);
+      assert.ok(
+        split[s].some((m) => m.genres.includes(g)),
+        `${g} in ${s}`,
+      );
     }
   }
 });
@@ -127,7 +143,10 @@ test('genres leave learnable cues: a colour-histogram logistic regression beats 
   const held = [...split.validation, ...split.test];
   const aucs: Record<string, number> = {};
   for (const g of GENRE_SETS[7]) {
-    const f = fitLogistic(X, split.train.map((m) => (m.genres.includes(g) ? 1 : 0)));
+    const f = fitLogistic(
+      X,
+      split.train.map((m) => (m.genres.includes(g) ? 1 : 0)),
+    );
     aucs[g] = rocAuc(
       held.map((m) => f(z(feats.get(m.imdbId)!))),
       held.map((m) => (m.genres.includes(g) ? 1 : 0)),
@@ -135,5 +154,6 @@ test('genres leave learnable cues: a colour-histogram logistic regression beats 
   }
   // Measured: Drama 0.864 (lowest), Action 0.875, Animation 0.895, Comedy 0.919, Horror 0.926,
   // Romance 0.990, Adventure 1.000; chance is 0.5.
-  for (const [g, auc] of Object.entries(aucs)) assert.ok(auc > 0.75, `${g}: AUC ${auc.toFixed(3)} (all: ${JSON.stringify(aucs)})`);
+  for (const [g, auc] of Object.entries(aucs))
+    assert.ok(auc > 0.75, `${g}: AUC ${auc.toFixed(3)} (all: ${JSON.stringify(aucs)})`);
 });

@@ -29,9 +29,11 @@ const SIMD_NAMES = ['avx512', 'avx2', 'portable'];
  * suites of the ops our wasm kernels implement or feed (convolutions and their gradients, max
  * pooling, matrix products). Suite names as tfjs-core's files spell them.
  */
-const NATIVE_KERNEL_SUITES = '^(conv1d|conv2d|conv2dTranspose|separableConv2d|fused conv2d|fused matmul|matmul|matmulBatch|dot|maxPool|maxPoolBackprop|pool|poolBackprop|' +
+const NATIVE_KERNEL_SUITES =
+  '^(conv1d|conv2d|conv2dTranspose|separableConv2d|fused conv2d|fused matmul|matmul|matmulBatch|dot|maxPool|maxPoolBackprop|pool|poolBackprop|' +
   'relu|leakyrelu|tanh|sigmoid|square|neg|abs|floor|step kernel|exp|add|sub|mul|div|squaredDifference|sum|mean|moments|batchNorm[234]D|gradients) native ';
-const WASM_KERNEL_SUITES = '^(conv1d|conv2d|conv2dTranspose|separableConv2d|fused conv2d|fused matmul|matmul|matmulBatch|dot|maxPool|maxPoolBackprop|pool|poolBackprop|gradients) wasm ';
+const WASM_KERNEL_SUITES =
+  '^(conv1d|conv2d|conv2dTranspose|separableConv2d|fused conv2d|fused matmul|matmul|matmulBatch|dot|maxPool|maxPoolBackprop|pool|poolBackprop|gradients) wasm ';
 
 /**
  * Fewer passing specs than this means the bundle lost test files. tfjs-core 4.22 has 4,230 specs
@@ -51,20 +53,28 @@ interface KnownFailure {
 // Each of these fails in the same way on stock tfjs-backend-wasm 4.22 without our kernels
 // (checked by running the bundle on both); the studio calls none of these forms.
 const WASM_KNOWN: KnownFailure[] = [
-  { message: /wasm backend (Fused)?Conv2D does not support dataFormat/, reason: "tfjs-backend-wasm's convolutions are NHWC only" },
-  { message: /only supports rank-1 bias/, reason: "tfjs-backend-wasm's fused conv2d and matMul take a per-channel bias only (no scalar or 2-D bias)" },
+  {
+    message: /wasm backend (Fused)?Conv2D does not support dataFormat/,
+    reason: "tfjs-backend-wasm's convolutions are NHWC only",
+  },
+  {
+    message: /only supports rank-1 bias/,
+    reason: "tfjs-backend-wasm's fused conv2d and matMul take a per-channel bias only (no scalar or 2-D bias)",
+  },
   {
     message: /BatchMatMul for non non-float32 tensors not yet supported/,
     reason: 'tfjs-backend-wasm multiplies float32 matrices only; our BatchMatMul hands int32 ones to it unchanged',
   },
   {
     name: /^pool wasm \{\} (max|avg) x=\[2,2,3\] f=\[1,1\] s=2 p=1 fractional outputs default rounding$/,
-    reason: "tfjs-backend-wasm's MaxPool and AvgPool with a 1x1 window, stride 2 and padding 1 return uninitialised memory (the cpu backend returns the input)",
+    reason:
+      "tfjs-backend-wasm's MaxPool and AvgPool with a 1x1 window, stride 2 and padding 1 return uninitialised memory (the cpu backend returns the input)",
   },
   {
     name: /^fused conv2d wasm \{\} (backProp input|gradient) x=\[2,3,3,1\] f=\[2,2,1,1\] s=1 p=0$/,
     message: /has an internal memory leak/,
-    reason: "tfjs-backend-wasm's fused conv2d leaves tensors behind when its gradient is recorded, which the engine reports in test mode",
+    reason:
+      "tfjs-backend-wasm's fused conv2d leaves tensors behind when its gradient is recorded, which the engine reports in test mode",
   },
 ];
 
@@ -105,7 +115,9 @@ function runSuite(options: RunOptions): SuiteRun {
 }
 
 const knownFor = (spec: SpecOutcome, known: KnownFailure[]): KnownFailure | undefined =>
-  known.find((k) => (!k.name || k.name.test(spec.name)) && (!k.message || spec.messages.every((m) => k.message!.test(m))));
+  known.find(
+    (k) => (!k.name || k.name.test(spec.name)) && (!k.message || spec.messages.every((m) => k.message!.test(m))),
+  );
 
 /** Asserts a run: no unexcused failure, no stale excuse, no error outside the specs, enough specs. */
 function check(t: TestContext, run: SuiteRun, label: string, known: KnownFailure[], minPassed: number): void {
@@ -113,14 +125,28 @@ function check(t: TestContext, run: SuiteRun, label: string, known: KnownFailure
   const failed = run.specs.filter((s) => s.status === 'failed');
   const unexcused = failed.filter((s) => !knownFor(s, known));
   const unused = known.filter((k) => !failed.some((s) => knownFor(s, [k]) === k));
-  t.diagnostic(`${label}: ${run.specs.length} specs, ${count('passed')} passed, ${failed.length - unexcused.length} known failures, ` +
-    `${unexcused.length} failed, ${count('pending')} pending, ${count('excluded')} not in this run's suites, in ${run.seconds.toFixed(1)} s`);
-  for (const k of known) t.diagnostic(`${label}: ${failed.filter((s) => knownFor(s, known) === k).length} excused: ${k.reason}`);
-  const show = (specs: SpecOutcome[]): string => specs.slice(0, 20).map((s) => `  ${s.name}: ${s.messages.join(' | ')}`).join('\n');
+  t.diagnostic(
+    `${label}: ${run.specs.length} specs, ${count('passed')} passed, ${failed.length - unexcused.length} known failures, ` +
+      `${unexcused.length} failed, ${count('pending')} pending, ${count('excluded')} not in this run's suites, in ${run.seconds.toFixed(1)} s`,
+  );
+  for (const k of known)
+    t.diagnostic(`${label}: ${failed.filter((s) => knownFor(s, known) === k).length} excused: ${k.reason}`);
+  const show = (specs: SpecOutcome[]): string =>
+    specs
+      .slice(0, 20)
+      .map((s) => `  ${s.name}: ${s.messages.join(' | ')}`)
+      .join('\n');
   assert.deepEqual(run.suiteErrors, [], `${label}: errors outside any spec`);
   assert.equal(unexcused.length, 0, `${label}: ${unexcused.length} specs failed:\n${show(unexcused)}`);
-  assert.deepEqual(unused.map((k) => k.reason), [], `${label}: known failures that no longer occur (remove them)`);
-  assert.ok(count('passed') >= minPassed, `${label}: only ${count('passed')} specs passed (at least ${minPassed} expected: did the bundle lose test files?)`);
+  assert.deepEqual(
+    unused.map((k) => k.reason),
+    [],
+    `${label}: known failures that no longer occur (remove them)`,
+  );
+  assert.ok(
+    count('passed') >= minPassed,
+    `${label}: only ${count('passed')} specs passed (at least ${minPassed} expected: did the bundle lose test files?)`,
+  );
   assert.notEqual(run.overallStatus, 'incomplete', `${label}: jasmine did not finish the run: ${run.incompleteReason}`);
 }
 
@@ -138,12 +164,23 @@ test("tfjs-core's own tests pass on the native backend: all of them on the addon
     }
   }
   addon.setSimd(chosen);
-  assert.ok(chosen === 'portable' || others.includes('portable'), `the portable path is always built; the addon accepted only ${[chosen, ...others].join(', ')}`);
+  assert.ok(
+    chosen === 'portable' || others.includes('portable'),
+    `the portable path is always built; the addon accepted only ${[chosen, ...others].join(', ')}`,
+  );
   await t.test(`native, ${chosen} (the addon's choice): every spec`, (tt) =>
-    check(tt, runSuite({ backend: 'native', simd: chosen }), `native ${chosen}`, [], MIN_PASSED.full));
+    check(tt, runSuite({ backend: 'native', simd: chosen }), `native ${chosen}`, [], MIN_PASSED.full),
+  );
   for (const simd of others) {
     await t.test(`native, ${simd}: the suites of the C++ kernels' ops`, (tt) =>
-      check(tt, runSuite({ backend: 'native', simd, filter: NATIVE_KERNEL_SUITES }), `native ${simd}`, [], MIN_PASSED.nativeKernels));
+      check(
+        tt,
+        runSuite({ backend: 'native', simd, filter: NATIVE_KERNEL_SUITES }),
+        `native ${simd}`,
+        [],
+        MIN_PASSED.nativeKernels,
+      ),
+    );
   }
 });
 

@@ -33,7 +33,12 @@ test('video has one frame per grid and even dimensions; captions sit below the g
   const dir = await tempDir('video-');
   const files = await frames(dir, 5, 51, 33);
   const out = path.join(dir, 'train.mp4');
-  const r = await renderVideo({ frames: files, output: out, seconds: 1, captions: files.map((_, i) => `iteration ${i * 100}`) });
+  const r = await renderVideo({
+    frames: files,
+    output: out,
+    seconds: 1,
+    captions: files.map((_, i) => `iteration ${i * 100}`),
+  });
   assert.equal(r.fps, 5);
   const info = await probeVideo(out);
   assert.equal(info.frames, 5);
@@ -64,12 +69,16 @@ test('frames of different sizes are refused with the file named', async () => {
   const dir = await tempDir('video-mixed-');
   const a = await frames(dir, 1, 20, 20);
   const b = await frames(await tempDir('video-mixed2-'), 2, 22, 20);
-  await assert.rejects(renderVideo({ frames: [...a, b[1]!], output: path.join(dir, 'x.mp4'), seconds: 1 }), (e: unknown) => e instanceof UserError && /is 22x20 but the first frame is 20x20/.test(e.message));
+  await assert.rejects(
+    renderVideo({ frames: [...a, b[1]!], output: path.join(dir, 'x.mp4'), seconds: 1 }),
+    (e: unknown) => e instanceof UserError && /is 22x20 but the first frame is 20x20/.test(e.message),
+  );
 });
 
 test('render_res needs WIDTHxHEIGHT with even sides', () => {
   assert.deepEqual(parseResolution('render_res', '1280x720'), { width: 1280, height: 720 });
-  for (const bad of ['1280', '1281x720', 'axb', '8x8']) assert.throws(() => parseResolution('render_res', bad), /--render_res takes WIDTHxHEIGHT/);
+  for (const bad of ['1280', '1281x720', 'axb', '8x8'])
+    assert.throws(() => parseResolution('render_res', bad), /--render_res takes WIDTHxHEIGHT/);
 });
 
 test('the caption font draws white pixels only where there is text', () => {
@@ -83,7 +92,14 @@ test('the caption font draws white pixels only where there is text', () => {
 });
 
 test('ffmpeg probe output is parsed for frames, size, codec and pixel format', () => {
-  const text = "Input #0, mov,mp4 from 'a.mp4':\n    Stream #0:0(und): Video: h264 (High) (avc1 / 0x31637661), yuv420p, 652x590, 92 kb/s, 6 fps\nframe=   12 fps=0.0 q=-1.0 Lsize=N/A\n";
-  assert.deepEqual(parseFfmpegProbe(text), { codec: 'h264', pixelFormat: 'yuv420p', width: 652, height: 590, frames: 12 });
+  const text =
+    "Input #0, mov,mp4 from 'a.mp4':\n    Stream #0:0(und): Video: h264 (High) (avc1 / 0x31637661), yuv420p, 652x590, 92 kb/s, 6 fps\nframe=   12 fps=0.0 q=-1.0 Lsize=N/A\n";
+  assert.deepEqual(parseFfmpegProbe(text), {
+    codec: 'h264',
+    pixelFormat: 'yuv420p',
+    width: 652,
+    height: 590,
+    frames: 12,
+  });
   assert.equal(parseFfmpegProbe('nothing'), null);
 });

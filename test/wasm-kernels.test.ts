@@ -20,7 +20,12 @@ function randArray(shape: number[]): Float32Array {
   return v;
 }
 
-function assertClose(got: { values: Float32Array; shape: number[] }, want: { values: Float32Array; shape: number[] }, what: string, rel = 1e-4): void {
+function assertClose(
+  got: { values: Float32Array; shape: number[] },
+  want: { values: Float32Array; shape: number[] },
+  what: string,
+  rel = 1e-4,
+): void {
   assert.deepEqual(got.shape, want.shape, `${what}: shape`);
   let scale = 1;
   for (const v of want.values) scale = Math.max(scale, Math.abs(v));
@@ -32,7 +37,16 @@ function assertClose(got: { values: Float32Array; shape: number[] }, want: { val
   assert.ok(worst <= rel * scale, `${what}: max |diff| ${worst} > ${rel} x ${scale}`);
 }
 
-interface Case { n: number; h: number; w: number; ci: number; co: number; k: number; s: number; pad: Pad }
+interface Case {
+  n: number;
+  h: number;
+  w: number;
+  ci: number;
+  co: number;
+  k: number;
+  s: number;
+  pad: Pad;
+}
 const CASES: Case[] = [
   { n: 1, h: 7, w: 7, ci: 3, co: 4, k: 3, s: 1, pad: 'same' },
   { n: 2, h: 9, w: 6, ci: 3, co: 8, k: 3, s: 1, pad: 'valid' },
@@ -62,18 +76,44 @@ describe('wasm convolution gradients', () => {
   for (const c of CASES) {
     const label = `${c.n}x${c.h}x${c.w}x${c.ci} k${c.k} s${c.s} ${c.pad} -> ${c.co}`;
     test(`Conv2DBackpropFilter ${label}`, async () => {
-      const oh = outSize(c.h, c.k, c.s, c.pad), ow = outSize(c.w, c.k, c.s, c.pad);
-      const x = randArray([c.n, c.h, c.w, c.ci]), dy = randArray([c.n, oh, ow, c.co]);
-      const attrs = { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [c.k, c.k, c.ci, c.co] };
-      const fn = () => runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, [c.n, c.h, c.w, c.ci]), dy: tf.tensor4d(dy, [c.n, oh, ow, c.co]) }, attrs);
+      const oh = outSize(c.h, c.k, c.s, c.pad),
+        ow = outSize(c.w, c.k, c.s, c.pad);
+      const x = randArray([c.n, c.h, c.w, c.ci]),
+        dy = randArray([c.n, oh, ow, c.co]);
+      const attrs = {
+        strides: [c.s, c.s],
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined,
+        filterShape: [c.k, c.k, c.ci, c.co],
+      };
+      const fn = () =>
+        runKernel(
+          'Conv2DBackpropFilter',
+          { x: tf.tensor4d(x, [c.n, c.h, c.w, c.ci]), dy: tf.tensor4d(dy, [c.n, oh, ow, c.co]) },
+          attrs,
+        );
       assertClose(await on('wasm', fn), await on('cpu', fn), 'dW');
       await tf.setBackend('wasm');
     });
     test(`Conv2DBackpropInput ${label}`, async () => {
-      const oh = outSize(c.h, c.k, c.s, c.pad), ow = outSize(c.w, c.k, c.s, c.pad);
-      const w = randArray([c.k, c.k, c.ci, c.co]), dy = randArray([c.n, oh, ow, c.co]);
-      const attrs = { strides: [c.s, c.s], pad: c.pad, dataFormat: 'NHWC', dimRoundingMode: undefined, inputShape: [c.n, c.h, c.w, c.ci] };
-      const fn = () => runKernel('Conv2DBackpropInput', { dy: tf.tensor4d(dy, [c.n, oh, ow, c.co]), filter: tf.tensor4d(w, [c.k, c.k, c.ci, c.co]) }, attrs);
+      const oh = outSize(c.h, c.k, c.s, c.pad),
+        ow = outSize(c.w, c.k, c.s, c.pad);
+      const w = randArray([c.k, c.k, c.ci, c.co]),
+        dy = randArray([c.n, oh, ow, c.co]);
+      const attrs = {
+        strides: [c.s, c.s],
+        pad: c.pad,
+        dataFormat: 'NHWC',
+        dimRoundingMode: undefined,
+        inputShape: [c.n, c.h, c.w, c.ci],
+      };
+      const fn = () =>
+        runKernel(
+          'Conv2DBackpropInput',
+          { dy: tf.tensor4d(dy, [c.n, oh, ow, c.co]), filter: tf.tensor4d(w, [c.k, c.k, c.ci, c.co]) },
+          attrs,
+        );
       assertClose(await on('wasm', fn), await on('cpu', fn), 'dx');
       await tf.setBackend('wasm');
     });
@@ -82,45 +122,74 @@ describe('wasm convolution gradients', () => {
   // tfjs-core's conv2d_transpose_test asks for an output smaller than its input's convolution,
   // so dy is larger than the geometry says; the cpu kernels read its top-left corner.
   test('convolution gradients with a dy larger than the geometry (conv2dTranspose 8x8x8 into 4x4x8, f=8, s=1, same)', async () => {
-    const dy = randArray([1, 8, 8, 8]), w = randArray([8, 8, 8, 8]), x = randArray([1, 4, 4, 8]);
-    const input = () => tf.conv2dTranspose(tf.tensor4d(dy, [1, 8, 8, 8]), tf.tensor4d(w, [8, 8, 8, 8]), [1, 4, 4, 8], 1, 'same');
+    const dy = randArray([1, 8, 8, 8]),
+      w = randArray([8, 8, 8, 8]),
+      x = randArray([1, 4, 4, 8]);
+    const input = () =>
+      tf.conv2dTranspose(tf.tensor4d(dy, [1, 8, 8, 8]), tf.tensor4d(w, [8, 8, 8, 8]), [1, 4, 4, 8], 1, 'same');
     assertClose(await on('wasm', input), await on('cpu', input), 'dx');
-    const attrs = { strides: [1, 1], pad: 'same', dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [8, 8, 8, 8] };
-    const filter = () => runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, [1, 4, 4, 8]), dy: tf.tensor4d(dy, [1, 8, 8, 8]) }, attrs);
+    const attrs = {
+      strides: [1, 1],
+      pad: 'same',
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined,
+      filterShape: [8, 8, 8, 8],
+    };
+    const filter = () =>
+      runKernel('Conv2DBackpropFilter', { x: tf.tensor4d(x, [1, 4, 4, 8]), dy: tf.tensor4d(dy, [1, 8, 8, 8]) }, attrs);
     assertClose(await on('wasm', filter), await on('cpu', filter), 'dW');
   });
 
-  for (const [pad, s] of [['same', 2], ['valid', 1], ['same', 1]] as const) {
+  for (const [pad, s] of [
+    ['same', 2],
+    ['valid', 1],
+    ['same', 1],
+  ] as const) {
     test(`MaxPoolGrad 2x2 stride ${s} ${pad} (the wasm package's own routes gradients wrongly)`, async () => {
       const x = randArray([2, 5, 7, 3]);
-      const fn = () => tf.grad((a: tf.Tensor) => {
-        const p = tf.maxPool(a as tf.Tensor4D, 2, s, pad);
-        return tf.sum(tf.mul(p, tf.range(0, p.size).reshape(p.shape)));
-      })(tf.tensor4d(x, [2, 5, 7, 3]));
+      const fn = () =>
+        tf.grad((a: tf.Tensor) => {
+          const p = tf.maxPool(a as tf.Tensor4D, 2, s, pad);
+          return tf.sum(tf.mul(p, tf.range(0, p.size).reshape(p.shape)));
+        })(tf.tensor4d(x, [2, 5, 7, 3]));
       assertClose(await on('wasm', fn), await on('cpu', fn), 'dx');
     });
   }
 
-  for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+  for (const [ta, tb] of [
+    [false, false],
+    [true, false],
+    [false, true],
+    [true, true],
+  ] as const) {
     test(`BatchMatMul transposeA=${ta} transposeB=${tb} (explicit transposes, then XNNPACK)`, async () => {
-      const a = randArray([2, 7, 5]), b = randArray([2, 5, 6]);
-      const fn = () => tf.matMul(
-        ta ? tf.tensor3d(a, [2, 7, 5]).transpose([0, 2, 1]).clone() : tf.tensor3d(a, [2, 7, 5]),
-        tb ? tf.tensor3d(b, [2, 5, 6]).transpose([0, 2, 1]).clone() : tf.tensor3d(b, [2, 5, 6]), ta, tb);
+      const a = randArray([2, 7, 5]),
+        b = randArray([2, 5, 6]);
+      const fn = () =>
+        tf.matMul(
+          ta ? tf.tensor3d(a, [2, 7, 5]).transpose([0, 2, 1]).clone() : tf.tensor3d(a, [2, 7, 5]),
+          tb ? tf.tensor3d(b, [2, 5, 6]).transpose([0, 2, 1]).clone() : tf.tensor3d(b, [2, 5, 6]),
+          ta,
+          tb,
+        );
       const want = await on('cpu', () => tf.matMul(tf.tensor3d(a, [2, 7, 5]), tf.tensor3d(b, [2, 5, 6])));
       assertClose(await on('wasm', fn), want, 'a b');
     });
   }
   test('BatchMatMul a b^T with b much larger than a (computed as (b a^T)^T)', async () => {
-    const a = randArray([1, 3, 40]), b = randArray([1, 50, 40]);
+    const a = randArray([1, 3, 40]),
+      b = randArray([1, 50, 40]);
     const fn = () => tf.matMul(tf.tensor3d(a, [1, 3, 40]), tf.tensor3d(b, [1, 50, 40]), false, true);
     assertClose(await on('wasm', fn), await on('cpu', fn), 'a b^T');
   });
 
   test('conv2d gradients through tf.grads match the cpu backend (the path layers use)', async () => {
-    const x = randArray([2, 10, 6, 3]), w = randArray([5, 5, 3, 8]);
+    const x = randArray([2, 10, 6, 3]),
+      w = randArray([5, 5, 3, 8]);
     const grads = (): tf.Tensor => {
-      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))));
+      const g = tf.grads((a: tf.Tensor, b: tf.Tensor) =>
+        tf.sum(tf.square(tf.conv2d(a as tf.Tensor4D, b as tf.Tensor4D, 2, 'same'))),
+      );
       const [dx, dw] = g([tf.tensor4d(x, [2, 10, 6, 3]), tf.tensor4d(w, [5, 5, 3, 8])]);
       return tf.concat([dx!.flatten(), dw!.flatten()]);
     };
@@ -137,7 +206,9 @@ describe('a tiny training step on wasm', () => {
     m.add(tf.layers.reshape({ targetShape: [2, 3, 8] }));
     m.add(tf.layers.batchNormalization({}));
     m.add(tf.layers.reLU());
-    m.add(tf.layers.conv2dTranspose({ filters: 4, kernelSize: 5, strides: 2, padding: 'same', kernelInitializer: init(2) }));
+    m.add(
+      tf.layers.conv2dTranspose({ filters: 4, kernelSize: 5, strides: 2, padding: 'same', kernelInitializer: init(2) }),
+    );
     m.add(tf.layers.activation({ activation: 'tanh' }));
     m.add(tf.layers.conv2d({ filters: 6, kernelSize: 3, strides: 1, padding: 'same', kernelInitializer: init(3) }));
     m.add(tf.layers.leakyReLU({ alpha: 0.2 }));
@@ -160,7 +231,8 @@ describe('a tiny training step on wasm', () => {
       (tf.backend() as unknown as { firstUse?: boolean }).firstUse = false;
       const m = build();
       m.compile({ optimizer: tf.train.sgd(0.5), loss: 'binaryCrossentropy' });
-      const xs = tf.tensor2d(x, [4, 6]), ys = tf.tensor2d(y, [4, 3]);
+      const xs = tf.tensor2d(x, [4, 6]),
+        ys = tf.tensor2d(y, [4, 3]);
       await m.trainOnBatch(xs, ys);
       await m.trainOnBatch(xs, ys);
       const flat = tf.concat(m.getWeights().map((w) => w.flatten()));

@@ -13,7 +13,11 @@ export async function timeSteps(step: () => void | Promise<void>, warmup: number
   const t0 = performance.now();
   for (let i = 0; i < iters; i++) await step();
   const c = process.cpuUsage(c0);
-  return { s_per_step: (performance.now() - t0) / 1000 / iters, cpu_s_per_step: (c.user + c.system) / 1e6 / iters, steps: iters };
+  return {
+    s_per_step: (performance.now() - t0) / 1000 / iters,
+    cpu_s_per_step: (c.user + c.system) / 1e6 / iters,
+    steps: iters,
+  };
 }
 
 /** Uniform [-1, 1) values from a small LCG: synthetic inputs, throughput only. */

@@ -17,22 +17,52 @@ import { classifySamples, looksLikeSamples } from '../../src/features/scoring/in
 import { initBackend } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
 import {
-  extraHeads, findMovie, formatExtrasOf, formatPrediction, listImages, predictFiles, predictionsCsv, predictionsJson, titleWidth,
+  extraHeads,
+  findMovie,
+  formatExtrasOf,
+  formatPrediction,
+  listImages,
+  predictFiles,
+  predictionsCsv,
+  predictionsJson,
+  titleWidth,
 } from '../../classifier/predict.js';
 import { loadClassifier, newestClassifier } from '../../src/artifacts/classifier-model.js';
 import { shippedModel, shippedPath } from '../../src/artifacts/default-models.js';
 
 export const classifyFlags = defineFlags({
   ...backendFlags,
-  model: { kind: 'path', exists: 'dir', help: 'model directory (default: the newest under --models, else the shipped one in models/default/classifier)' },
+  model: {
+    kind: 'path',
+    exists: 'dir',
+    help: 'model directory (default: the newest under --models, else the shipped one in models/default/classifier)',
+  },
   models: { kind: 'path', default: DEFAULT_MODELS, help: 'where to look for the newest model' },
-  truth_csv: { kind: 'path', default: DEFAULT_CSV, help: 'MovieGenre.csv for titles and true genres of files named <imdbId>.jpg (used when it exists), and for --movie' },
-  movie: { kind: 'string', arg: 'title|imdbId', help: "score this movie's poster: a title ('The Matrix', or 'The Matrix (1999)' when several share it) or an imdbId" },
+  truth_csv: {
+    kind: 'path',
+    default: DEFAULT_CSV,
+    help: 'MovieGenre.csv for titles and true genres of files named <imdbId>.jpg (used when it exists), and for --movie',
+  },
+  movie: {
+    kind: 'string',
+    arg: 'title|imdbId',
+    help: "score this movie's poster: a title ('The Matrix', or 'The Matrix (1999)' when several share it) or an imdbId",
+  },
   data: { kind: 'path', default: DEFAULT_POSTERS, help: 'poster directory (<imdbId>.jpg) where --movie looks' },
   json: { kind: 'path', help: 'write [{"file", "title", "scores": {genre: score}}] to this file' },
   csv: { kind: 'path', help: 'write the same as a CSV table to this file' },
-  top: { kind: 'int', default: 3, min: 0, max: 100, help: 'genres shown per poster (plus any over its tuned threshold; 0 = all)' },
-  grid: { kind: 'string', arg: 'RxC', help: 'treat images in the directories as RxC sample grids (when they have no sidecar)' },
+  top: {
+    kind: 'int',
+    default: 3,
+    min: 0,
+    max: 100,
+    help: 'genres shown per poster (plus any over its tuned threshold; 0 = all)',
+  },
+  grid: {
+    kind: 'string',
+    arg: 'RxC',
+    help: 'treat images in the directories as RxC sample grids (when they have no sidecar)',
+  },
 });
 
 export function configureClassify(cmd: Command): Command {
@@ -40,10 +70,12 @@ export function configureClassify(cmd: Command): Command {
     .argument('[inputs...]', 'poster images or directories of them (or of DCGAN sample grids)')
     .action(async (inputs: string[]) => {
       const o = readFlags(cmd, classifyFlags);
-      if (!inputs.length && o.movie === undefined) throw new UserError('classify needs poster files or directories, or --movie <title|imdbId>');
+      if (!inputs.length && o.movie === undefined)
+        throw new UserError('classify needs poster files or directories, or --movie <title|imdbId>');
       const movies = new Map<string, Movie>();
       if (o.movie !== undefined) {
-        if (!existsSync(o.truth_csv)) throw new UserError(`--truth_csv: ${o.truth_csv} does not exist; --movie looks titles up in MovieGenre.csv`);
+        if (!existsSync(o.truth_csv))
+          throw new UserError(`--truth_csv: ${o.truth_csv} does not exist; --movie looks titles up in MovieGenre.csv`);
         const found = findMovie(o.movie, readMovieCsv(o.truth_csv).movies, indexPosters(o.data));
         movies.set(found.file, found.movie);
         inputs = [...inputs, found.file];
@@ -53,7 +85,9 @@ export function configureClassify(cmd: Command): Command {
       if (!dir) {
         dir = shippedModel('classifier');
         if (!dir) {
-          throw new UserError(`no trained classifier in ${o.models} and no default shipped in ${shippedPath('classifier')} yet; train one with 'poster-studio classifier train --genres=7 --ratio=30 --epochs=10' or pass --model <dir>`);
+          throw new UserError(
+            `no trained classifier in ${o.models} and no default shipped in ${shippedPath('classifier')} yet; train one with 'poster-studio classifier train --genres=7 --ratio=30 --epochs=10' or pass --model <dir>`,
+          );
         }
         process.stderr.write(`classifier: the shipped default, ${dir}\n`);
       }
@@ -94,7 +128,10 @@ export function configureClassify(cmd: Command): Command {
       const thresholds = Object.fromEntries(c.genres.map((g, j) => [g, c.thresholds[j]!]));
       const heads = extraHeads(c);
       const width = titleWidth(preds);
-      for (const p of preds) process.stdout.write(formatPrediction(p, thresholds, o.top, { titleWidth: width }) + formatExtrasOf(p, heads) + '\n');
+      for (const p of preds)
+        process.stdout.write(
+          formatPrediction(p, thresholds, o.top, { titleWidth: width }) + formatExtrasOf(p, heads) + '\n',
+        );
       if (!files.length) process.stdout.write(`no images found in ${inputs.join(', ')}\n`);
       const wrote: string[] = [];
       if (o.json) {
@@ -107,7 +144,9 @@ export function configureClassify(cmd: Command): Command {
         await writeOwnedFile(o.csv, predictionsCsv(preds, c.genres), '--csv');
         wrote.push(o.csv);
       }
-      process.stderr.write(`scored ${preds.length} poster(s) with ${path.basename(dir)}${skipped.length ? `, skipped ${skipped.length}` : ''}${wrote.length ? `; wrote ${wrote.join(', ')}` : ''}\n`);
+      process.stderr.write(
+        `scored ${preds.length} poster(s) with ${path.basename(dir)}${skipped.length ? `, skipped ${skipped.length}` : ''}${wrote.length ? `; wrote ${wrote.join(', ')}` : ''}\n`,
+      );
     });
   return cmd;
 }

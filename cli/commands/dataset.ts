@@ -5,7 +5,13 @@
 import type { Command } from 'commander';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import {
-  applyFilter, checkYearRange, describeTable, indexPosters, readMovieCsv, resolveGenreSet, seedSplit,
+  applyFilter,
+  checkYearRange,
+  describeTable,
+  indexPosters,
+  readMovieCsv,
+  resolveGenreSet,
+  seedSplit,
 } from '../../src/core/dataset/index.js';
 import { DEFAULT_CSV, DEFAULT_POSTERS } from '../../src/core/paths.js';
 
@@ -25,12 +31,17 @@ export function configureDataset(cmd: Command): Command {
     const genres = resolveGenreSet(o.genres);
     const table = readMovieCsv(o.csv);
     const posters = indexPosters(o.data);
-    const movies = applyFilter(table.movies, { minYear: o.min_year, maxYear: o.max_year }).filter((m) => posters.has(m.imdbId));
+    const movies = applyFilter(table.movies, { minYear: o.min_year, maxYear: o.max_year }).filter((m) =>
+      posters.has(m.imdbId),
+    );
     const split = seedSplit(movies);
     const counts = Object.fromEntries(
       (['train', 'validation', 'test'] as const).map((s) => [
         s,
-        { movies: split[s].length, ...Object.fromEntries(genres.map((g) => [g, split[s].filter((m) => m.genres.includes(g)).length])) },
+        {
+          movies: split[s].length,
+          ...Object.fromEntries(genres.map((g) => [g, split[s].filter((m) => m.genres.includes(g)).length])),
+        },
       ]),
     );
     if (o.json) {

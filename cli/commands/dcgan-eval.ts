@@ -16,41 +16,116 @@ import { initBackend } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
 import { checkpointName, listCheckpoints, loadCheckpoint, readCheckpointJson } from '../../dcgan/checkpoint.js';
 import { checkGenres, evaluateState, genreShares, loadRealPosters, prepareScale } from '../../dcgan/eval.js';
-import { type Curve, type CurveKey, type CurveRow, cpuMinutesAt, EVAL_CSV, EVAL_JSON, EVAL_VERSION, type Metrics, readCpuLog, readCurve, writeCurve } from '../../src/artifacts/eval-curve.js';
+import {
+  type Curve,
+  type CurveKey,
+  type CurveRow,
+  cpuMinutesAt,
+  EVAL_CSV,
+  EVAL_JSON,
+  EVAL_VERSION,
+  type Metrics,
+  readCpuLog,
+  readCurve,
+  writeCurve,
+} from '../../src/artifacts/eval-curve.js';
 import type { BnMode } from '../../dcgan/layers.js';
 import { disposeState } from '../../dcgan/state.js';
 
 export const evalFlags = defineFlags({
-  checkpoint: { kind: 'path', default: DEFAULT_SAMPLES, exists: 'dir', help: 'a ckpt_* directory (one summary line), or a checkpoints directory or dcgan train --output (every checkpoint: eval.csv + eval.json)' },
-  real: { kind: 'path', exists: 'dir', help: 'real posters: a poster directory or a prepare-dcgan output (default: data/dcgan, then data/posters); decoded at the generator\'s size' },
-  count: { kind: 'int', default: 2000, min: 10, max: 100000, help: 'posters generated per checkpoint (KID and precision/recall are trustworthy from ~1,000; FID stays biased by sample size)' },
-  model: { kind: 'path', exists: 'dir', help: 'feature network: a classifier directory (default: the one shipped in assets/poster-features)' },
-  output: { kind: 'path', default: '', help: 'where eval.csv / eval.json go for a run (default: the run folder); a curve only grows with the same network and settings' },
-  cpu_log: { kind: 'path', exists: 'file', help: 'CSV wall_s,cpu_s,unix of the training process (scripts/cpu-sampler.sh): adds CPU minutes per checkpoint (by its mtime)' },
+  checkpoint: {
+    kind: 'path',
+    default: DEFAULT_SAMPLES,
+    exists: 'dir',
+    help: 'a ckpt_* directory (one summary line), or a checkpoints directory or dcgan train --output (every checkpoint: eval.csv + eval.json)',
+  },
+  real: {
+    kind: 'path',
+    exists: 'dir',
+    help: "real posters: a poster directory or a prepare-dcgan output (default: data/dcgan, then data/posters); decoded at the generator's size",
+  },
+  count: {
+    kind: 'int',
+    default: 2000,
+    min: 10,
+    max: 100000,
+    help: 'posters generated per checkpoint (KID and precision/recall are trustworthy from ~1,000; FID stays biased by sample size)',
+  },
+  model: {
+    kind: 'path',
+    exists: 'dir',
+    help: 'feature network: a classifier directory (default: the one shipped in assets/poster-features)',
+  },
+  output: {
+    kind: 'path',
+    default: '',
+    help: 'where eval.csv / eval.json go for a run (default: the run folder); a curve only grows with the same network and settings',
+  },
+  cpu_log: {
+    kind: 'path',
+    exists: 'file',
+    help: 'CSV wall_s,cpu_s,unix of the training process (scripts/cpu-sampler.sh): adds CPU minutes per checkpoint (by its mtime)',
+  },
   fresh: { kind: 'bool', default: false, help: 'start the curve over instead of adding to an earlier eval.json' },
-  genres: { kind: 'list', default: [], arg: 'a,b', help: 'conditional models: genres to measure the per-genre share for (default: all the model knows)' },
-  genre_count: { kind: 'int', default: 200, min: 10, max: 10000, help: 'conditional models: posters generated per genre' },
-  bn_stats: { kind: 'string', default: 'batch', choices: ['batch', 'moving'], help: "batch norm while generating: each batch's own statistics (as the grids) or the running averages" },
-  seed: { kind: 'int', default: 1, min: 0, help: 'seed of the latents, the real halves, the noise and the KID subsets' },
+  genres: {
+    kind: 'list',
+    default: [],
+    arg: 'a,b',
+    help: 'conditional models: genres to measure the per-genre share for (default: all the model knows)',
+  },
+  genre_count: {
+    kind: 'int',
+    default: 200,
+    min: 10,
+    max: 10000,
+    help: 'conditional models: posters generated per genre',
+  },
+  bn_stats: {
+    kind: 'string',
+    default: 'batch',
+    choices: ['batch', 'moving'],
+    help: "batch norm while generating: each batch's own statistics (as the grids) or the running averages",
+  },
+  seed: {
+    kind: 'int',
+    default: 1,
+    min: 0,
+    help: 'seed of the latents, the real halves, the noise and the KID subsets',
+  },
   json: { kind: 'bool', default: false, help: 'print the result as JSON instead of the summary line' },
   ...backendFlags,
 });
 
 /** The checkpoints to evaluate, oldest first, and whether they make a curve. */
 async function targets(p: string): Promise<{ ckpts: string[]; run: string | null }> {
-  if (await fs.stat(path.join(p, 'state.json')).then(() => true, () => false)) return { ckpts: [p], run: null };
+  if (
+    await fs.stat(path.join(p, 'state.json')).then(
+      () => true,
+      () => false,
+    )
+  )
+    return { ckpts: [p], run: null };
   for (const dir of [p, path.join(p, 'checkpoints')]) {
     const its = await listCheckpoints(dir);
-    if (its.length) return { ckpts: its.reverse().map((it) => path.join(dir, checkpointName(it))), run: dir === p ? path.dirname(p) : p };
+    if (its.length)
+      return {
+        ckpts: its.reverse().map((it) => path.join(dir, checkpointName(it))),
+        run: dir === p ? path.dirname(p) : p,
+      };
   }
-  throw new UserError(`--checkpoint: no checkpoint in ${p}; give a ckpt_* directory, a checkpoints directory or a dcgan train --output`);
+  throw new UserError(
+    `--checkpoint: no checkpoint in ${p}; give a ckpt_* directory, a checkpoints directory or a dcgan train --output`,
+  );
 }
 
-const m3 = (m: Metrics): string => `KID ${m.kid.mean.toFixed(4)} ± ${m.kid.std.toFixed(4)}  FID ${m.fid.toFixed(2)}  precision ${m.precision.toFixed(3)}  recall ${m.recall.toFixed(3)}`;
+const m3 = (m: Metrics): string =>
+  `KID ${m.kid.mean.toFixed(4)} ± ${m.kid.std.toFixed(4)}  FID ${m.fid.toFixed(2)}  precision ${m.precision.toFixed(3)}  recall ${m.recall.toFixed(3)}`;
 
 function summary(row: CurveRow, c: Curve): string {
   const cpu = row.cpuMinutes === null ? '' : `, ${row.cpuMinutes.toFixed(1)} CPU-min`;
-  const genres = row.genres?.length ? `; genre share generated/real ${row.genres.map((g) => `${g.genre} ${g.generated === null ? '-' : g.generated.toFixed(2)}/${g.real === null ? '-' : g.real.toFixed(2)}`).join(' ')}` : '';
+  const genres = row.genres?.length
+    ? `; genre share generated/real ${row.genres.map((g) => `${g.genre} ${g.generated === null ? '-' : g.generated.toFixed(2)}/${g.real === null ? '-' : g.real.toFixed(2)}`).join(' ')}`
+    : '';
   return `${path.basename(row.checkpoint)} (iteration ${row.iteration}${cpu}): ${m3(row)}  |  real vs real: ${m3(c.scale.realVsReal)}  |  noise: KID ${c.scale.noise.kid.mean.toFixed(3)} FID ${c.scale.noise.fid.toFixed(1)}  |  ${row.n} generated vs ${c.scale.reference} real, features ${c.key.featureNet} (${c.featureDim}-d)${genres}`;
 }
 
@@ -60,14 +135,24 @@ export function configureEval(cmd: Command): Command {
     const log = (line: string): void => void process.stderr.write(line + '\n');
     const { ckpts, run } = await targets(o.checkpoint);
     const realDir = o.real ?? defaultRealDir();
-    if (!realDir) throw new UserError('--real: no real posters; pass --real <poster dir> (or run prepare-dcgan to fill data/dcgan)');
+    if (!realDir)
+      throw new UserError(
+        '--real: no real posters; pass --real <poster dir> (or run prepare-dcgan to fill data/dcgan)',
+      );
     const first = await readCheckpointJson(ckpts[ckpts.length - 1]!);
     const cpuLog = o.cpu_log ? await readCpuLog(o.cpu_log) : null;
     await initBackend(o.backend);
     const net = await openFeatureNet(o.model);
     const real = await loadRealPosters(realDir, first.config.width, first.config.height, log);
     const bn = o.bn_stats as BnMode;
-    const key: CurveKey = { featureNet: net.id, real: path.resolve(realDir), realCount: real.images.length, count: o.count, seed: o.seed, bn };
+    const key: CurveKey = {
+      featureNet: net.id,
+      real: path.resolve(realDir),
+      realCount: real.images.length,
+      count: o.count,
+      seed: o.seed,
+      bn,
+    };
     const outDir = run ? o.output || run : o.output;
     const rows = outDir && !o.fresh ? await readCurve(path.join(outDir, EVAL_JSON), key) : [];
     // Checked on the newest checkpoint before any long work, so a bad --genres fails at once.
@@ -79,9 +164,18 @@ export function configureEval(cmd: Command): Command {
         disposeState(probe);
       }
     })();
-    log(`eval: ${real.images.length} real posters from ${realDir} at ${first.config.width}x${first.config.height}${real.skipped.length ? ` (${real.skipped.length} unreadable skipped)` : ''}; features ${net.id}`);
+    log(
+      `eval: ${real.images.length} real posters from ${realDir} at ${first.config.width}x${first.config.height}${real.skipped.length ? ` (${real.skipped.length} unreadable skipped)` : ''}; features ${net.id}`,
+    );
     const { ref, scale } = await prepareScale(net, real, o.count, o.seed);
-    const curve: Curve = { version: EVAL_VERSION, key, featureDim: ref.set.dim, realSkipped: real.skipped.length, scale, rows };
+    const curve: Curve = {
+      version: EVAL_VERSION,
+      key,
+      featureDim: ref.set.dim,
+      realSkipped: real.skipped.length,
+      scale,
+      rows,
+    };
     const done = new Set(rows.map((r) => path.resolve(r.checkpoint)));
     for (const ck of ckpts) {
       if (done.has(path.resolve(ck))) continue;
@@ -89,7 +183,12 @@ export function configureEval(cmd: Command): Command {
       try {
         const metrics = await evaluateState(net, ref, s, real, o.count, o.seed, bn);
         const mtime = (await fs.stat(path.join(ck, 'state.json'))).mtimeMs / 1000;
-        const row: CurveRow = { checkpoint: ck, iteration: s.iteration, cpuMinutes: cpuLog ? cpuMinutesAt(cpuLog, mtime) : null, ...metrics };
+        const row: CurveRow = {
+          checkpoint: ck,
+          iteration: s.iteration,
+          cpuMinutes: cpuLog ? cpuMinutesAt(cpuLog, mtime) : null,
+          ...metrics,
+        };
         if (genres.length) row.genres = await genreShares(net, s, real, genres, o.genre_count, o.seed, bn);
         curve.rows.push(row);
         curve.rows.sort((a, b) => a.iteration - b.iteration);
@@ -101,6 +200,7 @@ export function configureEval(cmd: Command): Command {
     }
     if (o.json) process.stdout.write(JSON.stringify(curve, null, 1) + '\n');
     else if (!run) process.stdout.write(summary(curve.rows[curve.rows.length - 1]!, curve) + '\n');
-    else process.stdout.write(`${curve.rows.length} checkpoints in ${path.join(outDir, EVAL_CSV)} (features ${net.id})\n`);
+    else
+      process.stdout.write(`${curve.rows.length} checkpoints in ${path.join(outDir, EVAL_CSV)} (features ${net.id})\n`);
   });
 }

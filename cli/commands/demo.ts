@@ -13,9 +13,19 @@ import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { COMMANDS } from './index.js';
 
 export const demoFlags = defineFlags({
-  workdir: { kind: 'path', default: '.', exists: 'dir', help: 'where data/, models/, samples/ and reports/ of the demo go' },
+  workdir: {
+    kind: 'path',
+    default: '.',
+    exists: 'dir',
+    help: 'where data/, models/, samples/ and reports/ of the demo go',
+  },
   seed: { kind: 'int', default: 1, min: 0, help: 'seed of every random thing in the demo' },
-  backend: { kind: 'string', default: 'auto', arg: 'name', help: 'compute engine passed to every step (auto, native, wasm, cpu, tensorflow)' },
+  backend: {
+    kind: 'string',
+    default: 'auto',
+    arg: 'name',
+    help: 'compute engine passed to every step (auto, native, wasm, cpu, tensorflow)',
+  },
   quick: { kind: 'bool', default: false, help: 'a smaller run (for tests): fewer posters, epochs and iterations' },
 });
 
@@ -48,35 +58,113 @@ export function demoSteps(o: DemoOptions): Step[] {
     {
       command: 'classifier',
       what: 'train the genre classifier',
-      args: ['train', '--csv', `${data}/MovieGenre.csv`, '--data', `${data}/posters`, '--models', 'models', '--name', 'demo',
-        '--genres', '7', '--ratio', '30', '--version', '4', '--epochs', q ? '1' : '12', '--seed', seed, ...be],
+      args: [
+        'train',
+        '--csv',
+        `${data}/MovieGenre.csv`,
+        '--data',
+        `${data}/posters`,
+        '--models',
+        'models',
+        '--name',
+        'demo',
+        '--genres',
+        '7',
+        '--ratio',
+        '30',
+        '--version',
+        '4',
+        '--epochs',
+        q ? '1' : '12',
+        '--seed',
+        seed,
+        ...be,
+      ],
       produces: ['models/demo/model.json'],
     },
     {
       command: 'prepare-dcgan',
       what: 'prepare the DCGAN training set',
-      args: ['--csv', `${data}/MovieGenre.csv`, '--input', `${data}/posters`, '--output', `${data}/dcgan`, '--ratio', '30'],
+      args: [
+        '--csv',
+        `${data}/MovieGenre.csv`,
+        '--input',
+        `${data}/posters`,
+        '--output',
+        `${data}/dcgan`,
+        '--ratio',
+        '30',
+      ],
       produces: [`${data}/dcgan/manifest.json`],
     },
     {
       command: 'dcgan',
       what: 'train the DCGAN, writing 6x10 sample grids and the training video',
-      args: ['train', '--input', `${data}/dcgan`, '--output', 'samples', '--fresh', '--grid_height', '6', '--grid_width', '10',
-        '--output_width', '32', '--output_height', '48', '--nbr_of_layers_g', '4', '--nbr_of_layers_d', '4',
-        '--iterations', q ? '4' : '240', '--sample_rate', q ? '2' : '10', '--seed', seed, ...be],
+      args: [
+        'train',
+        '--input',
+        `${data}/dcgan`,
+        '--output',
+        'samples',
+        '--fresh',
+        '--grid_height',
+        '6',
+        '--grid_width',
+        '10',
+        '--output_width',
+        '32',
+        '--output_height',
+        '48',
+        '--nbr_of_layers_g',
+        '4',
+        '--nbr_of_layers_d',
+        '4',
+        '--iterations',
+        q ? '4' : '240',
+        '--sample_rate',
+        q ? '2' : '10',
+        '--seed',
+        seed,
+        ...be,
+      ],
       produces: ['samples/train.mp4'],
     },
-    { command: 'classify', what: 'score the generated posters by genre', args: ['samples/', '--model', 'models/demo', '--json', 'samples/scores.json', ...be] },
+    {
+      command: 'classify',
+      what: 'score the generated posters by genre',
+      args: ['samples/', '--model', 'models/demo', '--json', 'samples/scores.json', ...be],
+    },
     {
       command: 'fid',
       what: 'measure poster-FID of every sample grid against the real posters',
-      args: ['--real', `${data}/dcgan`, '--samples', 'samples', '--model', 'models/demo', '--real-count', q ? '60' : '200', ...be],
+      args: [
+        '--real',
+        `${data}/dcgan`,
+        '--samples',
+        'samples',
+        '--model',
+        'models/demo',
+        '--real-count',
+        q ? '60' : '200',
+        ...be,
+      ],
     },
     {
       command: 'report',
       what: 'write the HTML report',
-      args: ['--samples', 'samples', '--model', 'models/demo', '--real', `${data}/dcgan`, '--csv', `${data}/MovieGenre.csv`,
-        '--output', 'reports/report.html', ...be],
+      args: [
+        '--samples',
+        'samples',
+        '--model',
+        'models/demo',
+        '--real',
+        `${data}/dcgan`,
+        '--csv',
+        `${data}/MovieGenre.csv`,
+        '--output',
+        'reports/report.html',
+        ...be,
+      ],
       produces: ['reports/report.html'],
     },
   ];
@@ -103,14 +191,21 @@ async function runDemo(o: DemoOptions): Promise<void> {
     }
     process.stderr.write(`\n$ poster-studio ${step.command} ${step.args.join(' ')}\n`);
     const code = await runStep(step, o.workdir);
-    if (code !== 0) throw new UserError(`demo stopped: '${step.what}' failed (exit ${code}); the outputs of earlier steps are kept`, 1);
+    if (code !== 0)
+      throw new UserError(
+        `demo stopped: '${step.what}' failed (exit ${code}); the outputs of earlier steps are kept`,
+        1,
+      );
     for (const f of step.produces ?? []) {
-      if (!existsSync(path.join(o.workdir, f))) throw new UserError(`demo stopped: '${step.what}' did not write ${f}`, 1);
+      if (!existsSync(path.join(o.workdir, f)))
+        throw new UserError(`demo stopped: '${step.what}' did not write ${f}`, 1);
     }
   }
   const seconds = Math.round((Date.now() - started) / 1000);
   const where = (f: string) => (existsSync(path.join(o.workdir, f)) ? path.join(o.workdir, f) : null);
-  process.stdout.write(`\ndemo finished in ${seconds} s${skipped.length ? ` (skipped: ${[...new Set(skipped)].join(', ')})` : ''}\n`);
+  process.stdout.write(
+    `\ndemo finished in ${seconds} s${skipped.length ? ` (skipped: ${[...new Set(skipped)].join(', ')})` : ''}\n`,
+  );
   const outputs: [string, string | null][] = [
     ['synthetic posters', where('data/synthetic/posters')],
     ['classifier models', where('models')],
@@ -121,7 +216,9 @@ async function runDemo(o: DemoOptions): Promise<void> {
   for (const [label, p] of outputs) if (p) process.stdout.write(`  ${label.padEnd(18)} ${p}\n`);
   // The last word is the interactive studio, on what the demo just made.
   const cd = path.resolve(o.workdir) === process.cwd() ? '' : `cd ${o.workdir} && `;
-  process.stdout.write(`\nnow open the studio on these models and this run (generate, classify your own poster, browse the grids):\n  ${cd}npx poster-studio serve --model models/demo --checkpoint samples --samples samples\n`);
+  process.stdout.write(
+    `\nnow open the studio on these models and this run (generate, classify your own poster, browse the grids):\n  ${cd}npx poster-studio serve --model models/demo --checkpoint samples --samples samples\n`,
+  );
 }
 
 export function configureDemo(cmd: Command): Command {

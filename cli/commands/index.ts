@@ -23,17 +23,65 @@ export interface CommandEntry {
 }
 
 export const COMMANDS: CommandEntry[] = [
-  { name: 'demo', description: 'run the whole studio on the embedded synthetic poster set (no download)', configure: configureDemo },
-  { name: 'prepare-dcgan', description: 'convert the selected posters to the DCGAN training set (sRGB, resized) with a manifest', configure: configurePrepareDcgan },
-  { name: 'get-data', description: 'report what MovieGenre.csv holds and download the missing posters (--download)', configure: configureGetData },
-  { name: 'dcgan', description: 'train the DCGAN (sample grids, checkpoints, resume), render the training video, generate posters', configure: configureDcgan },
-  { name: 'synth', description: 'generate the synthetic poster set (MovieGenre.csv + posters) from a seed', configure: configureSynth },
-  { name: 'dataset', description: 'summarise a MovieGenre.csv and poster directory per split and genre', configure: configureDataset },
-  { name: 'fid', description: 'poster-FID per sample grid: classifier features of real vs generated posters, with real-vs-real and real-vs-noise scale', configure: configureFid },
-  { name: 'classifier', description: 'genre classifier: train (checkpoints, --resume), evaluate (multi-label metrics vs baselines), compare versions', configure: configureClassifier },
-  { name: 'classify', description: 'genre scores of posters or DCGAN sample grids, the seed\'s way: Title  [\'Action: 91%\', \'Drama[!]: 25%\']', configure: configureClassify },
-  { name: 'serve', description: 'the studio as a local web page: generate, classify and browse a training run (127.0.0.1 by default)', configure: configureServe },
-  { name: 'report', description: 'write one self-contained HTML page: grids, video, losses, poster-FID, genre scores, metrics, saliency', configure: configureReport },
+  {
+    name: 'demo',
+    description: 'run the whole studio on the embedded synthetic poster set (no download)',
+    configure: configureDemo,
+  },
+  {
+    name: 'prepare-dcgan',
+    description: 'convert the selected posters to the DCGAN training set (sRGB, resized) with a manifest',
+    configure: configurePrepareDcgan,
+  },
+  {
+    name: 'get-data',
+    description: 'report what MovieGenre.csv holds and download the missing posters (--download)',
+    configure: configureGetData,
+  },
+  {
+    name: 'dcgan',
+    description: 'train the DCGAN (sample grids, checkpoints, resume), render the training video, generate posters',
+    configure: configureDcgan,
+  },
+  {
+    name: 'synth',
+    description: 'generate the synthetic poster set (MovieGenre.csv + posters) from a seed',
+    configure: configureSynth,
+  },
+  {
+    name: 'dataset',
+    description: 'summarise a MovieGenre.csv and poster directory per split and genre',
+    configure: configureDataset,
+  },
+  {
+    name: 'fid',
+    description:
+      'poster-FID per sample grid: classifier features of real vs generated posters, with real-vs-real and real-vs-noise scale',
+    configure: configureFid,
+  },
+  {
+    name: 'classifier',
+    description:
+      'genre classifier: train (checkpoints, --resume), evaluate (multi-label metrics vs baselines), compare versions',
+    configure: configureClassifier,
+  },
+  {
+    name: 'classify',
+    description:
+      "genre scores of posters or DCGAN sample grids, the seed's way: Title  ['Action: 91%', 'Drama[!]: 25%']",
+    configure: configureClassify,
+  },
+  {
+    name: 'serve',
+    description: 'the studio as a local web page: generate, classify and browse a training run (127.0.0.1 by default)',
+    configure: configureServe,
+  },
+  {
+    name: 'report',
+    description:
+      'write one self-contained HTML page: grids, video, losses, poster-FID, genre scores, metrics, saliency',
+    configure: configureReport,
+  },
 ];
 
 export function registerAll(program: Command): void {

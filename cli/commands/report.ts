@@ -19,15 +19,41 @@ import { initBackend } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
 
 export const reportFlags = defineFlags({
-  samples: { kind: 'path', default: DEFAULT_SAMPLES, help: 'output directory of dcgan train (grids, sidecars, losses.csv, classify.json, fid.json)' },
-  models: { kind: 'path', default: DEFAULT_MODELS, help: 'where trained classifiers live; the newest is used unless --model is given' },
+  samples: {
+    kind: 'path',
+    default: DEFAULT_SAMPLES,
+    help: 'output directory of dcgan train (grids, sidecars, losses.csv, classify.json, fid.json)',
+  },
+  models: {
+    kind: 'path',
+    default: DEFAULT_MODELS,
+    help: 'where trained classifiers live; the newest is used unless --model is given',
+  },
   model: { kind: 'path', exists: 'dir', help: 'a classifier directory (model.json + metadata.json)' },
   output: { kind: 'path', default: DEFAULT_REPORT, short: '-o', help: 'the HTML file to write' },
-  video: { kind: 'path', exists: 'file', help: 'training video (default: <samples>/train.mp4, another *.mp4 there, then ./train.mp4)' },
-  real: { kind: 'path', exists: 'dir', help: 'real posters for the genre mix and saliency (default: data/dcgan, then data/posters)' },
+  video: {
+    kind: 'path',
+    exists: 'file',
+    help: 'training video (default: <samples>/train.mp4, another *.mp4 there, then ./train.mp4)',
+  },
+  real: {
+    kind: 'path',
+    exists: 'dir',
+    help: 'real posters for the genre mix and saliency (default: data/dcgan, then data/posters)',
+  },
   real_count: { kind: 'int', default: 60, min: 0, max: 100000, help: 'real posters scored for the genre mix' },
-  saliency_posters: { kind: 'int', default: 3, min: 0, max: 50, help: 'real posters shown with per-genre saliency maps (0: none)' },
-  csv: { kind: 'path', default: DEFAULT_CSV, help: 'MovieGenre.csv for the titles and true genres of real posters (used when it exists)' },
+  saliency_posters: {
+    kind: 'int',
+    default: 3,
+    min: 0,
+    max: 50,
+    help: 'real posters shown with per-genre saliency maps (0: none)',
+  },
+  csv: {
+    kind: 'path',
+    default: DEFAULT_CSV,
+    help: 'MovieGenre.csv for the titles and true genres of real posters (used when it exists)',
+  },
   seed: { kind: 'int', default: 1, help: 'which real posters are picked' },
   ...backendFlags,
 });
@@ -52,27 +78,31 @@ export function configureReport(cmd: Command): Command {
       try {
         byId = readMovieCsv(o.csv).byId;
       } catch (err) {
-        process.stderr.write(`warning: ${o.csv} not read (${(err as Error).message}); posters are shown by file name\n`);
+        process.stderr.write(
+          `warning: ${o.csv} not read (${(err as Error).message}); posters are shown by file name\n`,
+        );
       }
     }
-    const res = await withLocks([{ path: o.output, kind: 'file' }], 'report', async () => writeReport({
-      samplesDir: o.samples,
-      output: o.output,
-      video: o.video,
-      model,
-      modelNote,
-      modelInfo: modelDir ? await readModelInfo(modelDir) : null,
-      realDir: o.real ?? defaultRealDir(),
-      realCount: o.real_count,
-      saliencyPosters: o.saliency_posters,
-      seed: o.seed,
-      describe: (file) => {
-        const m = /^(\d+)$/.exec(path.basename(file, path.extname(file)));
-        const movie = m && byId ? byId.get(Number(m[1])) : undefined;
-        return movie ? { title: displayTitle(movie), genres: movie.genres } : null;
-      },
-      log: (l) => process.stderr.write(l + '\n'),
-    }));
+    const res = await withLocks([{ path: o.output, kind: 'file' }], 'report', async () =>
+      writeReport({
+        samplesDir: o.samples,
+        output: o.output,
+        video: o.video,
+        model,
+        modelNote,
+        modelInfo: modelDir ? await readModelInfo(modelDir) : null,
+        realDir: o.real ?? defaultRealDir(),
+        realCount: o.real_count,
+        saliencyPosters: o.saliency_posters,
+        seed: o.seed,
+        describe: (file) => {
+          const m = /^(\d+)$/.exec(path.basename(file, path.extname(file)));
+          const movie = m && byId ? byId.get(Number(m[1])) : undefined;
+          return movie ? { title: displayTitle(movie), genres: movie.genres } : null;
+        },
+        log: (l) => process.stderr.write(l + '\n'),
+      }),
+    );
     const missing = res.sections.filter((s) => !s.available).map((s) => s.id);
     process.stdout.write(
       `wrote ${res.output} (${(res.bytes / 1e6).toFixed(1)} MB, self-contained)` +

@@ -13,7 +13,13 @@ export const synthFlags = defineFlags({
   count: { kind: 'int', default: 600, min: 1, max: 100000, help: 'number of movies (and posters)' },
   seed: { kind: 'int', default: 1, min: 0, help: 'the same seed gives the same CSV and the same pixels' },
   width: { kind: 'int', default: 182, min: 32, max: 2000, help: 'poster width in pixels (the Kaggle posters are 182)' },
-  height: { kind: 'int', default: 268, min: 32, max: 3000, help: 'poster height in pixels (the Kaggle posters are 268)' },
+  height: {
+    kind: 'int',
+    default: 268,
+    min: 32,
+    max: 3000,
+    help: 'poster height in pixels (the Kaggle posters are 268)',
+  },
 });
 
 export function configureSynth(cmd: Command): Command {
@@ -21,7 +27,9 @@ export function configureSynth(cmd: Command): Command {
     const o = readFlags(cmd, synthFlags);
     const started = Date.now();
     const progress = createProgress('synth', o.count);
-    const r = await withLocks([{ path: o.output, kind: 'dir' }], 'synth', () => writeSyntheticSet(o.output, { ...o, onPoster: (d) => progress.update(d) }));
+    const r = await withLocks([{ path: o.output, kind: 'dir' }], 'synth', () =>
+      writeSyntheticSet(o.output, { ...o, onPoster: (d) => progress.update(d) }),
+    );
     progress.stop();
     const s = (Date.now() - started) / 1000;
     process.stdout.write(

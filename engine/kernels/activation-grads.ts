@@ -58,7 +58,12 @@ function dispatching(kernelName: 'Relu' | 'LeakyRelu', fused: string): GradConfi
       const g = dy as Tensor;
       const [x] = saved;
       if (!x) throw new Error(`${kernelName} gradient: x was not saved`);
-      if (g.dtype !== 'float32' || x.dtype !== 'float32' || g.size !== x.size || tf.getKernel(fused, tf.getBackend()) === undefined) {
+      if (
+        g.dtype !== 'float32' ||
+        x.dtype !== 'float32' ||
+        g.size !== x.size ||
+        tf.getKernel(fused, tf.getBackend()) === undefined
+      ) {
         return stock.gradFunc(dy, saved, attrs);
       }
       return { x: () => tf.engine().runKernel(fused, { dy: g, x }, attrs) as Tensor };
@@ -72,5 +77,6 @@ let registered = false;
 export function registerActivationGradients(): void {
   if (registered) return;
   registered = true;
-  for (const c of [dispatching('Relu', RELU_GRAD), dispatching('LeakyRelu', LEAKY_RELU_GRAD)]) if (c) tf.registerGradient(c);
+  for (const c of [dispatching('Relu', RELU_GRAD), dispatching('LeakyRelu', LEAKY_RELU_GRAD)])
+    if (c) tf.registerGradient(c);
 }

@@ -63,7 +63,11 @@ export function batchNormTrainJs({ inputs, attrs, backend }: Args): TensorInfo[]
   const Y = allocFloats(M * C);
   for (let i = 0; i < M * C; i += C) for (let c = 0; c < C; c++) Y[i + c] = (X[i + c]! - mean[c]!) * k[c]! + B[c]!;
   count(BN_TRAIN, true);
-  return [output(backend, x.shape, 'float32', Y), output(backend, [C], 'float32', mean), output(backend, [C], 'float32', variance)];
+  return [
+    output(backend, x.shape, 'float32', Y),
+    output(backend, [C], 'float32', mean),
+    output(backend, [C], 'float32', variance),
+  ];
 }
 
 /** Inputs dy, x, gamma, mean, variance; outputs dx, dgamma, dbeta. */
@@ -104,13 +108,21 @@ export function batchNormTrainGradJs({ inputs, attrs, backend }: Args): TensorIn
     for (let c = 0; c < C; c++) DX[i + c] = a[c]! * DY[i + c]! - off[c]! - b[c]! * (X[i + c]! - MU[c]!);
   }
   count(BN_TRAIN_GRAD, true);
-  return [output(backend, x.shape, 'float32', DX), output(backend, [C], 'float32', dgamma), output(backend, [C], 'float32', dbeta)];
+  return [
+    output(backend, x.shape, 'float32', DX),
+    output(backend, [C], 'float32', dgamma),
+    output(backend, [C], 'float32', dbeta),
+  ];
 }
 
 export function batchNormTrainKernels(backendName: string): KernelConfig[] {
   return [
     { kernelName: BN_TRAIN, backendName, kernelFunc: batchNormTrainJs as unknown as KernelConfig['kernelFunc'] },
-    { kernelName: BN_TRAIN_GRAD, backendName, kernelFunc: batchNormTrainGradJs as unknown as KernelConfig['kernelFunc'] },
+    {
+      kernelName: BN_TRAIN_GRAD,
+      backendName,
+      kernelFunc: batchNormTrainGradJs as unknown as KernelConfig['kernelFunc'],
+    },
   ];
 }
 
@@ -122,14 +134,21 @@ const gradConfig: GradConfig = {
     // Only y carries a gradient: the statistics feed the running averages, outside autodiff.
     const dy = Array.isArray(dys) ? dys[0] : dys;
     const [x, gamma, mean, variance] = saved;
-    if (!dy || !x || !gamma || !mean || !variance) throw new Error(`${BN_TRAIN} gradient: expected dy and 4 saved tensors, got ${saved.length}`);
+    if (!dy || !x || !gamma || !mean || !variance)
+      throw new Error(`${BN_TRAIN} gradient: expected dy and 4 saved tensors, got ${saved.length}`);
     // The engine asks for each input's gradient in its own tidy scope, and skips inputs off the
     // path to the variables: so dx's call keeps plain copies of the small dgamma/dbeta for the
     // calls that may follow, rather than tensors that would be disposed or leak.
     let params: [Float32Array, Float32Array] | null = null;
     const run = (): [Tensor, Tensor, Tensor] => {
-      const outs = three(tf.engine().runKernel(BN_TRAIN_GRAD, { dy, x, gamma, mean, variance }, attrs) as Tensor[], BN_TRAIN_GRAD);
-      params = [Float32Array.from(outs[1].dataSync() as Float32Array), Float32Array.from(outs[2].dataSync() as Float32Array)];
+      const outs = three(
+        tf.engine().runKernel(BN_TRAIN_GRAD, { dy, x, gamma, mean, variance }, attrs) as Tensor[],
+        BN_TRAIN_GRAD,
+      );
+      params = [
+        Float32Array.from(outs[1].dataSync() as Float32Array),
+        Float32Array.from(outs[2].dataSync() as Float32Array),
+      ];
       return outs;
     };
     const param = (k: 0 | 1): Tensor => (params ? tf.tensor1d(params[k]) : run()[k === 0 ? 1 : 2]);
@@ -177,6 +196,11 @@ export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, varianceE
     tf.registerGradient(gradConfig);
     gradientRegistered = true;
   }
-  const [y, mean, variance] = three(tf.engine().runKernel(BN_TRAIN, { x, gamma: gamma.reshape([C]), beta: beta.reshape([C]) }, { varianceEpsilon }) as Tensor[], BN_TRAIN);
+  const [y, mean, variance] = three(
+    tf
+      .engine()
+      .runKernel(BN_TRAIN, { x, gamma: gamma.reshape([C]), beta: beta.reshape([C]) }, { varianceEpsilon }) as Tensor[],
+    BN_TRAIN,
+  );
   return { y, mean, variance };
 }

@@ -18,7 +18,14 @@ function poolInfo(args: Args, shape: number[]): PoolInfo | null {
     dimRoundingMode?: 'floor' | 'round' | 'ceil';
   };
   if (shape.length !== 4) return null;
-  const info = tf.backend_util.computePool2DInfo(shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
+  const info = tf.backend_util.computePool2DInfo(
+    shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
   if (info.dilationHeight !== 1 || info.dilationWidth !== 1) return null;
   return info;
 }
@@ -32,8 +39,14 @@ function windowRange(o: number, stride: number, pad: number, filter: number, siz
 /** 2x2 windows at stride 2 that all lie inside the image: the classifier's pooling. */
 function isPlain2x2(info: PoolInfo): boolean {
   return (
-    info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
-    info.padInfo.top === 0 && info.padInfo.left === 0 && 2 * info.outHeight <= info.inHeight && 2 * info.outWidth <= info.inWidth
+    info.filterHeight === 2 &&
+    info.filterWidth === 2 &&
+    info.strideHeight === 2 &&
+    info.strideWidth === 2 &&
+    info.padInfo.top === 0 &&
+    info.padInfo.left === 0 &&
+    2 * info.outHeight <= info.inHeight &&
+    2 * info.outWidth <= info.inWidth
   );
 }
 
@@ -90,7 +103,8 @@ function maxPool(args: Args): ReturnType<Parameters<typeof kernel>[2]> {
   // The cpu kernel returns a 1x1 pooling whose output keeps the input's shape as the input itself,
   // whatever its stride and padding (f=1, s=2, p=1 included, whose windows are mostly padding);
   // tfjs's own tests expect that answer, so it keeps those calls.
-  if (!info || (info.filterHeight === 1 && info.filterWidth === 1 && tf.util.arraysEqual(info.inShape, info.outShape))) return null;
+  if (!info || (info.filterHeight === 1 && info.filterWidth === 1 && tf.util.arraysEqual(info.inShape, info.outShape)))
+    return null;
   const X = valuesOf(args.backend, x);
   const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW } = info;
   const O = allocFloats(N * OH * OW * C);

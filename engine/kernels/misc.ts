@@ -73,7 +73,12 @@ function fusedBatchNorm({ inputs, attrs, backend }: Args): TensorInfo | null {
   const { x, mean, variance, offset, scale } = inputs;
   if (!x || !mean || !variance || x.dtype !== 'float32') return null;
   const X = valuesOf(backend, x);
-  const C = Math.max(sizeOf(mean.shape), sizeOf(variance.shape), offset ? sizeOf(offset.shape) : 1, scale ? sizeOf(scale.shape) : 1);
+  const C = Math.max(
+    sizeOf(mean.shape),
+    sizeOf(variance.shape),
+    offset ? sizeOf(offset.shape) : 1,
+    scale ? sizeOf(scale.shape) : 1,
+  );
   if (C === 0 || X.length % C !== 0) return null;
   const M = cycled(backend, mean, C, 0);
   const V = cycled(backend, variance, C, 0);

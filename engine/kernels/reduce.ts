@@ -9,7 +9,10 @@ import { type Args, type Values, kernel, output } from './util.js';
 import { allocFloats } from '../buffer-pool.js';
 
 /** x viewed as [outer, reduce, inner], or null when the reduced axes are not one block. */
-export function reducePlan(shape: number[], axis: number | number[]): { outer: number; reduce: number; inner: number; axes: number[] } | null {
+export function reducePlan(
+  shape: number[],
+  axis: number | number[],
+): { outer: number; reduce: number; inner: number; axes: number[] } | null {
   const axes = [...new Set(tf.util.parseAxisParam(axis, shape))].sort((p, q) => p - q);
   const red = new Set(axes);
   let outer = 1;

@@ -23,7 +23,10 @@ const SPECS: Record<string, UnarySpec> = {
   Relu: { expr: '(x + Math.abs(x)) * 0.5' },
   Relu6: { expr: 'Math.min(Math.max(0, x), 6)' },
   // p0 * x + p1 * |x| with p0 = (1 + alpha) / 2, p1 = (1 - alpha) / 2: x for x >= 0, alpha * x below.
-  LeakyRelu: { expr: 'p0 * x + p1 * Math.abs(x)', attrs: (a) => [(1 + (a.alpha as number)) / 2, (1 - (a.alpha as number)) / 2] },
+  LeakyRelu: {
+    expr: 'p0 * x + p1 * Math.abs(x)',
+    attrs: (a) => [(1 + (a.alpha as number)) / 2, (1 - (a.alpha as number)) / 2],
+  },
   Elu: { expr: 'x >= 0 ? x : Math.exp(x) - 1' },
   Tanh: { expr: 'Math.tanh(x)' },
   Sigmoid: { expr: '1 / (1 + Math.exp(-x))' },

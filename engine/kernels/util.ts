@@ -23,7 +23,10 @@ export type FastPath = (args: Args) => TensorInfo | TensorInfo[] | null;
  * The named inputs of a kernel call, in order. tfjs passes every input an op declares, so a
  * missing one means the kernel was called by hand with the wrong names: say which.
  */
-export function inputsOf<const N extends readonly string[]>(inputs: Args['inputs'], ...names: N): { [K in keyof N]: TensorInfo } {
+export function inputsOf<const N extends readonly string[]>(
+  inputs: Args['inputs'],
+  ...names: N
+): { [K in keyof N]: TensorInfo } {
   return names.map((n) => {
     const t = inputs[n];
     if (!t) throw new Error(`fast kernels: input '${n}' is missing (got ${Object.keys(inputs).join(', ') || 'none'})`);

@@ -9,12 +9,31 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export interface NativeAddon {
-  conv2d(x: Float32Array, w: Float32Array, y: Float32Array, geom: Int32Array, bias: Float32Array | null, act: number, alpha: number): void;
+  conv2d(
+    x: Float32Array,
+    w: Float32Array,
+    y: Float32Array,
+    geom: Int32Array,
+    bias: Float32Array | null,
+    act: number,
+    alpha: number,
+  ): void;
   conv2dBackpropInput(dy: Float32Array, w: Float32Array, dx: Float32Array, geom: Int32Array): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, geom: Int32Array): void;
   matmul(
-    a: Float32Array, b: Float32Array, c: Float32Array, batchA: number, batchB: number, m: number, n: number, k: number,
-    transA: boolean, transB: boolean, bias: Float32Array | null, act: number, alpha: number,
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    batchA: number,
+    batchB: number,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    bias: Float32Array | null,
+    act: number,
+    alpha: number,
   ): void;
   setThreads(n: number): number;
   /** Switches the SIMD path ('avx512' | 'avx2' | 'portable'); throws for one the CPU lacks. */
@@ -51,7 +70,9 @@ export function loadAddon(): { addon: NativeAddon } | { reason: string } {
   if (cached) return cached;
   const file = findAddon();
   if (!file) {
-    cached = { reason: `${ADDON_FILE} is missing (the native build failed or did not run; 'npm rebuild' retries it, it needs g++, make and python3)` };
+    cached = {
+      reason: `${ADDON_FILE} is missing (the native build failed or did not run; 'npm rebuild' retries it, it needs g++, make and python3)`,
+    };
     return cached;
   }
   // OpenMP's idle threads spin by default; on machines shared with other work (and between our

@@ -22,12 +22,22 @@ class NativeBackend extends MathBackendCPU {
     (this as unknown as { firstUse: boolean }).firstUse = false;
   }
 
-  override write(values: Parameters<MathBackendCPU['write']>[0], shape: number[], dtype: Parameters<MathBackendCPU['write']>[2]): DataId {
+  override write(
+    values: Parameters<MathBackendCPU['write']>[0],
+    shape: number[],
+    dtype: Parameters<MathBackendCPU['write']>[2],
+  ): DataId {
     noteRegistered(values);
     return super.write(values, shape, dtype);
   }
 
-  override move(dataId: DataId, values: Parameters<MathBackendCPU['move']>[1], shape: number[], dtype: Parameters<MathBackendCPU['move']>[3], refCount: number): void {
+  override move(
+    dataId: DataId,
+    values: Parameters<MathBackendCPU['move']>[1],
+    shape: number[],
+    dtype: Parameters<MathBackendCPU['move']>[3],
+    refCount: number,
+  ): void {
     noteEscaped(values);
     super.move(dataId, values, shape, dtype, refCount);
   }

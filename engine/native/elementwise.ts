@@ -17,11 +17,41 @@ import type { NativeAddon } from './addon.js';
 /** The addon's element-wise exports (native/addon_elementwise.cc). */
 export interface ElementwiseAddon {
   ewUnary(op: number, x: Float32Array, y: Float32Array, p0: number): void;
-  ewBinary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, M: number, C: number, sa0: number, sa1: number, sb0: number, sb1: number): void;
+  ewBinary(
+    op: number,
+    a: Float32Array,
+    b: Float32Array,
+    out: Float32Array,
+    M: number,
+    C: number,
+    sa0: number,
+    sa1: number,
+    sb0: number,
+    sb1: number,
+  ): void;
   ewActGrad(op: number, dy: Float32Array, x: Float32Array, out: Float32Array, alpha: number): void;
   ewSum(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number, divisor: number): void;
-  ewMaxPool2x2(x: Float32Array, y: Float32Array, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
-  ewMaxPool2x2Grad(x: Float32Array, dy: Float32Array, dx: Float32Array, N: number, H: number, W: number, C: number, OH: number, OW: number): void;
+  ewMaxPool2x2(
+    x: Float32Array,
+    y: Float32Array,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+  ): void;
+  ewMaxPool2x2Grad(
+    x: Float32Array,
+    dy: Float32Array,
+    dx: Float32Array,
+    N: number,
+    H: number,
+    W: number,
+    C: number,
+    OH: number,
+    OW: number,
+  ): void;
 }
 
 // Op codes of elementwise.h.
@@ -67,7 +97,8 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
 
   const wrap = (name: string, fast: Fast): KernelConfig => {
     // The kernel registered before this one (JS fast kernel or cpu), looked up once at registration.
-    const previous: KernelFunc | undefined = tf.getKernel(name, backendName)?.kernelFunc ?? tf.getKernel(name, 'cpu')?.kernelFunc;
+    const previous: KernelFunc | undefined =
+      tf.getKernel(name, backendName)?.kernelFunc ?? tf.getKernel(name, 'cpu')?.kernelFunc;
     const kernelFunc = ((args: Args) => {
       const r = fast(args);
       if (r !== null) {
@@ -104,7 +135,15 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
       const [sa0, sa1] = plan.dims.length === 2 ? plan.sa : [0, plan.sa[0]];
       const [sb0, sb1] = plan.dims.length === 2 ? plan.sb : [0, plan.sb[0]];
       // broadcastPlan gives at least one dim and a stride per dim: these hold, for the compiler.
-      if (M === undefined || C === undefined || sa0 === undefined || sa1 === undefined || sb0 === undefined || sb1 === undefined) return null;
+      if (
+        M === undefined ||
+        C === undefined ||
+        sa0 === undefined ||
+        sa1 === undefined ||
+        sb0 === undefined ||
+        sb1 === undefined
+      )
+        return null;
       const O = allocFloats(M * C);
       if (O.length > 0) A.ewBinary(code, Av, Bv, O, M, C, sa0, sa1, sb0, sb1);
       return out(backend, plan.outShape, O);
@@ -147,11 +186,25 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
       dimRoundingMode?: 'floor' | 'round' | 'ceil';
     };
     if (shape.length !== 4) return null;
-    const info = tf.backend_util.computePool2DInfo(shape as [number, number, number, number], a.filterSize, a.strides, 1, a.pad, a.dimRoundingMode);
+    const info = tf.backend_util.computePool2DInfo(
+      shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
     const ok =
-      info.filterHeight === 2 && info.filterWidth === 2 && info.strideHeight === 2 && info.strideWidth === 2 &&
-      info.dilationHeight === 1 && info.dilationWidth === 1 && info.padInfo.top === 0 && info.padInfo.left === 0 &&
-      2 * info.outHeight <= info.inHeight && 2 * info.outWidth <= info.inWidth;
+      info.filterHeight === 2 &&
+      info.filterWidth === 2 &&
+      info.strideHeight === 2 &&
+      info.strideWidth === 2 &&
+      info.dilationHeight === 1 &&
+      info.dilationWidth === 1 &&
+      info.padInfo.top === 0 &&
+      info.padInfo.left === 0 &&
+      2 * info.outHeight <= info.inHeight &&
+      2 * info.outWidth <= info.inWidth;
     return ok ? info : null;
   };
 
@@ -162,7 +215,8 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
     const info = plain2x2(attrs, x.shape);
     if (!info) return null;
     const Y = allocFloats(info.batchSize * info.outHeight * info.outWidth * info.outChannels);
-    if (Y.length > 0) A.ewMaxPool2x2(X, Y, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth);
+    if (Y.length > 0)
+      A.ewMaxPool2x2(X, Y, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth);
     return out(backend, info.outShape, Y);
   });
 
@@ -174,7 +228,18 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
     const info = plain2x2(attrs, input.shape);
     if (!info || DY.length !== info.batchSize * info.outHeight * info.outWidth * info.outChannels) return null;
     const DX = allocFloats(X.length);
-    if (DX.length > 0) A.ewMaxPool2x2Grad(X, DY, DX, info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth);
+    if (DX.length > 0)
+      A.ewMaxPool2x2Grad(
+        X,
+        DY,
+        DX,
+        info.batchSize,
+        info.inHeight,
+        info.inWidth,
+        info.inChannels,
+        info.outHeight,
+        info.outWidth,
+      );
     return out(backend, input.shape, DX);
   });
 

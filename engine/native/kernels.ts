@@ -32,12 +32,21 @@ function allFloat(...ts: (TensorInfo | undefined)[]): boolean {
 /** The 15 numbers kernels.h's ConvGeom reads, in its order. */
 function geometry(c: Conv2DInfo): Int32Array {
   return Int32Array.from([
-    c.batchSize, c.inHeight, c.inWidth, c.inChannels,
-    c.filterHeight, c.filterWidth, c.outChannels,
-    c.outHeight, c.outWidth,
-    c.strideHeight, c.strideWidth,
-    c.padInfo.top, c.padInfo.left,
-    c.dilationHeight, c.dilationWidth,
+    c.batchSize,
+    c.inHeight,
+    c.inWidth,
+    c.inChannels,
+    c.filterHeight,
+    c.filterWidth,
+    c.outChannels,
+    c.outHeight,
+    c.outWidth,
+    c.strideHeight,
+    c.strideWidth,
+    c.padInfo.top,
+    c.padInfo.left,
+    c.dilationHeight,
+    c.dilationWidth,
   ]);
 }
 
@@ -58,7 +67,12 @@ const output = (n: number): Float32Array => allocFloats(n);
 
 /** Bias the addon can add per output channel: one value per channel, any leading 1-dims. */
 function channelBias(bias: TensorInfo | undefined, channels: number): boolean {
-  return bias === undefined || (bias.dtype === 'float32' && size(bias.shape) === channels && (bias.shape.length === 0 ? channels === 1 : bias.shape[bias.shape.length - 1] === channels));
+  return (
+    bias === undefined ||
+    (bias.dtype === 'float32' &&
+      size(bias.shape) === channels &&
+      (bias.shape.length === 0 ? channels === 1 : bias.shape[bias.shape.length - 1] === channels))
+  );
 }
 
 function activationCode(activation: string | undefined): number | null {
@@ -66,37 +80,71 @@ function activationCode(activation: string | undefined): number | null {
   return code === undefined ? null : code;
 }
 
-export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu: (name: string) => KernelFunc): KernelConfig[] {
+export function nativeKernelConfigs(
+  addon: NativeAddon,
+  backendName: string,
+  cpu: (name: string) => KernelFunc,
+): KernelConfig[] {
   const fallback = (name: string): KernelFunc => cpu(name);
 
-  const conv2dLike = (name: string, fused: boolean): KernelFunc => (args) => {
-    const backend = args.backend as MathBackendCPU;
-    const inputs = args.inputs as NamedTensorInfoMap;
-    const { x, filter, bias } = inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo };
-    const attrs = args.attrs as unknown as ConvAttrs & { activation?: string; leakyreluAlpha?: number };
-    const act = fused ? activationCode(attrs.activation) : 0;
-    const outChannels = filter.shape[3];
-    if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || act === null || outChannels === undefined || !allFloat(x, filter) || !channelBias(bias, outChannels)) {
-      return fallback(name)(args);
-    }
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as [number, number, number, number], filter.shape as [number, number, number, number],
-      attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
-    const out = output(size(info.outShape));
-    if (out.length > 0) {
-      addon.conv2d(values(backend, x), values(backend, filter), out, geometry(info),
-        bias ? values(backend, bias) : null, act, attrs.leakyreluAlpha ?? 0.2);
-    }
-    return backend.makeTensorInfo(info.outShape, 'float32', out);
-  };
+  const conv2dLike =
+    (name: string, fused: boolean): KernelFunc =>
+    (args) => {
+      const backend = args.backend as MathBackendCPU;
+      const inputs = args.inputs as NamedTensorInfoMap;
+      const { x, filter, bias } = inputs as { x: TensorInfo; filter: TensorInfo; bias?: TensorInfo };
+      const attrs = args.attrs as unknown as ConvAttrs & { activation?: string; leakyreluAlpha?: number };
+      const act = fused ? activationCode(attrs.activation) : 0;
+      const outChannels = filter.shape[3];
+      if (
+        (attrs.dataFormat ?? 'NHWC') !== 'NHWC' ||
+        act === null ||
+        outChannels === undefined ||
+        !allFloat(x, filter) ||
+        !channelBias(bias, outChannels)
+      ) {
+        return fallback(name)(args);
+      }
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as [number, number, number, number],
+        filter.shape as [number, number, number, number],
+        attrs.strides,
+        attrs.dilations ?? 1,
+        attrs.pad,
+        attrs.dimRoundingMode,
+        false,
+        'channelsLast',
+      );
+      const out = output(size(info.outShape));
+      if (out.length > 0) {
+        addon.conv2d(
+          values(backend, x),
+          values(backend, filter),
+          out,
+          geometry(info),
+          bias ? values(backend, bias) : null,
+          act,
+          attrs.leakyreluAlpha ?? 0.2,
+        );
+      }
+      return backend.makeTensorInfo(info.outShape, 'float32', out);
+    };
 
   const backpropInput: KernelFunc = (args) => {
     const backend = args.backend as MathBackendCPU;
     const { dy, filter } = args.inputs as { dy: TensorInfo; filter: TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
     if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || !allFloat(dy, filter)) return fallback('Conv2DBackpropInput')(args);
-    const info = tf.backend_util.computeConv2DInfo(attrs.inputShape, filter.shape as [number, number, number, number],
-      attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+    const info = tf.backend_util.computeConv2DInfo(
+      attrs.inputShape,
+      filter.shape as [number, number, number, number],
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
     if (!dyMatches(dy, info)) return fallback('Conv2DBackpropInput')(args);
     const out = output(size(attrs.inputShape));
     if (out.length > 0) addon.conv2dBackpropInput(values(backend, dy), values(backend, filter), out, geometry(info));
@@ -108,40 +156,79 @@ export function nativeKernelConfigs(addon: NativeAddon, backendName: string, cpu
     const { x, dy } = args.inputs as { x: TensorInfo; dy: TensorInfo };
     const attrs = args.attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
     if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || !allFloat(x, dy)) return fallback('Conv2DBackpropFilter')(args);
-    const info = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape,
-      attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      attrs.filterShape,
+      attrs.strides,
+      1,
+      attrs.pad,
+      attrs.dimRoundingMode,
+      false,
+      'channelsLast',
+    );
     if (!dyMatches(dy, info)) return fallback('Conv2DBackpropFilter')(args);
     const out = output(size(attrs.filterShape));
     if (out.length > 0) addon.conv2dBackpropFilter(values(backend, x), values(backend, dy), out, geometry(info));
     return backend.makeTensorInfo(attrs.filterShape, 'float32', out);
   };
 
-  const matmulLike = (name: string, fused: boolean): KernelFunc => (args) => {
-    const backend = args.backend as MathBackendCPU;
-    const { a, b, bias } = args.inputs as { a: TensorInfo; b: TensorInfo; bias?: TensorInfo };
-    const attrs = args.attrs as unknown as { transposeA: boolean; transposeB: boolean; activation?: string; leakyreluAlpha?: number };
-    const act = fused ? activationCode(attrs.activation) : 0;
-    const ra = a.shape.length, rb = b.shape.length;
-    if (act === null || ra < 2 || rb < 2 || !allFloat(a, b)) return fallback(name)(args);
-    const m = attrs.transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
-    const k = attrs.transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
-    const kb = attrs.transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
-    const n = attrs.transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
-    const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
-    const batchA = size(a.shape.slice(0, -2)), batchB = size(b.shape.slice(0, -2)), batch = size(batchShape);
-    // Only "same batch" or "one side broadcast whole": other broadcasts take the cpu kernel.
-    // The dimensions exist (rank >= 2 above); the undefined checks say so to the compiler.
-    if (m === undefined || k === undefined || n === undefined || k !== kb || (batchA !== batch && batchA !== 1) || (batchB !== batch && batchB !== 1) || !channelBias(bias, n)) {
-      return fallback(name)(args);
-    }
-    const outShape = [...batchShape, m, n];
-    const out = output(size(outShape));
-    if (out.length > 0) {
-      addon.matmul(values(backend, a), values(backend, b), out, batchA, batchB, m, n, k, attrs.transposeA, attrs.transposeB,
-        bias ? values(backend, bias) : null, act, attrs.leakyreluAlpha ?? 0.2);
-    }
-    return backend.makeTensorInfo(outShape, 'float32', out);
-  };
+  const matmulLike =
+    (name: string, fused: boolean): KernelFunc =>
+    (args) => {
+      const backend = args.backend as MathBackendCPU;
+      const { a, b, bias } = args.inputs as { a: TensorInfo; b: TensorInfo; bias?: TensorInfo };
+      const attrs = args.attrs as unknown as {
+        transposeA: boolean;
+        transposeB: boolean;
+        activation?: string;
+        leakyreluAlpha?: number;
+      };
+      const act = fused ? activationCode(attrs.activation) : 0;
+      const ra = a.shape.length,
+        rb = b.shape.length;
+      if (act === null || ra < 2 || rb < 2 || !allFloat(a, b)) return fallback(name)(args);
+      const m = attrs.transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
+      const k = attrs.transposeA ? a.shape[ra - 2] : a.shape[ra - 1];
+      const kb = attrs.transposeB ? b.shape[rb - 1] : b.shape[rb - 2];
+      const n = attrs.transposeB ? b.shape[rb - 2] : b.shape[rb - 1];
+      const batchShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2));
+      const batchA = size(a.shape.slice(0, -2)),
+        batchB = size(b.shape.slice(0, -2)),
+        batch = size(batchShape);
+      // Only "same batch" or "one side broadcast whole": other broadcasts take the cpu kernel.
+      // The dimensions exist (rank >= 2 above); the undefined checks say so to the compiler.
+      if (
+        m === undefined ||
+        k === undefined ||
+        n === undefined ||
+        k !== kb ||
+        (batchA !== batch && batchA !== 1) ||
+        (batchB !== batch && batchB !== 1) ||
+        !channelBias(bias, n)
+      ) {
+        return fallback(name)(args);
+      }
+      const outShape = [...batchShape, m, n];
+      const out = output(size(outShape));
+      if (out.length > 0) {
+        addon.matmul(
+          values(backend, a),
+          values(backend, b),
+          out,
+          batchA,
+          batchB,
+          m,
+          n,
+          k,
+          attrs.transposeA,
+          attrs.transposeB,
+          bias ? values(backend, bias) : null,
+          act,
+          attrs.leakyreluAlpha ?? 0.2,
+        );
+      }
+      return backend.makeTensorInfo(outShape, 'float32', out);
+    };
 
   return [
     { kernelName: 'Conv2D', backendName, kernelFunc: conv2dLike('Conv2D', false) },

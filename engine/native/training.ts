@@ -13,22 +13,65 @@ import type { NativeAddon } from './addon.js';
 
 /** The addon functions of addon_training.cc. */
 export interface TrainingAddon {
-  bnTrainForward(x: Float32Array, gamma: Float32Array, beta: Float32Array, y: Float32Array, mean: Float32Array, variance: Float32Array, M: number, C: number, eps: number): void;
-  bnTrainBackward(
-    dy: Float32Array, x: Float32Array, gamma: Float32Array, mean: Float32Array, variance: Float32Array,
-    dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array, M: number, C: number, eps: number,
+  bnTrainForward(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    M: number,
+    C: number,
+    eps: number,
   ): void;
-  adamUpdate(w: Float32Array, out: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, params: Float64Array, tf1: boolean): void;
-  rmspropUpdate(w: Float32Array, out: Float32Array, ms: Float32Array, mom: Float32Array, mg: Float32Array | null, g: Float32Array, params: Float64Array): void;
+  bnTrainBackward(
+    dy: Float32Array,
+    x: Float32Array,
+    gamma: Float32Array,
+    mean: Float32Array,
+    variance: Float32Array,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+    M: number,
+    C: number,
+    eps: number,
+  ): void;
+  adamUpdate(
+    w: Float32Array,
+    out: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    g: Float32Array,
+    params: Float64Array,
+    tf1: boolean,
+  ): void;
+  rmspropUpdate(
+    w: Float32Array,
+    out: Float32Array,
+    ms: Float32Array,
+    mom: Float32Array,
+    mg: Float32Array | null,
+    g: Float32Array,
+    params: Float64Array,
+  ): void;
 }
 
 function hasTraining(addon: NativeAddon): addon is NativeAddon & TrainingAddon {
   const a = addon as NativeAddon & Partial<TrainingAddon>;
-  return typeof a.bnTrainForward === 'function' && typeof a.bnTrainBackward === 'function' && typeof a.adamUpdate === 'function' && typeof a.rmspropUpdate === 'function';
+  return (
+    typeof a.bnTrainForward === 'function' &&
+    typeof a.bnTrainBackward === 'function' &&
+    typeof a.adamUpdate === 'function' &&
+    typeof a.rmspropUpdate === 'function'
+  );
 }
 
 /** The float32 array behind each tensor, or null if any is not one of the right length. */
-function arrays<const T extends readonly [TensorInfo | undefined, number][]>(backend: Args['backend'], ts: T): { [K in keyof T]: Float32Array } | null {
+function arrays<const T extends readonly [TensorInfo | undefined, number][]>(
+  backend: Args['backend'],
+  ts: T,
+): { [K in keyof T]: Float32Array } | null {
   const out: Float32Array[] = [];
   for (const [t, n] of ts) {
     if (!t || t.dtype !== 'float32') return null;
@@ -50,7 +93,13 @@ export function trainingKernelConfigs(addon: NativeAddon, backendName: string): 
   const forward = (args: Args): TensorInfo[] => {
     const { x, gamma, beta } = args.inputs;
     const d = x ? bnDims(x) : null;
-    const a = d && arrays(args.backend, [[x, d.M * d.C], [gamma, d.C], [beta, d.C]]);
+    const a =
+      d &&
+      arrays(args.backend, [
+        [x, d.M * d.C],
+        [gamma, d.C],
+        [beta, d.C],
+      ]);
     if (!x || !d || !a) return batchNormTrainJs(args);
     const Y = allocFloats(d.M * d.C);
     const mean = new Float32Array(d.C);
@@ -64,12 +113,32 @@ export function trainingKernelConfigs(addon: NativeAddon, backendName: string): 
   const backward = (args: Args): TensorInfo[] => {
     const { dy, x, gamma, mean, variance } = args.inputs;
     const d = x ? bnDims(x) : null;
-    const a = d && arrays(args.backend, [[dy, d.M * d.C], [x, d.M * d.C], [gamma, d.C], [mean, d.C], [variance, d.C]]);
+    const a =
+      d &&
+      arrays(args.backend, [
+        [dy, d.M * d.C],
+        [x, d.M * d.C],
+        [gamma, d.C],
+        [mean, d.C],
+        [variance, d.C],
+      ]);
     if (!x || !d || !a) return batchNormTrainGradJs(args);
     const DX = allocFloats(d.M * d.C);
     const dgamma = new Float32Array(d.C);
     const dbeta = new Float32Array(d.C);
-    addon.bnTrainBackward(a[0], a[1], a[2], a[3], a[4], DX, dgamma, dbeta, d.M, d.C, args.attrs.varianceEpsilon as number);
+    addon.bnTrainBackward(
+      a[0],
+      a[1],
+      a[2],
+      a[3],
+      a[4],
+      DX,
+      dgamma,
+      dbeta,
+      d.M,
+      d.C,
+      args.attrs.varianceEpsilon as number,
+    );
     count(BN_TRAIN_GRAD, true);
     const b = args.backend;
     return [output(b, x.shape, 'float32', DX), output(b, [d.C], 'float32', dgamma), output(b, [d.C], 'float32', dbeta)];

@@ -16,7 +16,9 @@ interface DropoutFields {
 }
 type DropoutArgs = { rate: number; seed?: number; noiseShape?: number[] };
 
-const DropoutBase = tf.layers.dropout({ rate: 0.5 }).constructor as unknown as new (args: DropoutArgs) => tf.layers.Layer & DropoutFields;
+const DropoutBase = tf.layers.dropout({ rate: 0.5 }).constructor as unknown as new (
+  args: DropoutArgs,
+) => tf.layers.Layer & DropoutFields;
 
 /**
  * Mask values 0 or 1/keep, from a splitmix32-style hash of (seed, index): the same seed gives
@@ -46,7 +48,8 @@ export class FastDropout extends DropoutBase {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor | tf.Tensor[] {
     const x = Array.isArray(inputs) ? inputs[0] : inputs;
     const training = kwargs['training'] === true;
-    if (!training || !x || this.noiseShape != null || !(this.rate > 0 && this.rate < 1)) return super.call(inputs, kwargs);
+    if (!training || !x || this.noiseShape != null || !(this.rate > 0 && this.rate < 1))
+      return super.call(inputs, kwargs);
     // tfjs draws an unseeded mask from Math.random; so does this, through a random seed.
     const seed = this.seed ?? Math.floor(Math.random() * 2147483647);
     return tf.tidy(() => tf.mul(x, tf.tensor(dropoutMask(x.size, this.rate, seed), x.shape, 'float32')));
@@ -54,4 +57,6 @@ export class FastDropout extends DropoutBase {
 }
 
 // fromConfig is inherited from tfjs's Dropout at run time; the cast only restores its static type.
-tf.serialization.registerClass(FastDropout as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>);
+tf.serialization.registerClass(
+  FastDropout as unknown as tf.serialization.SerializableConstructor<tf.serialization.Serializable>,
+);

@@ -23,9 +23,25 @@ export interface NativeOptimizers {
    * [b1, b2, 1 - b1, 1 - b2, lr, eps, lr / (1 - b1^t), 1 / (1 - b2^t)]; tf1: lr is already
    * bias-corrected, m and v are rounded before use and the last two are unused.
    */
-  adam(w: Float32Array, out: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, params: Float64Array, tf1: boolean): void;
+  adam(
+    w: Float32Array,
+    out: Float32Array,
+    m: Float32Array,
+    v: Float32Array,
+    g: Float32Array,
+    params: Float64Array,
+    tf1: boolean,
+  ): void;
   /** [decay, 1 - decay, momentum, lr, eps]; mg null unless centered. */
-  rmsprop(w: Float32Array, out: Float32Array, ms: Float32Array, mom: Float32Array, mg: Float32Array | null, g: Float32Array, params: Float64Array): void;
+  rmsprop(
+    w: Float32Array,
+    out: Float32Array,
+    ms: Float32Array,
+    mom: Float32Array,
+    mg: Float32Array | null,
+    g: Float32Array,
+    params: Float64Array,
+  ): void;
 }
 
 let nativeOps: NativeOptimizers | null = null;
@@ -93,7 +109,9 @@ function assignNew(value: Variable, values: Float32Array): void {
 }
 
 function entries(grads: Gradients): [string, Tensor | undefined][] {
-  return Array.isArray(grads) ? grads.map((g) => [g.name, g.tensor]) : Object.keys(grads).map((n) => [n, grads[n] as Tensor | undefined]);
+  return Array.isArray(grads)
+    ? grads.map((g) => [g.name, g.tensor])
+    : Object.keys(grads).map((n) => [n, grads[n] as Tensor | undefined]);
 }
 
 interface FusedEntry {
@@ -338,6 +356,12 @@ export function fusedAdam(learningRate = 0.001, beta1 = 0.9, beta2 = 0.999, epsi
 }
 
 /** Same arguments and defaults as tf.train.rmsprop. */
-export function fusedRmsprop(learningRate: number, decay = 0.9, momentum = 0, epsilon?: number, centered = false): FusedRMSPropOptimizer {
+export function fusedRmsprop(
+  learningRate: number,
+  decay = 0.9,
+  momentum = 0,
+  epsilon?: number,
+  centered = false,
+): FusedRMSPropOptimizer {
   return new FusedRMSPropOptimizer(learningRate, decay, momentum, epsilon, centered);
 }

@@ -22,7 +22,10 @@ export class Tf1Adam {
   private readonly beta2: number;
   private readonly epsilon: number;
 
-  constructor(readonly vars: tf.Variable[], readonly opts: AdamOptions) {
+  constructor(
+    readonly vars: tf.Variable[],
+    readonly opts: AdamOptions,
+  ) {
     this.beta2 = opts.beta2 ?? 0.999;
     this.epsilon = opts.epsilon ?? 1e-8;
     // In a tidy so the zeros' own handle goes: a variable that is the only holder of its buffer

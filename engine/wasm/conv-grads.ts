@@ -33,18 +33,33 @@ function validConv(backend: WasmBackend, x: TensorInfo, filter: TensorInfo, dila
   return wasmConv()({
     inputs: { x, filter },
     backend,
-    attrs: { strides: [1, 1], pad: 'valid', dilations: dilation, dataFormat: 'NHWC', dimRoundingMode: undefined } as unknown as NamedAttrMap,
+    attrs: {
+      strides: [1, 1],
+      pad: 'valid',
+      dilations: dilation,
+      dataFormat: 'NHWC',
+      dimRoundingMode: undefined,
+    } as unknown as NamedAttrMap,
   }) as TensorInfo;
 }
 
 function convInfo(xShape: number[], filterShape: number[], attrs: NamedAttrMap): ConvInfo {
   const { strides, pad, dataFormat, dimRoundingMode } = attrs as unknown as {
-    strides: [number, number] | number; pad: 'same' | 'valid' | number | number[][]; dataFormat: 'NHWC' | 'NCHW'; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    strides: [number, number] | number;
+    pad: 'same' | 'valid' | number | number[][];
+    dataFormat: 'NHWC' | 'NCHW';
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
   };
   if (dataFormat === 'NCHW') throw new Error('the wasm convolution gradients support NHWC only');
   return tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], filterShape as [number, number, number, number],
-    strides, 1, pad as 'same', dimRoundingMode, false, 'channelsLast',
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    strides,
+    1,
+    pad as 'same',
+    dimRoundingMode,
+    false,
+    'channelsLast',
   );
 }
 
@@ -65,15 +80,26 @@ export function conv2dBackpropFilterWasm({ inputs, backend, attrs }: Parameters<
   const filterShape = (attrs as { filterShape: number[] }).filterShape;
   const info = convInfo(x.shape, filterShape, attrs!);
   const [N, H, W, CI] = x.shape as [number, number, number, number];
-  const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, outChannels: CO, strideHeight: SH, strideWidth: SW } = info;
-  const pt = info.padInfo.top, pl = info.padInfo.left;
-  const HP = KH + (OH - 1) * SH, WP = KW + (OW - 1) * SW;
+  const {
+    filterHeight: KH,
+    filterWidth: KW,
+    outHeight: OH,
+    outWidth: OW,
+    outChannels: CO,
+    strideHeight: SH,
+    strideWidth: SW,
+  } = info;
+  const pt = info.padInfo.top,
+    pl = info.padInfo.left;
+  const HP = KH + (OH - 1) * SH,
+    WP = KW + (OW - 1) * SW;
 
   // X'[ci, r, c, n] = x[n, r - pt, c - pl, ci], zero outside the image.
   const xt = b.makeOutput([CI, HP, WP, N], 'float32');
   const dyt = b.makeOutput([OH, OW, N, CO], 'float32');
   {
-    const src = b.typedArrayFromHeap(x), dst = b.typedArrayFromHeap(xt);
+    const src = b.typedArrayFromHeap(x),
+      dst = b.typedArrayFromHeap(xt);
     dst.fill(0);
     for (let n = 0; n < N; n++) {
       for (let r = 0; r < HP; r++) {
@@ -89,7 +115,8 @@ export function conv2dBackpropFilterWasm({ inputs, backend, attrs }: Parameters<
       }
     }
     // dy [N,OH,OW,CO] -> [OH,OW,N,CO]: whole CO rows move at once.
-    const g = b.typedArrayFromHeap(dy), gt = b.typedArrayFromHeap(dyt);
+    const g = b.typedArrayFromHeap(dy),
+      gt = b.typedArrayFromHeap(dyt);
     const at = dyIndex(dy, CO);
     for (let n = 0; n < N; n++) {
       for (let oh = 0; oh < OH; oh++) {
@@ -105,9 +132,11 @@ export function conv2dBackpropFilterWasm({ inputs, backend, attrs }: Parameters<
   b.disposeData(dyt.dataId);
   const dw = b.makeOutput([KH, KW, CI, CO], 'float32');
   {
-    const src = b.typedArrayFromHeap(out), dst = b.typedArrayFromHeap(dw);
+    const src = b.typedArrayFromHeap(out),
+      dst = b.typedArrayFromHeap(dw);
     for (let ci = 0; ci < CI; ci++) {
-      for (let k = 0; k < KH * KW; k++) dst.set(src.subarray((ci * KH * KW + k) * CO, (ci * KH * KW + k + 1) * CO), (k * CI + ci) * CO);
+      for (let k = 0; k < KH * KW; k++)
+        dst.set(src.subarray((ci * KH * KW + k) * CO, (ci * KH * KW + k + 1) * CO), (k * CI + ci) * CO);
     }
   }
   b.disposeData(out.dataId);
@@ -125,8 +154,17 @@ export function conv2dBackpropInputWasm({ inputs, backend, attrs }: Parameters<K
   const inputShape = (attrs as { inputShape: number[] }).inputShape;
   const info = convInfo(inputShape, filter.shape, attrs!);
   const [N, H, W, CI] = inputShape as [number, number, number, number];
-  const { filterHeight: KH, filterWidth: KW, outHeight: OH, outWidth: OW, outChannels: CO, strideHeight: SH, strideWidth: SW } = info;
-  const pt = info.padInfo.top, pl = info.padInfo.left;
+  const {
+    filterHeight: KH,
+    filterWidth: KW,
+    outHeight: OH,
+    outWidth: OW,
+    outChannels: CO,
+    strideHeight: SH,
+    strideWidth: SW,
+  } = info;
+  const pt = info.padInfo.top,
+    pl = info.padInfo.left;
 
   const dx = b.makeOutput([N, H, W, CI], 'float32');
   b.typedArrayFromHeap(dx).fill(0);
@@ -143,12 +181,14 @@ export function conv2dBackpropInputWasm({ inputs, backend, attrs }: Parameters<K
     for (let rw = 0; rw < SW; rw++) {
       const pw = phase(rw, SW, W, pl, KW);
       if (pw.M === 0 || pw.T === 0) continue;
-      const PH = ph.M + ph.T - 1, PW = pw.M + pw.T - 1;
+      const PH = ph.M + ph.T - 1,
+        PW = pw.M + pw.T - 1;
       const p = b.makeOutput([N, PH, PW, CO], 'float32');
       const wc = b.makeOutput([ph.T, pw.T, CO, CI], 'float32');
       {
         // P[a, c] = dy[q0 - (T-1) + a, ...], zero outside dy.
-        const g = b.typedArrayFromHeap(dy), d = b.typedArrayFromHeap(p);
+        const g = b.typedArrayFromHeap(dy),
+          d = b.typedArrayFromHeap(p);
         const at = dyIndex(dy, CO);
         d.fill(0);
         for (let n = 0; n < N; n++) {
@@ -164,7 +204,8 @@ export function conv2dBackpropInputWasm({ inputs, backend, attrs }: Parameters<K
           }
         }
         // Wc[u, v, co, ci] = W[rh + SH*(Th-1-u), rw + SW*(Tw-1-v), ci, co]
-        const ws = b.typedArrayFromHeap(filter), wd = b.typedArrayFromHeap(wc);
+        const ws = b.typedArrayFromHeap(filter),
+          wd = b.typedArrayFromHeap(wc);
         for (let u = 0; u < ph.T; u++) {
           for (let v = 0; v < pw.T; v++) {
             const s0 = ((rh + SH * (ph.T - 1 - u)) * KW + (rw + SW * (pw.T - 1 - v))) * CI * CO;
@@ -178,7 +219,8 @@ export function conv2dBackpropInputWasm({ inputs, backend, attrs }: Parameters<K
       const part = validConv(b, p, wc, [1, 1]); // [N, Mh, Mw, CI]
       b.disposeData(p.dataId);
       b.disposeData(wc.dataId);
-      const src = b.typedArrayFromHeap(part), out = b.typedArrayFromHeap(dx);
+      const src = b.typedArrayFromHeap(part),
+        out = b.typedArrayFromHeap(dx);
       for (let n = 0; n < N; n++) {
         for (let m = 0; m < ph.M; m++) {
           const i = ph.i0 + SH * m;

@@ -16,29 +16,57 @@ function maxPoolGradWasm({ inputs, backend, attrs }: Parameters<KernelFunc>[0]):
   const b = backend as WasmBackend;
   const { dy, input } = inputs as { dy: TensorInfo; input: TensorInfo };
   const { filterSize, strides, pad, dimRoundingMode } = attrs as unknown as {
-    filterSize: [number, number] | number; strides: [number, number] | number; pad: 'same' | 'valid' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil';
+    filterSize: [number, number] | number;
+    strides: [number, number] | number;
+    pad: 'same' | 'valid' | number;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
   };
-  const info = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad, dimRoundingMode);
-  const { batchSize: N, inHeight: H, inWidth: W, inChannels: C, outHeight: OH, outWidth: OW, strideHeight: SH, strideWidth: SW } = info;
-  const FH = info.effectiveFilterHeight, FW = info.effectiveFilterWidth, pt = info.padInfo.top, pl = info.padInfo.left;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    filterSize,
+    strides,
+    1,
+    pad,
+    dimRoundingMode,
+  );
+  const {
+    batchSize: N,
+    inHeight: H,
+    inWidth: W,
+    inChannels: C,
+    outHeight: OH,
+    outWidth: OW,
+    strideHeight: SH,
+    strideWidth: SW,
+  } = info;
+  const FH = info.effectiveFilterHeight,
+    FW = info.effectiveFilterWidth,
+    pt = info.padInfo.top,
+    pl = info.padInfo.left;
   const dx = b.makeOutput(input.shape, 'float32');
-  const x = b.typedArrayFromHeap(input), g = b.typedArrayFromHeap(dy), out = b.typedArrayFromHeap(dx);
+  const x = b.typedArrayFromHeap(input),
+    g = b.typedArrayFromHeap(dy),
+    out = b.typedArrayFromHeap(dx);
   out.fill(0);
   for (let n = 0; n < N; n++) {
     for (let oh = 0; oh < OH; oh++) {
-      const h0 = Math.max(0, oh * SH - pt), h1 = Math.min(H, oh * SH - pt + FH);
+      const h0 = Math.max(0, oh * SH - pt),
+        h1 = Math.min(H, oh * SH - pt + FH);
       for (let ow = 0; ow < OW; ow++) {
-        const w0 = Math.max(0, ow * SW - pl), w1 = Math.min(W, ow * SW - pl + FW);
+        const w0 = Math.max(0, ow * SW - pl),
+          w1 = Math.min(W, ow * SW - pl + FW);
         const gi = ((n * OH + oh) * OW + ow) * C;
         for (let c = 0; c < C; c++) {
-          let best = -Infinity, at = -1;
+          let best = -Infinity,
+            at = -1;
           for (let h = h0; h < h1; h++) {
             for (let w = w0; w < w1; w++) {
               const i = ((n * H + h) * W + w) * C + c;
               const v = x[i]!;
               if (v > best || at < 0 || Number.isNaN(v)) {
                 if (at >= 0 && Number.isNaN(best)) continue;
-                best = v; at = i;
+                best = v;
+                at = i;
               }
             }
           }
@@ -71,7 +99,11 @@ function batchMatMulViaTranspose(stock: KernelFunc): KernelFunc {
     if (!transposeA && transposeB && size(b) > 4 * size(a)) {
       // a b^T = (b a^T)^T: transposes the small operand and the result instead of a big weight.
       const at = swapLast(a);
-      const prod = stock({ inputs: { a: b, b: at }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } }) as TensorInfo;
+      const prod = stock({
+        inputs: { a: b, b: at },
+        backend,
+        attrs: { ...attrs, transposeA: false, transposeB: false },
+      }) as TensorInfo;
       (backend as KernelBackend).disposeData(at.dataId);
       const out = swapLast(prod);
       (backend as KernelBackend).disposeData(prod.dataId);
@@ -79,7 +111,11 @@ function batchMatMulViaTranspose(stock: KernelFunc): KernelFunc {
     }
     const at = transposeA ? swapLast(a) : a;
     const bt = transposeB ? swapLast(b) : b;
-    const out = stock({ inputs: { a: at, b: bt }, backend, attrs: { ...attrs, transposeA: false, transposeB: false } }) as TensorInfo;
+    const out = stock({
+      inputs: { a: at, b: bt },
+      backend,
+      attrs: { ...attrs, transposeA: false, transposeB: false },
+    }) as TensorInfo;
     if (at !== a) (backend as KernelBackend).disposeData(at.dataId);
     if (bt !== b) (backend as KernelBackend).disposeData(bt.dataId);
     return out;
@@ -90,6 +126,12 @@ function batchMatMulViaTranspose(stock: KernelFunc): KernelFunc {
 export function wasmMissingKernelConfigs(): KernelConfig[] {
   const configs: KernelConfig[] = [{ kernelName: 'MaxPoolGrad', backendName: 'wasm', kernelFunc: maxPoolGradWasm }];
   const stock = tf.getKernel('BatchMatMul', 'wasm');
-  if (stock) configs.push({ ...stock, kernelName: 'BatchMatMul', backendName: 'wasm', kernelFunc: batchMatMulViaTranspose(stock.kernelFunc) });
+  if (stock)
+    configs.push({
+      ...stock,
+      kernelName: 'BatchMatMul',
+      backendName: 'wasm',
+      kernelFunc: batchMatMulViaTranspose(stock.kernelFunc),
+    });
   return configs;
 }

@@ -45,7 +45,8 @@ export interface Evaluation {
 
 const EVALUATION_NAME = /^evaluation-(\w+)\.json$/;
 
-export const evaluationPath = (modelDir: string, split: SplitName): string => path.join(modelDir, `evaluation-${split}.json`);
+export const evaluationPath = (modelDir: string, split: SplitName): string =>
+  path.join(modelDir, `evaluation-${split}.json`);
 
 export async function writeEvaluation(modelDir: string, e: Evaluation): Promise<string> {
   const file = evaluationPath(modelDir, e.split);
@@ -92,7 +93,9 @@ export async function newestEvaluation(modelDir: string): Promise<Evaluation | n
     return null;
   }
   if (!names.length) return null;
-  const times = await Promise.all(names.map(async (n) => [n, (await fs.stat(path.join(modelDir, n))).mtimeMs] as const));
+  const times = await Promise.all(
+    names.map(async (n) => [n, (await fs.stat(path.join(modelDir, n))).mtimeMs] as const),
+  );
   times.sort((a, b) => b[1] - a[1]);
   return readEvaluation(path.join(modelDir, times[0]![0]));
 }

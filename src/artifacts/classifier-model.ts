@@ -27,7 +27,12 @@ export interface NameParams {
 
 /** The seed's naming from the params, e.g. genres-7_ratio-60_v1_1977-2017 ("any" for an open year bound). */
 export function modelName(p: NameParams): string {
-  const g = /^\d+$/.test(p.genres) ? p.genres : p.genres.split(',').map((x) => x.trim()).join('+');
+  const g = /^\d+$/.test(p.genres)
+    ? p.genres
+    : p.genres
+        .split(',')
+        .map((x) => x.trim())
+        .join('+');
   return `genres-${g}_ratio-${p.ratio}_v${p.version}_${p.minYear ?? 'any'}-${p.maxYear ?? 'any'}`;
 }
 
@@ -64,10 +69,14 @@ export async function readMetadata(dir: string): Promise<ClassifierMetadata> {
   try {
     meta = JSON.parse(await fs.readFile(file, 'utf8')) as ClassifierMetadata;
   } catch (err) {
-    throw new UserError(`${file}: cannot read the classifier's metadata (${(err as Error).message.split('\n')[0]}); is ${dir} a directory written by 'classifier train'?`);
+    throw new UserError(
+      `${file}: cannot read the classifier's metadata (${(err as Error).message.split('\n')[0]}); is ${dir} a directory written by 'classifier train'?`,
+    );
   }
   const bad = (field: string): never => {
-    throw new UserError(`${file}: "${field}" is missing or malformed; is ${dir} a directory written by 'classifier train'?`);
+    throw new UserError(
+      `${file}: "${field}" is missing or malformed; is ${dir} a directory written by 'classifier train'?`,
+    );
   };
   if (!meta || typeof meta !== 'object') bad('genres');
   if (!Array.isArray(meta.genres) || !meta.genres.every((g) => typeof g === 'string')) bad('genres');
@@ -82,7 +91,8 @@ export async function allClassifiers(modelsDir: string): Promise<string[]> {
   const out: string[] = [];
   for (const e of await fs.readdir(modelsDir, { withFileTypes: true })) {
     const dir = path.join(modelsDir, e.name);
-    if (e.isDirectory() && existsSync(path.join(dir, METADATA_FILE)) && existsSync(path.join(dir, 'model.json'))) out.push(dir);
+    if (e.isDirectory() && existsSync(path.join(dir, METADATA_FILE)) && existsSync(path.join(dir, 'model.json')))
+      out.push(dir);
   }
   return out.sort();
 }
@@ -181,10 +191,20 @@ function pickRange(meta: Record<string, unknown> | null): 'unit' | 'tanh' {
   return r === 'tanh' ? 'tanh' : 'unit';
 }
 
-export function wrapLayersModel(model: LayersModel, opts: { name: string; dir: string; genres?: string[]; range?: 'unit' | 'tanh'; metadata?: Record<string, unknown> | null }): GenreModel {
+export function wrapLayersModel(
+  model: LayersModel,
+  opts: {
+    name: string;
+    dir: string;
+    genres?: string[];
+    range?: 'unit' | 'tanh';
+    metadata?: Record<string, unknown> | null;
+  },
+): GenreModel {
   const shape = model.inputs[0]!.shape;
   const [height, width, channels] = [shape[1], shape[2], shape[3]];
-  if (!height || !width || channels !== 3) throw new Error(`model input shape ${JSON.stringify(shape)} is not [batch, height, width, 3]`);
+  if (!height || !width || channels !== 3)
+    throw new Error(`model input shape ${JSON.stringify(shape)} is not [batch, height, width, 3]`);
   const outputs = model.outputs[0]!.shape[1] ?? 0;
   const genres = opts.genres ?? pickGenres(opts.metadata ?? null, outputs);
   const input: ModelInput = { width, height, range: opts.range ?? pickRange(opts.metadata ?? null) };
@@ -207,7 +227,9 @@ export function wrapLayersModel(model: LayersModel, opts: { name: string; dir: s
       if (j < 0) throw new Error(`unknown genre ${genre}; the model has ${genres.join(', ')}`);
       const x = await toBatch(images, input);
       // Images are independent at inference, so one backward pass gives every image's gradient.
-      const grad = tf.grad((t: tf.Tensor) => (model.apply(t, { training: false }) as tf.Tensor).slice([0, j], [-1, 1]).sum())(x);
+      const grad = tf.grad((t: tf.Tensor) =>
+        (model.apply(t, { training: false }) as tf.Tensor).slice([0, j], [-1, 1]).sum(),
+      )(x);
       const m = grad.abs().max(3);
       const v = (await m.data()) as Float32Array;
       tf.dispose([x, grad, m]);
@@ -229,7 +251,12 @@ async function loadModelFiles(dir: string): Promise<LayersModel> {
 export async function loadClassifier(dir: string): Promise<Classifier> {
   const meta = await readMetadata(dir);
   const model = await loadModelFiles(dir);
-  const g = wrapLayersModel(model, { name: path.basename(path.resolve(dir)), dir, genres: meta.genres, metadata: meta as unknown as Record<string, unknown> });
+  const g = wrapLayersModel(model, {
+    name: path.basename(path.resolve(dir)),
+    dir,
+    genres: meta.genres,
+    metadata: meta as unknown as Record<string, unknown>,
+  });
   return { ...g, meta, width: meta.input.width, height: meta.input.height, thresholds: meta.thresholds };
 }
 

@@ -58,7 +58,11 @@ export interface ClassifyJson extends SamplesScoring {
 
 export async function writeClassifyJson(dir: string, s: SamplesScoring, model: string | null): Promise<string> {
   const file = path.join(dir, CLASSIFY_JSON);
-  await writeOwnedFile(file, JSON.stringify({ model, createdAt: new Date().toISOString(), ...s } satisfies ClassifyJson, null, 2) + '\n', 'classify');
+  await writeOwnedFile(
+    file,
+    JSON.stringify({ model, createdAt: new Date().toISOString(), ...s } satisfies ClassifyJson, null, 2) + '\n',
+    'classify',
+  );
   return file;
 }
 
@@ -75,7 +79,16 @@ export async function readClassifyJson(dir: string): Promise<ClassifyJson | null
     if (!g || typeof g.file !== 'string') fail(`grids[${i}].file`);
     if (!Array.isArray(g.cells)) fail(`grids[${i}].cells`);
     if (!g.mix || typeof g.mix.meanScore !== 'object') fail(`grids[${i}].mix`);
-    if (!g.geometry || !Number.isInteger(g.geometry.rows) || !Number.isInteger(g.geometry.cols)) fail(`grids[${i}].geometry`);
+    if (!g.geometry || !Number.isInteger(g.geometry.rows) || !Number.isInteger(g.geometry.cols))
+      fail(`grids[${i}].geometry`);
   });
-  return { model: o!.model ?? null, createdAt: o!.createdAt ?? '', genres: o!.genres!, grids: o!.grids!, singles: o!.singles ?? [], skipped: o!.skipped ?? [], notes: o!.notes ?? [] };
+  return {
+    model: o!.model ?? null,
+    createdAt: o!.createdAt ?? '',
+    genres: o!.genres!,
+    grids: o!.grids!,
+    singles: o!.singles ?? [],
+    skipped: o!.skipped ?? [],
+    notes: o!.notes ?? [],
+  };
 }

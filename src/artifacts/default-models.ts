@@ -43,7 +43,11 @@ export interface ModelChoice {
 }
 
 /** The user's flag, else the shipped default, else null with `missing` saying what to pass. */
-export function chooseModel(kind: ShippedKind, given: string | undefined, flag: string): ModelChoice | { dir: null; missing: string } {
+export function chooseModel(
+  kind: ShippedKind,
+  given: string | undefined,
+  flag: string,
+): ModelChoice | { dir: null; missing: string } {
   if (given) return { dir: given, source: flag };
   const shipped = shippedModel(kind);
   if (shipped) return { dir: shipped, source: 'the shipped default' };

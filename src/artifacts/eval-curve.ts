@@ -78,11 +78,15 @@ export async function readCurve(file: string, key: CurveKey): Promise<CurveRow[]
   }
   if (!old) return [];
   if (old.key?.featureNet !== key.featureNet) {
-    throw new UserError(`${file} was computed with feature network ${old.key?.featureNet ?? '(unknown)'}, not ${key.featureNet}; curves never mix networks: pass --output elsewhere or --fresh`);
+    throw new UserError(
+      `${file} was computed with feature network ${old.key?.featureNet ?? '(unknown)'}, not ${key.featureNet}; curves never mix networks: pass --output elsewhere or --fresh`,
+    );
   }
   const diff = (Object.keys(key) as (keyof CurveKey)[]).filter((k) => old.key[k] !== key[k]);
   if (diff.length) {
-    throw new UserError(`${file} was computed with other settings (${diff.map((k) => `${k}=${JSON.stringify(old.key[k])}`).join(', ')}); use the same ones, --output elsewhere or --fresh`);
+    throw new UserError(
+      `${file} was computed with other settings (${diff.map((k) => `${k}=${JSON.stringify(old.key[k])}`).join(', ')}); use the same ones, --output elsewhere or --fresh`,
+    );
   }
   return old.rows ?? [];
 }
@@ -92,7 +96,19 @@ const fmt = (v: number | null | undefined, d: number): string => (v === null || 
 export function curveCsv(c: Curve): string {
   const lines = ['checkpoint,iteration,cpu_minutes,n,kid_mean,kid_std,fid,precision,recall'];
   for (const r of c.rows) {
-    lines.push([r.checkpoint, r.iteration, fmt(r.cpuMinutes, 2), r.n, fmt(r.kid.mean, 6), fmt(r.kid.std, 6), fmt(r.fid, 4), fmt(r.precision, 4), fmt(r.recall, 4)].join(','));
+    lines.push(
+      [
+        r.checkpoint,
+        r.iteration,
+        fmt(r.cpuMinutes, 2),
+        r.n,
+        fmt(r.kid.mean, 6),
+        fmt(r.kid.std, 6),
+        fmt(r.fid, 4),
+        fmt(r.precision, 4),
+        fmt(r.recall, 4),
+      ].join(','),
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -105,7 +121,11 @@ export async function writeCurve(dir: string, c: Curve): Promise<void> {
 
 /** wall_s,cpu_s,unix rows (cpu-sampler.sh's format): CPU seconds at a unix time, interpolated. */
 export async function readCpuLog(file: string): Promise<{ unix: number; cpu: number }[]> {
-  const rows = (await fs.readFile(file, 'utf8')).trim().split('\n').slice(1).map((l) => l.split(',').map(Number));
+  const rows = (await fs.readFile(file, 'utf8'))
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((l) => l.split(',').map(Number));
   const out = rows.filter((r) => r.length >= 3 && r.every(Number.isFinite)).map((r) => ({ unix: r[2]!, cpu: r[1]! }));
   if (!out.length) throw new UserError(`--cpu_log: ${file} has no wall_s,cpu_s,unix rows`);
   return out;

@@ -41,7 +41,8 @@ export interface SidecarInfo {
   losses: { d: number; g: number } | null;
 }
 
-export type SidecarRead = { kind: 'none' } | { kind: 'ok'; sidecar: SidecarInfo; file: string } | { kind: 'bad'; file: string; reason: string };
+export type SidecarRead =
+  { kind: 'none' } | { kind: 'ok'; sidecar: SidecarInfo; file: string } | { kind: 'bad'; file: string; reason: string };
 
 export function sidecarPathFor(imageFile: string): string {
   return path.join(path.dirname(imageFile), path.basename(imageFile, path.extname(imageFile)) + '.json');
@@ -60,7 +61,8 @@ export function parseSidecar(raw: unknown): SidecarInfo {
   const o = raw as Record<string, unknown>;
   const int = (name: string, min: number): number => {
     const v = o[name];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new Error(`"${name}" must be a whole number >= ${min}, got ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min)
+      throw new Error(`"${name}" must be a whole number >= ${min}, got ${JSON.stringify(v)}`);
     return v;
   };
   const geometry: GridGeometry = {
@@ -71,7 +73,8 @@ export function parseSidecar(raw: unknown): SidecarInfo {
     gap: o.gap === undefined ? 0 : int('gap', 0),
   };
   const l = o.losses as Record<string, unknown> | undefined;
-  const losses = l && typeof l === 'object' && num(l.d) !== null && num(l.g) !== null ? { d: num(l.d)!, g: num(l.g)! } : null;
+  const losses =
+    l && typeof l === 'object' && num(l.d) !== null && num(l.g) !== null ? { d: num(l.d)!, g: num(l.g)! } : null;
   return { iteration: num(o.iteration), epoch: num(o.epoch), geometry, losses };
 }
 

@@ -22,7 +22,10 @@ export interface Best {
 export async function writeKidRow(outputDir: string, iteration: number, mean: number, std: number): Promise<void> {
   const file = path.join(outputDir, KID_CSV);
   const old = await fs.readFile(file, 'utf8').catch(() => '');
-  const rows = old.trim().split('\n').filter((l) => /^\d/.test(l) && Number(l.split(',')[0]) < iteration);
+  const rows = old
+    .trim()
+    .split('\n')
+    .filter((l) => /^\d/.test(l) && Number(l.split(',')[0]) < iteration);
   await writeFileAtomic(file, [HEADER, ...rows, `${iteration},${mean.toFixed(6)},${std.toFixed(6)}`].join('\n') + '\n');
 }
 
@@ -32,4 +35,5 @@ export async function readBest(bestDir: string): Promise<Best | null> {
   return b && typeof b.kid === 'number' && typeof b.iteration === 'number' ? b : null;
 }
 
-export const writeBest = (bestDir: string, best: Best): Promise<void> => writeJsonAtomic(path.join(bestDir, BEST_JSON), best);
+export const writeBest = (bestDir: string, best: Best): Promise<void> =>
+  writeJsonAtomic(path.join(bestDir, BEST_JSON), best);

@@ -58,7 +58,14 @@ export async function trimLosses(file: string, iteration: number): Promise<numbe
   for (const line of lines.slice(1)) {
     const f = line.split(',');
     const it = Number(f[0]);
-    if (f.length !== 5 || !Number.isInteger(it) || it > iteration || seen.has(it) || f.some((x) => x === '' || Number.isNaN(Number(x)))) continue;
+    if (
+      f.length !== 5 ||
+      !Number.isInteger(it) ||
+      it > iteration ||
+      seen.has(it) ||
+      f.some((x) => x === '' || Number.isNaN(Number(x)))
+    )
+      continue;
     seen.add(it);
     rows.push(line);
   }
@@ -76,7 +83,8 @@ export function parseLosses(text: string, file: string): LossPoint[] {
   const head = (lines[0] ?? '').split(',').map((h) => h.trim());
   const column = (name: string): number => {
     const i = head.indexOf(name);
-    if (i < 0) throw new Error(`${file}: no "${name}" column (header '${lines[0] ?? ''}', expected '${LOSSES_HEADER}')`);
+    if (i < 0)
+      throw new Error(`${file}: no "${name}" column (header '${lines[0] ?? ''}', expected '${LOSSES_HEADER}')`);
     return i;
   };
   const [it, d, g] = [column('iteration'), column('d_loss'), column('g_loss')];

@@ -76,7 +76,9 @@ export async function readManifest(dir: string): Promise<Manifest> {
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    throw new UserError(`${file} not found; run prepare-dcgan first (e.g. prepare-dcgan --min_year=1980 --exclude_genres=Animation,Comedy) or pass --input`);
+    throw new UserError(
+      `${file} not found; run prepare-dcgan first (e.g. prepare-dcgan --min_year=1980 --exclude_genres=Animation,Comedy) or pass --input`,
+    );
   }
   let raw: unknown;
   try {
@@ -85,7 +87,8 @@ export async function readManifest(dir: string): Promise<Manifest> {
     throw new UserError(`${file} is not valid JSON (${(err as Error).message.split('\n')[0]})`);
   }
   const m = raw as Partial<Manifest>;
-  if (!m || typeof m !== 'object' || !Array.isArray(m.kept)) throw new UserError(`${file} has no "kept" list; is it a prepare-dcgan manifest?`);
+  if (!m || typeof m !== 'object' || !Array.isArray(m.kept))
+    throw new UserError(`${file} has no "kept" list; is it a prepare-dcgan manifest?`);
   const kept: KeptPoster[] = m.kept.map((e, i) => {
     if (!e || typeof e.file !== 'string') throw new UserError(`${file}: kept[${i}] has no "file"`);
     return {
@@ -106,7 +109,8 @@ export async function readManifest(dir: string): Promise<Manifest> {
 }
 
 /** Posters set aside because of the file itself (not by the year and genre filters): the ones a user must hear about by name. */
-export const isPosterProblem = (s: SkippedPoster): boolean => s.file !== undefined && (s.reason.startsWith('cannot') || s.reason === 'not in CSV');
+export const isPosterProblem = (s: SkippedPoster): boolean =>
+  s.file !== undefined && (s.reason.startsWith('cannot') || s.reason === 'not in CSV');
 
 /** Reasons grouped for the summary line, most frequent first: `excluded genre 1200, no poster 30`. */
 export function countReasons(skipped: readonly { reason: string }[]): [string, number][] {

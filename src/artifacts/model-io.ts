@@ -25,7 +25,9 @@ export async function saveLayersModel(model: LayersModel, dir: string): Promise<
         convertedBy: artifacts.convertedBy ?? null,
         weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
       });
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bytes.length } };
+      return {
+        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bytes.length },
+      };
     }),
   );
 }
@@ -42,8 +44,14 @@ export async function loadLayersModel(dir: string): Promise<LayersModel> {
   const bytes = Buffer.concat(parts);
   // Checked before tfjs slices the buffer: a tampered manifest must not read past the weights.
   const need = specs.reduce((n, w) => n + 4 * w.shape.reduce((a, b) => a * b, 1), 0);
-  if (specs.some((w) => w.dtype !== undefined && w.dtype !== 'float32') || !Number.isSafeInteger(need) || need !== bytes.length) {
-    throw new Error(`${path.join(dir, 'model.json')}: its weights manifest needs ${need} bytes of float32, the weight files hold ${bytes.length}`);
+  if (
+    specs.some((w) => w.dtype !== undefined && w.dtype !== 'float32') ||
+    !Number.isSafeInteger(need) ||
+    need !== bytes.length
+  ) {
+    throw new Error(
+      `${path.join(dir, 'model.json')}: its weights manifest needs ${need} bytes of float32, the weight files hold ${bytes.length}`,
+    );
   }
   const weightData = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
   return tf.loadLayersModel(tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: specs, weightData }));

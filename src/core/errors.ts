@@ -7,12 +7,14 @@
 const EXIT_USAGE = 2;
 
 export class UserError extends Error {
-  constructor(message: string, readonly exitCode = EXIT_USAGE) {
+  constructor(
+    message: string,
+    readonly exitCode = EXIT_USAGE,
+  ) {
     super(message);
     this.name = 'UserError';
   }
 }
-
 
 export function formatError(err: unknown): string {
   if (err instanceof UserError) return `error: ${err.message}`;
@@ -23,12 +25,21 @@ export function formatError(err: unknown): string {
   if (e && typeof e === 'object' && (e.code === 'EACCES' || e.code === 'EROFS' || e.code === 'EPERM')) {
     return `error: cannot write ${e.path ?? 'output'} (${e.code}); choose a writable output directory`;
   }
-  if (e && typeof e === 'object' && (e.code === 'ENOTDIR' || (e.code === 'EEXIST' && e.syscall === 'mkdir')) && e.path) {
+  if (
+    e &&
+    typeof e === 'object' &&
+    (e.code === 'ENOTDIR' || (e.code === 'EEXIST' && e.syscall === 'mkdir')) &&
+    e.path
+  ) {
     return `error: cannot create ${e.path}: part of that path is a file, not a directory; choose another output directory`;
   }
   const msg = e instanceof Error ? e.message : String(err);
   // V8's and Node's words for a buffer too big to allocate: one line that says what it means.
-  if (e?.code === 'ERR_MEMORY_ALLOCATION_FAILED' || (e instanceof RangeError && /allocation failed|Invalid typed array length|Invalid array length|Cannot create a string/i.test(msg))) {
+  if (
+    e?.code === 'ERR_MEMORY_ALLOCATION_FAILED' ||
+    (e instanceof RangeError &&
+      /allocation failed|Invalid typed array length|Invalid array length|Cannot create a string/i.test(msg))
+  ) {
     return `error: out of memory (${msg.split('\n')[0]}); an input is larger than this machine can hold: check the files and flags named above, or use smaller sizes`;
   }
   return `error: ${msg.split('\n')[0]}`;

@@ -5,7 +5,12 @@
 
 /** Text for HTML element content and quoted attribute values. */
 export const escapeHtml = (s: string): string =>
-  String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+  String(s)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/"/g, '&quot;')
+    .replace(/'/g, '&#39;');
 
 /**
  * One CSV cell. Numbers are written as they are; text that a spreadsheet would read as a formula

@@ -38,9 +38,7 @@ type ValueOfKind<K extends FlagKind> = K extends 'int' | 'float'
 
 /** The parsed values of a flag table: flags with a default are always present. */
 export type FlagValues<T extends FlagTable> = {
-  [P in keyof T]: T[P] extends { default: unknown }
-    ? ValueOfKind<T[P]['kind']>
-    : ValueOfKind<T[P]['kind']> | undefined;
+  [P in keyof T]: T[P] extends { default: unknown } ? ValueOfKind<T[P]['kind']> : ValueOfKind<T[P]['kind']> | undefined;
 };
 
 export function defineFlags<const T extends FlagTable>(table: T): T {
@@ -82,7 +80,10 @@ export function parseFlagValue(name: string, spec: FlagSpec, raw: string): unkno
       throw new InvalidArgumentError(`${flag} takes true or false, got '${raw}'`);
     }
     case 'list': {
-      const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      const items = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (spec.choices) {
         const bad = items.filter((i) => !spec.choices!.includes(i));
         if (bad.length) {
@@ -124,7 +125,10 @@ function formatDefault(v: FlagSpec['default']): string {
 export function addFlags(cmd: Command, table: FlagTable): Command {
   for (const [name, spec] of Object.entries(table)) {
     const long = `--${kebab(name)}`;
-    const placeholder = spec.kind === 'bool' ? '[bool]' : `<${spec.arg ?? (spec.kind === 'list' ? 'a,b' : spec.kind === 'path' ? 'path' : spec.kind === 'int' || spec.kind === 'float' ? 'n' : 'value')}>`;
+    const placeholder =
+      spec.kind === 'bool'
+        ? '[bool]'
+        : `<${spec.arg ?? (spec.kind === 'list' ? 'a,b' : spec.kind === 'path' ? 'path' : spec.kind === 'int' || spec.kind === 'float' ? 'n' : 'value')}>`;
     const flags = `${spec.short ? `${spec.short}, ` : ''}${long} ${placeholder}`;
     const also = name.includes('_') ? ` (also --${name})` : '';
     const opt = new Option(flags, spec.help + also);
@@ -203,4 +207,3 @@ export function longOptionNames(cmd: Command, into: Set<string> = new Set()): Se
 /** Said once at the end of every --help. */
 export const SPELLING_NOTE =
   'Flags may be written as the seed wrote them: --min_year=1980, --min-year 1980 or -min_year=1980 (one dash) all work.';
-

@@ -32,8 +32,15 @@ export function createProgress(label: string, total: number, fieldsFormat = ''):
       last = now;
       const elapsed = (now - start) / 1000;
       const eta = done > 0 ? Math.round((elapsed * (total - done)) / done) : NaN;
-      const extra = fields ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${v}`).join(' ') : '';
-      process.stderr.write(`${label} ${done}/${total} (${Math.round((100 * done) / Math.max(1, total))}%) eta ${Number.isNaN(eta) ? '?' : eta + 's'}${extra}\n`);
+      const extra = fields
+        ? ' ' +
+          Object.entries(fields)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(' ')
+        : '';
+      process.stderr.write(
+        `${label} ${done}/${total} (${Math.round((100 * done) / Math.max(1, total))}%) eta ${Number.isNaN(eta) ? '?' : eta + 's'}${extra}\n`,
+      );
     },
     stop() {},
   };

@@ -29,4 +29,5 @@ export function formatSkipped(items: readonly SkippedItem[], what: string, listF
 }
 
 /** The list as a file: one `file<TAB>reason` line each. */
-export const skippedListText = (items: readonly SkippedItem[]): string => items.map((s) => `${s.file}\t${s.reason.replace(/[\t\n]/g, ' ')}`).join('\n') + '\n';
+export const skippedListText = (items: readonly SkippedItem[]): string =>
+  items.map((s) => `${s.file}\t${s.reason.replace(/[\t\n]/g, ' ')}`).join('\n') + '\n';

@@ -19,7 +19,9 @@ export async function goodJpeg(width = 40, height = 60, shade = 100): Promise<Bu
     px[i * 3 + 1] = (shade * 3 + (i >> 3)) % 256;
     px[i * 3 + 2] = 255 - shade;
   }
-  return sharp(px, { raw: { width, height, channels: 3 } }).jpeg({ quality: 90 }).toBuffer();
+  return sharp(px, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality: 90 })
+    .toBuffer();
 }
 
 /** The first 40% of a JPEG: header and part of the scan, no end-of-image marker. */
@@ -33,19 +35,29 @@ export const zeroByte = (): Buffer => Buffer.alloc(0);
 export const notAnImage = (): Buffer => Buffer.from('<html><body>404 poster not found</body></html>\n');
 
 export async function pngNamedJpg(): Promise<Buffer> {
-  return sharp(await goodJpeg(40, 60, 30)).png().toBuffer();
+  return sharp(await goodJpeg(40, 60, 30))
+    .png()
+    .toBuffer();
 }
 
 export async function grayscaleJpeg(): Promise<Buffer> {
-  return sharp(await goodJpeg(40, 60, 150)).grayscale().jpeg().toBuffer();
+  return sharp(await goodJpeg(40, 60, 150))
+    .grayscale()
+    .jpeg()
+    .toBuffer();
 }
 
 export async function cmykJpeg(): Promise<Buffer> {
-  return sharp(await goodJpeg(40, 60, 200)).toColourspace('cmyk').jpeg().toBuffer();
+  return sharp(await goodJpeg(40, 60, 200))
+    .toColourspace('cmyk')
+    .jpeg()
+    .toBuffer();
 }
 
 export async function onePixelJpeg(): Promise<Buffer> {
-  return sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 10, g: 200, b: 30 } } }).jpeg().toBuffer();
+  return sharp({ create: { width: 1, height: 1, channels: 3, background: { r: 10, g: 200, b: 30 } } })
+    .jpeg()
+    .toBuffer();
 }
 
 const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
@@ -104,7 +116,12 @@ export function csvLine(r: CsvRow): string {
 }
 
 /** Writes a MovieGenre.csv (latin-1 like Kaggle's unless told) and returns its path. */
-export function writeCsv(file: string, rows: readonly CsvRow[], encoding: BufferEncoding = 'latin1', header = CSV_HEADER): string {
+export function writeCsv(
+  file: string,
+  rows: readonly CsvRow[],
+  encoding: BufferEncoding = 'latin1',
+  header = CSV_HEADER,
+): string {
   writeFileSync(file, [header, ...rows.map(csvLine)].join('\n') + '\n', encoding);
   return file;
 }
@@ -140,5 +157,7 @@ export function changedFiles(before: Map<string, string>, after: Map<string, str
 
 /** Names that look like leftovers of an interrupted write. */
 export function tempLeftovers(files: Iterable<string>): string[] {
-  return [...files].filter((f) => /(^|\/)\.[^/]*\.tmp$|\.tmp-\d+(\/|$)|\.part$|\.partial$|(^|\/)[^/]+\.old(\/|$)/.test(f));
+  return [...files].filter((f) =>
+    /(^|\/)\.[^/]*\.tmp$|\.tmp-\d+(\/|$)|\.part$|\.partial$|(^|\/)[^/]+\.old(\/|$)/.test(f),
+  );
 }

@@ -10,8 +10,13 @@ import sharp from 'sharp';
 import { createRng } from '../../src/core/random.js';
 
 const COLOURS: Record<string, [number, number, number]> = {
-  Comedy: [250, 220, 40], Drama: [60, 60, 140], Action: [220, 60, 20], Animation: [40, 200, 90],
-  Romance: [240, 120, 180], Adventure: [120, 200, 230], Horror: [30, 10, 10],
+  Comedy: [250, 220, 40],
+  Drama: [60, 60, 140],
+  Action: [220, 60, 20],
+  Animation: [40, 200, 90],
+  Romance: [240, 120, 180],
+  Adventure: [120, 200, 230],
+  Horror: [30, 10, 10],
 };
 const NAMES = Object.keys(COLOURS);
 
@@ -34,12 +39,17 @@ export async function makeClassifierFixture(count = 84, seed = 3): Promise<Class
     const genres = [...new Set(g)];
     const year = 1960 + (id % 50);
     const score = id % 3 === 0 ? (5 + (id % 40) / 10).toFixed(1) : '';
-    rows.push(`${id},http://www.imdb.com/title/tt${String(id).padStart(7, '0')},Movie ${id} (${year}),${score},${genres.join('|')},`);
+    rows.push(
+      `${id},http://www.imdb.com/title/tt${String(id).padStart(7, '0')},Movie ${id} (${year}),${score},${genres.join('|')},`,
+    );
     const [w, h] = [36, 54];
     const px = Buffer.alloc(w * h * 3);
     const c = [0, 1, 2].map((ch) => genres.reduce((a, x) => a + COLOURS[x]![ch]!, 0) / genres.length);
-    for (let i = 0; i < w * h; i++) for (let ch = 0; ch < 3; ch++) px[i * 3 + ch] = Math.max(0, Math.min(255, c[ch]! + (rng.next() - 0.5) * 60));
-    await sharp(px, { raw: { width: w, height: h, channels: 3 } }).jpeg().toFile(path.join(posters, `${id}.jpg`));
+    for (let i = 0; i < w * h; i++)
+      for (let ch = 0; ch < 3; ch++) px[i * 3 + ch] = Math.max(0, Math.min(255, c[ch]! + (rng.next() - 0.5) * 60));
+    await sharp(px, { raw: { width: w, height: h, channels: 3 } })
+      .jpeg()
+      .toFile(path.join(posters, `${id}.jpg`));
   }
   writeFileSync(path.join(dir, 'MovieGenre.csv'), rows.join('\n') + '\n', 'latin1');
   const broken = path.join(dir, 'broken.jpg');

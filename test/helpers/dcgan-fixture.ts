@@ -29,21 +29,48 @@ export async function makeDcganFixture(count = 12): Promise<string> {
     }
     const file = `${1000 + i}.jpg`;
     await fs.writeFile(path.join(dir, file), await encodeJpeg({ width: w, height: h, data }));
-    kept.push({ imdbId: 1000 + i, file, title: `Movie ${i} (${1980 + (i % 4) * 10})`, year: 1980 + (i % 4) * 10, genres: [GENRES[i % 3]!] });
+    kept.push({
+      imdbId: 1000 + i,
+      file,
+      title: `Movie ${i} (${1980 + (i % 4) * 10})`,
+      year: 1980 + (i % 4) * 10,
+      genres: [GENRES[i % 3]!],
+    });
   }
-  await fs.writeFile(path.join(dir, 'manifest.json'), JSON.stringify({ version: 1, params: {}, size: { width: w, height: h }, kept, skipped: [] }));
+  await fs.writeFile(
+    path.join(dir, 'manifest.json'),
+    JSON.stringify({ version: 1, params: {}, size: { width: w, height: h }, kept, skipped: [] }),
+  );
   return dir;
 }
 
 export function tinyConfig(width = 8, height = 12): ModelConfig {
   return {
-    width, height, channels: 3, zDim: 8, gf: 4, df: 4, layersG: 3, layersD: 3, kH: 3, kW: 3,
-    batchNormG: true, batchNormD: true, activationG: 'relu', activationD: 'lrelu', condition: null,
+    width,
+    height,
+    channels: 3,
+    zDim: 8,
+    gf: 4,
+    df: 4,
+    layersG: 3,
+    layersD: 3,
+    kH: 3,
+    kW: 3,
+    batchNormG: true,
+    batchNormD: true,
+    activationG: 'relu',
+    activationD: 'lrelu',
+    condition: null,
   };
 }
 
 export const tinyTrain = (rows = 2, cols = 3): TrainOptions => ({
-  learningRateG: 2e-3, learningRateD: 2e-3, beta1: 0.5, nbrGUpdates: 2, rows, cols,
+  learningRateG: 2e-3,
+  learningRateD: 2e-3,
+  beta1: 0.5,
+  nbrGUpdates: 2,
+  rows,
+  cols,
 });
 
 const made: string[] = [];

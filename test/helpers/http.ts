@@ -11,14 +11,26 @@ export interface HttpResult {
   json(): Record<string, unknown>;
 }
 
-export function request(port: number, method: string, rawPath: string, body?: Buffer | string, headers: Record<string, string> = {}, agent?: http.Agent): Promise<HttpResult> {
+export function request(
+  port: number,
+  method: string,
+  rawPath: string,
+  body?: Buffer | string,
+  headers: Record<string, string> = {},
+  agent?: http.Agent,
+): Promise<HttpResult> {
   return new Promise((resolve, reject) => {
     const req = http.request({ host: '127.0.0.1', port, method, path: rawPath, headers, agent }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const buf = Buffer.concat(chunks);
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: buf, json: () => JSON.parse(buf.toString('utf8')) as Record<string, unknown> });
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: buf,
+          json: () => JSON.parse(buf.toString('utf8')) as Record<string, unknown>,
+        });
       });
       res.on('error', reject);
     });

@@ -76,7 +76,11 @@ export function hasStackTrace(stderr: string): boolean {
  * A small synthetic poster set and its prepare-dcgan output under `root`, made with the real
  * commands: the starting point of the suites that kill or starve those commands.
  */
-export async function synthAndPrepare(root: string, count: number, seed: number): Promise<{ csv: string; posters: string; prepared: string }> {
+export async function synthAndPrepare(
+  root: string,
+  count: number,
+  seed: number,
+): Promise<{ csv: string; posters: string; prepared: string }> {
   const syn = path.join(root, 'syn');
   const s = await runCli(['synth', '--output', syn, '--count', String(count), '--seed', String(seed)]);
   if (s.code !== 0) throw new Error(`synth failed: ${s.stderr}`);

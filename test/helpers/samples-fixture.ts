@@ -60,7 +60,14 @@ export async function writeFakeSamples(
     if (opts.sidecars !== false) {
       await fs.writeFile(
         path.join(dir, `${name}.json`),
-        JSON.stringify({ iteration: it, epoch: k, ...geometry, losses: { d: 1.2 - 0.1 * k, g: 0.8 + 0.2 * k }, seed: 1, z_dim: 100 }),
+        JSON.stringify({
+          iteration: it,
+          epoch: k,
+          ...geometry,
+          losses: { d: 1.2 - 0.1 * k, g: 0.8 + 0.2 * k },
+          seed: 1,
+          z_dim: 100,
+        }),
       );
     }
   }
@@ -68,7 +75,9 @@ export async function writeFakeSamples(
     const last = iterations[iterations.length - 1] ?? 0;
     const lines = [LOSSES_HEADER];
     for (let it = 1; it <= last; it += Math.max(1, Math.floor(last / 50))) {
-      lines.push(`${it},${Math.floor(it / 100)},${(1.4 * Math.exp(-it / 200) + 0.3).toFixed(4)},${(0.7 + 0.5 * Math.sin(it / 40) ** 2).toFixed(4)},0.100`);
+      lines.push(
+        `${it},${Math.floor(it / 100)},${(1.4 * Math.exp(-it / 200) + 0.3).toFixed(4)},${(0.7 + 0.5 * Math.sin(it / 40) ** 2).toFixed(4)},0.100`,
+      );
     }
     await fs.writeFile(path.join(dir, 'losses.csv'), lines.join('\n') + '\n');
   }
@@ -80,17 +89,31 @@ export async function writeFakeSamples(
  * weights.bin, metadata.json), with fixed-seed weights: enough to exercise scoring, features,
  * saliency and the metrics table without training anything.
  */
-export async function writeTinyClassifier(dir: string, genres: readonly string[] = FAKE_GENRES, size = { width: 16, height: 24 }): Promise<string> {
+export async function writeTinyClassifier(
+  dir: string,
+  genres: readonly string[] = FAKE_GENRES,
+  size = { width: 16, height: 24 },
+): Promise<string> {
   const { tf } = await import('../../engine/tf.js');
   const { saveLayersModel } = await import('../../src/artifacts/model-io.js');
   const model = tf.sequential({
     layers: [
-      tf.layers.conv2d({ inputShape: [size.height, size.width, 3], filters: 4, kernelSize: 3, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }) }),
+      tf.layers.conv2d({
+        inputShape: [size.height, size.width, 3],
+        filters: 4,
+        kernelSize: 3,
+        activation: 'relu',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 1 }),
+      }),
       tf.layers.maxPooling2d({ poolSize: 2 }),
       tf.layers.flatten(),
       tf.layers.dense({ units: 8, activation: 'relu', kernelInitializer: tf.initializers.glorotUniform({ seed: 2 }) }),
       tf.layers.dropout({ rate: 0.5 }),
-      tf.layers.dense({ units: genres.length, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }) }),
+      tf.layers.dense({
+        units: genres.length,
+        activation: 'sigmoid',
+        kernelInitializer: tf.initializers.glorotUniform({ seed: 3 }),
+      }),
     ],
   });
   await saveLayersModel(model, dir);
@@ -110,7 +133,20 @@ export async function writeTinyClassifier(dir: string, genres: readonly string[]
         macroF1: 0.45,
         hammingLoss: 0.3,
         top1: 0.5,
-        perGenre: Object.fromEntries(genres.map((g, i) => [g, { precision: 0.5 + i / 20, recall: 0.4 + i / 25, f1: 0.45, auc: 0.7 + i / 50, ap: 0.4, threshold: 0.5, positives: 5 }])),
+        perGenre: Object.fromEntries(
+          genres.map((g, i) => [
+            g,
+            {
+              precision: 0.5 + i / 20,
+              recall: 0.4 + i / 25,
+              f1: 0.45,
+              auc: 0.7 + i / 50,
+              ap: 0.4,
+              threshold: 0.5,
+              positives: 5,
+            },
+          ]),
+        ),
       },
     }),
   );
@@ -119,7 +155,11 @@ export async function writeTinyClassifier(dir: string, genres: readonly string[]
 }
 
 /** Flat-coloured "real posters" (<id>.jpg) with a lighter top half, so saliency has structure. */
-export async function writeFakeRealPosters(dir: string, count: number, size = { width: 32, height: 48 }): Promise<string[]> {
+export async function writeFakeRealPosters(
+  dir: string,
+  count: number,
+  size = { width: 32, height: 48 },
+): Promise<string[]> {
   const { encodeJpeg } = await import('../../src/core/images/decode.js');
   await fs.mkdir(dir, { recursive: true });
   const files: string[] = [];
@@ -145,8 +185,22 @@ export async function writeFakeVideo(samplesDir: string, out: string): Promise<v
   const { execFile } = await import('node:child_process');
   const { promisify } = await import('node:util');
   await promisify(execFile)(await ffmpegPath(), [
-    '-y', '-loglevel', 'error', '-framerate', '2', '-pattern_type', 'glob', '-i', path.join(samplesDir, 'grid_*.png'),
-    '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', out,
+    '-y',
+    '-loglevel',
+    'error',
+    '-framerate',
+    '2',
+    '-pattern_type',
+    'glob',
+    '-i',
+    path.join(samplesDir, 'grid_*.png'),
+    '-vf',
+    'scale=trunc(iw/2)*2:trunc(ih/2)*2',
+    '-c:v',
+    'libx264',
+    '-pix_fmt',
+    'yuv420p',
+    out,
   ]);
 }
 
@@ -154,7 +208,10 @@ export async function writeFakeVideo(samplesDir: string, out: string): Promise<v
  * Everything a finished run leaves behind, in root: samples/ (grids, sidecars, losses.csv,
  * classify.json, fid.json, optionally train.mp4), models/tiny_v1, real/ posters.
  */
-export async function writeFullRun(root: string, opts: { video?: boolean } = {}): Promise<{ samples: string; models: string; modelDir: string; real: string }> {
+export async function writeFullRun(
+  root: string,
+  opts: { video?: boolean } = {},
+): Promise<{ samples: string; models: string; modelDir: string; real: string }> {
   const { initBackend } = await import('../../engine/backend.js');
   const { openGenreModel } = await import('../../src/artifacts/classifier-model.js');
   const { scanSamples, scoreSamples, writeScores } = await import('../../src/features/scoring/index.js');
@@ -164,14 +221,27 @@ export async function writeFullRun(root: string, opts: { video?: boolean } = {})
   const models = path.join(root, 'models');
   const modelDir = path.join(models, 'tiny_v1');
   const real = path.join(root, 'real');
-  await writeFakeSamples(samples, { iterations: [100, 200, 300, 400], geometry: { rows: 3, cols: 4, cellWidth: 32, cellHeight: 48, gap: 2 } });
+  await writeFakeSamples(samples, {
+    iterations: [100, 200, 300, 400],
+    geometry: { rows: 3, cols: 4, cellWidth: 32, cellHeight: 48, gap: 2 },
+  });
   await writeTinyClassifier(modelDir, FAKE_GENRES, { width: 32, height: 48 });
   const realFiles = await writeFakeRealPosters(real, 16);
   const model = await openGenreModel(modelDir);
   const scan = await scanSamples([samples]);
   await writeScores(await scoreSamples(scan, (imgs) => model.score(imgs)), samples, modelDir);
-  const fid = await computePosterFid({ features: (imgs) => model.features(imgs), realFiles, grids: scan.grids, noiseCount: 8, noiseSize: { width: 32, height: 48 }, seed: 1 });
-  await fs.writeFile(path.join(samples, 'fid.json'), JSON.stringify({ model: modelDir, ...fid, real: { dir: real, ...fid.real } }));
+  const fid = await computePosterFid({
+    features: (imgs) => model.features(imgs),
+    realFiles,
+    grids: scan.grids,
+    noiseCount: 8,
+    noiseSize: { width: 32, height: 48 },
+    seed: 1,
+  });
+  await fs.writeFile(
+    path.join(samples, 'fid.json'),
+    JSON.stringify({ model: modelDir, ...fid, real: { dir: real, ...fid.real } }),
+  );
   if (opts.video) await writeFakeVideo(samples, path.join(samples, 'train.mp4'));
   return { samples, models, modelDir, real };
 }

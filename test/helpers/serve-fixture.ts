@@ -44,7 +44,11 @@ export async function makeServeFixture(): Promise<ServeFixture> {
   const rng = createRng(1, 'serve-poster');
   for (let p = 0; p < w * h; p++) {
     const top = p < (w * h) / 2;
-    for (let c = 0; c < 3; c++) img.data[p * 3 + c] = Math.max(0, Math.min(255, (top ? [230, 200, 60][c]! : img.data[p * 3 + c]!) + (rng.next() - 0.5) * 80));
+    for (let c = 0; c < 3; c++)
+      img.data[p * 3 + c] = Math.max(
+        0,
+        Math.min(255, (top ? [230, 200, 60][c]! : img.data[p * 3 + c]!) + (rng.next() - 0.5) * 80),
+      );
   }
   return { root, modelDir, checkpoint, samples, poster: await encodeJpeg(img) };
 }
@@ -54,7 +58,12 @@ export async function removeServeFixture(f: ServeFixture): Promise<void> {
 }
 
 /** Starts serve, waits for its listening line, runs `use`, then sends `signal` and collects the exit. */
-export async function serveThen(args: string[], signal: NodeJS.Signals, use: (port: number) => Promise<void>, cwd?: string): Promise<CliResult> {
+export async function serveThen(
+  args: string[],
+  signal: NodeJS.Signals,
+  use: (port: number) => Promise<void>,
+  cwd?: string,
+): Promise<CliResult> {
   const child = startCli(['serve', '--port', '0', ...args], cwd ? { cwd } : {});
   const done = collect(child, 90_000);
   try {

@@ -12,10 +12,13 @@ if (!('addon' in r)) {
 }
 const addon = r.addon;
 let seed = 1;
-const rand = (n: number): Float32Array => Float32Array.from({ length: n }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1);
+const rand = (n: number): Float32Array =>
+  Float32Array.from({ length: n }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1);
 
 function worstError(M: number, N: number, K: number): number {
-  const a = rand(M * K), b = rand(K * N), c = new Float32Array(M * N).fill(Number.NaN);
+  const a = rand(M * K),
+    b = rand(K * N),
+    c = new Float32Array(M * N).fill(Number.NaN);
   addon.matmul(a, b, c, 1, 1, M, N, K, false, false, null, 0, 0);
   let worst = 0;
   for (let i = 0; i < M; i++)

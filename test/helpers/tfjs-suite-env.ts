@@ -7,6 +7,7 @@ import { setTestEnvs } from '@tensorflow/tfjs-core/dist/jasmine_util.js';
 
 // Set by tfjs-suite-run.ts, which loads the bundle after registering that backend.
 const backendName = (globalThis as { tfjsSuiteBackend?: unknown }).tfjsSuiteBackend;
-if (typeof backendName !== 'string') throw new Error('tfjs suite: globalThis.tfjsSuiteBackend names no backend; run the bundle through tfjs-suite-run.js');
+if (typeof backendName !== 'string')
+  throw new Error('tfjs suite: globalThis.tfjsSuiteBackend names no backend; run the bundle through tfjs-suite-run.js');
 // isDataSync: our backends answer dataSync() (the specs that need it run too).
 setTestEnvs([{ name: backendName, backendName, flags: {}, isDataSync: true }]);

@@ -50,11 +50,13 @@ interface JasmineRunner {
   execute(files?: string[], filter?: string): Promise<{ overallStatus: string; incompleteReason?: string }>;
 }
 
-const firstLines = (r: JasmineResult): string[] => r.failedExpectations.map((e) => e.message.split('\n')[0]!.slice(0, 500));
+const firstLines = (r: JasmineResult): string[] =>
+  r.failedExpectations.map((e) => e.message.split('\n')[0]!.slice(0, 500));
 
 async function main(): Promise<void> {
   const [bundle, resultFile, options] = process.argv.slice(2);
-  if (!bundle || !resultFile || !options) throw new Error("usage: tfjs-suite-run.js <bundle> <result.json> '<options as JSON>'");
+  if (!bundle || !resultFile || !options)
+    throw new Error("usage: tfjs-suite-run.js <bundle> <result.json> '<options as JSON>'");
   const { backend, simd, filter } = JSON.parse(options) as RunOptions;
   // The product's own probe: the backend exactly as `--backend native|wasm` starts it.
   await initBackend(backend, true);
@@ -65,7 +67,9 @@ async function main(): Promise<void> {
   }
   (globalThis as { tfjsSuiteBackend?: string }).tfjsSuiteBackend = backend;
 
-  const Jasmine = createRequire(import.meta.url)('jasmine') as new (options: { projectBaseDir: string }) => JasmineRunner;
+  const Jasmine = createRequire(import.meta.url)('jasmine') as new (options: {
+    projectBaseDir: string;
+  }) => JasmineRunner;
   const runner = new Jasmine({ projectBaseDir: dirname(bundle) });
   runner.exitOnCompletion = false;
   // jasmine's 5 s default is too short for tfjs's larger specs on a loaded 2-core machine.
@@ -75,7 +79,8 @@ async function main(): Promise<void> {
   const suiteErrors: string[] = [];
   runner.clearReporters();
   runner.addReporter({
-    specDone: (r: JasmineResult) => specs.push({ name: r.fullName, status: r.status, messages: r.status === 'failed' ? firstLines(r) : [] }),
+    specDone: (r: JasmineResult) =>
+      specs.push({ name: r.fullName, status: r.status, messages: r.status === 'failed' ? firstLines(r) : [] }),
     suiteDone: (r: JasmineResult) => suiteErrors.push(...firstLines(r).map((m) => `${r.fullName}: ${m}`)),
     jasmineDone: (r: JasmineResult) => suiteErrors.push(...firstLines(r)),
   });

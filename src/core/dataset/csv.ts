@@ -84,7 +84,10 @@ export function parseMovieCsv(text: string, encoding: 'utf-8' | 'latin1' = 'utf-
     }
     const scoreText = (record['IMDB Score'] ?? '').trim();
     const score = scoreText === '' ? null : Number(scoreText);
-    const genres = (record.Genre ?? '').split('|').map((g) => g.trim()).filter(Boolean);
+    const genres = (record.Genre ?? '')
+      .split('|')
+      .map((g) => g.trim())
+      .filter(Boolean);
     const poster = (record.Poster ?? '').trim();
     const movie: Movie = {
       imdbId,
@@ -108,7 +111,9 @@ export function readMovieCsv(file: string): MovieTable {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     throw new UserError(
-      code === 'ENOENT' ? `${file}: no such file; pass --csv <MovieGenre.csv> or run 'poster-studio synth'` : `${file}: cannot read (${code})`,
+      code === 'ENOENT'
+        ? `${file}: no such file; pass --csv <MovieGenre.csv> or run 'poster-studio synth'`
+        : `${file}: cannot read (${code})`,
     );
   }
   const { text, encoding } = decodeCsvBytes(bytes);

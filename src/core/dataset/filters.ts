@@ -10,7 +10,8 @@ export interface MovieFilter {
   excludeGenres?: readonly string[];
 }
 
-export type RejectReason = 'no year in title' | 'before min_year' | 'after max_year' | 'no included genre' | 'excluded genre';
+export type RejectReason =
+  'no year in title' | 'before min_year' | 'after max_year' | 'no included genre' | 'excluded genre';
 
 /** Why a movie fails the filter, or null when it passes. */
 export function rejectReason(m: Movie, f: MovieFilter): RejectReason | null {
@@ -30,14 +31,18 @@ export function applyFilter(movies: readonly Movie[], f: MovieFilter): Movie[] {
 
 export function checkYearRange(minYear: number | undefined, maxYear: number | undefined): void {
   if (minYear !== undefined && maxYear !== undefined && minYear > maxYear) {
-    throw new UserError(`--min_year (${minYear}) is after --max_year (${maxYear}); pass a range with min_year <= max_year`);
+    throw new UserError(
+      `--min_year (${minYear}) is after --max_year (${maxYear}); pass a range with min_year <= max_year`,
+    );
   }
 }
 
 export function checkGenreOverlap(include: readonly string[] = [], exclude: readonly string[] = []): void {
   const both = include.filter((g) => exclude.includes(g));
   if (both.length) {
-    throw new UserError(`--include_genres and --exclude_genres both name ${both.join(', ')}; a genre can be in one only`);
+    throw new UserError(
+      `--include_genres and --exclude_genres both name ${both.join(', ')}; a genre can be in one only`,
+    );
   }
 }
 

@@ -5,17 +5,53 @@ export const GENRE_SETS = {
   3: ['Comedy', 'Drama', 'Action'],
   7: ['Comedy', 'Drama', 'Action', 'Animation', 'Romance', 'Adventure', 'Horror'],
   14: [
-    'Comedy', 'Drama', 'Action', 'Animation', 'Romance', 'Adventure', 'Horror',
-    'Sci-Fi', 'Crime', 'Mystery', 'Thriller', 'War', 'Family', 'Western',
+    'Comedy',
+    'Drama',
+    'Action',
+    'Animation',
+    'Romance',
+    'Adventure',
+    'Horror',
+    'Sci-Fi',
+    'Crime',
+    'Mystery',
+    'Thriller',
+    'War',
+    'Family',
+    'Western',
   ],
 } as const;
 
 /** Every genre name that occurs in MovieGenre.csv. */
 export const KNOWN_GENRES = [
-  'Action', 'Adult', 'Adventure', 'Animation', 'Biography', 'Comedy', 'Crime', 'Documentary',
-  'Drama', 'Family', 'Fantasy', 'Film-Noir', 'Game-Show', 'History', 'Horror', 'Music', 'Musical',
-  'Mystery', 'News', 'Reality-TV', 'Romance', 'Sci-Fi', 'Short', 'Sport', 'Talk-Show', 'Thriller',
-  'War', 'Western',
+  'Action',
+  'Adult',
+  'Adventure',
+  'Animation',
+  'Biography',
+  'Comedy',
+  'Crime',
+  'Documentary',
+  'Drama',
+  'Family',
+  'Fantasy',
+  'Film-Noir',
+  'Game-Show',
+  'History',
+  'Horror',
+  'Music',
+  'Musical',
+  'Mystery',
+  'News',
+  'Reality-TV',
+  'Romance',
+  'Sci-Fi',
+  'Short',
+  'Sport',
+  'Talk-Show',
+  'Thriller',
+  'War',
+  'Western',
 ] as const;
 
 const byLowerCase = new Map(KNOWN_GENRES.map((g) => [g.toLowerCase(), g as string]));
@@ -44,7 +80,10 @@ export function resolveGenreSet(spec: string | number, flag = '--genres'): strin
     if (!set) throw new UserError(`${flag} takes 3, 7, 14 or a comma-separated list of genres, got '${s}'`);
     return [...set];
   }
-  const list = canonicalGenres(s.split(',').filter((x) => x.trim() !== ''), flag);
+  const list = canonicalGenres(
+    s.split(',').filter((x) => x.trim() !== ''),
+    flag,
+  );
   if (list.length === 0) throw new UserError(`${flag} needs at least one genre`);
   return list;
 }

@@ -6,7 +6,8 @@ const POSTER_NAME = /^(\d+)\.(jpe?g|png|webp)$/i;
 
 /** Posters are named `<imdbId>.jpg`; an index maps each id to its file. */
 export function indexPosters(dir: string): Map<number, string> {
-  if (!existsSync(dir)) throw new UserError(`${dir}: no such poster directory; pass --data <dir> or run 'get-data --download'`);
+  if (!existsSync(dir))
+    throw new UserError(`${dir}: no such poster directory; pass --data <dir> or run 'get-data --download'`);
   const out = new Map<number, string>();
   for (const name of readdirSync(dir).sort()) {
     const m = POSTER_NAME.exec(name);

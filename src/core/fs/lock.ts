@@ -32,7 +32,9 @@ export interface Lock {
 
 /** The lock of a directory output lives inside it; a file output's lives beside it. */
 export function lockPathFor(target: string, kind: 'dir' | 'file'): string {
-  return kind === 'dir' ? path.join(target, LOCK_NAME) : path.join(path.dirname(target), `.${path.basename(target)}${LOCK_NAME}`);
+  return kind === 'dir'
+    ? path.join(target, LOCK_NAME)
+    : path.join(path.dirname(target), `.${path.basename(target)}${LOCK_NAME}`);
 }
 
 function readHolder(file: string): LockHolder | null {
@@ -44,17 +46,29 @@ function readHolder(file: string): LockHolder | null {
   }
 }
 
-const describe = (h: LockHolder): string => `poster-studio ${h.command} (pid ${h.pid} on ${h.host}, started ${h.started})`;
+const describe = (h: LockHolder): string =>
+  `poster-studio ${h.command} (pid ${h.pid} on ${h.host}, started ${h.started})`;
 
 /**
  * Takes the lock of `target` or throws a UserError naming the holder. The lock file appears
  * whole or not at all (written under a temp name, then hard-linked into place, which fails when
  * a lock is already there), so a reader never sees a half-written holder.
  */
-export async function acquireLock(target: string, kind: 'dir' | 'file', command: string, log: (line: string) => void = () => undefined): Promise<Lock> {
+export async function acquireLock(
+  target: string,
+  kind: 'dir' | 'file',
+  command: string,
+  log: (line: string) => void = () => undefined,
+): Promise<Lock> {
   const file = lockPathFor(target, kind);
   const made = await fs.mkdir(path.dirname(file), { recursive: true });
-  const me: LockHolder = { tool: 'poster-studio', command, pid: process.pid, host: os.hostname(), started: new Date().toISOString() };
+  const me: LockHolder = {
+    tool: 'poster-studio',
+    command,
+    pid: process.pid,
+    host: os.hostname(),
+    started: new Date().toISOString(),
+  };
   const tmp = tempPathFor(file);
   await fs.writeFile(tmp, JSON.stringify(me) + '\n');
   try {
@@ -67,11 +81,15 @@ export async function acquireLock(target: string, kind: 'dir' | 'file', command:
       }
       const holder = readHolder(file);
       if (!holder) {
-        throw new UserError(`${file} exists but does not name a poster-studio run; if no run is using ${target}, delete that file and re-run`);
+        throw new UserError(
+          `${file} exists but does not name a poster-studio run; if no run is using ${target}, delete that file and re-run`,
+        );
       }
       if (holder.host !== me.host || isAlive(holder.pid)) {
         const other = holder.host !== me.host ? `; if that run is gone, delete ${file}` : '';
-        throw new UserError(`${target} is in use by ${describe(holder)}; wait for it to finish or choose another output${other}`);
+        throw new UserError(
+          `${target} is in use by ${describe(holder)}; wait for it to finish or choose another output${other}`,
+        );
       }
       // Moved aside before deleting: of two runs taking over the same stale lock, only one rename succeeds.
       const aside = `${file}.stale-${process.pid}`;
@@ -120,7 +138,13 @@ export async function acquireLock(target: string, kind: 'dir' | 'file', command:
       // A run refused or failed before writing anything leaves no empty folders it made.
       if (made) {
         for (let d = path.resolve(path.dirname(file)); d.length >= path.resolve(made).length; d = path.dirname(d)) {
-          if (!(await fs.rmdir(d).then(() => true, () => false))) break;
+          if (
+            !(await fs.rmdir(d).then(
+              () => true,
+              () => false,
+            ))
+          )
+            break;
         }
       }
     },
@@ -128,7 +152,12 @@ export async function acquireLock(target: string, kind: 'dir' | 'file', command:
 }
 
 /** Runs `work` holding the locks of `targets` (taken in order, released in reverse). */
-export async function withLocks<T>(targets: readonly { path: string; kind: 'dir' | 'file' }[], command: string, work: () => Promise<T>, log?: (line: string) => void): Promise<T> {
+export async function withLocks<T>(
+  targets: readonly { path: string; kind: 'dir' | 'file' }[],
+  command: string,
+  work: () => Promise<T>,
+  log?: (line: string) => void,
+): Promise<T> {
   const held: Lock[] = [];
   try {
     const seen = new Set<string>();

@@ -12,13 +12,18 @@ import { UserError } from '../errors.js';
 import { OUR_TEMP, writeFileAtomic } from './atomic.js';
 
 export const OWNED_LIST = '.poster-studio-owned';
-const HEADER = '# poster-studio: the files it wrote in this folder, one per line; it removes or replaces no other file here';
+const HEADER =
+  '# poster-studio: the files it wrote in this folder, one per line; it removes or replaces no other file here';
 
 export class OwnedDir {
   private names: Set<string>;
   private queue: Promise<unknown> = Promise.resolve();
 
-  private constructor(readonly dir: string, names: Iterable<string>, private tornTail: boolean) {
+  private constructor(
+    readonly dir: string,
+    names: Iterable<string>,
+    private tornTail: boolean,
+  ) {
     this.names = new Set(names);
   }
 
@@ -32,7 +37,11 @@ export class OwnedDir {
     }
     // A run killed mid-append can leave a last line without its newline: the next append starts
     // on a line of its own, so the cut name never swallows the next one.
-    return new OwnedDir(dir, text.split('\n').filter((l) => l !== '' && !l.startsWith('#')), text !== '' && !text.endsWith('\n'));
+    return new OwnedDir(
+      dir,
+      text.split('\n').filter((l) => l !== '' && !l.startsWith('#')),
+      text !== '' && !text.endsWith('\n'),
+    );
   }
 
   owns(name: string): boolean {
@@ -44,7 +53,8 @@ export class OwnedDir {
     const fresh = [...new Set(names)].filter((n) => !this.names.has(n));
     if (!fresh.length) return this.queue.then(() => undefined);
     for (const n of fresh) {
-      if (n.includes('\n') || n.includes('/') || n === '' || n === '.' || n === '..') throw new Error(`not a file name: ${JSON.stringify(n)}`);
+      if (n.includes('\n') || n.includes('/') || n === '' || n === '.' || n === '..')
+        throw new Error(`not a file name: ${JSON.stringify(n)}`);
       this.names.add(n);
     }
     const run = this.queue.then(async () => {
@@ -117,11 +127,20 @@ export async function removeOurFolder(p: string, files: readonly string[]): Prom
     const st = await fs.lstat(path.join(p, n)).catch(() => null);
     if (st && !st.isDirectory()) await fs.rm(path.join(p, n), { force: true });
   }
-  return fs.rmdir(p).then(() => true, () => false);
+  return fs.rmdir(p).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** The one line for a folder holding files of someone else where a command would write. */
-export function foreignFilesError(dir: string, names: readonly string[], command: string, writes: string, way: string): UserError {
+export function foreignFilesError(
+  dir: string,
+  names: readonly string[],
+  command: string,
+  writes: string,
+  way: string,
+): UserError {
   const shown = names.slice(0, 5).join(', ') + (names.length > 5 ? `, ... (${names.length} in all)` : '');
   return new UserError(
     `${dir} holds ${names.length === 1 ? 'a file' : `${names.length} files`} poster-studio did not write (${shown}); ${command} writes ${writes} there and never replaces or deletes files it did not write: ${way}`,
@@ -135,7 +154,9 @@ export function foreignFilesError(dir: string, names: readonly string[], command
 export async function checkFile(file: string, flag: string): Promise<OwnedDir> {
   const owned = await OwnedDir.open(path.dirname(path.resolve(file)));
   if (!owned.owns(path.basename(file)) && (await fs.lstat(file).catch(() => null))) {
-    throw new UserError(`${flag}: ${file} exists and was not written by poster-studio; it is never replaced: move it away or choose another path`);
+    throw new UserError(
+      `${flag}: ${file} exists and was not written by poster-studio; it is never replaced: move it away or choose another path`,
+    );
   }
   return owned;
 }

@@ -13,7 +13,10 @@ export interface RgbImage {
 }
 
 export class ImageDecodeError extends Error {
-  constructor(readonly file: string, reason: string) {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
     super(`${file}: cannot decode image (${reason})`);
     this.name = 'ImageDecodeError';
   }
@@ -62,17 +65,28 @@ export function srgbPipeline(input: string | Buffer): Sharp {
  * With `crop`, the centre crop.width x crop.height pixels are cut out first (carpedm20's --crop),
  * clipped to the image.
  */
-export async function loadRgb(input: string | Buffer, width: number, height: number, crop?: { width: number; height: number }): Promise<RgbImage> {
+export async function loadRgb(
+  input: string | Buffer,
+  width: number,
+  height: number,
+  crop?: { width: number; height: number },
+): Promise<RgbImage> {
   const name = typeof input === 'string' ? input : '<buffer>';
   try {
     const bytes = typeof input === 'string' ? await readImageFile(input) : input;
     let pipeline = srgbPipeline(bytes);
     if (crop) {
       const meta = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).rotate().metadata();
-      const [w, h] = meta.orientation && meta.orientation >= 5 ? [meta.height!, meta.width!] : [meta.width!, meta.height!];
+      const [w, h] =
+        meta.orientation && meta.orientation >= 5 ? [meta.height!, meta.width!] : [meta.width!, meta.height!];
       const cw = Math.min(crop.width, w);
       const ch = Math.min(crop.height, h);
-      pipeline = pipeline.extract({ left: Math.floor((w - cw) / 2), top: Math.floor((h - ch) / 2), width: cw, height: ch });
+      pipeline = pipeline.extract({
+        left: Math.floor((w - cw) / 2),
+        top: Math.floor((h - ch) / 2),
+        width: cw,
+        height: ch,
+      });
     }
     const { data, info } = await pipeline
       .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
@@ -87,14 +101,24 @@ export async function loadRgb(input: string | Buffer, width: number, height: num
 }
 
 /** RGB bytes to floats in [-1, 1] (the DCGAN's tanh range) or [0, 1] (the classifier's). */
-export function rgbToFloat(data: Uint8Array, range: 'tanh' | 'unit', out = new Float32Array(data.length), offset = 0): Float32Array {
+export function rgbToFloat(
+  data: Uint8Array,
+  range: 'tanh' | 'unit',
+  out = new Float32Array(data.length),
+  offset = 0,
+): Float32Array {
   if (range === 'tanh') for (let i = 0; i < data.length; i++) out[offset + i] = data[i]! / 127.5 - 1;
   else for (let i = 0; i < data.length; i++) out[offset + i] = data[i]! / 255;
   return out;
 }
 
 /** Floats back to bytes, clamped. */
-export function floatToRgb(data: Float32Array | ArrayLike<number>, range: 'tanh' | 'unit', offset = 0, length = data.length - offset): Uint8Array {
+export function floatToRgb(
+  data: Float32Array | ArrayLike<number>,
+  range: 'tanh' | 'unit',
+  offset = 0,
+  length = data.length - offset,
+): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) {
     const v = data[offset + i]!;

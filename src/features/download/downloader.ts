@@ -87,7 +87,8 @@ export async function downloadPosters(jobs: readonly DownloadJob[], o: DownloadO
   const owned = await OwnedDir.open(o.output);
   const rng = createRng(o.seed, 'get-data-backoff');
   const summary: DownloadSummary = { downloaded: 0, present: 0, replaced: 0, failures: [], offline: false };
-  const progress = o.progress === false ? null : createProgress('get-data', jobs.length, 'new {downloaded} failed {failed}');
+  const progress =
+    o.progress === false ? null : createProgress('get-data', jobs.length, 'new {downloaded} failed {failed}');
   // Offline is decided early: when this many requests in a row find no host and none ever
   // answered, the rest would only wait for their timeouts and retries.
   const offlineAfter = Math.max(8, 2 * o.concurrency);
@@ -103,10 +104,20 @@ export async function downloadPosters(jobs: readonly DownloadJob[], o: DownloadO
     if (existing === true) {
       summary.present++;
     } else if (!owned.owns(name) && (await lstat(target).catch(() => null))) {
-      summary.failures.push({ imdbId: job.imdbId, url: job.url, reason: `not replaced: ${target} is not a valid poster and was not written by poster-studio` });
+      summary.failures.push({
+        imdbId: job.imdbId,
+        url: job.url,
+        reason: `not replaced: ${target} is not a valid poster and was not written by poster-studio`,
+      });
     } else {
       try {
-        const body = await fetchWithRetry(job.url, { timeoutMs: o.timeoutMs, maxBytes: o.maxBytes, retries: o.retries, backoffMs: o.backoffMs, rng });
+        const body = await fetchWithRetry(job.url, {
+          timeoutMs: o.timeoutMs,
+          maxBytes: o.maxBytes,
+          retries: o.retries,
+          backoffMs: o.backoffMs,
+          rng,
+        });
         anyAnswer = true;
         offlineStreak = 0;
         const bytes = await toPosterBytes(body);
@@ -136,7 +147,10 @@ export function groupFailures(failures: readonly Failure[]): string {
     const kind = f.reason.split(':')[0]!;
     counts.set(kind, (counts.get(kind) ?? 0) + 1);
   }
-  return [...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} x${n}`).join(', ');
+  return [...counts]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} x${n}`)
+    .join(', ');
 }
 
 /** The one line for a run where no host answered. */

@@ -18,7 +18,11 @@ export type FailureKind =
   | `HTTP ${number}`;
 
 export class DownloadError extends Error {
-  constructor(readonly kind: FailureKind, detail: string, readonly retryable: boolean) {
+  constructor(
+    readonly kind: FailureKind,
+    detail: string,
+    readonly retryable: boolean,
+  ) {
     super(detail ? `${kind}: ${detail}` : kind);
     this.name = 'DownloadError';
   }
@@ -65,7 +69,10 @@ export function classifyFetchError(err: unknown): DownloadError {
       return new DownloadError('truncated body', 'connection closed early', true);
     }
   }
-  const detail = chain.map((c) => c.code ?? c.message).filter(Boolean).join(' / ');
+  const detail = chain
+    .map((c) => c.code ?? c.message)
+    .filter(Boolean)
+    .join(' / ');
   return new DownloadError('network error', detail || String(err), true);
 }
 

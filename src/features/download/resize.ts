@@ -33,13 +33,22 @@ async function upToDate(target: string, source: string, width: number, height: n
 }
 
 export async function resizePosters(
-  posters: ReadonlyMap<number, string>, postersDir: string, ratio: number, size: { width: number; height: number }, progress = true,
+  posters: ReadonlyMap<number, string>,
+  postersDir: string,
+  ratio: number,
+  size: { width: number; height: number },
+  progress = true,
 ): Promise<ResizeSummary> {
   const dir = path.join(postersDir, String(ratio));
   return withLocks([{ path: dir, kind: 'dir' }], 'get-data --resize', () => resizeInto(dir, posters, size, progress));
 }
 
-async function resizeInto(dir: string, posters: ReadonlyMap<number, string>, size: { width: number; height: number }, progress: boolean): Promise<ResizeSummary> {
+async function resizeInto(
+  dir: string,
+  posters: ReadonlyMap<number, string>,
+  size: { width: number; height: number },
+  progress: boolean,
+): Promise<ResizeSummary> {
   await mkdir(dir, { recursive: true });
   await removeStaleTemps(dir);
   // A copy someone else put here is used when it is whole and current, never replaced.

@@ -35,7 +35,9 @@ export async function featureNetHash(dir: string): Promise<string> {
     h.update(text);
     json = JSON.parse(text.toString('utf8')) as typeof json;
   } catch (err) {
-    throw new UserError(`--model: ${path.join(dir, 'model.json')} cannot be read (${(err as Error).message.split('\n')[0]}); give a classifier directory (model.json + weights)`);
+    throw new UserError(
+      `--model: ${path.join(dir, 'model.json')} cannot be read (${(err as Error).message.split('\n')[0]}); give a classifier directory (model.json + weights)`,
+    );
   }
   for (const p of (json.weightsManifest ?? []).flatMap((g) => g.paths ?? [])) {
     try {

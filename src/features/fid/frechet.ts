@@ -36,7 +36,10 @@ export function featureStats(features: readonly ArrayLike<number>[]): GaussianSt
   features.forEach((f, i) => {
     for (let j = 0; j < dim; j++) centred.set(i, j, f[j]! - mean[j]!);
   });
-  const cov = centred.transpose().mmul(centred).div(n - 1);
+  const cov = centred
+    .transpose()
+    .mmul(centred)
+    .div(n - 1);
   return { n, dim, mean, cov };
 }
 

@@ -91,14 +91,19 @@ const cubic = (dots: Float32Array, dim: number): Float32Array => dots.map((v) =>
 export function kid(x: FeatureSet, y: FeatureSet, o: KidOptions = {}): Kid {
   if (x.dim !== y.dim) throw new Error(`feature dimensions differ (${x.dim} vs ${y.dim})`);
   const m = Math.min(o.subsetSize ?? 1000, x.n, y.n);
-  if (m < KID_MIN_SAMPLES) throw new Error(`KID needs at least ${KID_MIN_SAMPLES} samples per set, got ${Math.min(x.n, y.n)}`);
+  if (m < KID_MIN_SAMPLES)
+    throw new Error(`KID needs at least ${KID_MIN_SAMPLES} samples per set, got ${Math.min(x.n, y.n)}`);
   const subsets = o.subsets ?? 100;
   const kxx = cubic(innerProducts(x, x), x.dim);
   const kyy = cubic(innerProducts(y, y), x.dim);
   const kxy = cubic(innerProducts(x, y), x.dim);
   const rng = createRng(o.seed ?? 0, 'kid-subsets');
   // Sorted: the sums do not care about order, and rows are then read front to back.
-  const pick = (n: number): number[] => rng.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, m).sort((p, q) => p - q);
+  const pick = (n: number): number[] =>
+    rng
+      .shuffle(Array.from({ length: n }, (_, i) => i))
+      .slice(0, m)
+      .sort((p, q) => p - q);
   const values: number[] = [];
   for (let s = 0; s < subsets; s++) {
     const ix = pick(x.n);
@@ -170,6 +175,11 @@ export interface PrecisionRecall {
   k: number;
 }
 
-export function precisionRecall(real: FeatureSet, fake: FeatureSet, k = 3, realRadii = knnRadii(real, k)): PrecisionRecall {
+export function precisionRecall(
+  real: FeatureSet,
+  fake: FeatureSet,
+  k = 3,
+  realRadii = knnRadii(real, k),
+): PrecisionRecall {
   return { precision: coverage(real, realRadii, fake), recall: coverage(fake, knnRadii(fake, k), real), k };
 }

@@ -65,15 +65,21 @@ export async function computePosterFid(o: PosterFidOptions): Promise<PosterFidRe
     done += Math.min(batch, order.length - i);
     o.onProgress?.(done, total, 'real');
   }
-  if (realFeats.length < 4) throw new Error(`poster-FID needs at least 4 readable real posters, got ${realFeats.length}`);
+  if (realFeats.length < 4)
+    throw new Error(`poster-FID needs at least 4 readable real posters, got ${realFeats.length}`);
   const half = Math.floor(realFeats.length / 2);
   const a = realFeats.slice(0, half);
   const b = realFeats.slice(half);
   const ref = prepareReference(featureStats(a), eps);
   const realVsReal = frechetToReference(ref, featureStats(b)).fid;
 
-  const gridSize = o.grids.length ? o.grids[o.grids.length - 1]!.geometry.rows * o.grids[o.grids.length - 1]!.geometry.cols : null;
-  const realVsRealAtGridSize = gridSize && gridSize >= 2 && b.length >= gridSize ? frechetToReference(ref, featureStats(b.slice(0, gridSize))).fid : null;
+  const gridSize = o.grids.length
+    ? o.grids[o.grids.length - 1]!.geometry.rows * o.grids[o.grids.length - 1]!.geometry.cols
+    : null;
+  const realVsRealAtGridSize =
+    gridSize && gridSize >= 2 && b.length >= gridSize
+      ? frechetToReference(ref, featureStats(b.slice(0, gridSize))).fid
+      : null;
 
   let realVsNoise: number | null = null;
   if (o.noiseCount >= 2) {
@@ -81,7 +87,9 @@ export async function computePosterFid(o: PosterFidOptions): Promise<PosterFidRe
     const noiseFeats: Float32Array[] = [];
     for (let i = 0; i < o.noiseCount; i += batch) {
       const n = Math.min(batch, o.noiseCount - i);
-      noiseFeats.push(...(await o.features(Array.from({ length: n }, () => noiseImage(o.noiseSize.width, o.noiseSize.height, rng)))));
+      noiseFeats.push(
+        ...(await o.features(Array.from({ length: n }, () => noiseImage(o.noiseSize.width, o.noiseSize.height, rng)))),
+      );
       done += n;
       o.onProgress?.(done, total, 'noise');
     }
@@ -107,7 +115,15 @@ export async function computePosterFid(o: PosterFidOptions): Promise<PosterFidRe
     for (let i = 0; i < cells.length; i += batch) feats.push(...(await o.features(cells.slice(i, i + batch))));
     const st: GaussianStats = featureStats(feats);
     const r = frechetToReference(ref, st);
-    grids.push({ file: g.file, iteration: g.iteration, epoch: g.epoch, n: cells.length, fid: r.fid, meanTerm: r.meanTerm, covTerm: r.covTerm });
+    grids.push({
+      file: g.file,
+      iteration: g.iteration,
+      epoch: g.epoch,
+      n: cells.length,
+      fid: r.fid,
+      meanTerm: r.meanTerm,
+      covTerm: r.covTerm,
+    });
     o.onProgress?.(++done, total, 'grids');
   }
   return {
@@ -121,6 +137,11 @@ export async function computePosterFid(o: PosterFidOptions): Promise<PosterFidRe
 
 export function fidCsv(r: PosterFidResult): string {
   const lines = ['file,iteration,epoch,posters,fid,mean_term,cov_term'];
-  for (const g of r.grids) lines.push([path.basename(g.file), g.iteration, g.epoch, g.n, g.fid.toFixed(4), g.meanTerm.toFixed(4), g.covTerm.toFixed(4)].map(csvCell).join(','));
+  for (const g of r.grids)
+    lines.push(
+      [path.basename(g.file), g.iteration, g.epoch, g.n, g.fid.toFixed(4), g.meanTerm.toFixed(4), g.covTerm.toFixed(4)]
+        .map(csvCell)
+        .join(','),
+    );
   return lines.join('\n') + '\n';
 }

@@ -28,10 +28,21 @@ export function defaultConcurrency(): number {
  * a partial JPEG under a poster's name. No fsync: a torn file after a power loss lacks its EOI
  * marker, and the next run's check (jpeg-check.ts) redoes it.
  */
-export async function convertPoster(source: string, target: string, width: number, height: number, engine: 'auto' | 'sharp' = 'auto'): Promise<void> {
+export async function convertPoster(
+  source: string,
+  target: string,
+  width: number,
+  height: number,
+  engine: 'auto' | 'sharp' = 'auto',
+): Promise<void> {
   const tmp = tempPathFor(target);
   const native = engine === 'auto' ? loadNativeJpeg() : null;
-  if (native && (await native.convertFile(source, tmp, target, width, height, JPEG_QUALITY, MAX_INPUT_PIXELS, MAX_IMAGE_BYTES)) === 'done') return;
+  if (
+    native &&
+    (await native.convertFile(source, tmp, target, width, height, JPEG_QUALITY, MAX_INPUT_PIXELS, MAX_IMAGE_BYTES)) ===
+      'done'
+  )
+    return;
   try {
     const info = await srgbPipeline(await readImageFile(source))
       .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
@@ -51,4 +62,3 @@ export function tuneSharpForSmallImages(): void {
   // The operation cache only helps when the same file is read twice; here it costs memory.
   sharp.cache(false);
 }
-

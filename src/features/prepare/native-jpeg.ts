@@ -14,7 +14,16 @@ export interface NativeJpeg {
    * also answers for a poster over maxPixels, with the same error as every other decode path).
    * A source that is not a regular file or is over maxBytes is refused unread.
    */
-  convertFile(source: string, temp: string, target: string, width: number, height: number, quality: number, maxPixels: number, maxBytes: number): Promise<'done' | 'fallback'>;
+  convertFile(
+    source: string,
+    temp: string,
+    target: string,
+    width: number,
+    height: number,
+    quality: number,
+    maxPixels: number,
+    maxBytes: number,
+  ): Promise<'done' | 'fallback'>;
 }
 
 let cached: NativeJpeg | null | undefined;

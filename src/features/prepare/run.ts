@@ -12,7 +12,15 @@ import { createProgress } from '../../core/progress.js';
 import { mapLimit } from '../../core/map-limit.js';
 import { convertPoster, defaultConcurrency, tuneSharpForSmallImages } from './convert.js';
 import { readJpegHeader } from './jpeg-check.js';
-import { MANIFEST_NAME, MANIFEST_VERSION, type KeptPoster, type Manifest, type PrepareParams, type SkippedPoster, writeManifest } from '../../artifacts/manifest.js';
+import {
+  MANIFEST_NAME,
+  MANIFEST_VERSION,
+  type KeptPoster,
+  type Manifest,
+  type PrepareParams,
+  type SkippedPoster,
+  writeManifest,
+} from '../../artifacts/manifest.js';
 import { selectPosters } from './select.js';
 import { rejecter } from './selection.js';
 
@@ -44,7 +52,13 @@ const OUTPUT_NAME = /^\d+\.jpg$/;
 const OUTPUT_FILES = /^(\d+\.jpg|manifest\.json)$/;
 
 /** An output a previous run finished: whole, the right size, 3 components, newer than its source. */
-async function isUpToDate(target: string, source: string, width: number, height: number, present: Set<string>): Promise<boolean> {
+async function isUpToDate(
+  target: string,
+  source: string,
+  width: number,
+  height: number,
+  present: Set<string>,
+): Promise<boolean> {
   if (!present.has(path.basename(target))) return false;
   try {
     const [t, s] = await Promise.all([stat(target), stat(source)]);
@@ -68,7 +82,13 @@ export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
   const owned = await OwnedDir.open(o.output);
   const foreign = await owned.foreign(OUTPUT_FILES);
   if (foreign.length) {
-    throw foreignFilesError(o.output, foreign, 'prepare-dcgan', '<imdbId>.jpg and manifest.json', 'move them away or choose another --output (an empty or new folder)');
+    throw foreignFilesError(
+      o.output,
+      foreign,
+      'prepare-dcgan',
+      '<imdbId>.jpg and manifest.json',
+      'move them away or choose another --output (an empty or new folder)',
+    );
   }
   await mkdir(o.output, { recursive: true });
   await removeStaleTemps(o.output);
@@ -80,7 +100,8 @@ export async function prepareDcgan(o: PrepareOptions): Promise<PrepareResult> {
   // One directory listing instead of a failing stat per poster on a first run.
   const present = new Set(before.filter((n) => OUTPUT_NAME.test(n)));
 
-  const progress = o.progress === false ? null : createProgress('prepare-dcgan', selected.length, 'converted {converted}');
+  const progress =
+    o.progress === false ? null : createProgress('prepare-dcgan', selected.length, 'converted {converted}');
   let done = 0;
   let converted = 0;
   const convertStart = performance.now();

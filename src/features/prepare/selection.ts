@@ -13,7 +13,8 @@ export type SelectionRule = (typeof SELECTIONS)[number];
 
 /** One sentence each, for --help and the README. */
 export const SELECTION_HELP: Record<SelectionRule, string> = {
-  strict: 'strict (default): keep a movie that has no --exclude_genres genre and, when --include_genres is given, one of those',
+  strict:
+    'strict (default): keep a movie that has no --exclude_genres genre and, when --include_genres is given, one of those',
   seed: "seed: the seed's rule: keep a movie with at least 2 genres, a year 1900-2018 and ANY genre of --include_genres (else of the 14-genre set minus --exclude_genres); max_year 2017 and ratio 50 by default",
 };
 

@@ -21,7 +21,8 @@ import { escapeHtml } from '../../core/escape.js';
 import { formatSkipped, skippedListText, type SkippedItem } from '../../core/skipped.js';
 
 /** Beside the page and named after it, so two reports in one folder keep their own lists. */
-export const skippedListPath = (output: string): string => path.join(path.dirname(output), `${path.basename(output, path.extname(output))}-skipped.txt`);
+export const skippedListPath = (output: string): string =>
+  path.join(path.dirname(output), `${path.basename(output, path.extname(output))}-skipped.txt`);
 
 /** What the report needs from a classifier; the CLI builds it from whichever model it loaded. */
 export interface ReportModel {
@@ -58,11 +59,18 @@ export interface ReportResult {
   bytes: number;
 }
 
-async function videoSource(video: string | null, output: string, maxBytes: number): Promise<{ src: string | null; note: string }> {
+async function videoSource(
+  video: string | null,
+  output: string,
+  maxBytes: number,
+): Promise<{ src: string | null; note: string }> {
   if (!video) return { src: null, note: '' };
   const size = statSync(video).size;
   if (size <= maxBytes) {
-    return { src: dataUri(await fs.readFile(video), 'video/mp4'), note: `${video} (${(size / 1e6).toFixed(1)} MB), embedded in the page.` };
+    return {
+      src: dataUri(await fs.readFile(video), 'video/mp4'),
+      note: `${video} (${(size / 1e6).toFixed(1)} MB), embedded in the page.`,
+    };
   }
   // Too big to inline comfortably: copied beside the page and linked relatively, so the pair moves together.
   const target = path.join(path.dirname(output), path.basename(video));
@@ -70,10 +78,17 @@ async function videoSource(video: string | null, output: string, maxBytes: numbe
     await claimFile(target, '--output');
     await fs.copyFile(video, target);
   }
-  return { src: encodeURI(path.basename(target)), note: `${video} (${(size / 1e6).toFixed(1)} MB), copied beside the report as ${path.basename(target)}; keep the two files together.` };
+  return {
+    src: encodeURI(path.basename(target)),
+    note: `${video} (${(size / 1e6).toFixed(1)} MB), copied beside the report as ${path.basename(target)}; keep the two files together.`,
+  };
 }
 
-async function realMix(model: ReportModel, files: string[], skip: (file: string, reason: string) => void): Promise<GenreMix | null> {
+async function realMix(
+  model: ReportModel,
+  files: string[],
+  skip: (file: string, reason: string) => void,
+): Promise<GenreMix | null> {
   const cells: { scores: Record<string, number> }[] = [];
   for (let i = 0; i < files.length; i += 16) {
     const imgs: RgbImage[] = [];
@@ -90,14 +105,23 @@ async function realMix(model: ReportModel, files: string[], skip: (file: string,
 }
 
 /** Share of the posters whose movie has each genre; null unless most of them are known. */
-function truthShare(files: readonly string[], genres: readonly string[], describe: ReportOptions['describe']): Record<string, number> | null {
+function truthShare(
+  files: readonly string[],
+  genres: readonly string[],
+  describe: ReportOptions['describe'],
+): Record<string, number> | null {
   if (!describe) return null;
   const known = files.map((f) => describe(f)).filter((m): m is { title: string; genres: string[] } => m !== null);
   if (known.length < Math.max(1, files.length / 2)) return null;
   return Object.fromEntries(genres.map((g) => [g, known.filter((m) => m.genres.includes(g)).length / known.length]));
 }
 
-async function saliencyRows(model: ReportModel, files: string[], describe: ReportOptions['describe'], skip: (file: string, reason: string) => void): Promise<S.SaliencyRow[]> {
+async function saliencyRows(
+  model: ReportModel,
+  files: string[],
+  describe: ReportOptions['describe'],
+  skip: (file: string, reason: string) => void,
+): Promise<S.SaliencyRow[]> {
   const input = model.input!;
   const posters: { file: string; img: RgbImage }[] = [];
   for (const f of files) {
@@ -111,15 +135,19 @@ async function saliencyRows(model: ReportModel, files: string[], describe: Repor
   const imgs = posters.map((p) => p.img);
   const scores = await model.score(imgs);
   const rows: S.SaliencyRow[] = [];
-  for (const p of posters) rows.push({ file: p.file, original: await rgbAsPngUri(p.img), maps: [], movie: describe?.(p.file) ?? null });
+  for (const p of posters)
+    rows.push({ file: p.file, original: await rgbAsPngUri(p.img), maps: [], movie: describe?.(p.file) ?? null });
   for (const g of model.genres) {
     const maps = await model.saliency!(imgs, g);
-    for (const [i, m] of maps.entries()) rows[i]!.maps.push({ genre: g, uri: await rgbAsPngUri(heatmapOverlay(imgs[i]!, m)), score: scores[i]![g] ?? 0 });
+    for (const [i, m] of maps.entries())
+      rows[i]!.maps.push({ genre: g, uri: await rgbAsPngUri(heatmapOverlay(imgs[i]!, m)), score: scores[i]![g] ?? 0 });
   }
   return rows;
 }
 
-export async function buildReport(o: ReportOptions): Promise<{ html: string; sections: SectionHtml[]; skipped: SkippedItem[] }> {
+export async function buildReport(
+  o: ReportOptions,
+): Promise<{ html: string; sections: SectionHtml[]; skipped: SkippedItem[] }> {
   const log = o.log ?? (() => undefined);
   // By file: the genre mix and the saliency rows can both meet the same broken poster.
   const skipped = new Map<string, string>();
@@ -131,7 +159,9 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
 
   // Genre scores of the grids: classify.json when it covers the latest grid, else scored now.
   let history: GridScores[] = inputs.scores?.grids ?? [];
-  let latestScores = latest ? (history.find((g) => path.basename(g.file) === path.basename(latest.file)) ?? null) : null;
+  let latestScores = latest
+    ? (history.find((g) => path.basename(g.file) === path.basename(latest.file)) ?? null)
+    : null;
   if (latest && !latestScores && o.model) {
     log('report: scoring the saved grids with the classifier');
     const picked = thin(inputs.grids, 8);
@@ -150,7 +180,8 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
     } catch {
       realWhy = `${escapeHtml(o.realDir)} cannot be read`;
     }
-    if (!realFiles.length) realWhy = `no posters in ${escapeHtml(o.realDir)}; run <code>get-data</code> or <code>prepare-dcgan</code>`;
+    if (!realFiles.length)
+      realWhy = `no posters in ${escapeHtml(o.realDir)}; run <code>get-data</code> or <code>prepare-dcgan</code>`;
   } else {
     realWhy = 'no real posters found (data/dcgan or data/posters); run <code>prepare-dcgan</code> or pass --real';
   }
@@ -159,7 +190,13 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
     const picked = pickSeeded(realFiles, o.realCount, o.seed, 'report-real');
     const model = o.model;
     const mix = await realMix(model, picked, skip);
-    if (mix) real = { mix, count: Math.min(o.realCount, realFiles.length), dir: o.realDir!, truth: truthShare(picked, model.genres, o.describe) };
+    if (mix)
+      real = {
+        mix,
+        count: Math.min(o.realCount, realFiles.length),
+        dir: o.realDir!,
+        truth: truthShare(picked, model.genres, o.describe),
+      };
   }
 
   let saliency: S.SaliencyRow[] | null = null;
@@ -167,7 +204,12 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
   if (o.model?.saliency && o.model.input && realFiles.length && o.saliencyPosters > 0) {
     log(`report: saliency maps for ${o.saliencyPosters} posters x ${o.model.genres.length} genres`);
     try {
-      saliency = await saliencyRows(o.model, pickSeeded(realFiles, o.saliencyPosters, o.seed, 'report-saliency'), o.describe, skip);
+      saliency = await saliencyRows(
+        o.model,
+        pickSeeded(realFiles, o.saliencyPosters, o.seed, 'report-saliency'),
+        o.describe,
+        skip,
+      );
     } catch (err) {
       salWhy = `saliency failed (${escapeHtml((err as Error).message.split('\n')[0]!)})`;
     }
@@ -179,7 +221,11 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
     S.videoSection(vid.src, vid.note),
     S.lossesSection(inputs.losses, inputs.grids),
     S.fidSection(inputs.fid),
-    await S.postersSection(latest, latestScores, o.model ? 'the classifier could not score it' : `${noModel}, then <code>classify samples/</code>`),
+    await S.postersSection(
+      latest,
+      latestScores,
+      o.model ? 'the classifier could not score it' : `${noModel}, then <code>classify samples/</code>`,
+    ),
     S.mixSection(genres, latestScores?.mix ?? null, real, history, real || latestScores ? realWhy : noModel),
     S.metricsSection(o.modelInfo),
     S.saliencySection(saliency, salWhy),
@@ -189,7 +235,11 @@ export async function buildReport(o: ReportOptions): Promise<{ html: string; sec
     `classifier: ${o.model ? `${escapeHtml(o.model.name)} (${escapeHtml(o.model.genres.join(', '))})` : `none (${noModel})`}`,
     `generated ${new Date().toISOString().replace('T', ' ').slice(0, 19)} UTC`,
   ];
-  return { html: renderPage('Poster Studio report', subtitle, sections), sections, skipped: [...skipped].map(([file, reason]) => ({ file, reason })) };
+  return {
+    html: renderPage('Poster Studio report', subtitle, sections),
+    sections,
+    skipped: [...skipped].map(([file, reason]) => ({ file, reason })),
+  };
 }
 
 export async function writeReport(o: ReportOptions): Promise<ReportResult> {
@@ -203,5 +253,9 @@ export async function writeReport(o: ReportOptions): Promise<ReportResult> {
     await writeOwnedFile(list, skippedListText(skipped), '--output');
     for (const l of formatSkipped(skipped, 'report', list)) (o.log ?? (() => undefined))(l);
   }
-  return { output: o.output, sections: sections.map((s) => ({ id: s.id, available: s.body !== null })), bytes: Buffer.byteLength(html) };
+  return {
+    output: o.output,
+    sections: sections.map((s) => ({ id: s.id, available: s.body !== null })),
+    bytes: Buffer.byteLength(html),
+  };
 }

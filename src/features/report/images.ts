@@ -7,7 +7,8 @@
 import sharp from 'sharp';
 import { encodePng, MAX_INPUT_PIXELS, readImageFile, type RgbImage } from '../../core/images/decode.js';
 
-export const dataUri = (bytes: Uint8Array, mime: string): string => `data:${mime};base64,${Buffer.from(bytes).toString('base64')}`;
+export const dataUri = (bytes: Uint8Array, mime: string): string =>
+  `data:${mime};base64,${Buffer.from(bytes).toString('base64')}`;
 
 /** A file as an image data URI; big or odd formats become JPEG so the page stays light. */
 export async function fileAsDataUri(file: string, maxBytes = 100_000): Promise<string> {
@@ -15,7 +16,10 @@ export async function fileAsDataUri(file: string, maxBytes = 100_000): Promise<s
   const lower = file.toLowerCase();
   if (bytes.length <= maxBytes && lower.endsWith('.png')) return dataUri(bytes, 'image/png');
   if (bytes.length <= maxBytes && /\.jpe?g$/.test(lower)) return dataUri(bytes, 'image/jpeg');
-  const jpeg = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).flatten({ background: '#ffffff' }).jpeg({ quality: 85 }).toBuffer();
+  const jpeg = await sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS })
+    .flatten({ background: '#ffffff' })
+    .jpeg({ quality: 85 })
+    .toBuffer();
   return dataUri(jpeg, 'image/jpeg');
 }
 

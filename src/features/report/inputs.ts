@@ -56,7 +56,8 @@ export async function readSamplesDir(samplesDir: string, video?: string): Promis
     // Hidden names are a render still being written (temp name, renamed when done).
     const candidates: string[] = [path.join(samplesDir, 'train.mp4')];
     if (existsSync(samplesDir)) {
-      for (const n of (await fs.readdir(samplesDir)).sort()) if (!n.startsWith('.') && n.toLowerCase().endsWith('.mp4')) candidates.push(path.join(samplesDir, n));
+      for (const n of (await fs.readdir(samplesDir)).sort())
+        if (!n.startsWith('.') && n.toLowerCase().endsWith('.mp4')) candidates.push(path.join(samplesDir, n));
     }
     candidates.push('train.mp4');
     inputs.video = candidates.find((c) => existsSync(c) && statSync(c).size > 0) ?? null;

@@ -29,7 +29,10 @@ export function renderMetrics(view: MetricsView, maxScalars = 24): string {
     .map(
       (t) =>
         `<table class="metrics"><caption class="note" style="text-align:left">${escapeHtml(t.title)}</caption><thead><tr><th></th>${t.columns.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${t.rows
-          .map((r) => `<tr><td>${escapeHtml(r.label)}</td>${r.values.map((v) => `<td>${v === null ? '' : fmt(v)}</td>`).join('')}</tr>`)
+          .map(
+            (r) =>
+              `<tr><td>${escapeHtml(r.label)}</td>${r.values.map((v) => `<td>${v === null ? '' : fmt(v)}</td>`).join('')}</tr>`,
+          )
           .join('')}</tbody></table>`,
     )
     .join('');
@@ -46,7 +49,11 @@ export function renderEvaluation(root: Evaluation | MultiLabelReport): string {
   const isEvaluation = 'model_metrics' in root;
   const model = isEvaluation ? root.model_metrics : root;
   const cols: [string, MultiLabelReport][] = [['model', model]];
-  if (isEvaluation) cols.push(['genre-prior baseline', root.baselines.genrePrior], ['all-negative baseline', root.baselines.allNegative]);
+  if (isEvaluation)
+    cols.push(
+      ['genre-prior baseline', root.baselines.genrePrior],
+      ['all-negative baseline', root.baselines.allNegative],
+    );
   const keys = SUMMARY_KEYS.filter((k) => isNum(model[k]));
   const title = isEvaluation
     ? `${root.split} split, ${root.count} posters (the seed reported top-1 ${(root.seedReportedTop1 * 100).toFixed(0)}%)`
@@ -60,7 +67,10 @@ export function renderEvaluation(root: Evaluation | MultiLabelReport): string {
   const perGenre: MetricTable = {
     title: 'per genre',
     columns: [...columns],
-    rows: Object.entries(model.perGenre).map(([g, m]) => ({ label: g, values: columns.map((c) => (isNum(m[c]) ? m[c] : null)) })),
+    rows: Object.entries(model.perGenre).map(([g, m]) => ({
+      label: g,
+      values: columns.map((c) => (isNum(m[c]) ? m[c] : null)),
+    })),
   };
   return renderMetrics({ tables: [summary, perGenre], scalars: [] });
 }

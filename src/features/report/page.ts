@@ -65,7 +65,9 @@ footer { color:var(--muted); font-size:12px; text-align:center; padding:10px; }
 `;
 
 export function renderPage(title: string, subtitle: string[], sections: readonly SectionHtml[]): string {
-  const nav = sections.map((s) => `<a href="#${s.id}"${s.body === null ? ' class="na"' : ''}>${escapeHtml(s.title)}</a>`).join('');
+  const nav = sections
+    .map((s) => `<a href="#${s.id}"${s.body === null ? ' class="na"' : ''}>${escapeHtml(s.title)}</a>`)
+    .join('');
   const body = sections
     .map((s) => {
       const content = s.body ?? `<p class="na-line">not available: ${s.missing ?? 'no input'}</p>`;

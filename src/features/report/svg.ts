@@ -59,30 +59,45 @@ export function lineChart(series: readonly Series[], o: LineChartOptions): strin
   const sx = (x: number) => m.l + ((x - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
   const sy = (y: number) => H - m.b - ((y - y0) / (y1 - y0 || 1)) * (H - m.t - m.b);
   const parts: string[] = [];
-  parts.push(`<svg class="chart" role="img" aria-label="${escapeHtml(o.title)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">`);
+  parts.push(
+    `<svg class="chart" role="img" aria-label="${escapeHtml(o.title)}" viewBox="0 0 ${W} ${H}" width="${W}" height="${H}" xmlns="http://www.w3.org/2000/svg">`,
+  );
   parts.push(`<text x="${m.l}" y="20" class="chart-title">${escapeHtml(o.title)}</text>`);
   for (const t of yt) {
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" class="grid"/>`);
     parts.push(`<text x="${m.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end" class="tick">${fmt(t)}</text>`);
   }
-  for (const t of xt) parts.push(`<text x="${sx(t).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle" class="tick">${fmt(t)}</text>`);
+  for (const t of xt)
+    parts.push(`<text x="${sx(t).toFixed(1)}" y="${H - m.b + 16}" text-anchor="middle" class="tick">${fmt(t)}</text>`);
   parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${H - m.b}" y2="${H - m.b}" class="axis"/>`);
   parts.push(`<line x1="${m.l}" x2="${m.l}" y1="${m.t}" y2="${H - m.b}" class="axis"/>`);
-  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 6}" text-anchor="middle" class="label">${escapeHtml(o.xLabel)}</text>`);
-  parts.push(`<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle" class="label">${escapeHtml(o.yLabel)}</text>`);
+  parts.push(
+    `<text x="${(m.l + W - m.r) / 2}" y="${H - 6}" text-anchor="middle" class="label">${escapeHtml(o.xLabel)}</text>`,
+  );
+  parts.push(
+    `<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle" class="label">${escapeHtml(o.yLabel)}</text>`,
+  );
   for (const s of series) {
     const p = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
     if (p.length === 0) continue;
     const d = p.map(([x, y], i) => `${i ? 'L' : 'M'}${sx(x).toFixed(1)} ${sy(y).toFixed(1)}`).join(' ');
-    parts.push(`<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2" class="series"><title>${escapeHtml(s.name)}</title></path>`);
+    parts.push(
+      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2" class="series"><title>${escapeHtml(s.name)}</title></path>`,
+    );
     // Few points: mark them, so a two-grid run still reads as data, not a drawn line.
-    if (p.length <= 40) for (const [x, y] of p) parts.push(`<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.color}"><title>${escapeHtml(`${s.name}: ${fmt(x)}, ${fmt(y)}`)}</title></circle>`);
+    if (p.length <= 40)
+      for (const [x, y] of p)
+        parts.push(
+          `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.color}"><title>${escapeHtml(`${s.name}: ${fmt(x)}, ${fmt(y)}`)}</title></circle>`,
+        );
   }
   let lx = W - m.r;
   for (const s of [...series].reverse()) {
     const w = 26 + s.name.length * 7.5;
     lx -= w;
-    parts.push(`<rect x="${lx}" y="10" width="12" height="12" fill="${s.color}" rx="2"/><text x="${lx + 16}" y="20" class="legend">${escapeHtml(s.name)}</text>`);
+    parts.push(
+      `<rect x="${lx}" y="10" width="12" height="12" fill="${s.color}" rx="2"/><text x="${lx + 16}" y="20" class="legend">${escapeHtml(s.name)}</text>`,
+    );
   }
   parts.push('</svg>');
   return parts.join('');
@@ -94,32 +109,51 @@ export interface BarGroup {
 }
 
 /** Horizontal bars, one group per label, one bar per series; values in [0, 1] shown as %. */
-export function groupedBars(groups: readonly BarGroup[], seriesNames: readonly string[], colors: readonly string[], title: string, width = 640): string {
+export function groupedBars(
+  groups: readonly BarGroup[],
+  seriesNames: readonly string[],
+  colors: readonly string[],
+  title: string,
+  width = 640,
+): string {
   if (groups.length === 0) return '';
   const barH = 12;
   const groupH = seriesNames.length * (barH + 3) + 10;
   const m = { l: 110, r: 60, t: 34 };
   const H = m.t + groups.length * groupH + 8;
-  const max = Math.max(0.01, ...groups.flatMap((g) => g.values.filter((v): v is number => v !== null && Number.isFinite(v))));
+  const max = Math.max(
+    0.01,
+    ...groups.flatMap((g) => g.values.filter((v): v is number => v !== null && Number.isFinite(v))),
+  );
   const sx = (v: number) => (v / max) * (width - m.l - m.r);
-  const parts = [`<svg class="chart" role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${width} ${H}" width="${width}" height="${H}" xmlns="http://www.w3.org/2000/svg">`];
+  const parts = [
+    `<svg class="chart" role="img" aria-label="${escapeHtml(title)}" viewBox="0 0 ${width} ${H}" width="${width}" height="${H}" xmlns="http://www.w3.org/2000/svg">`,
+  ];
   parts.push(`<text x="${m.l}" y="20" class="chart-title">${escapeHtml(title)}</text>`);
   let lx = width - m.r + 50;
   for (let i = seriesNames.length - 1; i >= 0; i--) {
     lx -= 26 + seriesNames[i]!.length * 7.5;
-    parts.push(`<rect x="${lx}" y="10" width="12" height="12" fill="${colors[i]}" rx="2"/><text x="${lx + 16}" y="20" class="legend">${escapeHtml(seriesNames[i]!)}</text>`);
+    parts.push(
+      `<rect x="${lx}" y="10" width="12" height="12" fill="${colors[i]}" rx="2"/><text x="${lx + 16}" y="20" class="legend">${escapeHtml(seriesNames[i]!)}</text>`,
+    );
   }
   groups.forEach((g, gi) => {
     const y0 = m.t + gi * groupH;
-    parts.push(`<text x="${m.l - 8}" y="${y0 + groupH / 2}" text-anchor="end" class="label">${escapeHtml(g.label)}</text>`);
+    parts.push(
+      `<text x="${m.l - 8}" y="${y0 + groupH / 2}" text-anchor="end" class="label">${escapeHtml(g.label)}</text>`,
+    );
     g.values.forEach((v, si) => {
       const y = y0 + si * (barH + 3);
       if (v === null || !Number.isFinite(v)) {
         parts.push(`<text x="${m.l + 4}" y="${y + barH - 2}" class="tick">n/a</text>`);
         return;
       }
-      parts.push(`<rect x="${m.l}" y="${y}" width="${Math.max(1, sx(v)).toFixed(1)}" height="${barH}" fill="${colors[si]}" rx="2"><title>${escapeHtml(`${seriesNames[si]} ${g.label}: ${(v * 100).toFixed(1)}%`)}</title></rect>`);
-      parts.push(`<text x="${(m.l + sx(v) + 4).toFixed(1)}" y="${y + barH - 2}" class="tick">${(v * 100).toFixed(0)}%</text>`);
+      parts.push(
+        `<rect x="${m.l}" y="${y}" width="${Math.max(1, sx(v)).toFixed(1)}" height="${barH}" fill="${colors[si]}" rx="2"><title>${escapeHtml(`${seriesNames[si]} ${g.label}: ${(v * 100).toFixed(1)}%`)}</title></rect>`,
+      );
+      parts.push(
+        `<text x="${(m.l + sx(v) + 4).toFixed(1)}" y="${y + barH - 2}" class="tick">${(v * 100).toFixed(0)}%</text>`,
+      );
     });
   });
   parts.push('</svg>');

@@ -57,7 +57,10 @@ export async function classifySamples(inputs: readonly string[], o: ClassifySamp
   const result = await scoreSamples(scan, o.score, { onProgress: (d) => progress.update(d) });
   progress.stop();
   for (const n of result.notes) warn(`note: ${n}\n`);
-  const dir = o.outDir ?? inputs.find((i) => existsSync(i) && statSync(i).isDirectory()) ?? path.dirname(result.grids[0]?.file ?? inputs[0] ?? '.');
+  const dir =
+    o.outDir ??
+    inputs.find((i) => existsSync(i) && statSync(i).isDirectory()) ??
+    path.dirname(result.grids[0]?.file ?? inputs[0] ?? '.');
   const files = await writeScores(result, dir, o.model);
   if (result.skipped.length) {
     // The whole list goes beside classify.json (which also names them); stderr gets the first ten.

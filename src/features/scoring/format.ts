@@ -14,14 +14,21 @@ export function formatGridTable(g: GridScores, top = 3): string {
   const head = `${displayName(g.file)}  iteration ${g.iteration ?? '?'}${g.epoch !== null ? `, epoch ${g.epoch}` : ''}  (${g.geometry.rows}x${g.geometry.cols} posters of ${g.geometry.cellWidth}x${g.geometry.cellHeight}, geometry from ${g.geometryFrom})`;
   const lines = g.cells.map((c) => {
     const cell = `r${c.row + 1}c${c.col + 1}`.padEnd(8);
-    return `  ${cell}${topGenres(c.scores, top).map(([name, v]) => `${name}: ${pct(v)}`.padEnd(18)).join('')}`.trimEnd();
+    return `  ${cell}${topGenres(c.scores, top)
+      .map(([name, v]) => `${name}: ${pct(v)}`.padEnd(18))
+      .join('')}`.trimEnd();
   });
   return [head, ...lines].join('\n');
 }
 
 export function formatSingles(s: SamplesScoring, top = 3): string {
   return s.singles
-    .map((x) => `${displayName(x.file)}  [${topGenres(x.scores, top).map(([n, v]) => `'${n}: ${pct(v)}'`).join(', ')}]`)
+    .map(
+      (x) =>
+        `${displayName(x.file)}  [${topGenres(x.scores, top)
+          .map(([n, v]) => `'${n}: ${pct(v)}'`)
+          .join(', ')}]`,
+    )
     .join('\n');
 }
 
@@ -33,7 +40,11 @@ export function formatTrend(s: SamplesScoring): string {
   const out = ['genre mix of the generated posters over training (mean score per genre):'];
   out.push('  ' + 'iteration'.padEnd(11) + genres.map((g) => g.padStart(w)).join(''));
   for (const g of s.grids) {
-    out.push('  ' + String(g.iteration ?? '?').padEnd(11) + genres.map((n) => pct(g.mix.meanScore[n] ?? 0).padStart(w)).join(''));
+    out.push(
+      '  ' +
+        String(g.iteration ?? '?').padEnd(11) +
+        genres.map((n) => pct(g.mix.meanScore[n] ?? 0).padStart(w)).join(''),
+    );
   }
   if (s.grids.length > 1) {
     const first = s.grids[0]!;
@@ -60,17 +71,38 @@ export function scoresCsv(s: SamplesScoring): string {
   const r4 = (v: number | undefined) => (v === undefined ? null : Math.round(v * 1e4) / 1e4);
   for (const g of s.grids) {
     for (const c of g.cells) {
-      rows.push([g.file, g.iteration, c.cell, c.row, c.col, topGenres(c.scores, 1)[0]?.[0] ?? null, ...s.genres.map((n) => r4(c.scores[n]))]);
+      rows.push([
+        g.file,
+        g.iteration,
+        c.cell,
+        c.row,
+        c.col,
+        topGenres(c.scores, 1)[0]?.[0] ?? null,
+        ...s.genres.map((n) => r4(c.scores[n])),
+      ]);
     }
   }
-  for (const x of s.singles) rows.push([x.file, null, null, null, null, topGenres(x.scores, 1)[0]?.[0] ?? null, ...s.genres.map((n) => r4(x.scores[n]))]);
+  for (const x of s.singles)
+    rows.push([
+      x.file,
+      null,
+      null,
+      null,
+      null,
+      topGenres(x.scores, 1)[0]?.[0] ?? null,
+      ...s.genres.map((n) => r4(x.scores[n])),
+    ]);
   return rows.map((r) => r.map(csvCell).join(',')).join('\n') + '\n';
 }
 
 export const SCORES_CSV = 'classify.csv';
 
 /** Writes classify.json (src/artifacts/classify-json.ts) and classify.csv into dir; returns their paths. */
-export async function writeScores(s: SamplesScoring, dir: string, model: string | null): Promise<{ json: string; csv: string }> {
+export async function writeScores(
+  s: SamplesScoring,
+  dir: string,
+  model: string | null,
+): Promise<{ json: string; csv: string }> {
   const json = await writeClassifyJson(dir, s, model);
   const csv = path.join(dir, SCORES_CSV);
   await writeOwnedFile(csv, scoresCsv(s), 'classify');

@@ -18,7 +18,9 @@ export async function listRealPosters(dir: string): Promise<string[]> {
 
 /** `count` posters picked with the seed (all of them when there are fewer). */
 export function pickSeeded<T>(items: readonly T[], count: number, seed: number, purpose: string): T[] {
-  return createRng(seed, purpose).shuffle([...items]).slice(0, Math.min(count, items.length));
+  return createRng(seed, purpose)
+    .shuffle([...items])
+    .slice(0, Math.min(count, items.length));
 }
 
 /** The first real-poster directory that exists: prepare-dcgan's output, then the raw posters. */

@@ -9,7 +9,13 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { UserError } from '../../core/errors.js';
 import { inferGeometry, gridSize, type GridGeometry } from '../../core/images/grid.js';
-import { MAX_INPUT_PIXELS, readImageFile, srgbPipeline, type RgbImage, ImageDecodeError } from '../../core/images/decode.js';
+import {
+  MAX_INPUT_PIXELS,
+  readImageFile,
+  srgbPipeline,
+  type RgbImage,
+  ImageDecodeError,
+} from '../../core/images/decode.js';
 import { iterationFromName, readSidecar, sidecarPathFor } from '../../artifacts/grid-sidecar.js';
 
 export interface GridSource {
@@ -75,7 +81,9 @@ async function imageSize(file: string): Promise<{ width: number; height: number 
 /** Decodes a whole image at its own size (grids must not be resized before they are cut). */
 export async function loadImage(file: string): Promise<RgbImage> {
   try {
-    const { data, info } = await srgbPipeline(await readImageFile(file)).raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await srgbPipeline(await readImageFile(file))
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3) throw new Error(`expected 3 channels, got ${info.channels}`);
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (err) {
@@ -155,24 +163,47 @@ export async function scanSamples(inputs: readonly string[], opts: ScanOptions =
         continue;
       }
       const { iteration, epoch, losses } = side.sidecar;
-      scan.grids.push({ kind: 'grid', file, geometry: g, from: 'sidecar', iteration: iteration ?? iterationFromName(file), epoch, losses });
+      scan.grids.push({
+        kind: 'grid',
+        file,
+        geometry: g,
+        from: 'sidecar',
+        iteration: iteration ?? iterationFromName(file),
+        epoch,
+        losses,
+      });
       continue;
     }
     if (opts.grid) {
       const g = inferGeometry(size.width, size.height, opts.grid.rows, opts.grid.cols);
       if (g) {
-        scan.grids.push({ kind: 'grid', file, geometry: g, from: '--grid', iteration: iterationFromName(file), epoch: null, losses: null });
+        scan.grids.push({
+          kind: 'grid',
+          file,
+          geometry: g,
+          from: '--grid',
+          iteration: iterationFromName(file),
+          epoch: null,
+          losses: null,
+        });
         continue;
       }
     }
     if (side.kind === 'bad') {
-      scan.skipped.push({ file, reason: `sidecar ${path.basename(side.file)} is unreadable (${side.reason}); pass --grid ROWSxCOLS to split it anyway` });
+      scan.skipped.push({
+        file,
+        reason: `sidecar ${path.basename(side.file)} is unreadable (${side.reason}); pass --grid ROWSxCOLS to split it anyway`,
+      });
       continue;
     }
     if (/^grid[_-]/i.test(path.basename(file)) && !opts.grid) {
-      scan.notes.push(`${file}: no sidecar ${path.basename(sidecarPathFor(file))}; scored as one image (pass --grid ROWSxCOLS, e.g. --grid 6x10, to split it)`);
+      scan.notes.push(
+        `${file}: no sidecar ${path.basename(sidecarPathFor(file))}; scored as one image (pass --grid ROWSxCOLS, e.g. --grid 6x10, to split it)`,
+      );
     } else if (opts.grid && /^grid[_-]/i.test(path.basename(file))) {
-      scan.notes.push(`${file}: ${size.width}x${size.height} does not split into ${opts.grid.rows}x${opts.grid.cols} equal cells; scored as one image`);
+      scan.notes.push(
+        `${file}: ${size.width}x${size.height} does not split into ${opts.grid.rows}x${opts.grid.cols} equal cells; scored as one image`,
+      );
     }
     scan.singles.push({ kind: 'single', file });
   }

@@ -13,7 +13,9 @@ import { loadImage, type SampleScan } from './scan.js';
 export type ScoreFn = (images: RgbImage[]) => Promise<Record<string, number>[]>;
 
 export function topGenres(scores: Record<string, number>, k: number): [string, number][] {
-  return Object.entries(scores).sort((a, b) => b[1] - a[1]).slice(0, k);
+  return Object.entries(scores)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, k);
 }
 
 export function genreMix(cells: readonly { scores: Record<string, number> }[], genres: readonly string[]): GenreMix {
@@ -49,7 +51,8 @@ export async function scoreSamples(scan: SampleScan, score: ScoreFn, opts: Score
   const scoreAll = async (images: RgbImage[]): Promise<Record<string, number>[]> => {
     const out: Record<string, number>[] = [];
     for (let i = 0; i < images.length; i += batch) out.push(...(await score(images.slice(i, i + batch))));
-    if (out.length !== images.length) throw new Error(`the scorer returned ${out.length} results for ${images.length} images`);
+    if (out.length !== images.length)
+      throw new Error(`the scorer returned ${out.length} results for ${images.length} images`);
     if (!genres.length && out[0]) genres = Object.keys(out[0]);
     return out;
   };
@@ -63,9 +66,20 @@ export async function scoreSamples(scan: SampleScan, score: ScoreFn, opts: Score
       continue;
     }
     const scores = await scoreAll(posters);
-    const cells = scores.map((s, i) => ({ cell: i, row: Math.floor(i / g.geometry.cols), col: i % g.geometry.cols, scores: s }));
+    const cells = scores.map((s, i) => ({
+      cell: i,
+      row: Math.floor(i / g.geometry.cols),
+      col: i % g.geometry.cols,
+      scores: s,
+    }));
     grids.push({
-      file: g.file, iteration: g.iteration, epoch: g.epoch, losses: g.losses, geometry: g.geometry, geometryFrom: g.from, cells,
+      file: g.file,
+      iteration: g.iteration,
+      epoch: g.epoch,
+      losses: g.losses,
+      geometry: g.geometry,
+      geometryFrom: g.from,
+      cells,
       mix: genreMix(cells, genres),
     });
     opts.onProgress?.(++done, total);
@@ -78,7 +92,10 @@ export async function scoreSamples(scan: SampleScan, score: ScoreFn, opts: Score
       try {
         loaded.push({ file: s.file, img: await loadImage(s.file) });
       } catch (err) {
-        skipped.push({ file: s.file, reason: `broken image (${(err as Error).message.replace(/^.*cannot decode image \(/, '').replace(/\)$/, '')})` });
+        skipped.push({
+          file: s.file,
+          reason: `broken image (${(err as Error).message.replace(/^.*cannot decode image \(/, '').replace(/\)$/, '')})`,
+        });
       }
     }
     const scores = loaded.length ? await scoreAll(loaded.map((l) => l.img)) : [];

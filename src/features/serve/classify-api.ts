@@ -12,7 +12,8 @@ import type { StudioModels } from './models.js';
 import { decodeUpload } from './upload.js';
 
 function requireClassifier(m: StudioModels): Classifier {
-  if (!m.classifier) throw new HttpError(409, 'no classifier is loaded: start serve with --model <classifier directory>');
+  if (!m.classifier)
+    throw new HttpError(409, 'no classifier is loaded: start serve with --model <classifier directory>');
   return m.classifier;
 }
 
@@ -25,7 +26,12 @@ export function classifyUpload(m: StudioModels, body: Buffer) {
     const heads = m.heads ? m.heads((await c.features([img]))[0]!) : { year: null, imdb: null };
     return {
       model: c.name,
-      genres: c.genres.map((g, j) => ({ genre: g, score: Number(scores![g]!.toFixed(4)), threshold: Number(c.thresholds[j]!.toFixed(4)), predicted: scores![g]! >= c.thresholds[j]! })),
+      genres: c.genres.map((g, j) => ({
+        genre: g,
+        score: Number(scores![g]!.toFixed(4)),
+        threshold: Number(c.thresholds[j]!.toFixed(4)),
+        predicted: scores![g]! >= c.thresholds[j]!,
+      })),
       ...heads,
     };
   };
@@ -33,7 +39,11 @@ export function classifyUpload(m: StudioModels, body: Buffer) {
 
 export function saliencyUpload(m: StudioModels, body: Buffer, genre: string | null) {
   const c = requireClassifier(m);
-  if (!genre || !c.genres.includes(genre)) throw new HttpError(400, `genre must be one of ${c.genres.join(', ')}, got ${JSON.stringify((genre ?? '').slice(0, 40))}`);
+  if (!genre || !c.genres.includes(genre))
+    throw new HttpError(
+      400,
+      `genre must be one of ${c.genres.join(', ')}, got ${JSON.stringify((genre ?? '').slice(0, 40))}`,
+    );
   return async () => {
     const img = await decodeUpload(body, c.width, c.height);
     const [map] = await c.saliency([img], genre);

@@ -35,7 +35,12 @@ export async function runGrid(dir: string | null, n: number): Promise<Buffer> {
 }
 
 /** The video, with byte ranges so the browser can seek. */
-export async function sendVideo(dir: string | null, range: string | undefined, res: ServerResponse, headers: Record<string, string>): Promise<void> {
+export async function sendVideo(
+  dir: string | null,
+  range: string | undefined,
+  res: ServerResponse,
+  headers: Record<string, string>,
+): Promise<void> {
   const inputs = await readSamplesDir(requireSamples(dir));
   if (!inputs.video) throw new HttpError(404, 'the run has no video yet: run dcgan render');
   const size = (await fs.stat(inputs.video)).size;
@@ -44,7 +49,10 @@ export async function sendVideo(dir: string | null, range: string | undefined, r
   if (m && (m[1] || m[2])) {
     start = m[1] ? Number(m[1]) : Math.max(0, size - Number(m[2]));
     end = m[1] && m[2] ? Math.min(size - 1, Number(m[2])) : size - 1;
-    if (start > end || start >= size) throw new HttpError(416, `range ${range} is outside the video's ${size} bytes`, { 'Content-Range': `bytes */${size}` });
+    if (start > end || start >= size)
+      throw new HttpError(416, `range ${range} is outside the video's ${size} bytes`, {
+        'Content-Range': `bytes */${size}`,
+      });
   }
   const partial = Boolean(m);
   res.writeHead(partial ? 206 : 200, {

@@ -39,8 +39,15 @@ export interface RunningServer {
 }
 
 const CSP = [
-  "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: blob:", "media-src 'self'",
-  "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self'",
+  "connect-src 'self'",
+  "base-uri 'none'",
+  "form-action 'none'",
+  "frame-ancestors 'none'",
 ].join('; ');
 
 const SECURITY_HEADERS: Record<string, string> = {
@@ -52,11 +59,23 @@ const SECURITY_HEADERS: Record<string, string> = {
   'X-Frame-Options': 'DENY',
 };
 
-export const isLoopback = (host: string): boolean => host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+export const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
-function send(res: ServerResponse, status: number, body: Buffer | string, type: string, extra: Record<string, string> = {}): void {
+function send(
+  res: ServerResponse,
+  status: number,
+  body: Buffer | string,
+  type: string,
+  extra: Record<string, string> = {},
+): void {
   if (res.headersSent) return void res.end();
-  res.writeHead(status, { ...SECURITY_HEADERS, 'Content-Type': type, 'Content-Length': String(Buffer.byteLength(body)), ...extra });
+  res.writeHead(status, {
+    ...SECURITY_HEADERS,
+    'Content-Type': type,
+    'Content-Length': String(Buffer.byteLength(body)),
+    ...extra,
+  });
   res.end(body);
 }
 
@@ -67,8 +86,19 @@ function info(m: StudioModels, maxUploadBytes: number) {
   const g = m.generator;
   const c = m.classifier;
   return {
-    generator: g ? { checkpoint: path.basename(g.checkpoint), iteration: g.iteration, width: g.width, height: g.height, condition: g.condition, maxCount: MAX_COUNT } : null,
-    classifier: c ? { name: c.name, genres: c.genres, thresholds: c.thresholds, width: c.width, height: c.height } : null,
+    generator: g
+      ? {
+          checkpoint: path.basename(g.checkpoint),
+          iteration: g.iteration,
+          width: g.width,
+          height: g.height,
+          condition: g.condition,
+          maxCount: MAX_COUNT,
+        }
+      : null,
+    classifier: c
+      ? { name: c.name, genres: c.genres, thresholds: c.thresholds, width: c.width, height: c.height }
+      : null,
     run: m.samplesDir,
     maxUploadBytes,
   };
@@ -88,7 +118,11 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     const method = req.method ?? 'GET';
     if (loopbackOnly) {
       const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
-      if (!isLoopback(host)) throw new HttpError(421, `this server answers only requests to 127.0.0.1 or localhost, not ${host.slice(0, 100) || 'no Host'}`);
+      if (!isLoopback(host))
+        throw new HttpError(
+          421,
+          `this server answers only requests to 127.0.0.1 or localhost, not ${host.slice(0, 100) || 'no Host'}`,
+        );
     }
     const post = (): void => {
       if (method !== 'POST') throw new HttpError(405, `${p} takes POST`, { Allow: 'POST' });
@@ -121,10 +155,14 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
           return sendVideo(m.samplesDir, req.headers.range, res, SECURITY_HEADERS);
       }
       const grid = /^\/api\/run\/grid\/(\d{1,6})$/.exec(p);
-      if (grid) return send(res, 200, await runGrid(m.samplesDir, Number(grid[1])), 'image/png', { 'Cache-Control': 'no-cache' });
+      if (grid)
+        return send(res, 200, await runGrid(m.samplesDir, Number(grid[1])), 'image/png', {
+          'Cache-Control': 'no-cache',
+        });
       throw new HttpError(404, `no API route ${p.slice(0, 100)}; see the README's serve section`);
     }
-    if (method !== 'GET' && method !== 'HEAD') throw new HttpError(405, `${method} is not allowed on the page's files`, { Allow: 'GET, HEAD' });
+    if (method !== 'GET' && method !== 'HEAD')
+      throw new HttpError(405, `${method} is not allowed on the page's files`, { Allow: 'GET, HEAD' });
     const file = await readStatic(staticDir, p);
     return send(res, 200, file.body, file.type, { 'Cache-Control': 'no-cache' });
   }
@@ -133,7 +171,9 @@ export async function startServer(o: ServeOptions): Promise<RunningServer> {
     route(req, res).catch((err: unknown) => {
       if (err instanceof HttpError) return sendJson(res, err.status, { error: err.message }, err.headers);
       // A bug, not the client's fault: one line in the log, a 500 to the client, the server keeps going.
-      process.stderr.write(`serve: ${req.method} ${(req.url ?? '').slice(0, 100)}: ${(err as Error)?.message?.split('\n')[0] ?? String(err)}\n`);
+      process.stderr.write(
+        `serve: ${req.method} ${(req.url ?? '').slice(0, 100)}: ${(err as Error)?.message?.split('\n')[0] ?? String(err)}\n`,
+      );
       sendJson(res, 500, { error: 'internal error; the server log has one line about it' });
     });
   });

@@ -15,7 +15,10 @@ export class WorkQueue {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
 
-  constructor(readonly concurrency: number, readonly maxWaiting: number) {}
+  constructor(
+    readonly concurrency: number,
+    readonly maxWaiting: number,
+  ) {}
 
   /** Requests inside (admitted and not finished). */
   get depth(): number {
@@ -24,7 +27,9 @@ export class WorkQueue {
 
   async admit<T>(work: (engine: Engine) => Promise<T>): Promise<T> {
     if (this.admitted >= this.concurrency + this.maxWaiting) {
-      throw new HttpError(503, `busy: ${this.admitted} request(s) are being served or waiting; retry in a moment`, { 'Retry-After': '1' });
+      throw new HttpError(503, `busy: ${this.admitted} request(s) are being served or waiting; retry in a moment`, {
+        'Retry-After': '1',
+      });
     }
     this.admitted++;
     try {

@@ -30,7 +30,11 @@ function blend(cv: Canvas, x: number, y: number, c: Rgb, a: number): void {
 export function verticalGradient(cv: Canvas, top: Rgb, bottom: Rgb): void {
   for (let y = 0; y < cv.height; y++) {
     const t = y / (cv.height - 1);
-    const c: Rgb = [top[0] + (bottom[0] - top[0]) * t, top[1] + (bottom[1] - top[1]) * t, top[2] + (bottom[2] - top[2]) * t];
+    const c: Rgb = [
+      top[0] + (bottom[0] - top[0]) * t,
+      top[1] + (bottom[1] - top[1]) * t,
+      top[2] + (bottom[2] - top[2]) * t,
+    ];
     for (let x = 0; x < cv.width; x++) {
       const i = (y * cv.width + x) * 3;
       cv.data[i] = c[0];
@@ -68,7 +72,17 @@ export function fillEllipse(cv: Canvas, cx: number, cy: number, rx: number, ry: 
 }
 
 /** A filled triangle (mountains, spikes). */
-export function fillTriangle(cv: Canvas, ax: number, ay: number, bx: number, by: number, qx: number, qy: number, c: Rgb, a = 1): void {
+export function fillTriangle(
+  cv: Canvas,
+  ax: number,
+  ay: number,
+  bx: number,
+  by: number,
+  qx: number,
+  qy: number,
+  c: Rgb,
+  a = 1,
+): void {
   const minX = Math.max(0, Math.floor(Math.min(ax, bx, qx)));
   const maxX = Math.min(cv.width - 1, Math.ceil(Math.max(ax, bx, qx)));
   const minY = Math.max(0, Math.floor(Math.min(ay, by, qy)));

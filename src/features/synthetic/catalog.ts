@@ -14,14 +14,53 @@ export interface SyntheticMovie extends Omit<Movie, 'line'> {
 
 /** Roughly the real data's genre frequencies among posters (Drama and Comedy lead). */
 const GENRE_WEIGHTS: Record<string, number> = {
-  Drama: 25, Comedy: 22, Action: 15, Adventure: 12, Romance: 12, Horror: 12, Animation: 8,
-  'Sci-Fi': 10, Crime: 8, Mystery: 8, Thriller: 9, War: 3, Family: 8, Western: 3,
+  Drama: 25,
+  Comedy: 22,
+  Action: 15,
+  Adventure: 12,
+  Romance: 12,
+  Horror: 12,
+  Animation: 8,
+  'Sci-Fi': 10,
+  Crime: 8,
+  Mystery: 8,
+  Thriller: 9,
+  War: 3,
+  Family: 8,
+  Western: 3,
 };
 
 const WORDS = [
-  'Night', 'Shadow', 'River', 'Last', 'Summer', 'Empire', 'Heart', 'Storm', 'Secret', 'Road',
-  'Star', 'Silent', 'Golden', 'Dark', 'City', 'Dream', 'Wild', 'Lost', 'Iron', 'Blue',
-  'Café', 'Señor', 'Über', 'Mañana', 'Noël', 'Élan', 'Crème', 'Niño', 'Fiancée', 'Déjà',
+  'Night',
+  'Shadow',
+  'River',
+  'Last',
+  'Summer',
+  'Empire',
+  'Heart',
+  'Storm',
+  'Secret',
+  'Road',
+  'Star',
+  'Silent',
+  'Golden',
+  'Dark',
+  'City',
+  'Dream',
+  'Wild',
+  'Lost',
+  'Iron',
+  'Blue',
+  'Café',
+  'Señor',
+  'Über',
+  'Mañana',
+  'Noël',
+  'Élan',
+  'Crème',
+  'Niño',
+  'Fiancée',
+  'Déjà',
 ];
 
 function pickWeighted(rng: Rng, entries: [string, number][]): string {
@@ -39,7 +78,10 @@ function pickGenres(rng: Rng): string[] {
   const n = rng.next() < 0.45 ? 1 : rng.next() < 0.7 ? 2 : 3;
   const out: string[] = [];
   while (out.length < n) {
-    const g = pickWeighted(rng, pool.filter(([name]) => !out.includes(name)));
+    const g = pickWeighted(
+      rng,
+      pool.filter(([name]) => !out.includes(name)),
+    );
     out.push(g);
   }
   return out;

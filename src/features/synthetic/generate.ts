@@ -33,7 +33,9 @@ export interface SynthResult {
 export async function renderPoster(m: SyntheticMovie, seed: number, width = 182, height = 268): Promise<Buffer> {
   // One stream per poster: its pixels do not depend on the order or concurrency of the others.
   const cv = paintPoster({ genres: m.genres, year: m.year }, createRng(seed, `poster:${m.imdbId}`), width, height);
-  let img = sharp(Buffer.from(cv.data.buffer, cv.data.byteOffset, cv.data.length), { raw: { width, height, channels: 3 } });
+  let img = sharp(Buffer.from(cv.data.buffer, cv.data.byteOffset, cv.data.length), {
+    raw: { width, height, channels: 3 },
+  });
   if (m.grayscale) img = img.toColourspace('b-w');
   return img.jpeg({ quality: 90 }).toBuffer();
 }
@@ -57,9 +59,17 @@ export async function writeSyntheticSet(outDir: string, o: SynthOptions): Promis
   const clash = await out.foreign(['MovieGenre.csv']);
   const theirs = new Set(await own.foreign([...byName.keys()]));
   for (const name of theirs) {
-    if (!(await sameBytes(path.join(posters, name), await renderPoster(byName.get(name)!, o.seed, o.width, o.height)))) clash.push(`posters/${name}`);
+    if (!(await sameBytes(path.join(posters, name), await renderPoster(byName.get(name)!, o.seed, o.width, o.height))))
+      clash.push(`posters/${name}`);
   }
-  if (clash.length) throw foreignFilesError(outDir, clash, 'synth', 'MovieGenre.csv and posters/<imdbId>.jpg', 'move them away or choose another --output');
+  if (clash.length)
+    throw foreignFilesError(
+      outDir,
+      clash,
+      'synth',
+      'MovieGenre.csv and posters/<imdbId>.jpg',
+      'move them away or choose another --output',
+    );
   await out.claim(['MovieGenre.csv', 'posters']);
   await own.claim([...byName.keys()].filter((n) => !theirs.has(n)));
   await fs.mkdir(posters, { recursive: true });

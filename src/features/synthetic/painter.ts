@@ -6,7 +6,16 @@
  */
 import type { Rng } from '../../core/random.js';
 import {
-  addNoise, age, type Canvas, createCanvas, fillEllipse, fillLine, fillRect, fillTriangle, type Rgb, verticalGradient,
+  addNoise,
+  age,
+  type Canvas,
+  createCanvas,
+  fillEllipse,
+  fillLine,
+  fillRect,
+  fillTriangle,
+  type Rgb,
+  verticalGradient,
 } from './canvas.js';
 
 interface GenreStyle {
@@ -30,20 +39,44 @@ function figure(cv: Canvas, rng: Rng, cx: number, baseY: number, scale: number, 
 
 const STYLES: Record<string, GenreStyle> = {
   Drama: {
-    top: [70, 85, 110], bottom: [150, 160, 175], accent: [30, 35, 50], title: 'bottom', ink: [235, 235, 240],
+    top: [70, 85, 110],
+    bottom: [150, 160, 175],
+    accent: [30, 35, 50],
+    title: 'bottom',
+    ink: [235, 235, 240],
     motif: (cv, rng, s) => figure(cv, rng, jit(rng, cv.width / 2, 20), jit(rng, 200, 15), 1.6, s.accent),
   },
   Comedy: {
-    top: [255, 235, 80], bottom: [255, 255, 235], accent: [230, 60, 60], title: 'top', ink: [220, 30, 30],
+    top: [255, 235, 80],
+    bottom: [255, 255, 235],
+    accent: [230, 60, 60],
+    title: 'top',
+    ink: [220, 30, 30],
     motif: (cv, rng) => {
-      const colours: Rgb[] = [[240, 70, 70], [60, 140, 240], [70, 200, 90], [250, 150, 30]];
+      const colours: Rgb[] = [
+        [240, 70, 70],
+        [60, 140, 240],
+        [70, 200, 90],
+        [250, 150, 30],
+      ];
       for (let i = 0; i < 4 + rng.int(3); i++) {
-        fillEllipse(cv, jit(rng, cv.width / 2, 70), jit(rng, 150, 60), 14 + rng.int(10), 16 + rng.int(10), colours[i % 4]!);
+        fillEllipse(
+          cv,
+          jit(rng, cv.width / 2, 70),
+          jit(rng, 150, 60),
+          14 + rng.int(10),
+          16 + rng.int(10),
+          colours[i % 4]!,
+        );
       }
     },
   },
   Action: {
-    top: [250, 140, 30], bottom: [20, 15, 10], accent: [255, 220, 120], title: 'bottom', ink: [255, 255, 255],
+    top: [250, 140, 30],
+    bottom: [20, 15, 10],
+    accent: [255, 220, 120],
+    title: 'bottom',
+    ink: [255, 255, 255],
     motif: (cv, rng, s) => {
       for (let i = 0; i < 5 + rng.int(4); i++) {
         const x = rng.next() * cv.width;
@@ -53,9 +86,18 @@ const STYLES: Record<string, GenreStyle> = {
     },
   },
   Animation: {
-    top: [40, 170, 250], bottom: [120, 220, 255], accent: [255, 60, 60], title: 'top', ink: [255, 230, 0],
+    top: [40, 170, 250],
+    bottom: [120, 220, 255],
+    accent: [255, 60, 60],
+    title: 'top',
+    ink: [255, 230, 0],
     motif: (cv, rng) => {
-      const colours: Rgb[] = [[255, 60, 60], [255, 220, 0], [60, 200, 60], [255, 255, 255]];
+      const colours: Rgb[] = [
+        [255, 60, 60],
+        [255, 220, 0],
+        [60, 200, 60],
+        [255, 255, 255],
+      ];
       for (let i = 0; i < 3; i++) {
         const cx = jit(rng, 45 + i * 45, 10);
         const cy = jit(rng, 170, 25);
@@ -66,7 +108,11 @@ const STYLES: Record<string, GenreStyle> = {
     },
   },
   Romance: {
-    top: [250, 180, 200], bottom: [200, 80, 120], accent: [230, 30, 80], title: 'bottom', ink: [255, 245, 250],
+    top: [250, 180, 200],
+    bottom: [200, 80, 120],
+    accent: [230, 30, 80],
+    title: 'bottom',
+    ink: [255, 245, 250],
     motif: (cv, rng, s) => {
       const cx = jit(rng, cv.width / 2, 15);
       const cy = jit(rng, 110, 15);
@@ -78,7 +124,11 @@ const STYLES: Record<string, GenreStyle> = {
     },
   },
   Adventure: {
-    top: [150, 200, 230], bottom: [90, 130, 60], accent: [110, 80, 50], title: 'top', ink: [255, 215, 120],
+    top: [150, 200, 230],
+    bottom: [90, 130, 60],
+    accent: [110, 80, 50],
+    title: 'top',
+    ink: [255, 215, 120],
     motif: (cv, rng, s) => {
       const horizon = jit(rng, 175, 15);
       for (let i = 0; i < 3; i++) {
@@ -90,7 +140,11 @@ const STYLES: Record<string, GenreStyle> = {
     },
   },
   Horror: {
-    top: [10, 5, 5], bottom: [90, 0, 0], accent: [200, 0, 0], title: 'top', ink: [200, 20, 20],
+    top: [10, 5, 5],
+    bottom: [90, 0, 0],
+    accent: [200, 0, 0],
+    title: 'top',
+    ink: [200, 20, 20],
     motif: (cv, rng, s) => {
       for (let i = 0; i < 6 + rng.int(5); i++) {
         const x = rng.next() * cv.width;
@@ -102,7 +156,11 @@ const STYLES: Record<string, GenreStyle> = {
     },
   },
   'Sci-Fi': {
-    top: [10, 10, 50], bottom: [60, 20, 110], accent: [80, 220, 255], title: 'bottom', ink: [120, 240, 255],
+    top: [10, 10, 50],
+    bottom: [60, 20, 110],
+    accent: [80, 220, 255],
+    title: 'bottom',
+    ink: [120, 240, 255],
     motif: (cv, rng, s) => {
       for (let i = 0; i < 40; i++) fillRect(cv, rng.next() * cv.width, rng.next() * 140, 2, 2, [255, 255, 255]);
       for (let i = 0; i < 7; i++) fillLine(cv, cv.width / 2, 150, i * 30 - 10, cv.height, 1.5, s.accent, 0.8);
@@ -110,21 +168,33 @@ const STYLES: Record<string, GenreStyle> = {
     },
   },
   Crime: {
-    top: [25, 25, 25], bottom: [60, 55, 40], accent: [240, 200, 40], title: 'bottom', ink: [250, 210, 40],
+    top: [25, 25, 25],
+    bottom: [60, 55, 40],
+    accent: [240, 200, 40],
+    title: 'bottom',
+    ink: [250, 210, 40],
     motif: (cv, rng, s) => {
       for (let y = 20 + rng.int(8); y < 190; y += 14) fillRect(cv, 0, y, cv.width, 5, s.accent, 0.55);
       figure(cv, rng, jit(rng, cv.width / 2, 30), 220, 1.2, [10, 10, 10]);
     },
   },
   Mystery: {
-    top: [20, 60, 70], bottom: [120, 150, 150], accent: [200, 220, 220], title: 'top', ink: [220, 240, 240],
+    top: [20, 60, 70],
+    bottom: [120, 150, 150],
+    accent: [200, 220, 220],
+    title: 'top',
+    ink: [220, 240, 240],
     motif: (cv, rng, s) => {
       figure(cv, rng, jit(rng, cv.width / 2, 30), 230, 1.4, [15, 30, 35]);
       for (let i = 0; i < 6; i++) fillEllipse(cv, rng.next() * cv.width, jit(rng, 200, 40), 40, 10, s.accent, 0.35);
     },
   },
   Thriller: {
-    top: [40, 45, 55], bottom: [10, 10, 15], accent: [230, 230, 230], title: 'bottom', ink: [230, 50, 40],
+    top: [40, 45, 55],
+    bottom: [10, 10, 15],
+    accent: [230, 230, 230],
+    title: 'bottom',
+    ink: [230, 50, 40],
     motif: (cv, rng, s) => {
       const x = jit(rng, cv.width / 2, 30);
       fillRect(cv, x, 0, 4, cv.height, s.accent);
@@ -132,7 +202,11 @@ const STYLES: Record<string, GenreStyle> = {
     },
   },
   War: {
-    top: [120, 115, 80], bottom: [70, 70, 45], accent: [160, 150, 130], title: 'top', ink: [230, 220, 190],
+    top: [120, 115, 80],
+    bottom: [70, 70, 45],
+    accent: [160, 150, 130],
+    title: 'top',
+    ink: [230, 220, 190],
     motif: (cv, rng, s) => {
       for (let i = 0; i < 5; i++) fillEllipse(cv, rng.next() * cv.width, jit(rng, 110, 40), 30, 22, s.accent, 0.6);
       fillRect(cv, 0, 200, cv.width, 68, [50, 50, 30]);
@@ -140,14 +214,22 @@ const STYLES: Record<string, GenreStyle> = {
     },
   },
   Family: {
-    top: [140, 210, 250], bottom: [150, 230, 140], accent: [255, 210, 60], title: 'top', ink: [255, 120, 40],
+    top: [140, 210, 250],
+    bottom: [150, 230, 140],
+    accent: [255, 210, 60],
+    title: 'top',
+    ink: [255, 120, 40],
     motif: (cv, rng, s) => {
       fillEllipse(cv, jit(rng, 140, 15), jit(rng, 70, 10), 20, 20, s.accent);
       for (let i = 0; i < 4; i++) figure(cv, rng, 35 + i * 38, 230, 0.55 + (i % 2) * 0.25, [250, 110, 60]);
     },
   },
   Western: {
-    top: [250, 190, 110], bottom: [200, 120, 50], accent: [255, 240, 180], title: 'bottom', ink: [90, 40, 10],
+    top: [250, 190, 110],
+    bottom: [200, 120, 50],
+    accent: [255, 240, 180],
+    title: 'bottom',
+    ink: [90, 40, 10],
     motif: (cv, rng, s) => {
       fillEllipse(cv, jit(rng, cv.width / 2, 20), jit(rng, 120, 10), 30, 30, s.accent);
       fillRect(cv, 0, 160, cv.width, 108, [170, 100, 40]);

@@ -71,7 +71,8 @@ export function findFfmpeg(): FfmpegLocation | null {
   const env = process.env.FFMPEG_PATH;
   if (env) {
     // An explicit FFMPEG_PATH that is wrong is a user error, not a reason to pick another binary.
-    if (!existsSync(env) || !isFile(env)) throw new UserError(`FFMPEG_PATH=${env} does not exist; point it at an ffmpeg binary or unset it`);
+    if (!existsSync(env) || !isFile(env))
+      throw new UserError(`FFMPEG_PATH=${env} does not exist; point it at an ffmpeg binary or unset it`);
     if (!ensureExecutable(env)) throw new UserError(`FFMPEG_PATH=${env} is not executable`);
     return (cached = { path: env, source: 'FFMPEG_PATH' });
   }
@@ -87,7 +88,9 @@ export function findFfmpeg(): FfmpegLocation | null {
 export function requireFfmpeg(): FfmpegLocation {
   const f = findFfmpeg();
   if (!f) {
-    throw new UserError('ffmpeg not found: set FFMPEG_PATH, run npm install @ffmpeg-installer/ffmpeg, or install ffmpeg on the PATH (apt-get install ffmpeg)');
+    throw new UserError(
+      'ffmpeg not found: set FFMPEG_PATH, run npm install @ffmpeg-installer/ffmpeg, or install ffmpeg on the PATH (apt-get install ffmpeg)',
+    );
   }
   return f;
 }

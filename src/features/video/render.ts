@@ -46,7 +46,9 @@ export function parseResolution(flag: string, raw: string): { width: number; hei
   const w = m ? Number(m[1]) : NaN;
   const h = m ? Number(m[2]) : NaN;
   if (!m || w < 16 || h < 16 || w > 7680 || h > 4320 || w % 2 || h % 2) {
-    throw new UserError(`--${flag} takes WIDTHxHEIGHT with even sides from 16x16 to 7680x4320 (H.264 yuv420p needs even sizes), got '${raw}'`);
+    throw new UserError(
+      `--${flag} takes WIDTHxHEIGHT with even sides from 16x16 to 7680x4320 (H.264 yuv420p needs even sizes), got '${raw}'`,
+    );
   }
   return { width: w, height: h };
 }
@@ -63,7 +65,11 @@ function unreadableFrame(file: string, err: unknown): UserError {
 
 async function readRgb(file: string): Promise<RgbImage> {
   try {
-    const { data, info } = await sharp(await readImageFile(file), { limitInputPixels: MAX_INPUT_PIXELS }).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(await readImageFile(file), { limitInputPixels: MAX_INPUT_PIXELS })
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     return { width: info.width, height: info.height, data: new Uint8Array(data.buffer, data.byteOffset, data.length) };
   } catch (err) {
     throw unreadableFrame(file, err);
@@ -81,14 +87,20 @@ export async function renderVideo(o: RenderOptions): Promise<RenderResult> {
     let size: { width: number; height: number } | null = null;
     let scale = 1;
     if (o.captions) {
-      const first = await readImageFile(o.frames[0]!).then((bytes) => sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata()).catch((err: unknown) => { throw unreadableFrame(o.frames[0]!, err); });
+      const first = await readImageFile(o.frames[0]!)
+        .then((bytes) => sharp(bytes, { limitInputPixels: MAX_INPUT_PIXELS }).metadata())
+        .catch((err: unknown) => {
+          throw unreadableFrame(o.frames[0]!, err);
+        });
       const longest = o.captions.reduce((a, c) => (c.length > a.length ? c : a), '');
       scale = captionScale(longest, first.width ?? 0);
     }
     for (let i = 0; i < o.frames.length; i++) {
       let img = await readRgb(o.frames[i]!);
       if (size && (img.width !== size.width || img.height !== size.height)) {
-        throw new UserError(`${o.frames[i]} is ${img.width}x${img.height} but the first frame is ${size.width}x${size.height}; render grids of one run at a time`);
+        throw new UserError(
+          `${o.frames[i]} is ${img.width}x${img.height} but the first frame is ${size.width}x${size.height}; render grids of one run at a time`,
+        );
       }
       size ??= { width: img.width, height: img.height };
       if (o.captions) img = withCaption(img, o.captions[i] ?? '', scale);
@@ -105,18 +117,44 @@ export async function renderVideo(o: RenderOptions): Promise<RenderResult> {
         .input(path.join(stage, 'frame_%06d.png'))
         .inputOptions(['-framerate', fps.toFixed(6)])
         .videoCodec('libx264')
-        .outputOptions(['-vf', vf, '-pix_fmt', 'yuv420p', '-crf', '18', '-preset', 'medium', '-movflags', '+faststart', '-r', fps.toFixed(6), '-f', 'mp4'])
+        .outputOptions([
+          '-vf',
+          vf,
+          '-pix_fmt',
+          'yuv420p',
+          '-crf',
+          '18',
+          '-preset',
+          'medium',
+          '-movflags',
+          '+faststart',
+          '-r',
+          fps.toFixed(6),
+          '-f',
+          'mp4',
+        ])
         .output(tmpOut)
         .on('progress', (p: { percent?: number }) => o.onProgress?.(p.percent ?? 0))
         .on('end', () => resolve())
         .on('error', (err: Error, _out: string | null, stderr: string | null) => {
-          reject(new Error(`ffmpeg failed: ${err.message.split('\n')[0]}${stderr ? ` (${stderr.trim().split('\n').pop()})` : ''}`));
+          reject(
+            new Error(
+              `ffmpeg failed: ${err.message.split('\n')[0]}${stderr ? ` (${stderr.trim().split('\n').pop()})` : ''}`,
+            ),
+          );
         })
         .run();
     });
     await claimFile(o.output, '--output');
     await fs.rename(tmpOut, o.output);
-    return { output: o.output, frames: o.frames.length, fps, width: target.width, height: target.height, ffmpeg: ff.path };
+    return {
+      output: o.output,
+      frames: o.frames.length,
+      fps,
+      width: target.width,
+      height: target.height,
+      ffmpeg: ff.path,
+    };
   } finally {
     await fs.rm(stage, { recursive: true, force: true });
     await fs.rm(tmpOut, { force: true });

@@ -13,7 +13,9 @@ const el = (tag, props = {}, ...kids) => {
   return e;
 };
 const pct = (v) => `${Math.round(v * 100)}%`;
-const status = (msg) => { $('status').textContent = msg; };
+const status = (msg) => {
+  $('status').textContent = msg;
+};
 
 async function api(path, init) {
   const res = await fetch(path, init);
@@ -21,7 +23,8 @@ async function api(path, init) {
   if (!res.ok) throw new Error(body.error || `${res.status} ${res.statusText}`);
   return body;
 }
-const postJson = (path, v) => api(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(v) });
+const postJson = (path, v) =>
+  api(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(v) });
 
 // Tabs: click, or arrow keys / Home / End on the tab list (the WAI-ARIA tabs pattern).
 const tabs = [...document.querySelectorAll('[role=tab]')];
@@ -63,7 +66,10 @@ function condition() {
 
 function posterCard(p, onPick) {
   const img = el('img', { src: p.png, alt: p.file });
-  const top = el('div', { class: 'top', text: p.top.map((t) => `${t.genre} ${pct(t.score)}`).join(' · ') || 'no classifier' });
+  const top = el('div', {
+    class: 'top',
+    text: p.top.map((t) => `${t.genre} ${pct(t.score)}`).join(' · ') || 'no classifier',
+  });
   const dl = el('a', { href: p.png, download: p.file, text: 'download PNG' });
   const card = el('figure', { class: 'poster' });
   if (onPick) {
@@ -105,7 +111,12 @@ async function explore(i, card) {
   to.onchange = () => interpolate(i);
   status('exploring…');
   try {
-    const near = await postJson('/api/neighbours', { seed: p.seed, index: p.index, genres: current.genres, decade: current.decade });
+    const near = await postJson('/api/neighbours', {
+      seed: p.seed,
+      index: p.index,
+      genres: current.genres,
+      decade: current.decade,
+    });
     $('neighbours').replaceChildren(...near.posters.map((q) => posterCard(q)));
     await interpolate(i);
     status('');
@@ -118,7 +129,13 @@ async function interpolate(i) {
   const a = current.posters[i];
   const b = current.posters[Number($('interp-to').value)];
   try {
-    const r = await postJson('/api/interpolate', { from: { seed: a.seed, index: a.index }, to: { seed: b.seed, index: b.index }, genres: current.genres, decade: current.decade, steps: 8 });
+    const r = await postJson('/api/interpolate', {
+      from: { seed: a.seed, index: a.index },
+      to: { seed: b.seed, index: b.index },
+      genres: current.genres,
+      decade: current.decade,
+      steps: 8,
+    });
     $('interp').replaceChildren(...r.posters.map((q) => posterCard(q)));
   } catch (err) {
     status(err.message);
@@ -130,10 +147,16 @@ function setupGenerate() {
   if (!g) return off('generate', 'No generator loaded: start serve with --checkpoint <dcgan train output>.');
   $('count').max = String(g.maxCount);
   if (g.condition) {
-    $('genres').replaceChildren(el('legend', { text: 'Genres' }), ...g.condition.genres.map((name) => el('label', {}, el('input', { type: 'checkbox', value: name }), name)));
+    $('genres').replaceChildren(
+      el('legend', { text: 'Genres' }),
+      ...g.condition.genres.map((name) => el('label', {}, el('input', { type: 'checkbox', value: name }), name)),
+    );
     $('decade').append(...g.condition.decades.map((d) => el('option', { value: String(d), text: `${d}s` })));
   } else {
-    $('genres').replaceChildren(el('legend', { text: 'Genres' }), el('span', { class: 'note', text: 'this generator is not conditional' }));
+    $('genres').replaceChildren(
+      el('legend', { text: 'Genres' }),
+      el('span', { class: 'note', text: 'this generator is not conditional' }),
+    );
     $('decade').disabled = true;
   }
   $('gen-form').addEventListener('submit', generate);
@@ -153,19 +176,39 @@ async function classify(file) {
   status('classifying…');
   try {
     const r = await api('/api/classify', { method: 'POST', body: file });
-    const rows = [...r.genres].sort((a, b) => b.score - a.score).map((g) => {
-      const track = el('div', { class: 'track', role: 'img', 'aria-label': `${g.genre} ${pct(g.score)}, threshold ${pct(g.threshold)}` }, el('div', { class: 'fill' }), el('div', { class: 'thr' }));
-      track.firstChild.style.width = pct(g.score);
-      track.lastChild.style.left = pct(g.threshold);
-      return el('div', { class: `bar${g.predicted ? ' yes' : ''}` }, el('span', { class: 'name', text: g.genre }), track, el('span', { text: pct(g.score) }));
-    });
-    $('bars').replaceChildren(el('p', { class: 'note', text: 'bar: score; orange line: the genre\'s tuned threshold; green: over it' }), ...rows);
+    const rows = [...r.genres]
+      .sort((a, b) => b.score - a.score)
+      .map((g) => {
+        const track = el(
+          'div',
+          { class: 'track', role: 'img', 'aria-label': `${g.genre} ${pct(g.score)}, threshold ${pct(g.threshold)}` },
+          el('div', { class: 'fill' }),
+          el('div', { class: 'thr' }),
+        );
+        track.firstChild.style.width = pct(g.score);
+        track.lastChild.style.left = pct(g.threshold);
+        return el(
+          'div',
+          { class: `bar${g.predicted ? ' yes' : ''}` },
+          el('span', { class: 'name', text: g.genre }),
+          track,
+          el('span', { text: pct(g.score) }),
+        );
+      });
+    $('bars').replaceChildren(
+      el('p', { class: 'note', text: "bar: score; orange line: the genre's tuned threshold; green: over it" }),
+      ...rows,
+    );
     const heads = [];
-    if (r.year) heads.push(`year ≈ ${Math.round(r.year.value)} (mean error on validation: ${r.year.mae.toFixed(1)} years)`);
-    if (r.imdb) heads.push(`IMDB score ≈ ${r.imdb.value.toFixed(1)} (mean error on validation: ${r.imdb.mae.toFixed(2)})`);
+    if (r.year)
+      heads.push(`year ≈ ${Math.round(r.year.value)} (mean error on validation: ${r.year.mae.toFixed(1)} years)`);
+    if (r.imdb)
+      heads.push(`IMDB score ≈ ${r.imdb.value.toFixed(1)} (mean error on validation: ${r.imdb.mae.toFixed(2)})`);
     $('heads').textContent = heads.length ? heads.join('; ') : 'this classifier has no year / IMDB-score heads';
     const sel = $('sal-genre');
-    sel.replaceChildren(...[...r.genres].sort((a, b) => b.score - a.score).map((g) => el('option', { value: g.genre, text: g.genre })));
+    sel.replaceChildren(
+      ...[...r.genres].sort((a, b) => b.score - a.score).map((g) => el('option', { value: g.genre, text: g.genre })),
+    );
     await saliency();
     status('');
   } catch (err) {
@@ -177,7 +220,10 @@ async function classify(file) {
 async function saliency() {
   if (!upload) return;
   try {
-    const r = await api(`/api/saliency?genre=${encodeURIComponent($('sal-genre').value)}`, { method: 'POST', body: upload });
+    const r = await api(`/api/saliency?genre=${encodeURIComponent($('sal-genre').value)}`, {
+      method: 'POST',
+      body: upload,
+    });
     $('saliency').src = r.png;
     $('saliency').alt = `what the classifier looks at for ${r.genre}`;
     $('sal-fig').hidden = false;
@@ -187,10 +233,14 @@ async function saliency() {
 }
 
 function setupClassify() {
-  if (!info.classifier) return off('classify', 'No classifier loaded: start serve with --model <classifier train output>.');
+  if (!info.classifier)
+    return off('classify', 'No classifier loaded: start serve with --model <classifier train output>.');
   const drop = $('drop');
   $('file').addEventListener('change', () => $('file').files[0] && classify($('file').files[0]));
-  drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragover', (e) => {
+    e.preventDefault();
+    drop.classList.add('over');
+  });
   drop.addEventListener('dragleave', () => drop.classList.remove('over'));
   drop.addEventListener('drop', (e) => {
     e.preventDefault();
@@ -207,7 +257,8 @@ async function loadRun() {
   runLoaded = true;
   try {
     const r = await api('/api/run');
-    $('run-dir').textContent = `${r.dir}: ${r.grids.length} grid(s)${r.problems.length ? `; ${r.problems.join('; ')}` : ''}`;
+    $('run-dir').textContent =
+      `${r.dir}: ${r.grids.length} grid(s)${r.problems.length ? `; ${r.problems.join('; ')}` : ''}`;
     if (r.grids.length) {
       const s = $('grid-slider');
       s.max = String(r.grids.length - 1);
@@ -241,7 +292,10 @@ async function loadRun() {
     return status(`cannot reach the studio: ${err.message}`);
   }
   const m = [];
-  if (info.generator) m.push(`generator ${info.generator.checkpoint} (iteration ${info.generator.iteration}, ${info.generator.width}x${info.generator.height})`);
+  if (info.generator)
+    m.push(
+      `generator ${info.generator.checkpoint} (iteration ${info.generator.iteration}, ${info.generator.width}x${info.generator.height})`,
+    );
   if (info.classifier) m.push(`classifier ${info.classifier.name}`);
   $('models').textContent = m.join(' · ');
   setupGenerate();
