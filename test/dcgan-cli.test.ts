@@ -6,37 +6,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { probeVideo } from '../src/features/video/probe.js';
 import { makeDcganFixture, tempDir, removeTempDirs } from './helpers/dcgan-fixture.js';
+import { TINY_DCGAN_CLI } from './helpers/tiny-flags.js';
 
 after(removeTempDirs);
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'dcgan.js');
 const STUDIO = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'poster-studio.js');
-const TINY = [
-  '--output_width',
-  '8',
-  '--output_height',
-  '12',
-  '--nbr_of_layers_g',
-  '3',
-  '--nbr_of_layers_d',
-  '3',
-  '--gf_dim',
-  '4',
-  '--df_dim',
-  '4',
-  '--z_dim',
-  '8',
-  '--k_w',
-  '3',
-  '--k_h',
-  '3',
-  '--grid_height',
-  '2',
-  '--grid_width',
-  '3',
-  '--backend',
-  'cpu',
-];
 
 let data = '';
 before(async () => {
@@ -103,7 +78,7 @@ test('dcgan train then render from the command line; poster-studio dcgan is the 
       'false',
       '--auto_render_period',
       '2',
-      ...TINY,
+      ...TINY_DCGAN_CLI,
     ],
     BIN,
   );
@@ -123,7 +98,7 @@ test('dcgan train then render from the command line; poster-studio dcgan is the 
     /^error: FFMPEG_PATH=.*no-ffmpeg does not exist; point it at an ffmpeg binary or unset it$/m,
     noFfmpeg.stderr,
   );
-  const again = run(['train', '--input', data, '--output', out, '--iterations', '3', ...TINY]);
+  const again = run(['train', '--input', data, '--output', out, '--iterations', '3', ...TINY_DCGAN_CLI]);
   assert.equal(again.code, 2);
   assert.match(again.stderr, /already holds a training run .*--resume/);
   const help = run(['train', '--help']);

@@ -10,36 +10,11 @@ import { featureSet, kid, precisionRecall } from '../src/features/fid/kernel-met
 import { createRng } from '../src/core/random.js';
 import { initBackend } from '../engine/backend.js';
 import { makeDcganFixture, removeTempDirs, tempDir } from './helpers/dcgan-fixture.js';
+import { TINY_DCGAN_CLI } from './helpers/tiny-flags.js';
 
 after(removeTempDirs);
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'dcgan.js');
-const TINY = [
-  '--output_width',
-  '8',
-  '--output_height',
-  '12',
-  '--nbr_of_layers_g',
-  '3',
-  '--nbr_of_layers_d',
-  '3',
-  '--gf_dim',
-  '4',
-  '--df_dim',
-  '4',
-  '--z_dim',
-  '8',
-  '--k_w',
-  '3',
-  '--k_h',
-  '3',
-  '--grid_height',
-  '2',
-  '--grid_width',
-  '3',
-  '--backend',
-  'cpu',
-];
 
 function run(args: string[]): { code: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, CI: '1' } });
@@ -107,7 +82,7 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
     data,
     '--output',
     out,
-    ...TINY,
+    ...TINY_DCGAN_CLI,
     '--iterations',
     '4',
     '--checkpoint_rate',
@@ -231,15 +206,15 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
   await t.test('recipe flags: bad values and a resume with another recipe are refused in one line', () => {
     const cases: [string[], RegExp][] = [
       [
-        ['train', '--input', data, '--output', path.join(out, 'x'), ...TINY, '--recipe', 'fancy'],
+        ['train', '--input', data, '--output', path.join(out, 'x'), ...TINY_DCGAN_CLI, '--recipe', 'fancy'],
         /^error: .*--recipe takes one of small-data, seed, got 'fancy'$/,
       ],
       [
-        ['train', '--input', data, '--output', path.join(out, 'x'), ...TINY, '--diff_augment', 'color,blur'],
+        ['train', '--input', data, '--output', path.join(out, 'x'), ...TINY_DCGAN_CLI, '--diff_augment', 'color,blur'],
         /^error: --diff_augment: unknown blur; valid: none or a list of color, translation, cutout$/,
       ],
       [
-        ['train', '--input', data, '--output', out, ...TINY, '--resume', '--recipe', 'seed'],
+        ['train', '--input', data, '--output', out, ...TINY_DCGAN_CLI, '--resume', '--recipe', 'seed'],
         /^error: --resume: the checkpoint was trained with loss="hinge", diffAugment=\["color","translation","cutout"\], mirror=true, emaDecay=0.999; drop those flags/,
       ],
     ];
@@ -262,7 +237,7 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
         data,
         '--output',
         cond,
-        ...TINY,
+        ...TINY_DCGAN_CLI,
         '--conditional',
         '--iterations',
         '2',

@@ -50,6 +50,7 @@ import {
   type CsvRow,
 } from './helpers/bad-inputs.js';
 import { errorLines, hasStackTrace, runCli, type CliResult } from './helpers/run-cli.js';
+import { TINY_CLASSIFIER_RUN, TINY_DCGAN_RUN } from './helpers/tiny-flags.js';
 
 /** What the fixture holds; built once in before(). */
 interface Ctx {
@@ -84,53 +85,6 @@ interface Case {
   /** true: the command failed up front, so `out` must not exist. */
   writesNothing?: boolean;
 }
-
-const TINY_DCGAN = [
-  '--output_width',
-  '16',
-  '--output_height',
-  '16',
-  '--nbr_of_layers_g',
-  '3',
-  '--nbr_of_layers_d',
-  '3',
-  '--gf_dim',
-  '8',
-  '--df_dim',
-  '8',
-  '--z_dim',
-  '8',
-  '--k_w',
-  '3',
-  '--k_h',
-  '3',
-  '--grid_height',
-  '2',
-  '--grid_width',
-  '3',
-  '--sample_rate',
-  '2',
-  '--checkpoint_rate',
-  '2',
-  '--iterations',
-  '4',
-  '--render_video',
-  'false',
-];
-const TINY_CLF = [
-  '--ratio',
-  '30',
-  '--epochs',
-  '1',
-  '--genres',
-  '3',
-  '--extras',
-  'false',
-  '--batch',
-  '8',
-  '--name',
-  't',
-];
 
 const manifestOf = (
   dir: string,
@@ -399,7 +353,17 @@ const CASES: Case[] = [
   // ---- classifier train ---------------------------------------------------------------------
   {
     name: 'classifier train: bad posters are skipped by name, the model is trained on the rest',
-    args: (c, out) => ['classifier', 'train', '--csv', c.csv, '--data', c.mixed, '--models', out, ...TINY_CLF],
+    args: (c, out) => [
+      'classifier',
+      'train',
+      '--csv',
+      c.csv,
+      '--data',
+      c.mixed,
+      '--models',
+      out,
+      ...TINY_CLASSIFIER_RUN,
+    ],
     code: 0,
     keep: (c) => c.mixed,
     check: (c, r, out) => {
@@ -413,7 +377,17 @@ const CASES: Case[] = [
   },
   {
     name: 'classifier train: empty --data directory',
-    args: (c, out) => ['classifier', 'train', '--csv', c.csv, '--data', c.empty, '--models', out, ...TINY_CLF],
+    args: (c, out) => [
+      'classifier',
+      'train',
+      '--csv',
+      c.csv,
+      '--data',
+      c.empty,
+      '--models',
+      out,
+      ...TINY_CLASSIFIER_RUN,
+    ],
     code: 2,
     error: /no training posters: .*empty/,
     writesNothing: true,
@@ -429,7 +403,7 @@ const CASES: Case[] = [
       c.good,
       '--models',
       path.join(c.afile, 'models'),
-      ...TINY_CLF,
+      ...TINY_CLASSIFIER_RUN,
     ],
     code: 1,
     error: /afile\/models/,
@@ -501,7 +475,7 @@ const CASES: Case[] = [
   // ---- dcgan train ----------------------------------------------------------------------------
   {
     name: 'dcgan train: an empty --input directory',
-    args: (c, out) => ['dcgan', 'train', '--input', c.empty, '--output', out, ...TINY_DCGAN],
+    args: (c, out) => ['dcgan', 'train', '--input', c.empty, '--output', out, ...TINY_DCGAN_RUN],
     code: 2,
     error: /--input: .*has no manifest\.json and no file matching --input_fname_pattern/,
     writesNothing: true,
@@ -512,7 +486,7 @@ const CASES: Case[] = [
       const d = path.join(c.root, 'prep-empty');
       mkdirSync(d, { recursive: true });
       writeFileSync(path.join(d, 'manifest.json'), JSON.stringify({ ...manifestOf(c.prepared), kept: [] }));
-      return ['dcgan', 'train', '--input', d, '--output', out, ...TINY_DCGAN];
+      return ['dcgan', 'train', '--input', d, '--output', out, ...TINY_DCGAN_RUN];
     },
     code: 2,
     error: /manifest\.json lists no posters/,
@@ -529,7 +503,7 @@ const CASES: Case[] = [
       const a = path.join(d, `${kept[0]!.imdbId}.jpg`);
       writeFileSync(a, readFileSync(a).subarray(0, 200));
       writeFileSync(path.join(d, `${kept[1]!.imdbId}.jpg`), '');
-      return ['dcgan', 'train', '--input', d, '--output', out, ...TINY_DCGAN];
+      return ['dcgan', 'train', '--input', d, '--output', out, ...TINY_DCGAN_RUN];
     },
     code: 0,
     check: (c, r, out) => {
@@ -543,13 +517,31 @@ const CASES: Case[] = [
   },
   {
     name: 'dcgan train: --output under a regular file',
-    args: (c) => ['dcgan', 'train', '--input', c.prepared, '--output', path.join(c.afile, 'samples'), ...TINY_DCGAN],
+    args: (c) => [
+      'dcgan',
+      'train',
+      '--input',
+      c.prepared,
+      '--output',
+      path.join(c.afile, 'samples'),
+      ...TINY_DCGAN_RUN,
+    ],
     code: 1,
     error: /afile\/samples/,
   },
   {
     name: 'dcgan train: --output_width 7',
-    args: (c, out) => ['dcgan', 'train', '--input', c.prepared, '--output', out, ...TINY_DCGAN, '--output_width', '7'],
+    args: (c, out) => [
+      'dcgan',
+      'train',
+      '--input',
+      c.prepared,
+      '--output',
+      out,
+      ...TINY_DCGAN_RUN,
+      '--output_width',
+      '7',
+    ],
     code: 2,
     error: /--output_width takes a whole number from 8 to 1024, got '7'/,
     writesNothing: true,
@@ -563,7 +555,7 @@ const CASES: Case[] = [
       c.prepared,
       '--output',
       out,
-      ...TINY_DCGAN,
+      ...TINY_DCGAN_RUN,
       '--learning_rate_g',
       '-1',
     ],
@@ -733,10 +725,20 @@ before(async () => {
   const p = await runCli(['prepare-dcgan', '--csv', csv, '--input', good, '--output', prepared, '--ratio', '30']);
   assert.equal(p.code, 0, p.stderr);
   const samples = path.join(root, 'samples');
-  const d = await runCli(['dcgan', 'train', '--input', prepared, '--output', samples, ...TINY_DCGAN]);
+  const d = await runCli(['dcgan', 'train', '--input', prepared, '--output', samples, ...TINY_DCGAN_RUN]);
   assert.equal(d.code, 0, d.stderr);
   const models = path.join(root, 'models');
-  const m = await runCli(['classifier', 'train', '--csv', csv, '--data', good, '--models', models, ...TINY_CLF]);
+  const m = await runCli([
+    'classifier',
+    'train',
+    '--csv',
+    csv,
+    '--data',
+    good,
+    '--models',
+    models,
+    ...TINY_CLASSIFIER_RUN,
+  ]);
   assert.equal(m.code, 0, m.stderr);
   ctx = { root, csv, rows, good, mixed, bad, prepared, model: path.join(models, 't'), samples, afile, empty };
 });

@@ -26,53 +26,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { acquireLock, LOCK_NAME } from '../src/core/fs/lock.js';
 import { errorLines, hasStackTrace, runCli, startCli, collect } from './helpers/run-cli.js';
-
-const TINY_DCGAN = [
-  '--output_width',
-  '16',
-  '--output_height',
-  '16',
-  '--nbr_of_layers_g',
-  '3',
-  '--nbr_of_layers_d',
-  '3',
-  '--gf_dim',
-  '8',
-  '--df_dim',
-  '8',
-  '--z_dim',
-  '8',
-  '--k_w',
-  '3',
-  '--k_h',
-  '3',
-  '--grid_height',
-  '2',
-  '--grid_width',
-  '3',
-  '--sample_rate',
-  '2',
-  '--checkpoint_rate',
-  '2',
-  '--iterations',
-  '4',
-  '--render_video',
-  'false',
-];
-const TINY_CLF = [
-  '--ratio',
-  '30',
-  '--epochs',
-  '1',
-  '--genres',
-  '3',
-  '--extras',
-  'false',
-  '--batch',
-  '8',
-  '--name',
-  't',
-];
+import { TINY_CLASSIFIER_RUN, TINY_DCGAN_RUN } from './helpers/tiny-flags.js';
 
 interface Ctx {
   root: string;
@@ -105,10 +59,20 @@ before(async () => {
     0,
   );
   const samples = path.join(root, 'samples');
-  const d = await runCli(['dcgan', 'train', '--input', prepared, '--output', samples, ...TINY_DCGAN]);
+  const d = await runCli(['dcgan', 'train', '--input', prepared, '--output', samples, ...TINY_DCGAN_RUN]);
   assert.equal(d.code, 0, d.stderr);
   const models = path.join(root, 'models');
-  const m = await runCli(['classifier', 'train', '--csv', csv, '--data', posters, '--models', models, ...TINY_CLF]);
+  const m = await runCli([
+    'classifier',
+    'train',
+    '--csv',
+    csv,
+    '--data',
+    posters,
+    '--models',
+    models,
+    ...TINY_CLASSIFIER_RUN,
+  ]);
   assert.equal(m.code, 0, m.stderr);
   const jpeg = readFileSync(
     path.join(
@@ -167,7 +131,7 @@ const CASES: Case[] = [
         path.join(out, 'run'),
         '--checkpoint_dir',
         path.join(out, 'ck'),
-        ...TINY_DCGAN,
+        ...TINY_DCGAN_RUN,
       ]);
       assert.equal(r.code, 0, r.stderr);
       return [
@@ -186,7 +150,7 @@ const CASES: Case[] = [
       '--checkpoint_dir',
       path.join(out, 'ck'),
       '--fresh',
-      ...TINY_DCGAN,
+      ...TINY_DCGAN_RUN,
     ],
     code: 0,
     expect: /--fresh: removed \d+ files of the earlier run \(only files poster-studio wrote\)/,
@@ -194,7 +158,7 @@ const CASES: Case[] = [
   {
     name: 'dcgan train into --output holding a grid_000100.png it did not write',
     setup: async (_c, out) => [foreign(path.join(out, 'grid_000100.png'))],
-    args: (c, out) => ['dcgan', 'train', '--input', c.prepared, '--output', out, ...TINY_DCGAN],
+    args: (c, out) => ['dcgan', 'train', '--input', c.prepared, '--output', out, ...TINY_DCGAN_RUN],
     code: 2,
     expect:
       /holds a file poster-studio did not write \(grid_000100\.png\); dcgan train writes .*choose another --output/,
@@ -202,7 +166,7 @@ const CASES: Case[] = [
   {
     name: "dcgan train --fresh into --output holding someone's losses.csv",
     setup: async (_c, out) => [foreign(path.join(out, 'losses.csv'))],
-    args: (c, out) => ['dcgan', 'train', '--input', c.prepared, '--output', out, '--fresh', ...TINY_DCGAN],
+    args: (c, out) => ['dcgan', 'train', '--input', c.prepared, '--output', out, '--fresh', ...TINY_DCGAN_RUN],
     code: 2,
     expect: /\(losses\.csv\)/,
   },
@@ -265,7 +229,17 @@ const CASES: Case[] = [
   {
     name: 'classifier train into models/<name> holding a model.json it did not write',
     setup: async (_c, out) => [foreign(path.join(out, 't/model.json'))],
-    args: (c, out) => ['classifier', 'train', '--csv', c.csv, '--data', c.posters, '--models', out, ...TINY_CLF],
+    args: (c, out) => [
+      'classifier',
+      'train',
+      '--csv',
+      c.csv,
+      '--data',
+      c.posters,
+      '--models',
+      out,
+      ...TINY_CLASSIFIER_RUN,
+    ],
     code: 2,
     expect: /t holds a file poster-studio did not write \(model\.json\); classifier train writes/,
   },
@@ -378,7 +352,7 @@ const LOCKED: {
   {
     name: 'dcgan train',
     target: (_c, o) => ({ path: o, kind: 'dir' }),
-    args: (c, o) => ['dcgan', 'train', '--input', c.prepared, '--output', o, ...TINY_DCGAN],
+    args: (c, o) => ['dcgan', 'train', '--input', c.prepared, '--output', o, ...TINY_DCGAN_RUN],
   },
   {
     name: 'prepare-dcgan',
@@ -393,7 +367,7 @@ const LOCKED: {
   {
     name: 'classifier train',
     target: (_c, o) => ({ path: path.join(o, 't'), kind: 'dir' }),
-    args: (c, o) => ['classifier', 'train', '--csv', c.csv, '--data', c.posters, '--models', o, ...TINY_CLF],
+    args: (c, o) => ['classifier', 'train', '--csv', c.csv, '--data', c.posters, '--models', o, ...TINY_CLASSIFIER_RUN],
   },
   {
     name: 'synth',
@@ -510,7 +484,7 @@ test(
       ctx.prepared,
       '--output',
       out,
-      ...TINY_DCGAN,
+      ...TINY_DCGAN_RUN,
       '--iterations',
       '150',
       '--sample_rate',
