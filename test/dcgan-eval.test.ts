@@ -126,6 +126,19 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
   assert.ok(json.scale.noise.kid.mean > json.scale.realVsReal.kid.mean, JSON.stringify(json.scale));
   assert.equal((await fs.readFile(path.join(out, 'eval.csv'), 'utf8')).trim().split('\n').length, 3);
 
+  await t.test("someone else's eval.csv in the output is refused and left as it was", async () => {
+    const dest = await tempDir('dcgan-eval-foreign-');
+    await fs.writeFile(path.join(dest, 'eval.csv'), 'my own numbers\n');
+    const r = run(['eval', '--checkpoint', out, '--real', data, '--count', '20', '--output', dest, '--backend', 'cpu']);
+    assert.equal(r.code, 2);
+    assert.match(
+      errors(r.stderr).join('\n'),
+      /^error: --output: .*eval\.csv exists and was not written by poster-studio/,
+    );
+    assert.equal(await fs.readFile(path.join(dest, 'eval.csv'), 'utf8'), 'my own numbers\n');
+    assert.ok(!existsSync(path.join(dest, 'eval.json')));
+  });
+
   await t.test('a single checkpoint gives one summary line', () => {
     const r = run([
       'eval',

@@ -31,6 +31,7 @@ import {
 } from '../../src/artifacts/eval-curve.js';
 import type { BnMode } from '../../dcgan/layers.js';
 import { disposeState } from '../../dcgan/state.js';
+import { checkFile, claimFile } from '../../src/core/fs/ownership.js';
 
 export const evalFlags = defineFlags({
   checkpoint: {
@@ -154,6 +155,9 @@ export function configureEval(cmd: Command): Command {
       bn,
     };
     const outDir = run ? o.output || run : o.output;
+    // Someone else's eval.json/eval.csv in the folder is refused before any work, never replaced.
+    const curveFiles = outDir ? [EVAL_JSON, EVAL_CSV].map((f) => path.join(outDir, f)) : [];
+    for (const f of curveFiles) await checkFile(f, '--output');
     const rows = outDir && !o.fresh ? await readCurve(path.join(outDir, EVAL_JSON), key) : [];
     // Checked on the newest checkpoint before any long work, so a bad --genres fails at once.
     const probe = await loadCheckpoint(ckpts[ckpts.length - 1]!);
@@ -192,7 +196,10 @@ export function configureEval(cmd: Command): Command {
         if (genres.length) row.genres = await genreShares(net, s, real, genres, o.genre_count, o.seed, bn);
         curve.rows.push(row);
         curve.rows.sort((a, b) => a.iteration - b.iteration);
-        if (outDir) await writeCurve(outDir, curve);
+        if (outDir) {
+          for (const f of curveFiles) await claimFile(f, '--output');
+          await writeCurve(outDir, curve);
+        }
         if (run && !o.json) log(summary(row, curve));
       } finally {
         disposeState(s);
