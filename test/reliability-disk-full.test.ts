@@ -18,6 +18,7 @@ import { disposeState } from '../dcgan/state.js';
 import { initBackend } from '../engine/backend.js';
 import { hashTree, tempLeftovers } from './helpers/bad-inputs.js';
 import { errorLines, hasStackTrace, runCli, type RunOptions, synthAndPrepare } from './helpers/run-cli.js';
+import { TINY_DCGAN_NET } from './helpers/tiny-flags.js';
 
 let root: string;
 let mnt: string;
@@ -119,40 +120,7 @@ function assertOneEnospcLine(stderr: string, code: number | null): void {
   assert.equal(stderr.trim().split('\n').pop(), errs[0]);
 }
 
-const DCGAN = [
-  '--output_width',
-  '16',
-  '--output_height',
-  '16',
-  '--nbr_of_layers_g',
-  '3',
-  '--nbr_of_layers_d',
-  '3',
-  '--gf_dim',
-  '8',
-  '--df_dim',
-  '8',
-  '--z_dim',
-  '8',
-  '--k_w',
-  '3',
-  '--k_h',
-  '3',
-  '--grid_height',
-  '2',
-  '--grid_width',
-  '3',
-  '--sample_rate',
-  '2',
-  '--checkpoint_rate',
-  '2',
-  '--keep_checkpoints',
-  '2',
-  '--render_video',
-  'false',
-  '--seed',
-  '3',
-];
+const DCGAN = [...TINY_DCGAN_NET, ...'--keep_checkpoints 2 --render_video false --seed 3'.split(' ')];
 
 test(
   'dcgan train on a full disk: one error line, the newest checkpoint loads, --resume carries on once space is freed',

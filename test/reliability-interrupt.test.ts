@@ -23,6 +23,7 @@ import { goodJpeg, hashTree, tempLeftovers, writeCsv, type CsvRow } from './help
 import { collect, runCli, startCli, type CliResult, synthAndPrepare } from './helpers/run-cli.js';
 import { dribble } from './helpers/dribble.js';
 import { OWNED_LIST } from '../src/core/fs/ownership.js';
+import { TINY_DCGAN_NET } from './helpers/tiny-flags.js';
 
 const KILLS = 10;
 let root: string;
@@ -71,40 +72,7 @@ async function runAndKill(args: string[], rng: Rng, maxMs: number, working: RegE
 
 // ---- dcgan train --------------------------------------------------------------------------------
 
-const DCGAN = [
-  '--output_width',
-  '16',
-  '--output_height',
-  '16',
-  '--nbr_of_layers_g',
-  '3',
-  '--nbr_of_layers_d',
-  '3',
-  '--gf_dim',
-  '8',
-  '--df_dim',
-  '8',
-  '--z_dim',
-  '8',
-  '--k_w',
-  '3',
-  '--k_h',
-  '3',
-  '--grid_height',
-  '2',
-  '--grid_width',
-  '3',
-  '--sample_rate',
-  '2',
-  '--checkpoint_rate',
-  '2',
-  '--keep_checkpoints',
-  '3',
-  '--render_video',
-  'false',
-  '--seed',
-  '5',
-];
+const DCGAN = [...TINY_DCGAN_NET, ...'--keep_checkpoints 3 --render_video false --seed 5'.split(' ')];
 /** Grows by 200 if a run finishes before the kills are done (machine faster than assumed). */
 let DCGAN_ITERATIONS = 600;
 
