@@ -115,14 +115,14 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
   await t.test('run folder: one row per checkpoint, the network named, real vs real below noise', () => {
     const r = run(['eval', '--checkpoint', out, '--real', data, '--count', '20', '--backend', 'cpu']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /2 checkpoints in .*eval\.csv \(features poster-features@[0-9a-f]{12}\)/);
+    assert.match(r.stdout, /2 checkpoints in .*eval\.csv \(features poster-features-v4-r30@[0-9a-f]{12}\)/);
   });
   const json = JSON.parse(await fs.readFile(path.join(out, 'eval.json'), 'utf8'));
   assert.deepEqual(
     json.rows.map((r: { iteration: number }) => r.iteration),
     [2, 4],
   );
-  assert.match(json.key.featureNet, /^poster-features@[0-9a-f]{12}$/);
+  assert.match(json.key.featureNet, /^poster-features-v4-r30@[0-9a-f]{12}$/);
   assert.ok(json.scale.noise.kid.mean > json.scale.realVsReal.kid.mean, JSON.stringify(json.scale));
   assert.equal((await fs.readFile(path.join(out, 'eval.csv'), 'utf8')).trim().split('\n').length, 3);
 
@@ -171,7 +171,7 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
     assert.equal(r.code, 2);
     assert.match(
       errors(r.stderr).join('\n'),
-      /^error: .*eval\.json was computed with feature network poster-features@[0-9a-f]{12}, not .*curves never mix networks/,
+      /^error: .*eval\.json was computed with feature network poster-features-v4-r30@[0-9a-f]{12}, not .*curves never mix networks/,
     );
     assert.equal(await fs.readFile(path.join(out, 'eval.json'), 'utf8'), before);
   });

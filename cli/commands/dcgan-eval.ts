@@ -55,7 +55,7 @@ export const evalFlags = defineFlags({
   model: {
     kind: 'path',
     exists: 'dir',
-    help: 'feature network: a classifier directory (default: the one shipped in assets/poster-features)',
+    help: 'feature network: a classifier directory (default: the shipped classifier, models/default/classifier)',
   },
   output: {
     kind: 'path',

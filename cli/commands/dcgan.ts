@@ -229,7 +229,7 @@ export const trainFlags = defineFlags({
   eval_model: {
     kind: 'path',
     exists: 'dir',
-    help: 'feature network for --eval_every (default: assets/poster-features, as dcgan eval)',
+    help: 'feature network for --eval_every (default: the shipped classifier, models/default/classifier, as dcgan eval)',
   },
   use_checkpoints: { kind: 'bool', default: true, help: 'write checkpoints (needed for --resume and dcgan generate)' },
   checkpoint_rate: {

@@ -1,29 +1,32 @@
 /**
  * The feature network sample-quality numbers are computed with, named by a hash of its files:
- * two numbers compare only when they carry the same name. The repository ships a default one
- * (assets/poster-features: a small genre classifier trained on the real posters, see the
- * README for the command that reproduces it), so `dcgan eval` works with no --model.
+ * two numbers compare only when they carry the same name. The default is the shipped genre
+ * classifier (models/default/classifier: one copy of the weights for `classify` and `dcgan eval`,
+ * trained on the real posters, see the README for the command that reproduces it), so
+ * `dcgan eval` works with no --model.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { UserError } from '../../core/errors.js';
 import { openGenreModel, type GenreModel } from '../../artifacts/classifier-model.js';
+import { shippedPath } from '../../artifacts/default-models.js';
 
-/** The nearest folder up from this file holding a package.json: the package root. */
-function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
-
-export const DEFAULT_FEATURE_NET = (): string => path.join(packageRoot(), 'assets', 'poster-features');
+export const DEFAULT_FEATURE_NET = (): string => shippedPath('classifier');
 
 export interface FeatureNet {
   model: GenreModel;
-  /** `<directory name>@<first 12 hex of sha256 over model.json and its weight files>`. */
+  /** `<name>@<first 12 hex of sha256 over model.json and its weight files>`. */
   id: string;
+}
+
+/**
+ * The model's own name (metadata.json "name") when it has a plain one, else its directory's:
+ * the shipped network lives in a folder called `classifier`, which says nothing about it.
+ */
+function netName(model: GenreModel, dir: string): string {
+  const name = model.metadata?.name;
+  return typeof name === 'string' && /^[\w.+-]+$/.test(name) ? name : path.basename(path.resolve(dir));
 }
 
 /** sha256 over model.json and the weight files it lists, in its order. */
@@ -52,5 +55,5 @@ export async function featureNetHash(dir: string): Promise<string> {
 export async function openFeatureNet(dir = DEFAULT_FEATURE_NET()): Promise<FeatureNet> {
   const hash = await featureNetHash(dir);
   const model = await openGenreModel(dir);
-  return { model, id: `${path.basename(path.resolve(dir))}@${hash}` };
+  return { model, id: `${netName(model, dir)}@${hash}` };
 }
