@@ -5,8 +5,8 @@
 import type { SplitName } from '../src/core/dataset/index.js';
 import { labelMatrix, type Example } from './data.js';
 import type { Evaluation } from '../src/artifacts/classifier-evaluation.js';
-import { baselines, evaluateMultiLabel } from './metrics.js';
-import type { Classifier } from '../src/artifacts/classifier-model.js';
+import { baselines, evaluateMultiLabel, tuneThresholds } from './metrics.js';
+import type { Classifier, Tta } from '../src/artifacts/classifier-model.js';
 import { predictBytes } from './inference.js';
 
 /**
@@ -38,21 +38,38 @@ export function seedAccuracy(
   return { value: count ? hits / count : NaN, count };
 }
 
-export async function evaluateOn(c: Classifier, examples: readonly Example[], split: SplitName): Promise<Evaluation> {
+export interface EvaluateOptions {
+  /** Test-time augmentation (default: the model's own). */
+  tta?: Tta;
+  /** Tune the thresholds on these examples (the validation split only) instead of using the model's. */
+  retune?: boolean;
+}
+
+/** The evaluation; its per-genre thresholds are the ones it used (retuned ones when asked). */
+export async function evaluateOn(
+  c: Classifier,
+  examples: readonly Example[],
+  split: SplitName,
+  o: EvaluateOptions = {},
+): Promise<Evaluation> {
   const k = c.genres.length;
   const labels = labelMatrix(examples, k);
+  const tta = o.tta ?? c.tta;
   const scores = await predictBytes(
     c.model,
     examples.map((e) => e.image),
     c.width,
     c.height,
+    tta,
   );
+  const thresholds = o.retune ? tuneThresholds(scores, labels, k) : c.thresholds;
   return {
     model: c.meta.name,
     split,
     count: examples.length,
     fingerprint: c.meta.dataset.fingerprint,
-    model_metrics: evaluateMultiLabel(scores, labels, c.genres, c.thresholds),
+    tta,
+    model_metrics: evaluateMultiLabel(scores, labels, c.genres, thresholds),
     baselines: baselines(labels, c.genres, c.meta.trainPriors),
     seedReportedTop1: 0.45,
     seedAccuracy: seedAccuracy(
@@ -101,7 +118,8 @@ export function formatEvaluation(e: Evaluation): string {
     ['top-1 hit rate', pct(m.top1), pct(p.top1), pct(n.top1)],
   ];
   return (
-    `${e.model} on the ${e.split} split (${e.count} posters; thresholds tuned on validation)\n\n` +
+    `${e.model} on the ${e.split} split (${e.count} posters; thresholds tuned on validation` +
+    `${e.tta === 'flip' ? '; scores averaged with the mirrored poster' : ''})\n\n` +
     table(rows) +
     '\n\n' +
     table(summary) +

@@ -3,7 +3,7 @@
  * evaluation. Images of any size go through the saved classifier's loader instead
  * (src/artifacts/classifier-model.ts).
  */
-import { featureModel } from '../src/artifacts/classifier-model.js';
+import { featureModel, predictTta, type Tta } from '../src/artifacts/classifier-model.js';
 import { rgbToFloat } from '../src/core/images/decode.js';
 import { tf, type LayersModel } from '../engine/index.js';
 
@@ -15,25 +15,27 @@ export function batchTensor(images: readonly Uint8Array[], width: number, height
   return tf.tensor4d(buf, [images.length, height, width, 3]);
 }
 
-/** Sigmoid scores (row-major n x k) of byte images at the model's input size, in batches. */
+/** Sigmoid scores (row-major n x k) of byte images at the model's input size, in batches, under `tta`. */
 export async function predictBytes(
   model: LayersModel,
   images: readonly Uint8Array[],
   width: number,
   height: number,
+  tta: Tta = 'none',
   batch = 32,
 ): Promise<Float32Array> {
   const k = model.outputs[0]!.shape[1]!;
   const out = new Float32Array(images.length * k);
   for (let i = 0; i < images.length; i += batch) {
     const x = batchTensor(images.slice(i, i + batch), width, height);
-    const y = model.predict(x) as tf.Tensor;
+    const y = predictTta(model, x, tta);
     out.set((await y.data()) as Float32Array, i * k);
     tf.dispose([x, y]);
   }
   return out;
 }
 
+/** Penultimate features, never flipped (the year/IMDB heads are fitted and read on these). */
 export async function featuresOfBytes(
   model: LayersModel,
   images: readonly Uint8Array[],

@@ -47,6 +47,7 @@ export async function testMoviePredictions(c: Classifier, examples: readonly Exa
     examples.map((e) => e.image),
     c.width,
     c.height,
+    c.tta,
   );
   return examples.map((e, i) => ({
     file: e.file,

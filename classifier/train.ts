@@ -22,6 +22,7 @@ import {
   modelName,
   saveClassifier,
   type ClassifierMetadata,
+  type Tta,
 } from '../src/artifacts/classifier-model.js';
 import { checkpointDir, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { predictBytes } from './inference.js';
@@ -47,6 +48,8 @@ export interface TrainOptions {
   name?: string;
   resume: boolean;
   limit?: number;
+  /** Test-time augmentation recorded in metadata.json; the validation scores (and so the thresholds) use it. */
+  tta?: Tta;
   backend: string;
   quiet?: boolean;
   /** Stop after this many epochs in this process (tests simulate a kill with it). */
@@ -113,6 +116,7 @@ function identity(o: TrainOptions, data: ClassifierData): Record<string, unknown
     lr: o.lr,
     seed: o.seed,
     limit: o.limit ?? null,
+    tta: o.tta ?? 'none',
   };
 }
 
@@ -194,12 +198,14 @@ async function trainIn(
   if (!o.resume && checkpointDir(dir)) log(`note: ${dir} has a checkpoint; starting over (--resume would continue it)`);
   if (ckpt) {
     const c = await loadCheckpoint(ckpt);
+    // Checkpoints from before --tta existed scored validation without flips.
+    const was = { tta: 'none', ...c.state.params };
     const mismatch = Object.keys(params).filter(
-      (key) => JSON.stringify(c.state.params[key]) !== JSON.stringify(params[key]),
+      (key) => JSON.stringify(was[key as keyof typeof was]) !== JSON.stringify(params[key]),
     );
     if (mismatch.length)
       throw new UserError(
-        `--resume: ${dir} was trained with other ${mismatch.join(', ')} (${mismatch.map((m) => `${m}=${JSON.stringify(c.state.params[m])}`).join(', ')}); run without --resume to start over`,
+        `--resume: ${dir} was trained with other ${mismatch.join(', ')} (${mismatch.map((m) => `${m}=${JSON.stringify(was[m as keyof typeof was])}`).join(', ')}); run without --resume to start over`,
       );
     if (c.state.fingerprint !== data.fingerprint)
       throw new UserError(
@@ -238,6 +244,7 @@ async function trainIn(
       skipped: data.skipped.length,
     },
     thresholds,
+    tta: o.tta ?? 'none',
     trainPriors: priors,
     epoch,
     bestEpoch: bestEpoch + 1,
@@ -276,6 +283,7 @@ async function trainIn(
       val.map((e) => e.image),
       width,
       height,
+      o.tta,
     );
     const thresholds = tuneThresholds(scores, valLabels, k);
     const rep = evaluateMultiLabel(scores, valLabels, data.genres, thresholds);

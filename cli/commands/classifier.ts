@@ -8,7 +8,7 @@ import { subcommand } from '../program.js';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { UserError } from '../../src/core/errors.js';
 import { checkYearRange, resolveGenreSet, type SplitName } from '../../src/core/dataset/index.js';
-import { writeOwnedFile } from '../../src/core/fs/ownership.js';
+import { checkFile, writeOwnedFile } from '../../src/core/fs/ownership.js';
 import { formatSkipped } from '../../src/core/skipped.js';
 import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_POSTERS } from '../../src/core/paths.js';
 import { initBackend } from '../../engine/index.js';
@@ -21,8 +21,12 @@ import { VERSIONS, VERSION_NOTES, type Version } from '../../classifier/models.j
 import {
   allClassifiers,
   loadClassifier,
+  METADATA_FILE,
   newestClassifier,
   saveClassifier,
+  saveMetadata,
+  TTA_MODES,
+  type Tta,
 } from '../../src/artifacts/classifier-model.js';
 import { formatTestMovies, pickTestMovies, testMoviePredictions } from '../../classifier/seed-report.js';
 import { trainClassifier } from '../../classifier/train.js';
@@ -78,6 +82,12 @@ const trainFlags = defineFlags({
   },
   resume: { kind: 'bool', default: false, help: 'continue from the last checkpoint of models/<name>' },
   extras: { kind: 'bool', default: true, help: 'also fit the decade and IMDB-score heads on the trained features' },
+  tta: {
+    kind: 'string',
+    default: 'none',
+    choices: [...TTA_MODES],
+    help: "test-time augmentation saved with the model: 'flip' averages every genre score with the mirrored poster's (validation scoring and thresholds use it too)",
+  },
 });
 
 const evaluateFlags = defineFlags({
@@ -100,6 +110,16 @@ const evaluateFlags = defineFlags({
   json: {
     kind: 'path',
     help: 'also write the evaluation JSON here (it always goes to <model>/evaluation-<split>.json)',
+  },
+  tta: {
+    kind: 'string',
+    choices: [...TTA_MODES],
+    help: "score with this test-time augmentation instead of the model's own ('flip': mean with the mirrored poster)",
+  },
+  retune: {
+    kind: 'bool',
+    default: false,
+    help: "with --split validation: tune the thresholds on these scores and save them, with --tta, in the model's metadata.json (weights untouched)",
   },
 });
 
@@ -153,6 +173,7 @@ async function runTrain(o: TrainValues, version: Version, backend: string, epoch
       name: o.name,
       resume: o.resume,
       limit: o.limit,
+      tta: o.tta as Tta,
       backend,
     },
     data,
@@ -187,6 +208,8 @@ function configureTrain(cmd: Command): Command {
 type EvaluateValues = ReturnType<typeof readFlags<typeof evaluateFlags>>;
 
 async function evaluateModel(dir: string, o: EvaluateValues, withTestMovies: boolean): Promise<Evaluation> {
+  // Refused before any work: the metadata.json --retune would replace must be ours.
+  if (o.retune) await checkFile(path.join(dir, METADATA_FILE), '--retune');
   const c = await loadClassifier(dir);
   const csv = o.csv ?? c.meta.dataset.csv;
   const posters = o.data ?? c.meta.dataset.data;
@@ -210,8 +233,24 @@ async function evaluateModel(dir: string, o: EvaluateValues, withTestMovies: boo
     process.stderr.write(
       `note: the data differ from what ${dir} was trained on (fingerprint ${data.fingerprint}, model ${c.meta.dataset.fingerprint})\n`,
     );
+  if (o.retune && data.fingerprint !== c.meta.dataset.fingerprint)
+    throw new UserError(
+      `--retune: the data differ from what ${dir} was trained on, so their validation split may hold its training posters; pass the --csv/--data it was trained on`,
+    );
   const examples = data.splits[split]!;
-  const e = await evaluateOn(c, examples, split);
+  const tta = (o.tta as Tta | undefined) ?? c.tta;
+  const e = await evaluateOn(c, examples, split, { tta, retune: o.retune });
+  if (o.retune) {
+    // Only metadata.json changes: the weights (and the feature network's hash) stay byte-identical.
+    await saveMetadata(dir, {
+      ...c.meta,
+      thresholds: c.genres.map((g) => e.model_metrics.perGenre[g]!.threshold),
+      tta,
+      validation: e.model_metrics,
+      savedAt: new Date().toISOString(),
+    });
+    process.stderr.write(`retuned the thresholds of ${dir} on ${e.count} validation posters (tta ${tta})\n`);
+  }
   const file = await writeEvaluation(dir, e);
   process.stdout.write(formatEvaluation(e));
   if (withTestMovies) {
@@ -226,6 +265,11 @@ function configureEvaluate(cmd: Command): Command {
   return addFlags(cmd, evaluateFlags).action(async () => {
     const o = readFlags(cmd, evaluateFlags);
     if (o.all && o.model) throw new UserError('--all evaluates every model under --models; drop --model (or --all)');
+    if (o.retune && o.split !== 'validation')
+      throw new UserError(
+        `--retune tunes thresholds on the validation split, never on ${o.split}: add --split validation`,
+      );
+    if (o.retune && o.all) throw new UserError('--retune rewrites one model: give --model <dir>, not --all');
     const dirs = o.all
       ? await allClassifiers(o.models)
       : [o.model ?? (await newestClassifier(o.models))].filter((d): d is string => !!d);

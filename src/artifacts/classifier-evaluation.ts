@@ -36,6 +36,8 @@ export interface Evaluation {
   split: SplitName;
   count: number;
   fingerprint: string;
+  /** The test-time augmentation the scores were computed with; absent in older files (= none). */
+  tta?: 'none' | 'flip';
   model_metrics: MultiLabelReport;
   baselines: { allNegative: MultiLabelReport; genrePrior: MultiLabelReport };
   seedReportedTop1: number;

@@ -17,6 +17,26 @@ import { tf, type LayersModel } from '../../engine/index.js';
 
 export const METADATA_FILE = 'metadata.json';
 
+/**
+ * Test-time augmentation of a saved classifier's genre scores: "flip" averages the poster's
+ * scores with its left-right mirror's (the training flips posters, so both are posters it knows).
+ */
+export const TTA_MODES = ['none', 'flip'] as const;
+export type Tta = (typeof TTA_MODES)[number];
+
+/** The metadata's "tta" (absent = none); null when it is not one of TTA_MODES. */
+export function ttaOf(meta: Record<string, unknown> | null | undefined): Tta | null {
+  const v = meta?.tta;
+  if (v === undefined) return 'none';
+  return (TTA_MODES as readonly unknown[]).includes(v) ? (v as Tta) : null;
+}
+
+function badTta(file: string, v: unknown): UserError {
+  return new UserError(
+    `${file}: "tta" is ${JSON.stringify(v)}; accepted: ${TTA_MODES.map((m) => `"${m}"`).join(' or ')} (absent = none)`,
+  );
+}
+
 export interface NameParams {
   genres: string;
   ratio: number;
@@ -43,6 +63,8 @@ export interface ClassifierMetadata {
   params: Record<string, unknown>;
   dataset: { csv: string; data: string; fingerprint: string; counts: Record<string, number>; skipped: number };
   thresholds: number[];
+  /** How genre scores are computed at test time (absent = none); the thresholds are tuned with it. */
+  tta?: Tta;
   trainPriors: number[];
   epoch: number;
   bestEpoch: number;
@@ -54,6 +76,11 @@ export interface ClassifierMetadata {
   extras?: Record<string, unknown>;
   complete: boolean;
   savedAt: string;
+}
+
+/** metadata.json alone (thresholds retuned): the weights, and so the feature network's hash, stay byte-identical. */
+export async function saveMetadata(dir: string, meta: ClassifierMetadata): Promise<void> {
+  await writeJsonAtomic(path.join(dir, METADATA_FILE), meta);
 }
 
 /** Weights first, then metadata.json: a metadata file never describes weights that are not there. */
@@ -82,6 +109,7 @@ export async function readMetadata(dir: string): Promise<ClassifierMetadata> {
   if (!Array.isArray(meta.genres) || !meta.genres.every((g) => typeof g === 'string')) bad('genres');
   if (!meta.input || !Number.isInteger(meta.input.width) || !Number.isInteger(meta.input.height)) bad('input');
   if (!Array.isArray(meta.thresholds) || meta.thresholds.length !== meta.genres.length) bad('thresholds');
+  if (!ttaOf(meta as unknown as Record<string, unknown>)) throw badTta(file, meta.tta);
   return meta;
 }
 
@@ -122,9 +150,11 @@ export interface GenreModel {
   input: ModelInput;
   metadata: Record<string, unknown> | null;
   model: LayersModel;
-  /** Scores per image (any size: resized to the input), keyed by genre. */
+  /** How score() computes genre scores (the metadata's "tta"). */
+  tta: Tta;
+  /** Scores per image (any size: resized to the input), keyed by genre; flip-averaged under tta "flip". */
   score(images: RgbImage[]): Promise<Record<string, number>[]>;
-  /** Penultimate-layer features per image (for poster-FID and the year/score heads). */
+  /** Penultimate-layer features per image (for poster-FID and the year/score heads), never flipped. */
   features(images: RgbImage[]): Promise<Float32Array[]>;
   /** |∂ score(genre) / ∂ pixel|, max over channels, per image at the model's input size. */
   saliency(images: RgbImage[], genre: string): Promise<Float32Array[]>;
@@ -165,13 +195,32 @@ export function featureModel(model: LayersModel): LayersModel {
   return f;
 }
 
-/** Rows of `net`'s output per image, BATCH images per call. */
-async function rows(net: LayersModel, images: readonly RgbImage[], input: ModelInput): Promise<Float32Array[]> {
+/**
+ * The model's output on a batch, under a test-time augmentation: with "flip", the mean of its
+ * output on the batch and on the batch mirrored left to right (axis 2 of NHWC), i.e. the mean of
+ * the two sigmoid scores. Every genre score of a saved classifier goes through here.
+ */
+export function predictTta(model: LayersModel, x: tf.Tensor4D, tta: Tta): tf.Tensor {
+  if (tta === 'none') return model.predict(x) as tf.Tensor;
+  return tf.tidy(() => {
+    const a = model.predict(x) as tf.Tensor;
+    const b = model.predict(tf.reverse(x, 2)) as tf.Tensor;
+    return a.add(b).div(2);
+  });
+}
+
+/** Rows of `net`'s output per image (under `tta`), BATCH images per call. */
+async function rows(
+  net: LayersModel,
+  images: readonly RgbImage[],
+  input: ModelInput,
+  tta: Tta = 'none',
+): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let i = 0; i < images.length; i += BATCH) {
     const chunk = images.slice(i, i + BATCH);
     const x = await toBatch(chunk, input);
-    const y = net.predict(x) as tf.Tensor;
+    const y = predictTta(net, x, tta);
     const v = (await y.data()) as Float32Array;
     const d = v.length / chunk.length;
     for (let r = 0; r < chunk.length; r++) out.push(v.slice(r * d, (r + 1) * d));
@@ -199,6 +248,7 @@ export function wrapLayersModel(
     genres?: string[];
     range?: 'unit' | 'tanh';
     metadata?: Record<string, unknown> | null;
+    tta?: Tta;
   },
 ): GenreModel {
   const shape = model.inputs[0]!.shape;
@@ -208,6 +258,12 @@ export function wrapLayersModel(
   const outputs = model.outputs[0]!.shape[1] ?? 0;
   const genres = opts.genres ?? pickGenres(opts.metadata ?? null, outputs);
   const input: ModelInput = { width, height, range: opts.range ?? pickRange(opts.metadata ?? null) };
+  const tta = opts.tta ?? ttaOf(opts.metadata) ?? 'none';
+  // One batch through the model as score() sees it: the saliency explains the score shown.
+  const scoreOf = (t: tf.Tensor): tf.Tensor => {
+    const a = model.apply(t, { training: false }) as tf.Tensor;
+    return tta === 'flip' ? a.add(model.apply(tf.reverse(t, 2), { training: false }) as tf.Tensor).div(2) : a;
+  };
   return {
     name: opts.name,
     dir: opts.dir,
@@ -215,11 +271,14 @@ export function wrapLayersModel(
     input,
     metadata: opts.metadata ?? null,
     model,
+    tta,
     async score(images) {
-      const v = await rows(model, images, input);
+      const v = await rows(model, images, input, tta);
       return v.map((s) => Object.fromEntries(genres.map((g, j) => [g, s[j]!])));
     },
     async features(images) {
+      // Never flip-averaged: FID/KID/precision-recall compare these features across runs and the
+      // year/IMDB heads were fitted on them, so the ruler must not change with a scoring option.
       return rows(featureModel(model), images, input);
     },
     async saliency(images, genre) {
@@ -227,9 +286,7 @@ export function wrapLayersModel(
       if (j < 0) throw new Error(`unknown genre ${genre}; the model has ${genres.join(', ')}`);
       const x = await toBatch(images, input);
       // Images are independent at inference, so one backward pass gives every image's gradient.
-      const grad = tf.grad((t: tf.Tensor) =>
-        (model.apply(t, { training: false }) as tf.Tensor).slice([0, j], [-1, 1]).sum(),
-      )(x);
+      const grad = tf.grad((t: tf.Tensor) => scoreOf(t).slice([0, j], [-1, 1]).sum())(x);
       const m = grad.abs().max(3);
       const v = (await m.data()) as Float32Array;
       tf.dispose([x, grad, m]);
@@ -263,10 +320,13 @@ export async function loadClassifier(dir: string): Promise<Classifier> {
 /** Any tfjs classifier directory: with metadata.json when it has one (genres, input range), else genres numbered. */
 export async function openGenreModel(dir: string): Promise<GenreModel> {
   let metadata: Record<string, unknown> | null = null;
+  const file = path.join(dir, METADATA_FILE);
   try {
-    metadata = JSON.parse(await fs.readFile(path.join(dir, METADATA_FILE), 'utf8')) as Record<string, unknown>;
+    metadata = JSON.parse(await fs.readFile(file, 'utf8')) as Record<string, unknown>;
   } catch {
     metadata = null;
   }
+  // Lenient about everything else, but a tta it cannot honour would silently change every score.
+  if (metadata && !ttaOf(metadata)) throw badTta(file, metadata.tta);
   return wrapLayersModel(await loadModelFiles(dir), { name: path.basename(path.resolve(dir)), dir, metadata });
 }
