@@ -50,7 +50,18 @@ test('bad flags and missing inputs: one line, exit 2', () => {
     [studio, ['classifier', 'train', '--csv', path.join(fx.dir, 'nope.csv'), '--data', fx.posters], /nope\.csv/],
     [studio, ['classifier', 'evaluate', '--models', path.join(fx.dir, 'empty')], /no trained classifier/],
     [studio, ['classifier', 'compare', '--versions', '1,7', '--csv', fx.csv, '--data', fx.posters], /versions/],
-    [classifyBin, [fx.posters, '--models', path.join(fx.dir, 'empty')], /no trained classifier.*classifier train/],
+    // An explicit --models asks for the newest model there: an empty one is an error, not the shipped default.
+    [
+      classifyBin,
+      [fx.posters, '--models', path.join(fx.dir, 'empty')],
+      /--models: no trained classifier.*classifier train/,
+    ],
+    [
+      studio,
+      ['classifier', 'evaluate', '--models', path.join(fx.dir, 'empty'), '--retune'],
+      /--retune.*--split validation/,
+    ],
+    [studio, ['classifier', 'train', '--tta', 'mirror', '--csv', fx.csv, '--data', fx.posters], /--tta.*flip/],
   ];
   for (const [bin, args, re] of cases) {
     const r = run(bin, args);
@@ -63,6 +74,20 @@ test('bad flags and missing inputs: one line, exit 2', () => {
     assert.match(lines[0]!, /error/);
     assert.match(lines[0]!, re);
   }
+});
+
+test('classify with no --model or --models uses the shipped classifier and says so in one line', () => {
+  const cwd = mkdtempSync(path.join(os.tmpdir(), 'clf-default-'));
+  const c = run(classifyBin, [path.join(fx.posters, '1.jpg'), '--truth_csv', path.join(cwd, 'none.csv')], cwd);
+  assert.equal(c.code, 0, c.err);
+  const said = c.err.split('\n').filter((l) => l.startsWith('classifier:'));
+  assert.equal(said.length, 1, c.err);
+  assert.match(
+    said[0]!,
+    /^classifier: the shipped default, poster-features-v4-r30 \(.*models[\\/]default[\\/]classifier; genre scores averaged with the mirrored poster\)$/,
+  );
+  assert.match(c.out, /^1\.jpg {2}\['(Comedy|Drama|Action|Animation|Romance|Adventure|Horror): \d+%'/);
+  assert.match(c.err, /scored 1 poster\(s\) with poster-features-v4-r30/);
 });
 
 test('train, evaluate and classify from the CLI on a tiny set', () => {
@@ -86,6 +111,8 @@ test('train, evaluate and classify from the CLI on a tiny set', () => {
     '0.003',
     '--batch',
     '16',
+    '--tta',
+    'flip',
   ]);
   assert.equal(t.code, 0, t.err);
   const dir = path.join(models, 'genres-7_ratio-10_v4_any-any');
@@ -99,6 +126,7 @@ test('train, evaluate and classify from the CLI on a tiny set', () => {
   assert.deepEqual(meta.input, { width: 18, height: 27, channels: 3, range: 'unit' });
   assert.equal(meta.thresholds.length, 7);
   assert.match(meta.dataset.fingerprint, /^[0-9a-f]{16}$/);
+  assert.equal(meta.tta, 'flip', 'train --tta is saved with the model');
 
   const e = run(studio, ['classifier', 'evaluate', '--models', models, '--split', 'validation']);
   assert.equal(e.code, 0, e.err);
@@ -107,6 +135,31 @@ test('train, evaluate and classify from the CLI on a tiny set', () => {
   const ev = JSON.parse(readFileSync(path.join(dir, 'evaluation-validation.json'), 'utf8'));
   assert.ok(ev.model_metrics.microAuc >= 0 && ev.model_metrics.microAuc <= 1);
   assert.equal(ev.baselines.allNegative.macroAuc, 0.5);
+  assert.equal(ev.tta, 'flip', "evaluate scores with the model's own tta");
+
+  // --retune: the thresholds of the scores asked for land in metadata.json, the weights stay as they were.
+  const weights = readFileSync(path.join(dir, 'weights.bin'));
+  const rt = run(studio, [
+    'classifier',
+    'evaluate',
+    '--model',
+    dir,
+    '--split',
+    'validation',
+    '--tta',
+    'none',
+    '--retune',
+  ]);
+  assert.equal(rt.code, 0, rt.err);
+  assert.match(rt.err, /retuned the thresholds of .* on \d+ validation posters \(tta none\)/);
+  const retuned = JSON.parse(readFileSync(path.join(dir, 'metadata.json'), 'utf8'));
+  const rev = JSON.parse(readFileSync(path.join(dir, 'evaluation-validation.json'), 'utf8'));
+  assert.equal(retuned.tta, 'none');
+  assert.deepEqual(
+    retuned.thresholds,
+    retuned.genres.map((g: string) => rev.model_metrics.perGenre[g].threshold),
+  );
+  assert.deepEqual(readFileSync(path.join(dir, 'weights.bin')), weights);
 
   // A poster directory with one file that is not an image and one not named by an id.
   const input = mkdtempSync(path.join(os.tmpdir(), 'clf-in-'));

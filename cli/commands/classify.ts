@@ -10,7 +10,7 @@ import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { UserError } from '../../src/core/errors.js';
 import { indexPosters, readMovieCsv, type Movie } from '../../src/core/dataset/index.js';
 import { checkFile, writeOwnedFile } from '../../src/core/fs/ownership.js';
-import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_POSTERS } from '../../src/core/paths.js';
+import { DEFAULT_CSV, DEFAULT_POSTERS } from '../../src/core/paths.js';
 import { createProgress } from '../../src/core/progress.js';
 import { formatSkipped, type SkippedItem } from '../../src/core/skipped.js';
 import { classifySamples, looksLikeSamples } from '../../src/features/scoring/index.js';
@@ -27,17 +27,20 @@ import {
   predictionsJson,
   titleWidth,
 } from '../../classifier/predict.js';
-import { loadClassifier, newestClassifier } from '../../src/artifacts/classifier-model.js';
-import { shippedModel, shippedPath } from '../../src/artifacts/default-models.js';
+import { loadClassifier, newestClassifier, readMetadata } from '../../src/artifacts/classifier-model.js';
+import { chooseModel } from '../../src/artifacts/default-models.js';
 
 export const classifyFlags = defineFlags({
   ...backendFlags,
   model: {
     kind: 'path',
     exists: 'dir',
-    help: 'model directory (default: the newest under --models, else the shipped one in models/default/classifier)',
+    help: 'model directory (default: the shipped classifier, models/default/classifier, unless --models is given)',
   },
-  models: { kind: 'path', default: DEFAULT_MODELS, help: 'where to look for the newest model' },
+  models: {
+    kind: 'path',
+    help: "use the newest model under this folder (the seed's way, e.g. --models models); without it or --model, the shipped classifier",
+  },
   truth_csv: {
     kind: 'path',
     default: DEFAULT_CSV,
@@ -65,6 +68,32 @@ export const classifyFlags = defineFlags({
   },
 });
 
+/**
+ * --model, else the newest under --models when it is given, else the shipped classifier. A quick
+ * model under ./models (the demo's, a --limit test run) never silently replaces the shipped one:
+ * the newest-model lookup of the seed happens only when asked for. Says in one line which default.
+ */
+async function pickModel(model: string | undefined, models: string | undefined): Promise<string> {
+  if (model) return model;
+  if (models) {
+    const newest = await newestClassifier(models);
+    if (!newest)
+      throw new UserError(
+        `--models: no trained classifier in ${models}; train one with 'poster-studio classifier train --models ${models}', or drop --models to use the shipped classifier`,
+      );
+    process.stderr.write(`classifier: the newest under ${models}, ${newest}\n`);
+    return newest;
+  }
+  const choice = chooseModel('classifier', undefined, '--model');
+  if (choice.dir === null)
+    throw new UserError(`${choice.missing}; train one with 'poster-studio classifier train' or pass --model <dir>`);
+  const meta = await readMetadata(choice.dir);
+  process.stderr.write(
+    `classifier: ${choice.source}, ${meta.name} (${choice.dir}${meta.tta === 'flip' ? '; genre scores averaged with the mirrored poster' : ''})\n`,
+  );
+  return choice.dir;
+}
+
 export function configureClassify(cmd: Command): Command {
   addFlags(cmd, classifyFlags)
     .argument('[inputs...]', 'poster images or directories of them (or of DCGAN sample grids)')
@@ -80,17 +109,7 @@ export function configureClassify(cmd: Command): Command {
         movies.set(found.file, found.movie);
         inputs = [...inputs, found.file];
       }
-      // The user's own model first (--model, then the newest they trained), then the shipped one.
-      let dir = o.model ?? (await newestClassifier(o.models));
-      if (!dir) {
-        dir = shippedModel('classifier');
-        if (!dir) {
-          throw new UserError(
-            `no trained classifier in ${o.models} and no default shipped in ${shippedPath('classifier')} yet; train one with 'poster-studio classifier train --genres=7 --ratio=30 --epochs=10' or pass --model <dir>`,
-          );
-        }
-        process.stderr.write(`classifier: the shipped default, ${dir}\n`);
-      }
+      const dir = await pickModel(o.model, o.models);
       const { files, missing } = await listImages(inputs);
       if (missing.length) throw new UserError(`${missing.join(', ')}: no such file or directory`);
       // Refused before any scoring when --json/--csv name someone else's file.
@@ -145,7 +164,7 @@ export function configureClassify(cmd: Command): Command {
         wrote.push(o.csv);
       }
       process.stderr.write(
-        `scored ${preds.length} poster(s) with ${path.basename(dir)}${skipped.length ? `, skipped ${skipped.length}` : ''}${wrote.length ? `; wrote ${wrote.join(', ')}` : ''}\n`,
+        `scored ${preds.length} poster(s) with ${c.meta.name}${skipped.length ? `, skipped ${skipped.length}` : ''}${wrote.length ? `; wrote ${wrote.join(', ')}` : ''}\n`,
       );
     });
   return cmd;
