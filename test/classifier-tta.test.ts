@@ -68,6 +68,7 @@ test('tta "flip": every genre score is the mean of the poster and its mirror; fe
   const [s0] = await plain.score([poster]);
   plain.genres.forEach((g, j) => assert.ok(Math.abs(s0![g]! - p[j]!) < 1e-6, `no tta: ${g}`));
   const [f0] = await plain.features([poster]);
+  const [sal0] = await plain.saliency([poster], 'A');
 
   await setMeta(dir, { tta: 'flip' });
   const flip = await loadClassifier(dir);
@@ -82,6 +83,13 @@ test('tta "flip": every genre score is the mean of the poster and its mirror; fe
   // The ruler of FID/KID and of the year/IMDB heads does not move with the scoring option.
   const [f1] = await flip.features([poster]);
   assert.deepEqual(Array.from(f1!), Array.from(f0!));
+  // The saliency explains the score shown, so it is the gradient of the flip-averaged score.
+  const [sal1] = await flip.saliency([poster], 'A');
+  assert.equal(sal1!.length, W * H);
+  assert.ok(
+    sal1!.some((v, i) => Math.abs(v - sal0![i]!) > 1e-7),
+    'flip saliency is not the plain one',
+  );
   for (const m of [plain, flip]) m.model.dispose();
 });
 
