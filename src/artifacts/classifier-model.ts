@@ -248,7 +248,6 @@ export function wrapLayersModel(
     genres?: string[];
     range?: 'unit' | 'tanh';
     metadata?: Record<string, unknown> | null;
-    tta?: Tta;
   },
 ): GenreModel {
   const shape = model.inputs[0]!.shape;
@@ -258,7 +257,7 @@ export function wrapLayersModel(
   const outputs = model.outputs[0]!.shape[1] ?? 0;
   const genres = opts.genres ?? pickGenres(opts.metadata ?? null, outputs);
   const input: ModelInput = { width, height, range: opts.range ?? pickRange(opts.metadata ?? null) };
-  const tta = opts.tta ?? ttaOf(opts.metadata) ?? 'none';
+  const tta = ttaOf(opts.metadata) ?? 'none';
   // One batch through the model as score() sees it: the saliency explains the score shown.
   const scoreOf = (t: tf.Tensor): tf.Tensor => {
     const a = model.apply(t, { training: false }) as tf.Tensor;
