@@ -72,6 +72,8 @@ test(
       const r = await serveThen(['--backend', 'cpu'], 'SIGTERM', async () => {});
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /the shipped default/);
+      if (shippedModel('classifier'))
+        assert.match(r.stderr, /^classifier: .*models[\\/]default[\\/]classifier \(the shipped default\)$/m);
       return;
     }
     const r = await runCli(['serve', '--port', '0', '--backend', 'cpu'], { timeoutMs: 60_000 });

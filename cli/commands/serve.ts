@@ -106,10 +106,13 @@ export function configureServe(cmd: Command): Command {
         throw new UserError(`--host: ${o.host} is not an address of this machine`);
       throw err;
     });
-    process.stdout.write(`listening on ${server.url}\n`);
-    const signal = await new Promise<string>((resolve) => {
+    // Handlers first: whoever reads the listening line may signal at once (a loaded machine can
+    // pause this process right after the write), and an unhandled SIGTERM would kill it uncleanly.
+    const stop = new Promise<string>((resolve) => {
       for (const s of ['SIGINT', 'SIGTERM'] as const) process.once(s, () => resolve(s));
     });
+    process.stdout.write(`listening on ${server.url}\n`);
+    const signal = await stop;
     process.stderr.write(`${signal}: stopping\n`);
     await server.close();
     generator?.dispose();
