@@ -26,13 +26,16 @@ const LIMITS = {
   nbrGUpdates: [1, 20],
 } as const;
 
+const CHECKPOINT_DAMAGED = 'the checkpoint is damaged (use another ckpt_* directory or train again)';
+
 class Checker {
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    readonly damaged = CHECKPOINT_DAMAGED,
+  ) {}
 
   fail(field: string, what: string): never {
-    throw new UserError(
-      `${this.file}: "${field}" ${what}; the checkpoint is damaged (use another ckpt_* directory or train again)`,
-    );
+    throw new UserError(`${this.file}: "${field}" ${what}; ${this.damaged}`);
   }
 
   obj(v: unknown, field: string): Obj {
@@ -102,11 +105,6 @@ function checkConfig(c: Checker, raw: unknown): ModelConfig {
   return config;
 }
 
-/**
- * Checks state.json against the size of tensors.bin (in bytes) and returns it typed. Every
- * offset and length is a whole number inside the file, the file holds exactly what the config's
- * networks, their Adam moments and the grid latents need, and the grid matches the latents.
- */
 /** The recipe of a small-data checkpoint (absent = the seed's); returns whether it keeps an EMA of G. */
 function checkRecipe(c: Checker, raw: unknown): boolean {
   if (raw === undefined) return false;
@@ -118,6 +116,11 @@ function checkRecipe(c: Checker, raw: unknown): boolean {
   return c.num(r.emaDecay, 'recipe.emaDecay', 0, 0.999999) > 0;
 }
 
+/**
+ * Checks state.json against the size of tensors.bin (in bytes) and returns it typed. Every
+ * offset and length is a whole number inside the file, the file holds exactly what the config's
+ * networks, their Adam moments and the grid latents need, and the grid matches the latents.
+ */
 export function checkCheckpointJson(raw: unknown, binBytes: number, file: string, version: number): void {
   const c = new Checker(file);
   const o = c.obj(raw, '(top level)');
@@ -157,10 +160,15 @@ export function checkCheckpointJson(raw: unknown, binBytes: number, file: string
     const y = c.range(o.fixedY, 'fixedY', total);
     if (y.length !== yLength) c.fail('fixedY.length', `must be ${yLength}, got ${y.length}`);
   }
-  if (!Array.isArray(o.tensors)) c.fail('tensors', 'is missing or not a list');
+  checkTensors(c, o.tensors, total);
+}
+
+/** Each entry of "tensors" a name used once, a shape of whole sizes and a range inside the file. */
+function checkTensors(c: Checker, raw: unknown, total: number): void {
+  if (!Array.isArray(raw)) c.fail('tensors', 'is missing or not a list');
   const names = new Set<string>();
-  (o.tensors as unknown[]).forEach((raw, i) => {
-    const e = c.obj(raw, `tensors[${i}]`);
+  (raw as unknown[]).forEach((item, i) => {
+    const e = c.obj(item, `tensors[${i}]`);
     if (typeof e.name !== 'string' || names.has(e.name)) c.fail(`tensors[${i}].name`, 'must be a name used once');
     names.add(e.name as string);
     if (!Array.isArray(e.shape) || e.shape.length > 4) c.fail(`tensors[${i}].shape`, 'must be a list of up to 4 sizes');
@@ -171,4 +179,43 @@ export function checkCheckpointJson(raw: unknown, binBytes: number, file: string
     const offset = c.int(e.offset, `tensors[${i}].offset`, 0, total);
     if (n > total - offset) c.fail(`tensors[${i}]`, `(${e.name}) reaches past the end of tensors.bin`);
   });
+}
+
+/**
+ * An exported generator's state.json (dcgan/generator-file.ts), as strictly as a checkpoint's:
+ * every field typed and in range, the dtype one of `dtypes` (bytes per value), and tensors.bin
+ * exactly the config's generator at that dtype. Returns it typed.
+ */
+export function checkGeneratorJson<T>(
+  raw: unknown,
+  binBytes: number,
+  file: string,
+  version: number,
+  dtypes: Record<string, number>,
+): T {
+  const c = new Checker(file, 'the exported generator is damaged (export it again with dcgan export)');
+  const o = c.obj(raw, '(top level)');
+  if (o.version !== version) c.fail('version', `must be ${version}, got ${JSON.stringify(o.version)}`);
+  c.int(o.iteration, 'iteration');
+  const config = checkConfig(c, o.config);
+  const ema = checkRecipe(c, c.obj(o.recipe, 'recipe'));
+  if (o.weights !== 'g' && !(o.weights === 'ema' && ema))
+    c.fail(
+      'weights',
+      `must be "g"${ema ? ' or "ema"' : ' (the recipe keeps no EMA)'}, got ${JSON.stringify(o.weights)}`,
+    );
+  const bytes = typeof o.dtype === 'string' && Object.hasOwn(dtypes, o.dtype) ? dtypes[o.dtype]! : 0;
+  if (!bytes) c.fail('dtype', `must be one of ${Object.keys(dtypes).join(', ')}, got ${JSON.stringify(o.dtype)}`);
+  const source = c.obj(o.source, 'source');
+  if (typeof source.checkpoint !== 'string') c.fail('source.checkpoint', 'must be a path');
+  if (typeof source.tensorsSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(source.tensorsSha256))
+    c.fail('source.tensorsSha256', 'must be 64 hex digits');
+  if (binBytes % bytes !== 0)
+    c.fail('tensors.bin', `is ${binBytes} bytes, not a whole number of ${o.dtype as string} values`);
+  const total = binBytes / bytes;
+  const expected = networkSize(config).generator;
+  if (total !== expected)
+    c.fail('tensors.bin', `holds ${total} values where this config's generator needs ${expected}`);
+  checkTensors(c, o.tensors, total);
+  return o as T;
 }

@@ -13,6 +13,7 @@ import { tf } from '../engine/index.js';
 import type { ModelConfig, TrainOptions } from './config.js';
 import { isSeedRecipe, type Recipe, SEED_RECIPE } from './recipe.js';
 import { checkCheckpointJson } from './checkpoint-check.js';
+import { isGeneratorJson } from './generator-file.js';
 import { createState, disposeState, namedTensors, type TrainState } from './state.js';
 
 export const CHECKPOINT_VERSION = 1;
@@ -168,6 +169,13 @@ export async function removeCheckpointTemps(dir: string): Promise<void> {
   }
 }
 
+/** A training step needs D and both optimisers, which `dcgan export` leaves out. */
+export class ExportedGeneratorError extends UserError {
+  constructor(dir: string) {
+    super(`${dir} is an exported generator (weights only); resume from the run's checkpoint`);
+  }
+}
+
 /** state.json, checked against tensors.bin's size (checkpoint-check.ts) before anything is built from it. */
 export async function readCheckpointJson(ckptDir: string): Promise<CheckpointJson> {
   const file = path.join(ckptDir, 'state.json');
@@ -178,10 +186,12 @@ export async function readCheckpointJson(ckptDir: string): Promise<CheckpointJso
     if (!st.isFile() || st.size > 64 * 1024 * 1024)
       throw new Error(st.isFile() ? `${st.size} bytes is too big for a state.json` : 'not a regular file');
     json = JSON.parse(await fs.readFile(file, 'utf8')) as CheckpointJson;
+    if (isGeneratorJson(json)) throw new ExportedGeneratorError(ckptDir);
     const bin = await fs.stat(path.join(ckptDir, 'tensors.bin'));
     if (!bin.isFile()) throw new Error('tensors.bin is not a regular file');
     bytes = bin.size;
   } catch (err) {
+    if (err instanceof ExportedGeneratorError) throw err;
     throw new UserError(`${file}: cannot read checkpoint (${(err as Error).message.split('\n')[0]})`);
   }
   checkCheckpointJson(json, bytes, file, CHECKPOINT_VERSION);
@@ -236,6 +246,8 @@ export async function loadLatestCheckpoint(
     try {
       return { state: await loadCheckpoint(p), path: p, skipped };
     } catch (err) {
+      // An export among the checkpoints is no damaged checkpoint to skip past: it cannot be resumed at all.
+      if (err instanceof ExportedGeneratorError) throw err;
       skipped.push(`${p}: ${(err as Error).message}`);
     }
   }

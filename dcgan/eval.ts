@@ -33,7 +33,8 @@ import { readManifest } from '../src/artifacts/manifest.js';
 import { encodeCondition } from './data.js';
 import { sampleImages } from './generate.js';
 import type { BnMode } from './layers.js';
-import type { TrainState } from './state.js';
+import type { Networks } from './model.js';
+import { samplingNetworks, type TrainState } from './state.js';
 
 export const PR_K = 3;
 
@@ -167,8 +168,8 @@ async function shareIn(net: FeatureNet, images: RgbImage[], genre: string): Prom
 }
 
 /** Checks --genres against a conditional checkpoint; empty = all of its genres. */
-export function checkGenres(s: TrainState, genres: readonly string[]): string[] {
-  const vocab = s.net.config.condition;
+export function checkGenres(g: Networks, genres: readonly string[]): string[] {
+  const vocab = g.config.condition;
   if (!vocab) {
     if (genres.length)
       throw new UserError('--genres needs a conditional checkpoint (trained with dcgan train --conditional)');
@@ -182,7 +183,7 @@ export function checkGenres(s: TrainState, genres: readonly string[]): string[] 
 
 export async function genreShares(
   net: FeatureNet,
-  s: TrainState,
+  gen: Networks,
   real: RealSet,
   genres: string[],
   count: number,
@@ -190,11 +191,11 @@ export async function genreShares(
   bn: BnMode,
 ): Promise<GenreShare[]> {
   const out: GenreShare[] = [];
-  const cd = conditionDim(s.net.config);
+  const cd = conditionDim(gen.config);
   for (const g of genres) {
     const y = new Float32Array(count * cd);
-    for (let i = 0; i < count; i++) encodeCondition(s.net.config.condition!, [g], null, y, i * cd);
-    const fake = sampleImages(s, count, seed, `eval-genre:${g}`, bn, y);
+    for (let i = 0; i < count; i++) encodeCondition(gen.config.condition!, [g], null, y, i * cd);
+    const fake = sampleImages(gen, count, seed, `eval-genre:${g}`, bn, y);
     const realOf = real.genres ? real.images.filter((_, i) => real.genres![i]!.includes(g)) : [];
     out.push({
       genre: g,
@@ -210,10 +211,10 @@ export async function genreShares(
  * a real poster picked with the seed, so the generated mix follows the real one; without a
  * manifest (no labels) every condition is empty (no genre, no decade).
  */
-function realConditions(s: TrainState, real: RealSet, count: number, seed: number): Float32Array | null {
-  const vocab = s.net.config.condition;
+function realConditions(g: Networks, real: RealSet, count: number, seed: number): Float32Array | null {
+  const vocab = g.config.condition;
   if (!vocab) return null;
-  const cd = conditionDim(s.net.config);
+  const cd = conditionDim(g.config);
   const y = new Float32Array(count * cd);
   if (!real.genres || !real.years) return y;
   const rng = createRng(seed, 'eval-conditions');
@@ -228,7 +229,7 @@ function realConditions(s: TrainState, real: RealSet, count: number, seed: numbe
 export async function evaluateState(
   net: FeatureNet,
   ref: Reference,
-  s: TrainState,
+  gen: Networks,
   real: RealSet,
   count: number,
   seed: number,
@@ -236,7 +237,7 @@ export async function evaluateState(
 ): Promise<Metrics> {
   return compare(
     ref,
-    await featuresOf(net, sampleImages(s, count, seed, 'eval', bn, realConditions(s, real, count, seed))),
+    await featuresOf(net, sampleImages(gen, count, seed, 'eval', bn, realConditions(gen, real, count, seed))),
     seed,
   );
 }
@@ -257,8 +258,12 @@ export function kidScorer(
     // Decoded at the generator's size, known for sure only once the (resumed) state exists.
     real ??= await loadRealPosters(realDir, s.net.config.width, s.net.config.height);
     ref ??= featureSet(await featuresOf(net, real.images));
+    const gen = samplingNetworks(s);
     const fake = featureSet(
-      await featuresOf(net, sampleImages(s, count, seed, 'eval-every', 'batch', realConditions(s, real, count, seed))),
+      await featuresOf(
+        net,
+        sampleImages(gen, count, seed, 'eval-every', 'batch', realConditions(gen, real, count, seed)),
+      ),
     );
     const k = kid(ref, fake, { seed, subsets: 50, subsetSize: count });
     return { mean: k.mean, std: k.std };

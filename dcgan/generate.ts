@@ -16,11 +16,12 @@ import { conditionDim, type ConditionVocab, type ModelConfig } from './config.js
 import { encodeCondition } from './data.js';
 import type { BnMode } from './layers.js';
 import { uniformLatent } from './latent.js';
-import { generator } from './model.js';
+import { disposeNetworks, generator, type Networks } from './model.js';
+import { type GeneratorJson, isExportedGenerator, loadExportedGenerator } from './generator-file.js';
 import { GRID_GAP, meanPairwiseDistance, toImages } from './grids.js';
 
 export { meanPairwiseDistance };
-import { disposeState, samplingNetworks, type TrainState } from './state.js';
+import { disposeState, samplingNetworks } from './state.js';
 
 /** A checkpoint directory, a directory of them (newest), or a training output dir (its checkpoints/). */
 export async function resolveCheckpoint(p: string): Promise<string> {
@@ -97,20 +98,40 @@ export interface PosterGenerator {
   dispose(): void;
 }
 
+/** What sampling needs from a training checkpoint or an exported generator (`dcgan export`). */
+export interface Sampler {
+  dir: string;
+  iteration: number;
+  /** G's moving average when the checkpoint keeps one (small-data recipe), else G: what grids and eval show too. */
+  net: Networks;
+  /** The export's description, or null for a training checkpoint. */
+  exported: GeneratorJson | null;
+  dispose(): void;
+}
+
+/** A checkpoint directory or an exported generator's, loaded for sampling only. */
+export async function openSampler(dir: string): Promise<Sampler> {
+  if (await isExportedGenerator(dir)) {
+    const g = await loadExportedGenerator(dir);
+    return { dir, iteration: g.json.iteration, net: g.net, exported: g.json, dispose: () => disposeNetworks(g.net) };
+  }
+  const s = await loadCheckpoint(dir);
+  return { dir, iteration: s.iteration, net: samplingNetworks(s), exported: null, dispose: () => disposeState(s) };
+}
+
 export async function openGenerator(checkpoint: string, bn: BnMode): Promise<PosterGenerator> {
   const ckpt = await resolveCheckpoint(checkpoint);
-  const s = await loadCheckpoint(ckpt);
+  const s = await openSampler(ckpt);
   const c = s.net.config;
   const cd = conditionDim(c);
   const pixels = (z: Float32Array, genres: readonly string[], decade: number | null): Float32Array => {
     const count = z.length / c.zDim;
     if (!Number.isInteger(count) || count < 1) throw new Error(`latent of ${z.length} values is not rows of ${c.zDim}`);
     const y = conditions(c, genres, decade, count);
-    // G's moving average when the checkpoint keeps one (small-data recipe): what grids and eval show too.
     return tf.tidy(
       () =>
         generator(
-          samplingNetworks(s),
+          s.net,
           tf.tensor2d(z, [count, c.zDim]),
           y ? tf.tensor2d(y, [count, cd]) : null,
           bn,
@@ -127,7 +148,7 @@ export async function openGenerator(checkpoint: string, bn: BnMode): Promise<Pos
     latent: (seed, count) => uniformLatent(seed, 'generate', count, c.zDim),
     pixels,
     render: (z, genres, decade) => toImages(pixels(z, genres, decade), z.length / c.zDim, c.width, c.height),
-    dispose: () => disposeState(s),
+    dispose: () => s.dispose(),
   };
 }
 
@@ -190,11 +211,11 @@ export async function generate(o: GenerateOptions): Promise<GenerateResult> {
 }
 
 /**
- * `count` posters from the checkpoint's sampling networks (G's EMA when kept), in batches so
- * memory stays flat; `y` holds one condition row per poster for conditional models.
+ * `count` posters from sampling networks (Sampler.net, samplingNetworks), in batches so memory
+ * stays flat; `y` holds one condition row per poster for conditional models.
  */
 export function sampleImages(
-  s: TrainState,
+  net: Networks,
   count: number,
   seed: number,
   purpose: string,
@@ -202,7 +223,7 @@ export function sampleImages(
   y: Float32Array | null = null,
   batch = 100,
 ): RgbImage[] {
-  const c = s.net.config;
+  const c = net.config;
   const cd = conditionDim(c);
   const z = uniformLatent(seed, purpose, count, c.zDim);
   const out: RgbImage[] = [];
@@ -211,7 +232,7 @@ export function sampleImages(
     const px = tf.tidy(() => {
       const zt = tf.tensor2d(z.subarray(i * c.zDim, (i + n) * c.zDim), [n, c.zDim]);
       const yt = y ? tf.tensor2d(y.subarray(i * cd, (i + n) * cd), [n, cd]) : null;
-      return generator(samplingNetworks(s), zt, yt, bn).dataSync() as Float32Array;
+      return generator(net, zt, yt, bn).dataSync() as Float32Array;
     });
     out.push(...toImages(px, n, c.width, c.height));
   }

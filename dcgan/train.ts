@@ -18,6 +18,7 @@ import { tf } from '../engine/index.js';
 import { type ModelConfig, type TrainOptions, batchSizeOf, conditionDim } from './config.js';
 import {
   CHECKPOINT_NAME,
+  ExportedGeneratorError,
   listCheckpoints,
   loadLatestCheckpoint,
   removeCheckpointTemps,
@@ -33,6 +34,7 @@ import {
   type TrainingSet,
 } from './data.js';
 import { mirrorHalf } from './augment.js';
+import { isExportedGenerator } from './generator-file.js';
 import { epochOrder, fixedLatent, gridConditions, iterationLatent, type CellCondition } from './latent.js';
 import { GRID_GAP, meanPairwiseDistance, toImages, writeGrid } from './grids.js';
 import type { Recipe } from './recipe.js';
@@ -147,6 +149,9 @@ async function startState(
   run: TrainRun,
   set: (batch: number) => Promise<TrainingSet>,
 ): Promise<{ state: TrainState; data: TrainingSet; cells: CellCondition[] | null }> {
+  if (run.resume)
+    for (const dir of [run.checkpointDir, run.output])
+      if (await isExportedGenerator(dir)) throw new ExportedGeneratorError(dir);
   const out = await OwnedDir.open(run.output);
   const ckDir = await OwnedDir.open(run.checkpointDir);
   await checkForeign(run, out, ckDir);

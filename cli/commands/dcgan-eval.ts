@@ -14,7 +14,8 @@ import { DEFAULT_SAMPLES } from '../../src/core/paths.js';
 import { defaultRealDir } from '../../src/features/scoring/real.js';
 import { initBackend } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
-import { checkpointName, listCheckpoints, loadCheckpoint, readCheckpointJson } from '../../dcgan/checkpoint.js';
+import { checkpointName, listCheckpoints } from '../../dcgan/checkpoint.js';
+import { openSampler } from '../../dcgan/generate.js';
 import { checkGenres, evaluateState, genreShares, loadRealPosters, prepareScale } from '../../dcgan/eval.js';
 import {
   type Curve,
@@ -30,7 +31,6 @@ import {
   writeCurve,
 } from '../../src/artifacts/eval-curve.js';
 import type { BnMode } from '../../dcgan/layers.js';
-import { disposeState } from '../../dcgan/state.js';
 import { checkFile, claimFile } from '../../src/core/fs/ownership.js';
 
 export const evalFlags = defineFlags({
@@ -140,11 +140,20 @@ export function configureEval(cmd: Command): Command {
       throw new UserError(
         '--real: no real posters; pass --real <poster dir> (or run prepare-dcgan to fill data/dcgan)',
       );
-    const first = await readCheckpointJson(ckpts[ckpts.length - 1]!);
     const cpuLog = o.cpu_log ? await readCpuLog(o.cpu_log) : null;
     await initBackend(o.backend);
+    // The newest checkpoint (or exported generator) first: its size decodes the real posters, and a bad --genres fails at once.
+    const probe = await openSampler(ckpts[ckpts.length - 1]!);
+    const config = probe.net.config;
+    const genres = (() => {
+      try {
+        return checkGenres(probe.net, o.genres);
+      } finally {
+        probe.dispose();
+      }
+    })();
     const net = await openFeatureNet(o.model);
-    const real = await loadRealPosters(realDir, first.config.width, first.config.height, log);
+    const real = await loadRealPosters(realDir, config.width, config.height, log);
     const bn = o.bn_stats as BnMode;
     const key: CurveKey = {
       featureNet: net.id,
@@ -159,17 +168,8 @@ export function configureEval(cmd: Command): Command {
     const curveFiles = outDir ? [EVAL_JSON, EVAL_CSV].map((f) => path.join(outDir, f)) : [];
     for (const f of curveFiles) await checkFile(f, '--output');
     const rows = outDir && !o.fresh ? await readCurve(path.join(outDir, EVAL_JSON), key) : [];
-    // Checked on the newest checkpoint before any long work, so a bad --genres fails at once.
-    const probe = await loadCheckpoint(ckpts[ckpts.length - 1]!);
-    const genres = (() => {
-      try {
-        return checkGenres(probe, o.genres);
-      } finally {
-        disposeState(probe);
-      }
-    })();
     log(
-      `eval: ${real.images.length} real posters from ${realDir} at ${first.config.width}x${first.config.height}${real.skipped.length ? ` (${real.skipped.length} unreadable skipped)` : ''}; features ${net.id}`,
+      `eval: ${real.images.length} real posters from ${realDir} at ${config.width}x${config.height}${real.skipped.length ? ` (${real.skipped.length} unreadable skipped)` : ''}; features ${net.id}`,
     );
     const { ref, scale } = await prepareScale(net, real, o.count, o.seed);
     const curve: Curve = {
@@ -183,9 +183,9 @@ export function configureEval(cmd: Command): Command {
     const done = new Set(rows.map((r) => path.resolve(r.checkpoint)));
     for (const ck of ckpts) {
       if (done.has(path.resolve(ck))) continue;
-      const s = await loadCheckpoint(ck);
+      const s = await openSampler(ck);
       try {
-        const metrics = await evaluateState(net, ref, s, real, o.count, o.seed, bn);
+        const metrics = await evaluateState(net, ref, s.net, real, o.count, o.seed, bn);
         const mtime = (await fs.stat(path.join(ck, 'state.json'))).mtimeMs / 1000;
         const row: CurveRow = {
           checkpoint: ck,
@@ -193,7 +193,7 @@ export function configureEval(cmd: Command): Command {
           cpuMinutes: cpuLog ? cpuMinutesAt(cpuLog, mtime) : null,
           ...metrics,
         };
-        if (genres.length) row.genres = await genreShares(net, s, real, genres, o.genre_count, o.seed, bn);
+        if (genres.length) row.genres = await genreShares(net, s.net, real, genres, o.genre_count, o.seed, bn);
         curve.rows.push(row);
         curve.rows.sort((a, b) => a.iteration - b.iteration);
         if (outDir) {
@@ -202,7 +202,7 @@ export function configureEval(cmd: Command): Command {
         }
         if (run && !o.json) log(summary(row, curve));
       } finally {
-        disposeState(s);
+        s.dispose();
       }
     }
     if (o.json) process.stdout.write(JSON.stringify(curve, null, 1) + '\n');
