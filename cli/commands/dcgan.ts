@@ -18,8 +18,9 @@ import { LOSSES, type Recipe, type RecipeName, RECIPES, parseAugments, recipeByN
 import { kidScorer } from '../../dcgan/eval.js';
 import { openFeatureNet } from '../../src/features/fid/feature-net.js';
 import { configureEval } from './dcgan-eval.js';
+import { configureExport } from './dcgan-export.js';
 import { DEFAULT_PATTERN, sourceImageSize } from '../../dcgan/data.js';
-import { shippedModel, shippedPath } from '../../src/artifacts/default-models.js';
+import { chooseModel, SHIPPED_MODELS } from '../../src/artifacts/default-models.js';
 import { generate } from '../../dcgan/generate.js';
 import { train } from '../../dcgan/train.js';
 import { renderTrainingVideo } from '../../dcgan/video.js';
@@ -295,7 +296,7 @@ export const generateFlags = defineFlags({
   checkpoint: {
     kind: 'path',
     exists: 'dir',
-    help: `a ckpt_* directory, a checkpoints directory (newest) or a dcgan train --output (default: ${path.join(DEFAULT_SAMPLES, 'checkpoints')} when it exists, else the shipped one in models/default/generator)`,
+    help: `a ckpt_* directory, a checkpoints directory (newest), a dcgan train --output or a dcgan export directory (default: ${path.join(DEFAULT_SAMPLES, 'checkpoints')} when it exists, else the shipped one in models/default/generator; a line says which)`,
   },
   output: {
     kind: 'path',
@@ -590,24 +591,32 @@ function configureRender(cmd: Command): void {
   });
 }
 
-/** --checkpoint, else this directory's training run, else the shipped generator (said in one line). */
-function generateCheckpoint(given: string | undefined): string {
-  const own = path.join(DEFAULT_SAMPLES, 'checkpoints');
-  if (given) return given;
-  if (existsSync(own)) return own;
-  const shipped = shippedModel('generator');
-  if (!shipped)
+/**
+ * --checkpoint, else this directory's training run, else the shipped generator; `note` is the
+ * one line saying which default was taken (null when the flag chose). The places it looks are
+ * parameters so a test can point them at temp folders.
+ */
+export function generateCheckpoint(
+  given: string | undefined,
+  where = { samples: DEFAULT_SAMPLES, shipped: SHIPPED_MODELS },
+): { dir: string; note: string | null } {
+  if (given) return { dir: given, note: null };
+  const own = path.join(where.samples, 'checkpoints');
+  if (existsSync(own))
+    return { dir: own, note: `generator: this folder's training run, ${own} (--checkpoint picks another)` };
+  const choice = chooseModel('generator', undefined, '--checkpoint', where.shipped);
+  if ('missing' in choice)
     throw new UserError(
-      `--checkpoint: not given, no ${own} here and no default shipped in ${shippedPath('generator')} yet; train one (dcgan train) or pass --checkpoint <dir>`,
+      `--checkpoint: ${choice.missing}, and there is no ${own} here; train one (dcgan train) or pass --checkpoint <dir>`,
     );
-  process.stderr.write(`generator: the shipped default, ${shipped}\n`);
-  return shipped;
+  return { dir: choice.dir, note: `generator: ${choice.source}, ${choice.dir} (--checkpoint picks another)` };
 }
 
 function configureGenerate(cmd: Command): void {
   addFlags(cmd, generateFlags).action(async () => {
     const o = readFlags(cmd, generateFlags);
-    const checkpoint = generateCheckpoint(o.checkpoint);
+    const { dir: checkpoint, note } = generateCheckpoint(o.checkpoint);
+    if (note) process.stderr.write(`${note}\n`);
     await initBackend(o.backend);
     const r = await withLocks([{ path: o.output, kind: 'dir' }], 'dcgan generate', () =>
       generate({
@@ -645,6 +654,12 @@ export function configureDcgan(cmd: Command): Command {
     sub(
       'eval',
       'KID, FID and precision/recall of a checkpoint (or every checkpoint of a run) against real posters, with one named feature network',
+    ),
+  );
+  configureExport(
+    sub(
+      'export',
+      "write a checkpoint's generator alone (G's EMA when kept, else G; float16 by default) for shipping or generating elsewhere",
     ),
   );
   configureFork(cmd);

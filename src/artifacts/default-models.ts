@@ -1,7 +1,7 @@
 /**
  * The trained models the package ships, so a fresh install works with no training:
  * <package>/models/default/classifier (a `classifier train` directory) and
- * <package>/models/default/generator (a `dcgan train` checkpoint directory). They are found from
+ * <package>/models/default/generator (a `dcgan export` directory, or any `dcgan train` checkpoint directory). They are found from
  * this module's own location, not the working directory, so `npx poster-studio` finds them from
  * anywhere. A flag the user gives always wins; with neither, the caller gets one line to print.
  */
@@ -47,9 +47,13 @@ export function chooseModel(
   kind: ShippedKind,
   given: string | undefined,
   flag: string,
+  root = SHIPPED_MODELS,
 ): ModelChoice | { dir: null; missing: string } {
   if (given) return { dir: given, source: flag };
-  const shipped = shippedModel(kind);
+  const shipped = shippedModel(kind, root);
   if (shipped) return { dir: shipped, source: 'the shipped default' };
-  return { dir: null, missing: `no default ${kind} is shipped in ${shippedPath(kind)} yet and ${flag} was not given` };
+  return {
+    dir: null,
+    missing: `no default ${kind} is shipped in ${shippedPath(kind, root)} yet and ${flag} was not given`,
+  };
 }
