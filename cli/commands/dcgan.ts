@@ -2,7 +2,7 @@
  * `dcgan train | render | generate` (also `poster-studio dcgan ...`): the seed fork's flags,
  * spelled as it spells them, plus output size, seeds, resume and the conditional model.
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../../src/core/errors.js';
@@ -21,6 +21,7 @@ import { configureEval } from './dcgan-eval.js';
 import { configureExport } from './dcgan-export.js';
 import { DEFAULT_PATTERN, sourceImageSize } from '../../dcgan/data.js';
 import { chooseModel, SHIPPED_MODELS } from '../../src/artifacts/default-models.js';
+import { CHECKPOINT_NAME } from '../../dcgan/checkpoint.js';
 import { generate } from '../../dcgan/generate.js';
 import { train } from '../../dcgan/train.js';
 import { renderTrainingVideo } from '../../dcgan/video.js';
@@ -602,7 +603,8 @@ export function generateCheckpoint(
 ): { dir: string; note: string | null } {
   if (given) return { dir: given, note: null };
   const own = path.join(where.samples, 'checkpoints');
-  if (existsSync(own))
+  // A run killed before its first checkpoint leaves an empty folder: that is no model to fall back on.
+  if (existsSync(own) && readdirSync(own).some((n) => CHECKPOINT_NAME.test(n)))
     return { dir: own, note: `generator: this folder's training run, ${own} (--checkpoint picks another)` };
   const choice = chooseModel('generator', undefined, '--checkpoint', where.shipped);
   if ('missing' in choice)
