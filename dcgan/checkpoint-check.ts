@@ -206,6 +206,9 @@ export function checkGeneratorJson<T>(
     );
   const bytes = typeof o.dtype === 'string' && Object.hasOwn(dtypes, o.dtype) ? dtypes[o.dtype]! : 0;
   if (!bytes) c.fail('dtype', `must be one of ${Object.keys(dtypes).join(', ')}, got ${JSON.stringify(o.dtype)}`);
+  const grid = c.obj(o.grid, 'grid');
+  c.int(grid.rows, 'grid.rows', LIMITS.rows[0], LIMITS.rows[1]);
+  c.int(grid.cols, 'grid.cols', LIMITS.cols[0], LIMITS.cols[1]);
   const source = c.obj(o.source, 'source');
   if (typeof source.checkpoint !== 'string') c.fail('source.checkpoint', 'must be a path');
   if (typeof source.tensorsSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(source.tensorsSha256))

@@ -122,6 +122,7 @@ export async function exportGenerator(o: ExportOptions): Promise<ExportResult> {
       recipe: s.recipe,
       weights: s.emaG ? 'ema' : 'g',
       dtype: o.dtype,
+      grid: { rows: s.train.rows, cols: s.train.cols },
       tensors,
       source: { checkpoint: path.resolve(source), tensorsSha256: await sha256(path.join(source, 'tensors.bin')) },
       exportedAt: new Date().toISOString(),

@@ -30,6 +30,8 @@ export interface GeneratorJson {
   /** Which weights were kept: G's moving average (when the run kept one) or G itself. */
   weights: 'ema' | 'g';
   dtype: Dtype;
+  /** The run's sample grid, so the fork's test mode draws the same genre x decade table. */
+  grid: { rows: number; cols: number };
   /** Offsets count values of `dtype` into tensors.bin. */
   tensors: { name: string; shape: number[]; offset: number }[];
   source: { checkpoint: string; tensorsSha256: string };

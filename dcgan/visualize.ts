@@ -1,6 +1,7 @@
 /**
- * Test mode (the fork's `main.py` without --train): load the newest checkpoint and write what
- * the fork's visualize option writes, as still images and an MP4 instead of GIFs:
+ * Test mode (the fork's `main.py` without --train): load the newest checkpoint (or an exported
+ * generator given as --checkpoint_dir) and write what the fork's visualize option writes, as
+ * still images and an MP4 instead of GIFs:
  * - test/samples.png: a grid of new posters;
  * - test/arange_<d>.png for each latent dimension d: each row one random point, each column the
  *   same point with z[d] swept from -1 to 1 (what that dimension does to a poster);
@@ -17,10 +18,13 @@ import { tf } from '../engine/index.js';
 import { renderVideo } from '../src/features/video/render.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { resolveCheckpoint } from './generate.js';
-import { uniformLatent } from './latent.js';
-import { generator } from './model.js';
+import { gridConditions, uniformLatent } from './latent.js';
+import { conditionDim } from './config.js';
+import { encodeCondition } from './data.js';
+import { isExportedGenerator, loadExportedGenerator } from './generator-file.js';
+import { disposeNetworks, generator, type Networks } from './model.js';
 import { GRID_GAP, toImages } from './grids.js';
-import { disposeState, type TrainState } from './state.js';
+import { disposeState } from './state.js';
 
 export interface TestModeOptions {
   checkpoint: string;
@@ -43,9 +47,39 @@ export interface TestModeResult {
   video: string | null;
 }
 
-function render(s: TrainState, z: Float32Array, n: number): Uint8Array[] {
+/** What test mode samples with: G, its sample grid and the grid's conditions. */
+interface TestModel {
+  net: Networks;
+  iteration: number;
+  rows: number;
+  cols: number;
+  fixedY: Float32Array | null;
+  dispose(): void;
+}
+
+/**
+ * A checkpoint as the fork's sampler reads it (G itself), or an exported generator (the weights
+ * it kept) with its run's grid, whose conditions are rebuilt as training built them.
+ */
+async function openTestModel(dir: string): Promise<TestModel> {
+  if (await isExportedGenerator(dir)) {
+    const { json, net } = await loadExportedGenerator(dir);
+    const { rows, cols } = json.grid;
+    const vocab = json.config.condition;
+    const cd = conditionDim(json.config);
+    const fixedY = vocab ? new Float32Array(rows * cols * cd) : null;
+    if (vocab && fixedY)
+      gridConditions(vocab, rows, cols).forEach((c, i) => encodeCondition(vocab, c.genres, c.decade, fixedY, i * cd));
+    return { net, iteration: json.iteration, rows, cols, fixedY, dispose: () => disposeNetworks(net) };
+  }
+  const s = await loadCheckpoint(dir);
+  const { rows, cols } = s.train;
+  return { net: s.net, iteration: s.iteration, rows, cols, fixedY: s.fixedY, dispose: () => disposeState(s) };
+}
+
+function render(s: TestModel, z: Float32Array, n: number): Uint8Array[] {
   const c = s.net.config;
-  const y = s.fixedY ? s.fixedY.length / (s.train.rows * s.train.cols) : 0;
+  const y = s.fixedY ? s.fixedY.length / (s.rows * s.cols) : 0;
   const px = tf.tidy(() => {
     const cond = s.fixedY ? tf.tensor2d(s.fixedY, [n, y]) : null;
     return generator(s.net, tf.tensor2d(z, [n, c.zDim]), cond, 'moving').dataSync() as Float32Array;
@@ -53,7 +87,7 @@ function render(s: TrainState, z: Float32Array, n: number): Uint8Array[] {
   return toImages(px, n, c.width, c.height).map((i) => i.data);
 }
 
-async function writeGridPng(file: string, s: TrainState, z: Float32Array, g: GridGeometry): Promise<void> {
+async function writeGridPng(file: string, s: TestModel, z: Float32Array, g: GridGeometry): Promise<void> {
   const c = s.net.config;
   const images = render(s, z, g.rows * g.cols).map((data) => ({ width: c.width, height: c.height, data }));
   await writeFileAtomic(file, await encodePng(composeGrid(images, g)));
@@ -61,10 +95,10 @@ async function writeGridPng(file: string, s: TrainState, z: Float32Array, g: Gri
 
 export async function testMode(o: TestModeOptions): Promise<TestModeResult> {
   const ckpt = await resolveCheckpoint(o.checkpoint);
-  const s = await loadCheckpoint(ckpt);
+  const s = await openTestModel(ckpt);
   try {
     const c = s.net.config;
-    const { rows, cols } = s.train;
+    const { rows, cols } = s;
     const n = rows * cols;
     const g: GridGeometry = { rows, cols, cellWidth: c.width, cellHeight: c.height, gap: GRID_GAP };
     const dir = path.join(o.output, 'test');
@@ -134,6 +168,6 @@ export async function testMode(o: TestModeOptions): Promise<TestModeResult> {
     }
     return result;
   } finally {
-    disposeState(s);
+    s.dispose();
   }
 }

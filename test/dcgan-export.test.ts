@@ -11,6 +11,8 @@ import { generate, openGenerator } from '../dcgan/generate.js';
 import { networkSize } from '../dcgan/model.js';
 import { recipeByName } from '../dcgan/recipe.js';
 import { createState, disposeState } from '../dcgan/state.js';
+import { encodeCondition } from '../dcgan/data.js';
+import { fixedLatent, gridConditions } from '../dcgan/latent.js';
 import { generateCheckpoint } from '../cli/commands/dcgan.js';
 import { makeDcganFixture, removeTempDirs, tempDir, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
 import { errorLines, hasStackTrace, runCli } from './helpers/run-cli.js';
@@ -142,18 +144,14 @@ test('a run folder exports its best-KID checkpoint when --eval_every kept one', 
   }
 });
 
-test('a checkpoint without an EMA exports G itself and says so', async () => {
+test("a checkpoint without an EMA exports G itself and says so; the fork's test mode draws the same grid from both", async () => {
   const dir = await tempDir('dcgan-export-seed-');
-  const config = { ...tinyConfig(), condition: { genres: ['Drama', 'Horror'], decades: [1980, 1990] } };
-  const s = createState(
-    config,
-    5,
-    tinyTrain(),
-    new Float32Array(6 * 8),
-    new Float32Array(6 * 4),
-    12,
-    recipeByName('seed'),
-  );
+  const vocab = { genres: ['Drama', 'Horror'], decades: [1980, 1990] };
+  const config = { ...tinyConfig(), condition: vocab };
+  // The grid's conditions as training builds them (test mode rebuilds them so for an export).
+  const fixedY = new Float32Array(6 * 4);
+  gridConditions(vocab, 2, 3).forEach((c, i) => encodeCondition(vocab, c.genres, c.decade, fixedY, i * 4));
+  const s = createState(config, 5, tinyTrain(), fixedLatent(5, 6, 8), fixedY, 12, recipeByName('seed'));
   const source = await saveCheckpoint(s, dir, 1);
   disposeState(s);
   const out = path.join(dir, 'export');
@@ -162,6 +160,23 @@ test('a checkpoint without an EMA exports G itself and says so', async () => {
   assert.match(r.stdout, /^exported G's weights \(the checkpoint keeps no EMA\) of /);
   assert.equal(JSON.parse(await fs.readFile(path.join(out, 'state.json'), 'utf8')).weights, 'g');
   assert.deepEqual(await posters(out, path.join(dir, 'g-out')), await posters(source, path.join(dir, 'g-src')));
+
+  const testMode = async (ck: string, sampleDir: string): Promise<Buffer> => {
+    const t = await runCli([
+      'dcgan',
+      '--checkpoint_dir',
+      ck,
+      '--sample_dir',
+      sampleDir,
+      '--visualize',
+      'false',
+      '--backend',
+      'cpu',
+    ]);
+    assert.equal(t.code, 0, t.stderr);
+    return fs.readFile(path.join(sampleDir, 'test', 'samples.png'));
+  };
+  assert.deepEqual(await testMode(out, path.join(dir, 't-out')), await testMode(source, path.join(dir, 't-src')));
 });
 
 test('export refuses bad input in one line and replaces only its own output', async () => {
