@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -125,6 +125,25 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
   assert.match(json.key.featureNet, /^poster-features-v4-r30@[0-9a-f]{12}$/);
   assert.ok(json.scale.noise.kid.mean > json.scale.realVsReal.kid.mean, JSON.stringify(json.scale));
   assert.equal((await fs.readFile(path.join(out, 'eval.csv'), 'utf8')).trim().split('\n').length, 3);
+
+  await t.test(
+    'dcgan export of the run takes its best checkpoint; its fp32 export scores as that checkpoint does',
+    () => {
+      const best = JSON.parse(readFileSync(path.join(out, 'checkpoints', 'best', 'best.json'), 'utf8'));
+      const source = path.join(out, 'checkpoints', 'best', `ckpt_00000${best.iteration}`);
+      const exported = path.join(path.dirname(out), 'exported');
+      const e = run(['export', '--checkpoint', out, '--output', exported, '--precision', 'fp32']);
+      assert.equal(e.code, 0, e.stderr);
+      assert.ok(e.stdout.includes(`${source} (the lowest KID of --eval_every, iteration ${best.iteration})`), e.stdout);
+      const score = (ck: string): unknown => {
+        const r = run(['eval', '--checkpoint', ck, '--real', data, '--count', '20', '--json', '--backend', 'cpu']);
+        assert.equal(r.code, 0, r.stderr);
+        const { kid, fid, precision, recall } = JSON.parse(r.stdout).rows[0];
+        return { kid, fid, precision, recall };
+      };
+      assert.deepEqual(score(exported), score(source));
+    },
+  );
 
   await t.test("someone else's eval.csv in the output is refused and left as it was", async () => {
     const dest = await tempDir('dcgan-eval-foreign-');
