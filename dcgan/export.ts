@@ -69,14 +69,18 @@ async function sha256(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** The output directory is ours to replace only when its parent's list names it and it holds only our files. */
+/**
+ * An existing output is replaced only when its parent's list names it, it holds nothing but our
+ * two files, and those are an export (a training checkpoint is listed as ours too, and must survive).
+ */
 async function checkOutput(output: string): Promise<OwnedDir> {
   const parent = await OwnedDir.open(path.dirname(output));
   const st = await fs.lstat(output).catch(() => null);
   if (!st) return parent;
   const inside = st.isDirectory() ? await fs.readdir(output) : [];
   const foreign = inside.filter((n) => !FILES.includes(n));
-  if (!st.isDirectory() || !parent.owns(path.basename(output)) || foreign.length)
+  const ours = inside.length === 0 || (await isExportedGenerator(output));
+  if (!st.isDirectory() || !parent.owns(path.basename(output)) || foreign.length || !ours)
     throw new UserError(
       `--output: ${output} exists and was not written by dcgan export${foreign.length ? ` (it holds ${foreign.slice(0, 3).join(', ')})` : ''}; it is never replaced: move it away or choose another path`,
     );
@@ -100,19 +104,18 @@ export async function exportGenerator(o: ExportOptions): Promise<ExportResult> {
     }
     const values = new Float32Array(total);
     for (const [i, v] of [...g.values()].entries()) values.set(v.dataSync() as Float32Array, tensors[i]!.offset);
-    const notFinite = (a: ArrayLike<number>): number => Array.prototype.findIndex.call(a, (x) => !Number.isFinite(x));
-    const bad = notFinite(values);
+    const bad = values.findIndex((x) => !Number.isFinite(x));
     if (bad >= 0)
       throw new UserError(
         `--checkpoint: ${source} holds a non-finite weight (${values[bad]}); export an earlier checkpoint`,
       );
     if (o.dtype === 'float16') {
-      const half = new Float16Array(values);
-      if (notFinite(half) >= 0)
+      // From 65520 up, float16 rounds to infinity (65504 is its largest finite value).
+      if (values.some((x) => Math.abs(x) >= 65520))
         throw new UserError(
           `--precision: a weight of ${source} is beyond float16's range (65504); export with --precision fp32`,
         );
-      bytes = new Uint8Array(half.buffer);
+      bytes = new Uint8Array(new Float16Array(values).buffer);
     } else bytes = new Uint8Array(values.buffer);
     json = {
       kind: GENERATOR_KIND,

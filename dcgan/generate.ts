@@ -17,7 +17,7 @@ import { encodeCondition } from './data.js';
 import type { BnMode } from './layers.js';
 import { uniformLatent } from './latent.js';
 import { disposeNetworks, generator, type Networks } from './model.js';
-import { type GeneratorJson, isExportedGenerator, loadExportedGenerator } from './generator-file.js';
+import { isExportedGenerator, loadExportedGenerator } from './generator-file.js';
 import { GRID_GAP, meanPairwiseDistance, toImages } from './grids.js';
 
 export { meanPairwiseDistance };
@@ -104,8 +104,6 @@ export interface Sampler {
   iteration: number;
   /** G's moving average when the checkpoint keeps one (small-data recipe), else G: what grids and eval show too. */
   net: Networks;
-  /** The export's description, or null for a training checkpoint. */
-  exported: GeneratorJson | null;
   dispose(): void;
 }
 
@@ -113,10 +111,10 @@ export interface Sampler {
 export async function openSampler(dir: string): Promise<Sampler> {
   if (await isExportedGenerator(dir)) {
     const g = await loadExportedGenerator(dir);
-    return { dir, iteration: g.json.iteration, net: g.net, exported: g.json, dispose: () => disposeNetworks(g.net) };
+    return { dir, iteration: g.json.iteration, net: g.net, dispose: () => disposeNetworks(g.net) };
   }
   const s = await loadCheckpoint(dir);
-  return { dir, iteration: s.iteration, net: samplingNetworks(s), exported: null, dispose: () => disposeState(s) };
+  return { dir, iteration: s.iteration, net: samplingNetworks(s), dispose: () => disposeState(s) };
 }
 
 export async function openGenerator(checkpoint: string, bn: BnMode): Promise<PosterGenerator> {

@@ -195,9 +195,18 @@ test('export refuses bad input in one line and replaces only its own output', as
       /^error: --output: .*theirs exists and was not written by dcgan export/,
     ],
     [['--checkpoint', path.join(root, 'e32'), '--output', path.join(root, 'x')], /is already an exported generator/],
+    // A training checkpoint is on its folder's list of our files too: it is still no export to replace.
+    [
+      ['--checkpoint', ckpt, '--output', path.join(run, 'checkpoints', checkpointName(2))],
+      /exists and was not written by dcgan export/,
+    ],
   ];
   for (const [args, re] of cases) assert.match(refused(await exportCli(...args), args.join(' ')), re);
   assert.equal(await fs.readFile(path.join(foreign, 'notes.txt'), 'utf8'), 'mine');
+  assert.equal(
+    JSON.parse(await fs.readFile(path.join(run, 'checkpoints', checkpointName(2), 'state.json'), 'utf8')).iteration,
+    2,
+  );
   assert.ok(!existsSync(path.join(root, 'x')), 'nothing written');
   // Its own earlier export is replaced whole (fp32 -> fp16 here).
   const again = await exportCli('--checkpoint', ckpt, '--output', path.join(root, 'e32'));
