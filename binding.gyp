@@ -31,12 +31,21 @@
       "cflags_cc!": ["-fno-exceptions"]
     },
     {
+      "target_name": "ps_kernels_amx",
+      "type": "static_library",
+      "sources": ["engine/native/amx.cc"],
+      "cflags": ["-fPIC", "-O3", "-fopenmp", "<!@(node engine/amx-flags.mjs)"],
+      "cflags_cc": ["-std=gnu++17", "-fexceptions"],
+      "cflags_cc!": ["-fno-exceptions"]
+    },
+    {
       "target_name": "poster_studio_native",
-      "sources": ["engine/native/addon.cc", "engine/native/addon_elementwise.cc", "engine/native/elementwise.cc", "engine/native/addon_training.cc", "engine/native/training.cc"],
+      "sources": ["engine/native/addon.cc", "engine/native/addon_amx.cc", "engine/native/addon_elementwise.cc", "engine/native/elementwise.cc", "engine/native/addon_training.cc", "engine/native/training.cc"],
       "dependencies": [
         "ps_kernels_avx512",
         "ps_kernels_avx2",
         "ps_kernels_portable",
+        "ps_kernels_amx",
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
       "cflags": ["-O3", "-fopenmp", "-ffp-contract=fast"],

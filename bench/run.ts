@@ -157,6 +157,7 @@ async function main(): Promise<void> {
     const measured = measurePeaks(addon);
     peaks = measured.peaks;
     for (const row of measured.rows) emit(row);
+    if (!addon.info().amx) note('peak: amx_bf16 not measured: this CPU (or OS) has no usable AMX-BF16');
   }
   /** Runs fn once per SIMD path (the addon switched to it), back to the chosen path after. */
   const perPath = async (fn: (simd: string) => Promise<void>): Promise<void> => {

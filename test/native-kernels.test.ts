@@ -239,13 +239,14 @@ describe('native engine', () => {
   test('peak() measures the multiply-add rate of every set the CPU has and refuses the others', () => {
     const addon = nativeAddon()!;
     const info = addon.info();
-    for (const set of [...info.supported, ...(info.bf16 ? ['avx512_bf16'] : [])]) {
+    for (const set of [...info.supported, ...(info.bf16 ? ['avx512_bf16'] : []), ...(info.amx ? ['amx_bf16'] : [])]) {
       const gflop = addon.peak(set, 0.02);
       assert.ok(Number.isFinite(gflop) && gflop > 0.1, `${set}: ${gflop} GFLOP/s`);
     }
     for (const set of SIMD_PATHS.filter((p) => !info.supported.includes(p)))
       assert.throws(() => addon.peak(set, 0.02), /cannot run/);
     if (!info.bf16) assert.throws(() => addon.peak('avx512_bf16', 0.02), /no AVX512_BF16/);
+    if (!info.amx) assert.throws(() => addon.peak('amx_bf16', 0.02), /no usable AMX-BF16/);
     assert.throws(() => addon.peak('sse9', 0.02), /cannot run the 'sse9' kernels/);
     assert.throws(() => addon.peak('portable', 0), /seconds must be in/);
   });

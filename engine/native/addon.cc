@@ -12,20 +12,13 @@
 #include <vector>
 
 #include "addon_parts.h"
+#include "amx.h"
 #include "kernels.h"
-
-namespace {
-
-using ps_addon::checked_product;
-using ps_addon::floats;
-using ps_addon::run_kernel;
-
-const ps::KernelSet* K = nullptr;
 
 #if defined(__x86_64__) || defined(__i386__)
 // AVX-512 needs the CPU (cpuid: F, BW, VL, DQ, AVX2 and FMA) and the OS, which must save the opmask and
 // the full ZMM registers on a context switch (XGETBV bits 5-7, with SSE and AVX state, bits 1-2).
-bool cpu_has_avx512() {
+static bool cpu_has_avx512() {
   unsigned a, b, c, d;
   if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
   const bool osxsave = c & (1u << 27), fma = c & (1u << 12);
@@ -40,11 +33,23 @@ bool cpu_has_avx512() {
 }
 
 // AVX512_BF16 (vdpbf16ps): cpuid leaf 7, subleaf 1, EAX bit 5; only with AVX-512 usable.
-bool cpu_has_avx512_bf16() {
+bool ps_addon::cpu_has_avx512_bf16() {
   unsigned a, b, c, d;
   return cpu_has_avx512() && __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
 }
+#else
+bool ps_addon::cpu_has_avx512_bf16() { return false; }
 #endif
+
+namespace {
+
+using ps_addon::amx_usable;
+using ps_addon::checked_product;
+using ps_addon::cpu_has_avx512_bf16;
+using ps_addon::floats;
+using ps_addon::run_kernel;
+
+const ps::KernelSet* K = nullptr;
 
 // The kernel sets this CPU can run, fastest first; portable runs everywhere.
 std::vector<const ps::KernelSet*> supported_sets() {
@@ -189,7 +194,7 @@ Napi::Value SetSimd(const Napi::CallbackInfo& info) {
 }
 
 // peak(set, seconds): GFLOP/s of the set's multiply-adds on every core at once; set is a kernel
-// set's name or 'avx512_bf16'. Throws for a set this CPU lacks.
+// set's name, 'avx512_bf16' or 'amx_bf16'. Throws for a set this CPU lacks.
 Napi::Value Peak(const Napi::CallbackInfo& info) {
   const std::string set = info[0].As<Napi::String>().Utf8Value();
   const double seconds = info[1].As<Napi::Number>().DoubleValue();
@@ -200,6 +205,10 @@ Napi::Value Peak(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), ps_avx512::bf16_peak(seconds));
   }
 #endif
+  if (set == "amx_bf16") {
+    if (!amx_usable()) throw Napi::Error::New(info.Env(), "this CPU (or OS) has no usable AMX-BF16");
+    return Napi::Number::New(info.Env(), ps_amx::peak(seconds));
+  }
   const ps::KernelSet* k = find_set(set);
   if (!k) throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + set + "' kernels (it runs: " + supported_names() + ")");
   return Napi::Number::New(info.Env(), k->fma_peak(seconds));
@@ -214,11 +223,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Array supported = Napi::Array::New(info.Env());
   for (const ps::KernelSet* k : supported_sets()) supported.Set(supported.Length(), k->name);
   o.Set("supported", supported);
-#if defined(__x86_64__) || defined(__i386__)
   o.Set("bf16", cpu_has_avx512_bf16());
-#else
-  o.Set("bf16", false);
-#endif
+  o.Set("amx", amx_usable());
   return o;
 }
 

@@ -38,9 +38,19 @@ export interface NativeAddon {
   setThreads(n: number): number;
   /** Switches the SIMD path ('avx512' | 'avx2' | 'portable'); throws for one the CPU lacks. */
   setSimd(name: string): string;
-  /** GFLOP/s of a path's multiply-adds (or 'avx512_bf16' dot products) on every core at once. */
+  /** GFLOP/s of a path's multiply-adds (or 'avx512_bf16' dot products, 'amx_bf16' tiles) on every core at once. */
   peak(set: string, seconds: number): number;
-  info(): { simd: string; threads: number; cores: number; threadLimit: number; supported: string[]; bf16: boolean };
+  info(): {
+    simd: string;
+    threads: number;
+    cores: number;
+    threadLimit: number;
+    supported: string[];
+    /** AVX-512 BF16 dot products (vdpbf16ps) usable. */
+    bf16: boolean;
+    /** AMX bf16 tiles usable: CPU, OS state and the kernel's permission (POSTER_STUDIO_AMX=0 turns it off). */
+    amx: boolean;
+  };
 }
 
 /** Forces the native kernels' SIMD path (avx512 | avx2 | portable); the addon refuses one the CPU lacks. */

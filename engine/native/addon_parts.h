@@ -56,4 +56,9 @@ void run_kernel(Napi::Env env, F&& f) {
 void register_elementwise(Napi::Env env, Napi::Object exports);
 // Batch-norm training and optimizer updates (addon_training.cc).
 void register_training(Napi::Env env, Napi::Object exports);
+// AVX-512 with BF16 dot products usable (cpuid, XGETBV; addon.cc).
+bool cpu_has_avx512_bf16();
+// AMX bf16 tiles usable in this process: CPU, OS and permission, checked once (addon_amx.cc).
+bool amx_usable();
+
 }  // namespace ps_addon
