@@ -10,7 +10,7 @@ import { nativeAddon } from '../engine/native/backend.js';
 import type { NativeAddon } from '../engine/native/addon.js';
 import { peakFields, type Peaks } from './peak.js';
 
-interface Conv {
+export interface Conv {
   name: string;
   n: number;
   h: number;
@@ -24,7 +24,7 @@ interface Conv {
 
 /** The DCGAN discriminator's convolutions; the generator's transposed convolutions are the same
  *  shapes run backwards (its forward pass is conv2d_backprop_input, its input gradient conv2d_fwd). */
-function dcganConvs(height: number, width: number): Conv[] {
+export function dcganConvs(height: number, width: number): Conv[] {
   const out: Conv[] = [];
   let h = height,
     w = width,
@@ -65,7 +65,7 @@ const CLASSIFIER: Conv[] = [
   { name: 'classifier conv4 79x52x64->64 valid', n: 32, h: 79, w: 52, c: 64, k: 3, co: 64, stride: 1, pad: 'valid' },
 ];
 
-function geometry(v: Conv): { geom: Int32Array; oh: number; ow: number } {
+export function geometry(v: Conv): { geom: Int32Array; oh: number; ow: number } {
   const oh = v.pad === 'same' ? Math.ceil(v.h / v.stride) : Math.ceil((v.h - v.k + 1) / v.stride);
   const ow = v.pad === 'same' ? Math.ceil(v.w / v.stride) : Math.ceil((v.w - v.k + 1) / v.stride);
   // tfjs 'same': total padding max((out-1)*stride + k - in, 0), the smaller half on top/left.
@@ -78,7 +78,7 @@ function geometry(v: Conv): { geom: Int32Array; oh: number; ow: number } {
   };
 }
 
-function filled(n: number, seed: number): Float32Array {
+export function filled(n: number, seed: number): Float32Array {
   const a = new Float32Array(n);
   let s = seed >>> 0;
   for (let i = 0; i < n; i++) {
@@ -88,14 +88,14 @@ function filled(n: number, seed: number): Float32Array {
   return a;
 }
 
-interface Timing {
+export interface Timing {
   wall: number;
   cpu: number;
 }
 
 /** Median wall and CPU seconds (all threads) of repeated runs (at least 3, ~0.3 s) after a warm-up.
  *  CPU time tells the kernel's own efficiency when other processes share the cores. */
-function timeIt(fn: () => void): Timing {
+export function timeIt(fn: () => void): Timing {
   fn();
   const wall: number[] = [],
     cpu: number[] = [];
@@ -112,7 +112,7 @@ function timeIt(fn: () => void): Timing {
   return { wall: median(wall), cpu: median(cpu) };
 }
 
-function row(
+export function row(
   kernel: string,
   shape: string,
   flop: number,

@@ -16,7 +16,7 @@ import type { NativeAddon } from '../engine/native/addon.js';
 import { measurePeaks, peakFields, type Peaks } from './peak.js';
 import { runTorch, type TorchResult } from './torch.js';
 
-const PARTS = ['dcgan', 'classifier', 'kernels', 'ops', 'prepare'] as const;
+const PARTS = ['dcgan', 'classifier', 'kernels', 'amx', 'ops', 'prepare'] as const;
 type Part = (typeof PARTS)[number];
 
 const benchFlags = defineFlags({
@@ -251,6 +251,7 @@ async function main(): Promise<void> {
   }
   for (const [part, file, fn] of [
     ['kernels', './kernels.js', 'benchKernels'],
+    ['amx', './amx-gemm.js', 'benchAmxGemm'],
     ['ops', './ops.js', 'benchOps'],
     ['prepare', './prepare-dcgan.js', 'benchPrepareDcgan'],
   ] as const) {

@@ -254,6 +254,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("peak", Napi::Function::New(env, Peak));
   ps_addon::register_elementwise(env, exports);
   ps_addon::register_training(env, exports);
+  ps_addon::register_amx(env, exports);
   return exports;
 }
 

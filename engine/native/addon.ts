@@ -40,6 +40,21 @@ export interface NativeAddon {
   setSimd(name: string): string;
   /** GFLOP/s of a path's multiply-adds (or 'avx512_bf16' dot products, 'amx_bf16' tiles) on every core at once. */
   peak(set: string, seconds: number): number;
+  /**
+   * c[m x n] = op(a) op(b) (+= with accumulate) on AMX tiles: a and b rounded to bf16 (nearest
+   * even), sums in fp32; op = transpose when trans*. Throws when info().amx is false.
+   */
+  amxMatmul(
+    a: Float32Array,
+    b: Float32Array,
+    c: Float32Array,
+    m: number,
+    n: number,
+    k: number,
+    transA: boolean,
+    transB: boolean,
+    accumulate: boolean,
+  ): void;
   info(): {
     simd: string;
     threads: number;

@@ -60,5 +60,7 @@ void register_training(Napi::Env env, Napi::Object exports);
 bool cpu_has_avx512_bf16();
 // AMX bf16 tiles usable in this process: CPU, OS and permission, checked once (addon_amx.cc).
 bool amx_usable();
+// The AMX bf16 matrix product (addon_amx.cc).
+void register_amx(Napi::Env env, Napi::Object exports);
 
 }  // namespace ps_addon

@@ -1,14 +1,22 @@
-// AMX bf16 peak. Built with -mamx-tile -mamx-bf16 -mavx512bf16 (and AVX-512), only
+// AMX bf16 GEMM and peak. Built with -mamx-tile -mamx-bf16 -mavx512bf16 (and AVX-512), only
 // called after addon_amx.cc found AMX-TILE, AMX-BF16, AVX512_BF16, the OS's tile state (XCR0
 // bits 17-18) and the kernel's permission (arch_prctl), so no other path ever runs these
 // instructions.
-
+//
+// Layout: C is computed in 32 x 32 blocks, four 16 x 16 fp32 accumulator tiles (tiles 0-3), from
+// two A tiles (16 rows x 32 bf16, tiles 4-5) and two B tiles (16 pairs of rows x 16 columns, the
+// VNNI layout TDPBF16PS reads, tiles 6-7) per 32 of depth. Both operands are packed once into
+// bf16 with the sizes padded with zeros to whole tiles, so every tile is full (one tile config)
+// and only C's edges need care.
 #include "amx.h"
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
+#include <new>
 
 #include "kernels.h"
 
@@ -21,7 +29,6 @@ namespace {
 // The tile intrinsics are asm that GCC does not see read memory (tileloadd, ldtilecfg): a barrier
 // makes the C++ stores to what they read (packed blocks, C's padded edges, the config) happen first.
 #define PS_BARRIER() __asm__ volatile("" ::: "memory")
-
 
 struct TileConfig {
   uint8_t palette, start_row, reserved[14];
@@ -44,6 +51,152 @@ void configure_tiles() {
 }
 
 constexpr int kTileHalves = 512;  // bf16 values in one tile (16 x 64 bytes)
+
+struct Scratch {
+  uint16_t* p = nullptr;
+  size_t n = 0;
+  uint16_t* get(size_t want) {
+    if (want > n) {
+      std::free(p);
+      p = static_cast<uint16_t*>(std::aligned_alloc(64, ((want * 2 + 63) / 64) * 64));
+      n = p ? want : 0;
+      if (!p) throw std::bad_alloc();
+    }
+    return p;
+  }
+};
+
+// Gathers take 32-bit element offsets: strides up to this keep 16 of them (x 4 bytes) in range.
+constexpr long kMaxGatherStride = 1L << 24;
+
+// The first `n` (0..16) lanes.
+inline __mmask16 lanes(int n) { return n >= 16 ? (__mmask16)0xFFFF : n <= 0 ? (__mmask16)0 : (__mmask16)((1u << n) - 1); }
+
+// 32 floats (the first `n` of them read from p, the others 0) as 32 bf16, round to nearest even.
+inline __m512i to_bf16(const float* p, int n) {
+  const __m512 lo = _mm512_maskz_loadu_ps(lanes(n), p);
+  const __m512 hi = _mm512_maskz_loadu_ps(lanes(n - 16), p + 16);
+  return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);  // lanes 0-15 from lo, 16-31 from hi
+}
+
+// A's rows [i0, i0 + 32), depth tiles [kt0, kt1), as tile pairs: dst[kt - kt0][r][32] (r < 16 the
+// first tile, the rest the second).
+void pack_a(uint16_t* dst, const float* a, long ars, long acs, int i0, int M, int K, int kt0, int kt1) {
+  const int rows = std::min(32, M - i0);
+  alignas(64) float stage[32 * 32];
+  for (int kt = kt0; kt < kt1; kt++) {
+    const int k0 = kt * 32, kn = std::min(32, K - k0);
+    uint16_t* d = dst + (size_t)(kt - kt0) * 2 * kTileHalves;
+    int r = 0;
+    if (acs == 1) {
+      const float* src = a + (long)i0 * ars + k0;
+      for (; r < rows; r++) _mm512_store_si512(d + r * 32, to_bf16(src + r * ars, kn));
+    } else if (acs <= kMaxGatherStride) {
+      // A transposed (its columns contiguous): each row's 32 depth values gathered, 16 at a time.
+      const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                             _mm512_set1_epi32((int)acs));
+      for (; r < rows; r++) {
+        const float* p = a + (long)(i0 + r) * ars + (long)k0 * acs;
+        const __m512 lo = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes(kn), idx, p, 4);
+        const __m512 hi = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes(kn - 16), idx, p + 16 * acs, 4);
+        _mm512_store_si512(d + r * 32, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+      }
+    } else {
+      for (int rr = 0; rr < rows; rr++)
+        for (int k = 0; k < kn; k++) stage[rr * 32 + k] = a[(long)(i0 + rr) * ars + (long)(k0 + k) * acs];
+      for (; r < rows; r++) _mm512_store_si512(d + r * 32, to_bf16(stage + r * 32, kn));
+    }
+    for (; r < 32; r++) _mm512_store_si512(d + r * 32, _mm512_setzero_si512());
+  }
+}
+
+// B's columns [j0, j0 + 16) for depth tile kt in the VNNI layout: d[p][j][2] = B(k0 + 2p + e, j0 + j).
+void pack_b_tile(uint16_t* d, const float* b, long brs, long bcs, int j0, int N, int k0, int K) {
+  const int cols = std::min(16, N - j0), kn = std::min(32, K - k0);
+  alignas(64) float stage[32 * 16];
+  const float* src = b + (long)k0 * brs + j0;
+  long rs = brs;
+  if (bcs != 1) {
+    // B transposed: gathered into rows of 16 columns first.
+    const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                                           _mm512_set1_epi32((int)std::min(bcs, kMaxGatherStride)));
+    for (int k = 0; k < kn; k++) {
+      const float* p = b + (long)(k0 + k) * brs + (long)j0 * bcs;
+      if (bcs <= kMaxGatherStride)
+        _mm512_store_ps(stage + k * 16, _mm512_mask_i32gather_ps(_mm512_setzero_ps(), lanes(cols), idx, p, 4));
+      else
+        for (int j = 0; j < 16; j++) stage[k * 16 + j] = j < cols ? p[(long)j * bcs] : 0.f;
+    }
+    src = stage;
+    rs = 16;
+  }
+  // Lane 2j takes row 2p's column j, lane 2j + 1 row 2p + 1's.
+  alignas(64) static const uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                                       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+  const __m512i idx = _mm512_load_si512(kInterleave);
+  const __mmask16 m = lanes(cols);
+  for (int p = 0; p < 16; p++) {
+    const int k = 2 * p;
+    const __m512 r0 = k < kn ? _mm512_maskz_loadu_ps(m, src + (long)k * rs) : _mm512_setzero_ps();
+    const __m512 r1 = k + 1 < kn ? _mm512_maskz_loadu_ps(m, src + (long)(k + 1) * rs) : _mm512_setzero_ps();
+    const __m512i v = (__m512i)_mm512_cvtne2ps_pbh(r1, r0);
+    _mm512_store_si512(d + p * 32, _mm512_permutexvar_epi16(idx, v));
+  }
+}
+
+// C's rows x cols block (an edge) padded with zeros to a full 16 x 16 tile.
+inline void pad_block(float* tmp, const float* C, long ldc, int rows, int cols) {
+  for (int r = 0; r < 16; r++)
+    for (int j = 0; j < 16; j++) tmp[r * 16 + j] = r < rows && j < cols ? C[r * ldc + j] : 0.f;
+}
+
+// Accumulator tile T (a literal: the intrinsics paste it into the instruction) starts at 0, or at
+// C's block when accumulating; it ends stored into C (an edge through tmp).
+#define PS_C_BEGIN(T, Cp, rows, cols)  \
+  if (!acc) {                          \
+    _tile_zero(T);                     \
+  } else if (rows == 16 && cols == 16) { \
+    _tile_loadd(T, Cp, ldc * 4);       \
+  } else {                             \
+    pad_block(tmp, Cp, ldc, rows, cols); \
+    PS_BARRIER();                      \
+    _tile_loadd(T, tmp, 64);           \
+  }
+#define PS_C_END(T, Cp, rows, cols)                                                            \
+  if (rows == 16 && cols == 16) {                                                              \
+    _tile_stored(T, Cp, ldc * 4);                                                              \
+  } else {                                                                                     \
+    _tile_stored(T, tmp, 64);                                                                  \
+    for (int r = 0; r < rows; r++) std::memcpy(Cp + r * ldc, tmp + r * 16, sizeof(float) * cols); \
+  }
+
+// One block of C: MT (1-2) row tiles x NT (1-2) column tiles, `rows` x `cols` of it inside C.
+template <int MT, int NT>
+void block(const uint16_t* ap, const uint16_t* bp0, const uint16_t* bp1, int KT, float* C, long ldc, int rows,
+           int cols, bool acc) {
+  alignas(64) float tmp[256];
+  const int r0 = std::min(16, rows), r1 = rows - 16, c0 = std::min(16, cols), c1 = cols - 16;
+  PS_BARRIER();
+  PS_C_BEGIN(0, C, r0, c0)
+  if (NT == 2) { PS_C_BEGIN(1, (C + 16), r0, c1) }
+  if (MT == 2) { PS_C_BEGIN(2, (C + 16 * ldc), r1, c0) }
+  if (MT == 2 && NT == 2) { PS_C_BEGIN(3, (C + 16 * ldc + 16), r1, c1) }
+  for (int kt = 0; kt < KT; kt++) {
+    const uint16_t* a = ap + (size_t)kt * 2 * kTileHalves;
+    _tile_loadd(4, a, 64);
+    if (MT == 2) _tile_loadd(5, a + kTileHalves, 64);
+    _tile_loadd(6, bp0 + (size_t)kt * kTileHalves, 64);
+    if (NT == 2) _tile_loadd(7, bp1 + (size_t)kt * kTileHalves, 64);
+    _tile_dpbf16ps(0, 4, 6);
+    if (NT == 2) _tile_dpbf16ps(1, 4, 7);
+    if (MT == 2) _tile_dpbf16ps(2, 5, 6);
+    if (MT == 2 && NT == 2) _tile_dpbf16ps(3, 5, 7);
+  }
+  PS_C_END(0, C, r0, c0)
+  if (NT == 2) { PS_C_END(1, (C + 16), r0, c1) }
+  if (MT == 2) { PS_C_END(2, (C + 16 * ldc), r1, c0) }
+  if (MT == 2 && NT == 2) { PS_C_END(3, (C + 16 * ldc + 16), r1, c1) }
+}
 
 volatile float peak_sink;
 
@@ -95,6 +248,69 @@ double peak(double seconds) {
   return total / 1e9;
 }
 
+void gemm(int M, int N, int K, const float* a, long ars, long acs, const float* b, long brs, long bcs, float* c,
+          long ldc, bool accumulate) {
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    if (!accumulate)
+      for (int i = 0; i < M; i++) std::memset(c + (long)i * ldc, 0, sizeof(float) * N);
+    return;
+  }
+  const int KT = (K + 31) / 32, NTt = (N + 15) / 16, MB = (M + 31) / 32, NB = (NTt + 1) / 2;
+  // Small products on one thread: waking a second core costs more than it saves (as the fp32 GEMM).
+  const int T = 2.0 * M * N * K < 2e6 ? 1 : omp_get_max_threads();
+  // Depth blocks of up to kKtb tiles (512): a 32-column panel of B (32 KB) stays in L1 while it
+  // meets up to 8 row blocks of A (256 x 512 bf16, 256 KB, in L2).
+  constexpr int kKtb = 16, kMaxRowBlocks = 8;
+  const int nKb = (KT + kKtb - 1) / kKtb, ktb = (KT + nKb - 1) / nKb;
+  // Row superblocks of sb 32-row blocks, fewer when that leaves the threads too few items; then
+  // column groups too.
+  const int sb = std::max(1, std::min(kMaxRowBlocks, MB / (4 * T)));
+  const int nSb = (MB + sb - 1) / sb;
+  const int groups = nSb >= 4 * T ? 1 : std::min(NB, (4 * T + nSb - 1) / nSb);
+  const int perGroup = (NB + groups - 1) / groups;  // 32-column blocks per group
+  static thread_local Scratch bbuf, abuf;
+  uint16_t* bp = bbuf.get((size_t)NTt * KT * kTileHalves);
+  const size_t aStride = (size_t)sb * ktb * 2 * kTileHalves;
+  uint16_t* ap = abuf.get(aStride * T);
+  // B is read by every row block: packed once, whole, bp[jt][kt].
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static) collapse(2)
+  for (int jt = 0; jt < NTt; jt++)
+    for (int kt = 0; kt < KT; kt++)
+      pack_b_tile(bp + ((size_t)jt * KT + kt) * kTileHalves, b, brs, bcs, jt * 16, N, kt * 32, K);
+#pragma omp parallel num_threads(T) if (T > 1)
+  {
+    configure_tiles();  // per thread: the tile configuration is thread state
+    uint16_t* mine = ap + aStride * omp_get_thread_num();
+#pragma omp for schedule(dynamic, 1)
+    for (int item = 0; item < nSb * groups; item++) {
+      const int s0 = (item / groups) * sb, s1 = std::min(MB, s0 + sb), g = item % groups;
+      const int nb0 = g * perGroup, nb1 = std::min(NB, nb0 + perGroup);
+      for (int kb = 0; kb < nKb; kb++) {
+        const int kt0 = kb * ktb, kt1 = std::min(KT, kt0 + ktb), nkt = kt1 - kt0;
+        const bool acc = accumulate || kb > 0;
+        for (int rb = s0; rb < s1; rb++)
+          pack_a(mine + (size_t)(rb - s0) * nkt * 2 * kTileHalves, a, ars, acs, rb * 32, M, K, kt0, kt1);
+        for (int nb = nb0; nb < nb1; nb++) {
+          const int j0 = nb * 32, cols = std::min(32, N - j0);
+          const uint16_t* b0 = bp + ((size_t)(2 * nb) * KT + kt0) * kTileHalves;
+          const uint16_t* b1 = b0 + (size_t)KT * kTileHalves;
+          for (int rb = s0; rb < s1; rb++) {
+            const int i0 = rb * 32, rows = std::min(32, M - i0);
+            const uint16_t* am = mine + (size_t)(rb - s0) * nkt * 2 * kTileHalves;
+            float* cb = c + (long)i0 * ldc + j0;
+            if (rows > 16 && cols > 16) block<2, 2>(am, b0, b1, nkt, cb, ldc, rows, cols, acc);
+            else if (rows > 16) block<2, 1>(am, b0, b1, nkt, cb, ldc, rows, cols, acc);
+            else if (cols > 16) block<1, 2>(am, b0, b1, nkt, cb, ldc, rows, cols, acc);
+            else block<1, 1>(am, b0, b1, nkt, cb, ldc, rows, cols, acc);
+          }
+        }
+      }
+    }
+    _tile_release();  // an idle thread keeps no 8 KB of tile state to save at every switch
+  }
+}
+
 }  // namespace ps_amx
 
 #else  // a compiler without AMX: the addon reports no AMX and never calls these
@@ -102,6 +318,7 @@ double peak(double seconds) {
 namespace ps_amx {
 bool compiled() { return false; }
 double peak(double) { return 0.0; }
+void gemm(int, int, int, const float*, long, long, const float*, long, long, float*, long, bool) {}
 }  // namespace ps_amx
 
 #endif
