@@ -33,7 +33,7 @@
     {
       "target_name": "ps_kernels_amx",
       "type": "static_library",
-      "sources": ["engine/native/amx.cc"],
+      "sources": ["engine/native/amx.cc", "engine/native/amx_conv.cc"],
       "cflags": ["-fPIC", "-O3", "-fopenmp", "<!@(node engine/amx-flags.mjs)"],
       "cflags_cc": ["-std=gnu++17", "-fexceptions"],
       "cflags_cc!": ["-fno-exceptions"]

@@ -10,7 +10,7 @@ import os from 'node:os';
 import { addFlags, defineFlags, readFlags } from '../src/core/flags.js';
 import { createProgram, runProgram } from '../cli/program.js';
 import { backendFlags } from '../cli/backend-flag.js';
-import { initBackend, tf } from '../engine/index.js';
+import { initBackend, PRECISIONS, setPrecision, tf, type Precision } from '../engine/index.js';
 import { runMain, UserError } from '../src/core/errors.js';
 import type { NativeAddon } from '../engine/native/addon.js';
 import { measurePeaks, peakFields, type Peaks } from './peak.js';
@@ -40,6 +40,13 @@ const benchFlags = defineFlags({
     arg: 'paths',
     help: 'native SIMD paths to run each workload and kernel on, one after the other in this run (A/B); default: the one the engine chose (env BENCH_SIMD)',
   },
+  precision: {
+    kind: 'list',
+    choices: PRECISIONS,
+    default: (process.env.BENCH_PRECISION ?? 'fp32').split(','),
+    arg: 'list',
+    help: 'precisions to run the DCGAN workloads in, one after the other in this run (A/B); bf16 needs AMX (env BENCH_PRECISION)',
+  },
   torch: {
     kind: 'bool',
     default: process.env.BENCH_NO_TORCH !== '1',
@@ -55,6 +62,7 @@ interface Options {
   torch: boolean;
   threads: number;
   simd: string[];
+  precision: Precision[];
 }
 
 async function parseArgs(argv: string[]): Promise<Options | null> {
@@ -74,6 +82,7 @@ async function parseArgs(argv: string[]): Promise<Options | null> {
       torch: o.torch,
       threads,
       simd: o.simd as string[],
+      precision: o.precision as Precision[],
     };
   });
   // The old spelling, kept: --no-torch.
@@ -197,15 +206,24 @@ async function main(): Promise<void> {
           ])
         : null;
       await perPath(async (simd) => {
-        note(`dcgan ${w}x${h} (${simd}): ${iters} timed iterations after 1 warm-up...`);
-        const ours = await benchDcgan({ height: h, width: w, batch: 60, iters, warmup: 1 });
-        emit(
-          withTorch({ ...ours, backend }, torch, 'images_per_s', {
-            ...simdOf(ours, simd),
-            ...common(),
-            torch_s_per_step: torch?.ok ? torch.row.s_per_iter : null,
-          }),
-        );
+        for (const precision of o.precision) {
+          setPrecision(precision, backend);
+          try {
+            note(`dcgan ${w}x${h} (${simd}, ${precision}): ${iters} timed iterations after 1 warm-up...`);
+            const ours = await benchDcgan({ height: h, width: w, batch: 60, iters, warmup: 1 });
+            emit(
+              withTorch({ ...ours, backend }, torch, 'images_per_s', {
+                // bf16 rows: the share is of the AMX peak.
+                ...simdOf(ours, precision === 'bf16' ? 'amx_bf16' : simd),
+                precision,
+                ...common(),
+                torch_s_per_step: torch?.ok ? torch.row.s_per_iter : null,
+              }),
+            );
+          } finally {
+            setPrecision('fp32', backend);
+          }
+        }
       });
     }
   }

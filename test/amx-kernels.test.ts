@@ -86,16 +86,17 @@ describe('AMX bf16 matrix product', () => {
       const f = new Float32Array(4);
       assert.throws(() => addon!.amxMatmul(f, f, f, 2, 2, 1, false, false, false), /no usable AMX-BF16/);
       assert.throws(() => addon!.peak('amx_bf16', 0.01), /no usable AMX-BF16/);
+      assert.throws(() => addon!.setPrecision('bf16'), /no usable AMX-BF16/);
     });
   }
 
-  test('POSTER_STUDIO_AMX=0: the addon reports no AMX and refuses AMX work (the path of CPUs without it)', () => {
+  test('POSTER_STUDIO_AMX=0: the addon reports no AMX and refuses AMX work and bf16 (the path of CPUs without it)', () => {
     const script = `
       const { loadAddon } = await import(${JSON.stringify(new URL('../engine/native/addon.js', import.meta.url).href)});
       const r = loadAddon();
       if (!('addon' in r)) { console.log(JSON.stringify({ error: r.reason })); process.exit(1); }
       const f = new Float32Array(4), errors = [];
-      for (const call of [() => r.addon.amxMatmul(f, f, f, 2, 2, 1, false, false, false), () => r.addon.peak('amx_bf16', 0.01)])
+      for (const call of [() => r.addon.amxMatmul(f, f, f, 2, 2, 1, false, false, false), () => r.addon.peak('amx_bf16', 0.01), () => r.addon.setPrecision('bf16')])
         try { call(); errors.push(null); } catch (e) { errors.push(e.message); }
       console.log(JSON.stringify({ amx: r.addon.info().amx, errors }));`;
     const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
@@ -186,6 +187,76 @@ describe('AMX bf16 matrix product', () => {
     seed = 11;
     const two = check(c, 2).out;
     assert.deepEqual(two, one);
+  });
+
+  test("[amx] setPrecision('bf16'): convolutions within the bf16 bound of fp32, RGB layers and fp32 untouched", () => {
+    const a = addon!;
+    // [N, H, W, C, KH, KW, CO, OH, OW, sh, sw, pt, pl, dh, dw]: stride 2 'same' (DCGAN), stride 1,
+    // ragged channels, and a 3-channel image (stays on the fp32 kernels).
+    const geoms = [
+      [2, 9, 11, 8, 5, 5, 16, 5, 6, 2, 2, 2, 2, 1, 1],
+      [3, 16, 24, 40, 5, 5, 36, 8, 12, 2, 2, 1, 1, 1, 1],
+      [2, 7, 7, 20, 3, 3, 33, 7, 7, 1, 1, 1, 1, 1, 1],
+      [2, 8, 12, 3, 5, 5, 16, 4, 6, 2, 2, 1, 1, 1, 1],
+    ];
+    const abs = (v: Float32Array): Float32Array => v.map(Math.abs);
+    try {
+      for (const geom of geoms) {
+        const [N, H, W, C, KH, KW, CO, OH, OW] = geom as [
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+          number,
+        ];
+        const g = Int32Array.from(geom);
+        const x = rand(N * H * W * C),
+          w = rand(KH * KW * C * CO),
+          dy = rand(N * OH * OW * CO);
+        const ops = {
+          forward: (p: Float32Array, q: Float32Array, o: Float32Array) => a.conv2d(p, q, o, g, null, 0, 0),
+          'input gradient': (p: Float32Array, q: Float32Array, o: Float32Array) => a.conv2dBackpropInput(p, q, o, g),
+          'filter gradient': (p: Float32Array, q: Float32Array, o: Float32Array) => a.conv2dBackpropFilter(p, q, o, g),
+        };
+        const args: Record<keyof typeof ops, [Float32Array, Float32Array, number, number]> = {
+          forward: [x, w, dy.length, KH * KW * C],
+          'input gradient': [dy, w, x.length, CO],
+          'filter gradient': [x, dy, w.length, N * OH * OW],
+        };
+        for (const [name, op] of Object.entries(ops) as [keyof typeof ops, (typeof ops)['forward']][]) {
+          const [p, q, n, depth] = args[name];
+          const exact = new Float32Array(n),
+            mag = new Float32Array(n),
+            got = new Float32Array(n);
+          a.setPrecision('fp32');
+          op(p, q, exact);
+          op(abs(p), abs(q), mag); // sum |p q| per element, the scale of the bound
+          assert.equal(a.setPrecision('bf16'), 'bf16');
+          assert.equal(a.info().precision, 'bf16');
+          op(p, q, got);
+          if (C <= 4) {
+            assert.deepEqual(got, exact, `${name} of a ${C}-channel image: the fp32 kernel, bit for bit`);
+            continue;
+          }
+          // The bound above, plus the fp32 reference's own rounding (another depth * 2^-24).
+          let worst = 0;
+          for (let i = 0; i < n; i++) {
+            const bound = (2 ** -7 + 2 ** -16 + 2 * depth * 2 ** -23) * at(mag, i);
+            worst = Math.max(worst, Math.abs(at(got, i) - at(exact, i)) / (bound || Number.MIN_VALUE));
+          }
+          assert.ok(worst <= 1, `${name} ${geom.join(',')}: error ${worst.toFixed(3)} x the bf16 bound`);
+          assert.notDeepEqual(got, exact, `${name} ${geom.join(',')}: bf16 gave the fp32 result bit for bit`);
+        }
+      }
+    } finally {
+      a.setPrecision('fp32');
+    }
+    assert.equal(a.info().precision, 'fp32');
+    assert.throws(() => a.setPrecision('fp16' as 'fp32'), /precision must be fp32 or bf16/);
   });
 
   test('[amx] sizes from JS are checked: short arrays and bad sizes throw', () => {

@@ -10,7 +10,7 @@ import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { withLocks } from '../../src/core/fs/lock.js';
 import { subcommand } from '../program.js';
 import { DEFAULT_DATA_DIR, DEFAULT_DCGAN_DATA, DEFAULT_SAMPLES } from '../../src/core/paths.js';
-import { initBackend } from '../../engine/index.js';
+import { initBackend, PRECISIONS, setPrecision, type Precision } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
 import { parseResolution } from '../../src/features/video/render.js';
 import { ACTIVATIONS, DEFAULT_MODEL, DEFAULT_TRAIN, type ModelConfig, type TrainOptions } from '../../dcgan/config.js';
@@ -255,6 +255,13 @@ export const trainFlags = defineFlags({
     min: 0,
     help: 'also render train.mp4 every this many iterations while training (0 = off)',
   },
+  precision: {
+    kind: 'string',
+    choices: PRECISIONS,
+    default: 'fp32',
+    arg: 'p',
+    help: 'bf16: convolutions and matrix products on AMX bf16 tiles with fp32 sums (weights, Adam, batch norm stay fp32); native backend on a CPU with AMX only, refused elsewhere',
+  },
   ...videoFlags,
   ...backendFlags,
 });
@@ -474,6 +481,7 @@ async function runTrainCommand(cmd: Command, o: TrainValues): Promise<void> {
   if (fromCli(cmd, 'learning_rate')) Object.assign(explicitTrain, { learningRateG: lrG, learningRateD: lrD });
   const { recipe, explicit: explicitRecipe } = recipeFromFlags(cmd, o);
   const backend = await initBackend(o.backend);
+  setPrecision(o.precision as Precision, backend);
   const evaluate =
     o.eval_every > 0
       ? { every: o.eval_every, kid: kidScorer(await openFeatureNet(o.eval_model), input, o.eval_count, o.seed) }

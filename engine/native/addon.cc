@@ -51,6 +51,12 @@ using ps_addon::run_kernel;
 
 const ps::KernelSet* K = nullptr;
 
+// setPrecision('bf16'): convolutions and matrix products on AMX bf16 tiles (fp32 sums), except the
+// convolutions whose image has 1-4 channels (the RGB layers: few taps fill few tiles; they keep
+// their fp32 row-buffer kernels). Everything else stays fp32.
+bool bf16_products = false;
+bool on_amx(const ps::ConvGeom& g) { return bf16_products && g.C > 4; }
+
 // The kernel sets this CPU can run, fastest first; portable runs everywhere.
 std::vector<const ps::KernelSet*> supported_sets() {
   std::vector<const ps::KernelSet*> sets;
@@ -121,7 +127,10 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   const float* bias = optional_floats(info[4], "bias", g.CO);
   const int act = info[5].As<Napi::Number>().Int32Value();
   const float alpha = info[6].As<Napi::Number>().FloatValue();
-  run_kernel(info.Env(), [&] { K->conv2d(x, w, y, g, bias, act, alpha); });
+  run_kernel(info.Env(), [&] {
+    if (on_amx(g)) ps_amx::conv2d(x, w, y, g, bias, act, alpha);
+    else K->conv2d(x, w, y, g, bias, act, alpha);
+  });
   return info.Env().Undefined();
 }
 
@@ -131,7 +140,10 @@ Napi::Value Conv2dBwdInput(const Napi::CallbackInfo& info) {
   const float* dy = floats(info[0], "dy", ysize(g));
   const float* w = floats(info[1], "filter", wsize(g));
   float* dx = floats(info[2], "dx", xsize(g));
-  run_kernel(info.Env(), [&] { K->conv2d_bwd_input(dy, w, dx, g); });
+  run_kernel(info.Env(), [&] {
+    if (on_amx(g)) ps_amx::conv2d_bwd_input(dy, w, dx, g);
+    else K->conv2d_bwd_input(dy, w, dx, g);
+  });
   return info.Env().Undefined();
 }
 
@@ -141,7 +153,10 @@ Napi::Value Conv2dBwdFilter(const Napi::CallbackInfo& info) {
   const float* x = floats(info[0], "x", xsize(g));
   const float* dy = floats(info[1], "dy", ysize(g));
   float* dw = floats(info[2], "dw", wsize(g));
-  run_kernel(info.Env(), [&] { K->conv2d_bwd_filter(x, dy, dw, g); });
+  run_kernel(info.Env(), [&] {
+    if (on_amx(g)) ps_amx::conv2d_bwd_filter(x, dy, dw, g);
+    else K->conv2d_bwd_filter(x, dy, dw, g);
+  });
   return info.Env().Undefined();
 }
 
@@ -171,8 +186,9 @@ Napi::Value Matmul(const Napi::CallbackInfo& info) {
   const int act = info[11].As<Napi::Number>().Int32Value();
   const float alpha = info[12].As<Napi::Number>().FloatValue();
   run_kernel(env, [&] {
-    K->matmul(a, b, c, batch, batchA == 1 ? 0 : (int64_t)M * Kd, batchB == 1 ? 0 : (int64_t)Kd * N, M, N, Kd, ta, tb,
-              bias, act, alpha);
+    const auto mm = bf16_products ? ps_amx::matmul : K->matmul;
+    mm(a, b, c, batch, batchA == 1 ? 0 : (int64_t)M * Kd, batchB == 1 ? 0 : (int64_t)Kd * N, M, N, Kd, ta, tb, bias, act,
+       alpha);
   });
   return info.Env().Undefined();
 }
@@ -191,6 +207,16 @@ Napi::Value SetSimd(const Napi::CallbackInfo& info) {
   if (!k) throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + want + "' kernels (it runs: " + supported_names() + ")");
   K = k;
   return Napi::String::New(info.Env(), K->name);
+}
+
+// setPrecision('fp32' | 'bf16'): what the convolutions and matrix products compute in (see
+// bf16_products); refuses bf16 without AMX.
+Napi::Value SetPrecision(const Napi::CallbackInfo& info) {
+  const std::string want = info[0].As<Napi::String>().Utf8Value();
+  if (want != "fp32" && want != "bf16") throw Napi::Error::New(info.Env(), "precision must be fp32 or bf16, not '" + want + "'");
+  if (want == "bf16" && !amx_usable()) throw Napi::Error::New(info.Env(), "bf16 needs AMX-BF16: this CPU (or OS) has no usable AMX-BF16");
+  bf16_products = want == "bf16";
+  return Napi::String::New(info.Env(), want);
 }
 
 // peak(set, seconds): GFLOP/s of the set's multiply-adds on every core at once; set is a kernel
@@ -225,6 +251,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("supported", supported);
   o.Set("bf16", cpu_has_avx512_bf16());
   o.Set("amx", amx_usable());
+  o.Set("precision", bf16_products ? "bf16" : "fp32");
   return o;
 }
 
@@ -252,6 +279,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setSimd", Napi::Function::New(env, SetSimd));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("peak", Napi::Function::New(env, Peak));
+  exports.Set("setPrecision", Napi::Function::New(env, SetPrecision));
   ps_addon::register_elementwise(env, exports);
   ps_addon::register_training(env, exports);
   ps_addon::register_amx(env, exports);

@@ -55,6 +55,12 @@ export interface NativeAddon {
     transB: boolean,
     accumulate: boolean,
   ): void;
+  /**
+   * 'bf16': convolutions (but those of 1-4 channel images) and matrix products round their inputs
+   * to bf16 and run on AMX tiles with fp32 sums; 'fp32' (the default) the SIMD path's fp32 kernels.
+   * Throws for bf16 when info().amx is false.
+   */
+  setPrecision(precision: 'fp32' | 'bf16'): string;
   info(): {
     simd: string;
     threads: number;
@@ -65,6 +71,7 @@ export interface NativeAddon {
     bf16: boolean;
     /** AMX bf16 tiles usable: CPU, OS state and the kernel's permission (POSTER_STUDIO_AMX=0 turns it off). */
     amx: boolean;
+    precision: 'fp32' | 'bf16';
   };
 }
 

@@ -79,16 +79,39 @@ inline __m512i to_bf16(const float* p, int n) {
   return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);  // lanes 0-15 from lo, 16-31 from hi
 }
 
+// n values of row `pixel` of im2col(x), from column c0: columns are (kh, kw, channel) taps, runs of
+// channels are contiguous in x, taps outside the image are 0.
+void im2col_run(float* dst, const float* x, const ps::ConvGeom& g, int pixel, int c0, int n) {
+  const int ohw = g.OH * g.OW, img = pixel / ohw, rem = pixel - img * ohw, oh = rem / g.OW, ow = rem - oh * g.OW;
+  const float* base = x + (long)img * g.H * g.W * g.C;
+  for (int col = c0; col < c0 + n;) {
+    const int t = col / g.C, ci = col - t * g.C, len = std::min(g.C - ci, c0 + n - col);
+    const int kh = t / g.KW, kw = t - kh * g.KW;
+    const int ih = oh * g.sh - g.pt + kh * g.dh, iw = ow * g.sw - g.pl + kw * g.dw;
+    float* o = dst + (col - c0);
+    if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) std::memcpy(o, base + ((long)ih * g.W + iw) * g.C + ci, sizeof(float) * len);
+    else std::memset(o, 0, sizeof(float) * len);
+    col += len;
+  }
+}
+
 // A's rows [i0, i0 + 32), depth tiles [kt0, kt1), as tile pairs: dst[kt - kt0][r][32] (r < 16 the
 // first tile, the rest the second).
-void pack_a(uint16_t* dst, const float* a, long ars, long acs, int i0, int M, int K, int kt0, int kt1) {
+void pack_a(uint16_t* dst, const Operand& A, int i0, int M, int K, int kt0, int kt1) {
+  const float* a = A.p;
+  const long ars = A.rs, acs = A.cs;
   const int rows = std::min(32, M - i0);
   alignas(64) float stage[32 * 32];
   for (int kt = kt0; kt < kt1; kt++) {
     const int k0 = kt * 32, kn = std::min(32, K - k0);
     uint16_t* d = dst + (size_t)(kt - kt0) * 2 * kTileHalves;
     int r = 0;
-    if (acs == 1) {
+    if (A.conv) {
+      for (; r < rows; r++) {
+        im2col_run(stage, A.p, *A.conv, i0 + r, k0, kn);
+        _mm512_store_si512(d + r * 32, to_bf16(stage, kn));
+      }
+    } else if (acs == 1) {
       const float* src = a + (long)i0 * ars + k0;
       for (; r < rows; r++) _mm512_store_si512(d + r * 32, to_bf16(src + r * ars, kn));
     } else if (acs <= kMaxGatherStride) {
@@ -111,12 +134,18 @@ void pack_a(uint16_t* dst, const float* a, long ars, long acs, int i0, int M, in
 }
 
 // B's columns [j0, j0 + 16) for depth tile kt in the VNNI layout: d[p][j][2] = B(k0 + 2p + e, j0 + j).
-void pack_b_tile(uint16_t* d, const float* b, long brs, long bcs, int j0, int N, int k0, int K) {
+void pack_b_tile(uint16_t* d, const Operand& B, int j0, int N, int k0, int K) {
+  const float* b = B.p;
+  const long brs = B.rs, bcs = B.cs;
   const int cols = std::min(16, N - j0), kn = std::min(32, K - k0);
   alignas(64) float stage[32 * 16];
   const float* src = b + (long)k0 * brs + j0;
   long rs = brs;
-  if (bcs != 1) {
+  if (B.conv) {
+    for (int k = 0; k < kn; k++) im2col_run(stage + k * 16, B.p, *B.conv, k0 + k, j0, cols);
+    src = stage;
+    rs = 16;
+  } else if (bcs != 1) {
     // B transposed: gathered into rows of 16 columns first.
     const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                            _mm512_set1_epi32((int)std::min(bcs, kMaxGatherStride)));
@@ -250,6 +279,10 @@ double peak(double seconds) {
 
 void gemm(int M, int N, int K, const float* a, long ars, long acs, const float* b, long brs, long bcs, float* c,
           long ldc, bool accumulate) {
+  gemm(M, N, K, Operand{a, ars, acs, nullptr}, Operand{b, brs, bcs, nullptr}, c, ldc, accumulate);
+}
+
+void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, long ldc, bool accumulate) {
   if (M <= 0 || N <= 0) return;
   if (K <= 0) {
     if (!accumulate)
@@ -277,7 +310,7 @@ void gemm(int M, int N, int K, const float* a, long ars, long acs, const float* 
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static) collapse(2)
   for (int jt = 0; jt < NTt; jt++)
     for (int kt = 0; kt < KT; kt++)
-      pack_b_tile(bp + ((size_t)jt * KT + kt) * kTileHalves, b, brs, bcs, jt * 16, N, kt * 32, K);
+      pack_b_tile(bp + ((size_t)jt * KT + kt) * kTileHalves, b, jt * 16, N, kt * 32, K);
 #pragma omp parallel num_threads(T) if (T > 1)
   {
     configure_tiles();  // per thread: the tile configuration is thread state
@@ -290,7 +323,7 @@ void gemm(int M, int N, int K, const float* a, long ars, long acs, const float* 
         const int kt0 = kb * ktb, kt1 = std::min(KT, kt0 + ktb), nkt = kt1 - kt0;
         const bool acc = accumulate || kb > 0;
         for (int rb = s0; rb < s1; rb++)
-          pack_a(mine + (size_t)(rb - s0) * nkt * 2 * kTileHalves, a, ars, acs, rb * 32, M, K, kt0, kt1);
+          pack_a(mine + (size_t)(rb - s0) * nkt * 2 * kTileHalves, a, rb * 32, M, K, kt0, kt1);
         for (int nb = nb0; nb < nb1; nb++) {
           const int j0 = nb * 32, cols = std::min(32, N - j0);
           const uint16_t* b0 = bp + ((size_t)(2 * nb) * KT + kt0) * kTileHalves;
@@ -319,6 +352,7 @@ namespace ps_amx {
 bool compiled() { return false; }
 double peak(double) { return 0.0; }
 void gemm(int, int, int, const float*, long, long, const float*, long, long, float*, long, bool) {}
+void gemm(int, int, int, const Operand&, const Operand&, float*, long, bool) {}
 }  // namespace ps_amx
 
 #endif

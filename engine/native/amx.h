@@ -3,6 +3,8 @@
 // calls nothing here without them.
 #pragma once
 
+#include "kernels.h"
+
 namespace ps_amx {
 
 // Whether this build holds the AMX code (false when the compiler lacked -mamx-tile/-mamx-bf16).
@@ -18,5 +20,24 @@ double peak(double seconds);
 // fp32. Threads: the engine's OpenMP count. Scratch that cannot be allocated throws std::bad_alloc.
 void gemm(int M, int N, int K, const float* a, long ars, long acs, const float* b, long brs, long bcs, float* c,
           long ldc, bool accumulate);
+
+// A GEMM operand: element (r, c) at p[r * rs + c * cs]; or, when conv is set, im2col of the NHWC
+// image p under that geometry (row r = output pixel, column c = filter tap (kh, kw, channel)),
+// read in place as it is packed.
+struct Operand {
+  const float* p;
+  long rs, cs;
+  const ps::ConvGeom* conv;
+};
+void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, long ldc, bool accumulate);
+
+// The convolutions as AMX products (amx_conv.cc), same contracts as ps::KernelSet's: forward
+// (+ bias and activation), input gradient (col2im of dy W^T), filter gradient (im2col(x)^T dy).
+void conv2d(const float* x, const float* w, float* y, const ps::ConvGeom& g, const float* bias, int act, float alpha);
+void conv2d_bwd_input(const float* dy, const float* w, float* dx, const ps::ConvGeom& g);
+void conv2d_bwd_filter(const float* x, const float* dy, float* dw, const ps::ConvGeom& g);
+// c[b] = op(a[b]) op(b[b]) (+ bias, activation) for each of `batch` products (stride 0 broadcasts).
+void matmul(const float* a, const float* b, float* c, int batch, int64_t strideA, int64_t strideB, int M, int N, int K,
+            bool transA, bool transB, const float* bias, int act, float alpha);
 
 }  // namespace ps_amx
