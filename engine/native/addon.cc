@@ -53,9 +53,10 @@ const ps::KernelSet* K = nullptr;
 
 // setPrecision('bf16'): convolutions and matrix products on AMX bf16 tiles (fp32 sums), except the
 // convolutions whose image has 1-4 channels (the RGB layers: few taps fill few tiles; they keep
-// their fp32 row-buffer kernels). Everything else stays fp32.
+// their fp32 row-buffer kernels) and dilated ones (the AMX input gradient's phase split assumes
+// dilation 1). Everything else stays fp32.
 bool bf16_products = false;
-bool on_amx(const ps::ConvGeom& g) { return bf16_products && g.C > 4; }
+bool on_amx(const ps::ConvGeom& g) { return bf16_products && g.C > 4 && g.dh == 1 && g.dw == 1; }
 
 // The kernel sets this CPU can run, fastest first; portable runs everywhere.
 std::vector<const ps::KernelSet*> supported_sets() {

@@ -17,6 +17,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <vector>
 
 #include "kernels.h"
 
@@ -51,6 +52,9 @@ void configure_tiles() {
 }
 
 constexpr int kTileHalves = 512;  // bf16 values in one tile (16 x 64 bytes)
+// Depth blocks of up to kKtb tiles (512): a 32-column panel of B (32 KB) stays in L1 while it
+// meets up to 8 row blocks of A (256 x 512 bf16, 256 KB, in L2).
+constexpr int kKtb = 16;
 
 struct Scratch {
   uint16_t* p = nullptr;
@@ -101,17 +105,26 @@ void pack_a(uint16_t* dst, const Operand& A, int i0, int M, int K, int kt0, int 
   const float* a = A.p;
   const long ars = A.rs, acs = A.cs;
   const int rows = std::min(32, M - i0);
-  alignas(64) float stage[32 * 32];
+  alignas(64) float stage[32 * 32];  // 32 rows x 32 (a gathered tile), or one row's im2col block
+  static_assert(32 * kKtb <= 32 * 32, "an im2col block fits the stage");
+  if (A.conv) {
+    // im2col: each row's whole depth block at once (one pixel lookup, whole channel runs).
+    const int c0 = kt0 * 32, n = std::min(K, kt1 * 32) - c0;
+    for (int r = 0; r < 32; r++) {
+      if (r < rows) im2col_run(stage, A.p, *A.conv, i0 + r, c0, n);
+      for (int kt = kt0; kt < kt1; kt++) {
+        const int off = (kt - kt0) * 32;
+        _mm512_store_si512(dst + (size_t)(kt - kt0) * 2 * kTileHalves + r * 32,
+                           r < rows ? to_bf16(stage + off, n - off) : _mm512_setzero_si512());
+      }
+    }
+    return;
+  }
   for (int kt = kt0; kt < kt1; kt++) {
     const int k0 = kt * 32, kn = std::min(32, K - k0);
     uint16_t* d = dst + (size_t)(kt - kt0) * 2 * kTileHalves;
     int r = 0;
-    if (A.conv) {
-      for (; r < rows; r++) {
-        im2col_run(stage, A.p, *A.conv, i0 + r, k0, kn);
-        _mm512_store_si512(d + r * 32, to_bf16(stage, kn));
-      }
-    } else if (acs == 1) {
+    if (acs == 1) {
       const float* src = a + (long)i0 * ars + k0;
       for (; r < rows; r++) _mm512_store_si512(d + r * 32, to_bf16(src + r * ars, kn));
     } else if (acs <= kMaxGatherStride) {
@@ -292,9 +305,7 @@ void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, lon
   const int KT = (K + 31) / 32, NTt = (N + 15) / 16, MB = (M + 31) / 32, NB = (NTt + 1) / 2;
   // Small products on one thread: waking a second core costs more than it saves (as the fp32 GEMM).
   const int T = 2.0 * M * N * K < 2e6 ? 1 : omp_get_max_threads();
-  // Depth blocks of up to kKtb tiles (512): a 32-column panel of B (32 KB) stays in L1 while it
-  // meets up to 8 row blocks of A (256 x 512 bf16, 256 KB, in L2).
-  constexpr int kKtb = 16, kMaxRowBlocks = 8;
+  constexpr int kMaxRowBlocks = 8;
   const int nKb = (KT + kKtb - 1) / kKtb, ktb = (KT + nKb - 1) / nKb;
   // Row superblocks of sb 32-row blocks, fewer when that leaves the threads too few items; then
   // column groups too.
@@ -307,10 +318,25 @@ void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, lon
   const size_t aStride = (size_t)sb * ktb * 2 * kTileHalves;
   uint16_t* ap = abuf.get(aStride * T);
   // B is read by every row block: packed once, whole, bp[jt][kt].
+  if (b.conv) {
+    // im2col: 32 rows (pixels) at a time, each looked up once, then cut into the column tiles.
+    static thread_local std::vector<float> rows;
+    rows.resize((size_t)T * 32 * N);
+    float* stage = rows.data();
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (int kt = 0; kt < KT; kt++) {
+      float* st = stage + (size_t)omp_get_thread_num() * 32 * N;
+      const int kn = std::min(32, K - kt * 32);
+      for (int k = 0; k < kn; k++) im2col_run(st + (size_t)k * N, b.p, *b.conv, kt * 32 + k, 0, N);
+      for (int jt = 0; jt < NTt; jt++)
+        pack_b_tile(bp + ((size_t)jt * KT + kt) * kTileHalves, Operand{st, N, 1, nullptr}, jt * 16, N, 0, kn);
+    }
+  } else {
 #pragma omp parallel for num_threads(T) if (T > 1) schedule(static) collapse(2)
-  for (int jt = 0; jt < NTt; jt++)
-    for (int kt = 0; kt < KT; kt++)
-      pack_b_tile(bp + ((size_t)jt * KT + kt) * kTileHalves, b, jt * 16, N, kt * 32, K);
+    for (int jt = 0; jt < NTt; jt++)
+      for (int kt = 0; kt < KT; kt++)
+        pack_b_tile(bp + ((size_t)jt * KT + kt) * kTileHalves, b, jt * 16, N, kt * 32, K);
+  }
 #pragma omp parallel num_threads(T) if (T > 1)
   {
     configure_tiles();  // per thread: the tile configuration is thread state

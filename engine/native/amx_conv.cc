@@ -51,38 +51,51 @@ void conv2d_bwd_filter(const float* x, const float* dy, float* dw, const ps::Con
     for (int c = 0; c < CO; c++) dw[(long)k * CO + c] = t[(size_t)c * KK + k];
 }
 
-// dx = col2im(dy W^T), a few images at a time: the product gives each output pixel's contribution
-// to every tap of its window, added into dx image by image (images never overlap: in parallel).
+// dx as a gather, as the fp32 kernels do it (impl_kernels.inc): for stride s the input pixels split
+// into s x s phases; within one phase every pixel sees the same taps (kh = r + s*j), so each phase
+// is a stride-1 convolution of dy with a sub-filter read backwards (dilation -1): one AMX product
+// with dy's im2col as A, written into its phase of dx. No col buffer, no scatter.
 void conv2d_bwd_input(const float* dy, const float* w, float* dx, const ps::ConvGeom& g) {
-  const int KK = g.KH * g.KW * g.C, CO = g.CO, ohw = g.OH * g.OW;
-  std::memset(dx, 0, sizeof(float) * (size_t)g.N * g.H * g.W * g.C);
-  const size_t perImage = (size_t)ohw * KK;
-  const int chunk = std::max(1, std::min(g.N, (int)((size_t)(8u << 20) / std::max<size_t>(perImage, 1))));
-  static thread_local std::vector<float> cols;
-  cols.resize(perImage * chunk);
-  const float* colsp = cols.data();  // thread_local: the region's other threads must not name it
-  for (int n0 = 0; n0 < g.N; n0 += chunk) {
-    const int nb = std::min(chunk, g.N - n0);
-    // B = W^T: (co, tap) at w[tap * CO + co].
-    gemm(nb * ohw, KK, CO, Operand{dy + (long)n0 * ohw * CO, CO, 1, nullptr}, Operand{w, 1, CO, nullptr}, cols.data(),
-         KK, false);
-#pragma omp parallel for schedule(static) if (nb > 1)
-    for (int b = 0; b < nb; b++) {
-      float* img = dx + (long)(n0 + b) * g.H * g.W * g.C;
-      const float* cb = colsp + (size_t)b * perImage;
-      for (int oh = 0; oh < g.OH; oh++)
-        for (int ow = 0; ow < g.OW; ow++) {
-          const float* row = cb + ((size_t)oh * g.OW + ow) * KK;
-          for (int kh = 0; kh < g.KH; kh++) {
-            const int ih = oh * g.sh - g.pt + kh * g.dh;
-            if (ih < 0 || ih >= g.H) continue;
-            for (int kw = 0; kw < g.KW; kw++) {
-              const int iw = ow * g.sw - g.pl + kw * g.dw;
-              if (iw < 0 || iw >= g.W) continue;
-              float* o = img + ((long)ih * g.W + iw) * g.C;
-              const float* s = row + (kh * g.KW + kw) * g.C;
-              for (int c = 0; c < g.C; c++) o[c] += s[c];
-            }
+  const int CO = g.CO, C = g.C;
+  static thread_local std::vector<float> wpbuf, tbuf;
+  const bool direct = g.sh == 1 && g.sw == 1;
+  if (!direct) std::memset(dx, 0, sizeof(float) * (size_t)g.N * g.H * g.W * C);
+  auto ceil_div = [](int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); };
+  auto floor_div = [](int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
+  for (int rh = 0; rh < g.sh; rh++) {
+    for (int rw = 0; rw < g.sw; rw++) {
+      const int nth = rh < g.KH ? (g.KH - rh + g.sh - 1) / g.sh : 0;
+      const int ntw = rw < g.KW ? (g.KW - rw + g.sw - 1) / g.sw : 0;
+      const int q0h = ceil_div(g.pt - rh, g.sh), q1h = floor_div(g.H - 1 + g.pt - rh, g.sh);
+      const int q0w = ceil_div(g.pl - rw, g.sw), q1w = floor_div(g.W - 1 + g.pl - rw, g.sw);
+      const int nqh = q1h - q0h + 1, nqw = q1w - q0w + 1;
+      if (nqh <= 0 || nqw <= 0 || nth == 0 || ntw == 0) continue;  // no pixels, or none a tap reaches (stay 0)
+      // The sub-filter as a [(jh, jw, co) x c] matrix.
+      wpbuf.resize((size_t)nth * ntw * CO * C);
+      float* wp = wpbuf.data();
+      for (int jh = 0; jh < nth; jh++)
+        for (int jw = 0; jw < ntw; jw++) {
+          const float* src = w + ((long)(rh + g.sh * jh) * g.KW + (rw + g.sw * jw)) * C * CO;
+          float* dst = wp + (size_t)(jh * ntw + jw) * CO * C;
+          for (int c = 0; c < C; c++)
+            for (int co = 0; co < CO; co++) dst[(size_t)co * C + c] = src[(size_t)c * CO + co];
+        }
+      const int M = g.N * nqh * nqw;
+      float* out = dx;
+      if (!direct) {
+        tbuf.resize((size_t)M * C);
+        out = tbuf.data();
+      }
+      const ps::ConvGeom sub{g.N, g.OH, g.OW, CO, nth, ntw, C, nqh, nqw, 1, 1, -q0h, -q0w, -1, -1};
+      gemm(M, C, nth * ntw * CO, Operand{dy, 0, 0, &sub}, Operand{wp, C, 1, nullptr}, out, C, false);
+      if (direct) continue;
+      for (int n = 0; n < g.N; n++)
+        for (int qh = 0; qh < nqh; qh++) {
+          const int ih = g.sh * (q0h + qh) + rh - g.pt;
+          for (int qw = 0; qw < nqw; qw++) {
+            const int iw = g.sw * (q0w + qw) + rw - g.pl;
+            std::memcpy(dx + (((long)n * g.H + ih) * g.W + iw) * C, out + (((size_t)n * nqh + qh) * nqw + qw) * C,
+                        sizeof(float) * C);
           }
         }
     }
