@@ -7,7 +7,7 @@
 export { tf, type LayersModel, type Tensor } from './tf.js';
 export { BACKENDS, BACKEND_ENV, initBackend, type BackendName } from './backend.js';
 export { NATIVE_KERNELS } from './registry.js';
-export { PRECISIONS, setPrecision, type Precision } from './precision.js';
+export { PRECISIONS, inFp32, setPrecision, type Precision } from './precision.js';
 export { batchNormTrain } from './kernels/batchnorm-train.js';
 export { FusedAdamOptimizer, fusedAdam, fusedRmsprop } from './ops/optimizers.js';
 export { Tf1Adam, type AdamOptions } from './ops/tf1-adam.js';

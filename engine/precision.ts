@@ -12,11 +12,14 @@ import { nativeAddon } from './native/backend.js';
 export const PRECISIONS = ['fp32', 'bf16'] as const;
 export type Precision = (typeof PRECISIONS)[number];
 
+let current: Precision = 'fp32';
+
 /** Sets the precision of the running backend (`backend`: what initBackend returned). */
 export function setPrecision(precision: Precision, backend: string): void {
   const addon = backend === 'native' ? nativeAddon() : null;
   if (precision === 'fp32') {
     addon?.setPrecision('fp32');
+    current = 'fp32';
     return;
   }
   if (!addon)
@@ -26,5 +29,21 @@ export function setPrecision(precision: Precision, backend: string): void {
       '--precision bf16 needs AMX-BF16 tiles, which this CPU (or OS) lacks (bf16 on AVX-512 would be no faster than fp32); use --precision fp32',
     );
   addon.setPrecision('bf16');
+  current = 'bf16';
   process.stderr.write('precision: bf16 products on AMX tiles (fp32 sums; weights, Adam and batch norm in fp32)\n');
+}
+
+/**
+ * fn with the products in fp32, the precision restored after: what a bf16 run measures of itself
+ * (KID during training) is computed as an fp32 run's is, so the two compare.
+ */
+export async function inFp32<T>(fn: () => Promise<T>): Promise<T> {
+  if (current === 'fp32') return fn();
+  const addon = nativeAddon()!;
+  addon.setPrecision('fp32');
+  try {
+    return await fn();
+  } finally {
+    addon.setPrecision('bf16');
+  }
 }

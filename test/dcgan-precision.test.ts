@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { nativeAddon } from '../engine/native/backend.js';
+import { inFp32, setPrecision } from '../engine/precision.js';
 import { makeDcganFixture, removeTempDirs, tempDir } from './helpers/dcgan-fixture.js';
 import { TINY_DCGAN_RUN } from './helpers/tiny-flags.js';
 
@@ -86,5 +87,24 @@ if (!amx) {
     assert.ok(Math.abs(d16! - d32!) <= 0.05 * Math.abs(d32!), `d loss ${d16} (bf16) vs ${d32} (fp32)`);
     assert.ok(Math.abs(g16! - g32!) <= 0.05 * Math.abs(g32!), `g loss ${g16} (bf16) vs ${g32} (fp32)`);
     assert.notDeepEqual(bf16, fp32, 'bf16 gave fp32 losses bit for bit: the AMX path did not run');
+  });
+
+  test('[amx] KID during a bf16 run is scored in fp32 (inFp32), and bf16 is restored after, also on a throw', async () => {
+    const addon = nativeAddon()!;
+    setPrecision('bf16', 'native');
+    try {
+      assert.equal(await inFp32(async () => addon.info().precision), 'fp32');
+      assert.equal(addon.info().precision, 'bf16');
+      await assert.rejects(
+        inFp32(async () => {
+          throw new Error('scoring failed');
+        }),
+        /scoring failed/,
+      );
+      assert.equal(addon.info().precision, 'bf16');
+    } finally {
+      setPrecision('fp32', 'native');
+    }
+    assert.equal(addon.info().precision, 'fp32');
   });
 }

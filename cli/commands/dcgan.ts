@@ -10,7 +10,7 @@ import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { withLocks } from '../../src/core/fs/lock.js';
 import { subcommand } from '../program.js';
 import { DEFAULT_DATA_DIR, DEFAULT_DCGAN_DATA, DEFAULT_SAMPLES } from '../../src/core/paths.js';
-import { initBackend, PRECISIONS, setPrecision, type Precision } from '../../engine/index.js';
+import { initBackend, inFp32, PRECISIONS, setPrecision, type Precision } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
 import { parseResolution } from '../../src/features/video/render.js';
 import { ACTIVATIONS, DEFAULT_MODEL, DEFAULT_TRAIN, type ModelConfig, type TrainOptions } from '../../dcgan/config.js';
@@ -390,6 +390,12 @@ function datasetDir(name: string): string {
 
 type TrainValues = ReturnType<typeof readFlags<typeof trainFlags>>;
 
+/** KID during training in fp32 whatever the run trains in (--precision), so bf16 and fp32 runs' kid.csv compare. */
+const fp32Kid =
+  <S, R>(score: (s: S) => Promise<R>) =>
+  (s: S): Promise<R> =>
+    inFp32(() => score(s));
+
 const fromCli = (cmd: Command, flag: string): boolean => cmd.getOptionValueSource(camel(flag)) === 'cli';
 
 /**
@@ -484,7 +490,10 @@ async function runTrainCommand(cmd: Command, o: TrainValues): Promise<void> {
   setPrecision(o.precision as Precision, backend);
   const evaluate =
     o.eval_every > 0
-      ? { every: o.eval_every, kid: kidScorer(await openFeatureNet(o.eval_model), input, o.eval_count, o.seed) }
+      ? {
+          every: o.eval_every,
+          kid: fp32Kid(kidScorer(await openFeatureNet(o.eval_model), input, o.eval_count, o.seed)),
+        }
       : undefined;
   const video = path.join(output, 'train.mp4');
   let rendering: Promise<unknown> = Promise.resolve();
