@@ -1,11 +1,11 @@
 /**
  * Where a training step's time goes, per kernel: runs one warm-up step, then one step under
  * tf.profile, and prints time per kernel name (and the costliest kernel+shape pairs).
- *   node dist/bench/profile.js --workload dcgan|dcgan96|classifier|classifier_infer --backend native [--json]
+ *   node dist/bench/profile.js --workload dcgan|dcgan96|classifier|classifier_infer --backend native [--precision bf16] [--json]
  * The times are the backend's own kernel timings (wall clock per kernel on cpu-style backends);
  * the rest of the step (tape bookkeeping, JS glue, GC) shows as "outside kernels".
  */
-import { initBackend, tf } from '../engine/index.js';
+import { initBackend, PRECISIONS, setPrecision, tf, type Precision } from '../engine/index.js';
 
 const WORKLOADS = ['dcgan', 'dcgan96', 'classifier', 'classifier_infer'] as const;
 type Workload = (typeof WORKLOADS)[number];
@@ -47,7 +47,13 @@ async function main(): Promise<void> {
     process.stderr.write(`error: --workload takes one of ${WORKLOADS.join(', ')}, got '${workload}'\n`);
     process.exit(2);
   }
+  const precision = (arg('precision') ?? 'fp32') as Precision;
+  if (!PRECISIONS.includes(precision)) {
+    process.stderr.write(`error: --precision takes one of ${PRECISIONS.join(', ')}, got '${precision}'\n`);
+    process.exit(2);
+  }
   const backend = await initBackend(arg('backend'));
+  setPrecision(precision, backend);
   const w = await prepare(workload);
   await w.run(); // warm-up: first-call allocations and kernel setup stay out of the profile
   const t0 = performance.now();

@@ -144,6 +144,11 @@ async function main(): Promise<void> {
   } else if (o.simd.length) {
     throw new UserError(`--simd needs the native backend (running: ${backend})`);
   }
+  // Refused before anything is measured, as dcgan train refuses it (engine/precision.ts).
+  if (o.precision.includes('bf16') && !addon?.info().amx)
+    throw new UserError(
+      `--precision bf16 needs the native backend on a CPU with AMX-BF16 (running: ${backend}${addon ? ', no AMX' : ''})`,
+    );
   const load1 = (): number => +(os.loadavg()[0] ?? NaN).toFixed(2);
   const loadStart = load1();
   // The machine is shared: the 1-minute load average at the start of the run and after each row says how quiet it was.

@@ -192,13 +192,15 @@ describe('AMX bf16 matrix product', () => {
   test("[amx] setPrecision('bf16'): convolutions within the bf16 bound of fp32; RGB, dilated and fp32 untouched", () => {
     const a = addon!;
     // [N, H, W, C, KH, KW, CO, OH, OW, sh, sw, pt, pl, dh, dw]: stride 2 'same' (DCGAN), stride 1,
-    // ragged channels; a 3-channel image and a dilated convolution stay on the fp32 kernels.
+    // ragged channels, channels in whole tiles (64 and 32: im2col rounded straight from the image);
+    // a 3-channel image and a dilated convolution stay on the fp32 kernels.
     const geoms = [
       [2, 9, 11, 8, 5, 5, 16, 5, 6, 2, 2, 2, 2, 1, 1],
       [3, 16, 24, 40, 5, 5, 36, 8, 12, 2, 2, 1, 1, 1, 1],
       [2, 7, 7, 20, 3, 3, 33, 7, 7, 1, 1, 1, 1, 1, 1],
       [2, 8, 12, 3, 5, 5, 16, 4, 6, 2, 2, 1, 1, 1, 1],
       [1, 9, 9, 8, 3, 3, 8, 5, 5, 1, 1, 0, 0, 2, 2],
+      [2, 8, 10, 64, 5, 5, 32, 4, 5, 2, 2, 1, 1, 1, 1],
     ];
     const abs = (v: Float32Array): Float32Array => v.map(Math.abs);
     try {

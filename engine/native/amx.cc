@@ -107,6 +107,30 @@ void pack_a(uint16_t* dst, const Operand& A, int i0, int M, int K, int kt0, int 
   const int rows = std::min(32, M - i0);
   alignas(64) float stage[32 * 32];  // 32 rows x 32 (a gathered tile), or one row's im2col block
   static_assert(32 * kKtb <= 32 * 32, "an im2col block fits the stage");
+  if (A.conv && A.conv->C % 32 == 0) {
+    // im2col with channels in whole tiles: each tile of a row is 32 channels of one tap, rounded
+    // straight from the image (no staging copy).
+    const ps::ConvGeom& g = *A.conv;
+    const int ohw = g.OH * g.OW;
+    for (int r = 0; r < 32; r++) {
+      uint16_t* d = dst + r * 32;
+      if (r >= rows) {
+        for (int kt = kt0; kt < kt1; kt++) _mm512_store_si512(d + (size_t)(kt - kt0) * 2 * kTileHalves, _mm512_setzero_si512());
+        continue;
+      }
+      const int pixel = i0 + r, img = pixel / ohw, rem = pixel - img * ohw, oh = rem / g.OW, ow = rem - oh * g.OW;
+      const float* base = A.p + (long)img * g.H * g.W * g.C;
+      const int ih0 = oh * g.sh - g.pt, iw0 = ow * g.sw - g.pl;
+      for (int kt = kt0; kt < kt1; kt++) {
+        const int t = kt * 32 / g.C, ci = kt * 32 - t * g.C, kh = t / g.KW, kw = t - kh * g.KW;
+        const int ih = ih0 + kh * g.dh, iw = iw0 + kw * g.dw;
+        const bool inside = ih >= 0 && ih < g.H && iw >= 0 && iw < g.W;
+        _mm512_store_si512(d + (size_t)(kt - kt0) * 2 * kTileHalves,
+                           inside ? to_bf16(base + ((long)ih * g.W + iw) * g.C + ci, 32) : _mm512_setzero_si512());
+      }
+    }
+    return;
+  }
   if (A.conv) {
     // im2col: each row's whole depth block at once (one pixel lookup, whole channel runs).
     const int c0 = kt0 * 32, n = std::min(K, kt1 * 32) - c0;
