@@ -83,6 +83,35 @@ inline __m512i to_bf16(const float* p, int n) {
   return (__m512i)_mm512_cvtne2ps_pbh(hi, lo);  // lanes 0-15 from lo, 16-31 from hi
 }
 
+// Interleaves two rows rounded to bf16 by vcvtne2ps2bf16 (row a in lanes 0-15, row b in 16-31):
+// lane 2j takes a's element j, lane 2j + 1 b's, so 32-bit lane j is the pair (a_j, b_j).
+alignas(64) const uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
+                                              8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
+
+// r[p] lane i -> r[i] lane p, for 16 x 16 32-bit values.
+inline void transpose16(__m512i r[16]) {
+  __m512i t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_epi32(r[2 * i], r[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_epi32(r[2 * i], r[2 * i + 1]);
+  }
+  for (int i = 0; i < 4; i++) {
+    r[4 * i + 0] = _mm512_unpacklo_epi64(t[4 * i + 0], t[4 * i + 2]);
+    r[4 * i + 1] = _mm512_unpackhi_epi64(t[4 * i + 0], t[4 * i + 2]);
+    r[4 * i + 2] = _mm512_unpacklo_epi64(t[4 * i + 1], t[4 * i + 3]);
+    r[4 * i + 3] = _mm512_unpackhi_epi64(t[4 * i + 1], t[4 * i + 3]);
+  }
+  for (int i = 0; i < 2; i++)
+    for (int j = 0; j < 4; j++) {
+      t[8 * i + j] = _mm512_shuffle_i32x4(r[8 * i + j], r[8 * i + 4 + j], 0x88);
+      t[8 * i + 4 + j] = _mm512_shuffle_i32x4(r[8 * i + j], r[8 * i + 4 + j], 0xdd);
+    }
+  for (int j = 0; j < 8; j++) {
+    r[j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0x88);
+    r[8 + j] = _mm512_shuffle_i32x4(t[j], t[8 + j], 0xdd);
+  }
+}
+
 // n values of row `pixel` of im2col(x), from column c0: columns are (kh, kw, channel) taps, runs of
 // channels are contiguous in x, taps outside the image are 0.
 void im2col_run(float* dst, const float* x, const ps::ConvGeom& g, int pixel, int c0, int n) {
@@ -151,8 +180,32 @@ void pack_a(uint16_t* dst, const Operand& A, int i0, int M, int K, int kt0, int 
     if (acs == 1) {
       const float* src = a + (long)i0 * ars + k0;
       for (; r < rows; r++) _mm512_store_si512(d + r * 32, to_bf16(src + r * ars, kn));
+    } else if (ars == 1) {
+      // A transposed (its columns contiguous): depth rows k and k+1 rounded and interleaved into
+      // the (k, k+1) pairs of 16 rows of A at once, then a 16 x 16 transpose of the pairs.
+      const __m512i inter = _mm512_load_si512(kInterleave);
+      const __mmask16 mlo = lanes(rows), mhi = lanes(rows - 16);
+      __m512i x[16], y[16];  // rows 0-15 and 16-31 of the block
+      for (int p = 0; p < 16; p++) {
+        const int k = 2 * p;
+        const float* r0 = a + (long)(k0 + k) * acs + i0;
+        const float* r1 = r0 + acs;
+        const __m512 lo0 = k < kn ? _mm512_maskz_loadu_ps(mlo, r0) : _mm512_setzero_ps();
+        const __m512 hi0 = k < kn ? _mm512_maskz_loadu_ps(mhi, r0 + 16) : _mm512_setzero_ps();
+        const __m512 lo1 = k + 1 < kn ? _mm512_maskz_loadu_ps(mlo, r1) : _mm512_setzero_ps();
+        const __m512 hi1 = k + 1 < kn ? _mm512_maskz_loadu_ps(mhi, r1 + 16) : _mm512_setzero_ps();
+        x[p] = _mm512_permutexvar_epi16(inter, (__m512i)_mm512_cvtne2ps_pbh(lo1, lo0));
+        y[p] = _mm512_permutexvar_epi16(inter, (__m512i)_mm512_cvtne2ps_pbh(hi1, hi0));
+      }
+      transpose16(x);
+      transpose16(y);
+      for (int i = 0; i < 16; i++) {
+        _mm512_store_si512(d + i * 32, x[i]);
+        _mm512_store_si512(d + (16 + i) * 32, y[i]);
+      }
+      r = 32;
     } else if (acs <= kMaxGatherStride) {
-      // A transposed (its columns contiguous): each row's 32 depth values gathered, 16 at a time.
+      // Neither rows nor columns contiguous: each row's 32 depth values gathered, 16 at a time.
       const __m512i idx = _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
                                              _mm512_set1_epi32((int)acs));
       for (; r < rows; r++) {
@@ -196,9 +249,6 @@ void pack_b_tile(uint16_t* d, const Operand& B, int j0, int N, int k0, int K) {
     src = stage;
     rs = 16;
   }
-  // Lane 2j takes row 2p's column j, lane 2j + 1 row 2p + 1's.
-  alignas(64) static const uint16_t kInterleave[32] = {0, 16, 1, 17, 2,  18, 3,  19, 4,  20, 5,  21, 6,  22, 7,  23,
-                                                       8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31};
   const __m512i idx = _mm512_load_si512(kInterleave);
   const __mmask16 m = lanes(cols);
   for (int p = 0; p < 16; p++) {
