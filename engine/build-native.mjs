@@ -55,7 +55,9 @@ function main() {
   const started = Date.now();
   // make -k: a target that fails (the optional JPEG decoder) does not stop the others from building.
   const env = { ...process.env, MAKEFLAGS: `${process.env.MAKEFLAGS ?? ''} -k`.trim() };
-  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 300_000, env });
+  // Generous: the AMX and AVX-512 units take minutes on a busy 2-core machine, and a timeout here
+  // leaves the studio on a slow fallback for good (the limit only guards against a hung compiler).
+  const r = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 1_800_000, env });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`.trim().split('\n');
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   // Each target says for itself whether it built (its .node file exists): a failed build names
