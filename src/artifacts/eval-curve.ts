@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../core/errors.js';
 import { writeFileAtomic, writeJsonAtomic } from '../core/fs/atomic.js';
-import { readJsonFile } from './json-file.js';
+import { fieldError, readJsonFile } from './json-file.js';
 
 export const EVAL_VERSION = 1;
 export const EVAL_JSON = 'eval.json';
@@ -68,11 +68,46 @@ export interface Curve {
   rows: CurveRow[];
 }
 
+type Json = Record<string, unknown>;
+
+/** The metrics at `at`; JSON has no NaN, so a value that could not be computed comes back from null as NaN. */
+function checkMetrics(m: unknown, at: string, fail: (field: string) => never): void {
+  const o = m as Json | null | undefined;
+  if (!o || typeof o !== 'object') fail(at);
+  const kid = o!.kid as Json | null | undefined;
+  if (!kid || typeof kid !== 'object') fail(`${at}.kid`);
+  const numberOrNull = (obj: Json, k: string, name: string): void => {
+    if (obj[k] === null) obj[k] = NaN;
+    else if (typeof obj[k] !== 'number') fail(`${at}.${name}`);
+  };
+  numberOrNull(kid!, 'mean', 'kid.mean');
+  numberOrNull(kid!, 'std', 'kid.std');
+  for (const k of ['fid', 'precision', 'recall']) numberOrNull(o!, k, k);
+}
+
+/** eval.json at `file`, or null when there is none; a damaged one is one line naming the file and field. */
+export async function readCurveJson(file: string): Promise<Curve | null> {
+  const o = (await readJsonFile(file)) as Curve | null;
+  if (o === null) return null;
+  const fail = (field: string): never => fieldError(file, field);
+  if (typeof o !== 'object' || Array.isArray(o) || o.version !== EVAL_VERSION) fail('version');
+  if (typeof o.key?.featureNet !== 'string') fail('key.featureNet');
+  checkMetrics(o.scale?.realVsReal, 'scale.realVsReal', fail);
+  checkMetrics(o.scale?.noise, 'scale.noise', fail);
+  if (!Array.isArray(o.rows)) fail('rows');
+  o.rows.forEach((r, i) => {
+    if (typeof r?.iteration !== 'number') fail(`rows[${i}].iteration`);
+    if (r.cpuMinutes !== null && typeof r.cpuMinutes !== 'number') fail(`rows[${i}].cpuMinutes`);
+    checkMetrics(r, `rows[${i}]`, fail);
+  });
+  return o;
+}
+
 /** The rows of an earlier curve at `file` that may be kept, or a one-line refusal. */
 export async function readCurve(file: string, key: CurveKey): Promise<CurveRow[]> {
   let old: Curve | null;
   try {
-    old = (await readJsonFile(file)) as Curve | null;
+    old = await readCurveJson(file);
   } catch (err) {
     throw new UserError(`${(err as Error).message}; pass --fresh to start the curve over`);
   }
@@ -88,10 +123,11 @@ export async function readCurve(file: string, key: CurveKey): Promise<CurveRow[]
       `${file} was computed with other settings (${diff.map((k) => `${k}=${JSON.stringify(old.key[k])}`).join(', ')}); use the same ones, --output elsewhere or --fresh`,
     );
   }
-  return old.rows ?? [];
+  return old.rows;
 }
 
-const fmt = (v: number | null | undefined, d: number): string => (v === null || v === undefined ? '' : v.toFixed(d));
+const fmt = (v: number | null | undefined, d: number): string =>
+  v === null || v === undefined || !Number.isFinite(v) ? '' : v.toFixed(d);
 
 export function curveCsv(c: Curve): string {
   const lines = ['checkpoint,iteration,cpu_minutes,n,kid_mean,kid_std,fid,precision,recall'];

@@ -37,3 +37,28 @@ export async function readBest(bestDir: string): Promise<Best | null> {
 
 export const writeBest = (bestDir: string, best: Best): Promise<void> =>
   writeJsonAtomic(path.join(bestDir, BEST_JSON), best);
+
+export interface KidPoint {
+  iteration: number;
+  mean: number;
+  std: number;
+}
+
+/** kid.csv in `outputDir`, oldest first; [] when there is none; a damaged one is one line naming the file and line. */
+export async function readKidCsv(outputDir: string): Promise<KidPoint[]> {
+  const file = path.join(outputDir, KID_CSV);
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Error(`${file}: not readable (${(err as Error).message})`);
+  }
+  const lines = text.trim().split('\n');
+  if (lines[0]!.trim() !== HEADER) throw new Error(`${file}: the first line is not ${HEADER}`);
+  return lines.slice(1).map((l, i) => {
+    const v = l.split(',').map((x) => (x.trim() === '' ? NaN : Number(x)));
+    if (v.length !== 3 || !v.every(Number.isFinite)) throw new Error(`${file}: line ${i + 2} is not ${HEADER}`);
+    return { iteration: v[0]!, mean: v[1]!, std: v[2]! };
+  });
+}
