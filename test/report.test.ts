@@ -13,7 +13,7 @@ import { openGenreModel } from '../src/artifacts/classifier-model.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
 import { tempDir, writeFakeSamples, writeFullRun } from './helpers/samples-fixture.js';
 
-const SECTIONS = ['grids', 'video', 'losses', 'fid', 'posters', 'mix', 'metrics', 'saliency'];
+const SECTIONS = ['grids', 'video', 'losses', 'fid', 'quality', 'posters', 'mix', 'metrics', 'saliency'];
 const CLI = path.join(REPO_ROOT, 'dist/cli/poster-studio.js');
 
 function available(html: string): Record<string, boolean> {
@@ -112,6 +112,7 @@ test('grids without a classifier: grids, losses and posters shown, the classifie
       video: false,
       losses: true,
       fid: false,
+      quality: false,
       posters: true,
       mix: false,
       metrics: false,
@@ -244,7 +245,7 @@ test('CLI: report on an empty directory writes the page and names what is missin
     const r = await run(process.execPath, [CLI, 'report', '--real_count', '0'], { cwd: root });
     assert.match(
       r.stdout,
-      /wrote reports\/report\.html .*not available yet: grids, video, losses, fid, posters, mix, metrics, saliency/,
+      /wrote reports\/report\.html .*not available yet: grids, video, losses, fid, quality, posters, mix, metrics, saliency/,
     );
     await fs.access(path.join(root, 'reports/report.html'));
     await fs.mkdir(path.join(root, 'samples'));

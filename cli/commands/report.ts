@@ -1,6 +1,6 @@
 /**
  * `poster-studio report`: one self-contained HTML page of a training run: grids over time, the
- * video, loss and poster-FID curves, the latest posters with genre bars, generated vs real
+ * video, loss and poster-FID curves, the sample-quality curve of dcgan eval, the latest posters with genre bars, generated vs real
  * genre mix, the classifier's metrics and per-genre saliency maps.
  */
 import type { Command } from 'commander';
@@ -22,7 +22,7 @@ export const reportFlags = defineFlags({
   samples: {
     kind: 'path',
     default: DEFAULT_SAMPLES,
-    help: 'output directory of dcgan train (grids, sidecars, losses.csv, classify.json, fid.json)',
+    help: 'output directory of dcgan train (grids, sidecars, losses.csv, kid.csv, classify.json, fid.json, eval.json)',
   },
   models: {
     kind: 'path',
@@ -35,6 +35,11 @@ export const reportFlags = defineFlags({
     kind: 'path',
     exists: 'file',
     help: 'training video (default: <samples>/train.mp4, another *.mp4 there, then ./train.mp4)',
+  },
+  eval: {
+    kind: 'path',
+    exists: 'dir',
+    help: 'folder of a dcgan eval curve (eval.json) written with --output elsewhere (default: the --samples folder)',
   },
   real: {
     kind: 'path',
@@ -88,6 +93,7 @@ export function configureReport(cmd: Command): Command {
         samplesDir: o.samples,
         output: o.output,
         video: o.video,
+        evalDir: o.eval,
         model,
         modelNote,
         modelInfo: modelDir ? await readModelInfo(modelDir) : null,

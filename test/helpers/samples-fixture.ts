@@ -7,6 +7,8 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LOSSES_HEADER } from '../../src/artifacts/losses-csv.js';
+import { EVAL_VERSION, writeCurve, type Metrics } from '../../src/artifacts/eval-curve.js';
+import { writeKidRow } from '../../src/artifacts/kid-log.js';
 import { composeGrid, type GridGeometry } from '../../src/core/images/grid.js';
 import { encodePng, type RgbImage } from '../../src/core/images/decode.js';
 import type { ScoreFn } from '../../src/features/scoring/score.js';
@@ -242,6 +244,43 @@ export async function writeFullRun(
     path.join(samples, 'fid.json'),
     JSON.stringify({ model: modelDir, ...fid, real: { dir: real, ...fid.real } }),
   );
+  await writeFakeQuality(samples, { cpuMinutes: true });
   if (opts.video) await writeFakeVideo(samples, path.join(samples, 'train.mp4'));
   return { samples, models, modelDir, real };
+}
+
+export const FAKE_FEATURE_NET = 'poster-features-test@0123456789ab';
+
+/**
+ * What `dcgan eval --checkpoint samples/` and `dcgan train --eval_every` leave, written by their own
+ * writers with hand-picked numbers: eval.json/eval.csv for iterations 100..300 (CPU minutes or
+ * null) and kid.csv for iterations 50..300.
+ */
+export async function writeFakeQuality(dir: string, opts: { cpuMinutes: boolean }): Promise<void> {
+  const m = (kid: number, fid: number, precision: number, recall: number): Metrics => ({
+    n: 40,
+    kid: { mean: kid, std: kid / 10 },
+    fid,
+    precision,
+    recall,
+  });
+  await writeCurve(dir, {
+    version: EVAL_VERSION,
+    key: { featureNet: FAKE_FEATURE_NET, real: '/real', realCount: 80, count: 40, seed: 1, bn: 'moving' },
+    featureDim: 64,
+    realSkipped: 0,
+    scale: { reference: 40, heldOut: 40, realVsReal: m(0.001, 2, 0.9, 0.9), noise: m(0.9, 400, 0, 0) },
+    rows: [100, 200, 300].map((it, i) => ({
+      checkpoint: path.join(dir, 'checkpoints', `ckpt_${String(it).padStart(6, '0')}`),
+      iteration: it,
+      cpuMinutes: opts.cpuMinutes ? 5 * (i + 1) : null,
+      ...m(0.3 - 0.1 * i, 150 - 40 * i, 0.2 + 0.2 * i, 0.1 + 0.1 * i),
+    })),
+  });
+  for (const [it, kid] of [
+    [50, 0.5],
+    [150, 0.3],
+    [300, 0.15],
+  ] as const)
+    await writeKidRow(dir, it, kid, kid / 5);
 }

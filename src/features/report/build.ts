@@ -17,6 +17,7 @@ import { dataUri, heatmapOverlay, rgbAsPngUri } from './images.js';
 import { readSamplesDir, thin, type ModelInfo } from './inputs.js';
 import { renderPage, type SectionHtml } from './page.js';
 import * as S from './sections.js';
+import { qualitySection } from './quality-section.js';
 import { escapeHtml } from '../../core/escape.js';
 import { formatSkipped, skippedListText, type SkippedItem } from '../../core/skipped.js';
 
@@ -38,6 +39,8 @@ export interface ReportOptions {
   samplesDir: string;
   output: string;
   video?: string;
+  /** Where eval.json is when not in samplesDir (dcgan eval --output elsewhere). */
+  evalDir?: string;
   model: ReportModel | null;
   /** Why there is no model (shown where a section needs one): HTML, its file names already escaped. */
   modelNote: string;
@@ -152,7 +155,7 @@ export async function buildReport(
   // By file: the genre mix and the saliency rows can both meet the same broken poster.
   const skipped = new Map<string, string>();
   const skip = (file: string, reason: string) => void skipped.set(file, reason);
-  const inputs = await readSamplesDir(o.samplesDir, o.video);
+  const inputs = await readSamplesDir(o.samplesDir, o.video, o.evalDir);
   for (const p of [...inputs.problems, ...(o.modelInfo?.problems ?? [])]) log(`report: ${p}`);
   const latest: GridSource | null = inputs.grids[inputs.grids.length - 1] ?? null;
   const noModel = o.modelNote;
@@ -221,6 +224,7 @@ export async function buildReport(
     S.videoSection(vid.src, vid.note),
     S.lossesSection(inputs.losses, inputs.grids),
     S.fidSection(inputs.fid),
+    qualitySection(inputs.quality),
     await S.postersSection(
       latest,
       latestScores,

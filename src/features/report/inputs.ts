@@ -1,7 +1,7 @@
 /**
  * Reading what earlier commands left behind (grids, losses.csv, classify.json, fid.json, the
- * video, the models), each read on its own and allowed to be missing or broken: the report shows
- * what exists and says, per section, what to run for the rest.
+ * eval curve and kid.csv, the video, the models), each read on its own and allowed to be missing
+ * or broken: the report shows what exists and says, per section, what to run for the rest.
  */
 import { existsSync, promises as fs, statSync } from 'node:fs';
 import path from 'node:path';
@@ -10,6 +10,8 @@ import { newestEvaluation, type Evaluation } from '../../artifacts/classifier-ev
 import { METADATA_FILE, readMetadata, type ClassifierMetadata } from '../../artifacts/classifier-model.js';
 import { readClassifyJson, type ClassifyJson } from '../../artifacts/classify-json.js';
 import { readFidJson, type FidJson } from '../../artifacts/fid-json.js';
+import { EVAL_JSON, readCurveJson, type Curve } from '../../artifacts/eval-curve.js';
+import { readKidCsv, type KidPoint } from '../../artifacts/kid-log.js';
 import { scanSamples, type GridSource } from '../scoring/scan.js';
 
 /** At most n points, evenly spaced, first and last kept (a long run's CSV has one row per step). */
@@ -27,12 +29,46 @@ export interface ReportInputs {
   scores: ClassifyJson | null;
   fid: FidJson | null;
   video: string | null;
+  quality: QualityInputs;
   problems: string[];
 }
 
-export async function readSamplesDir(samplesDir: string, video?: string): Promise<ReportInputs> {
+/** What `dcgan eval` (eval.json) and `dcgan train --eval_every` (kid.csv) left for the sample-quality section. */
+export interface QualityInputs {
+  curve: Curve | null;
+  curveFile: string;
+  kid: KidPoint[];
+  /** Why eval.json or kid.csv could not be used (also in ReportInputs.problems). */
+  problems: string[];
+}
+
+async function readQuality(samplesDir: string, evalDir: string | undefined): Promise<QualityInputs> {
+  const curveFile = path.join(evalDir ?? samplesDir, EVAL_JSON);
+  const q: QualityInputs = { curve: null, curveFile, kid: [], problems: [] };
+  const note = (err: Error): null => (q.problems.push(err.message), null);
+  const isRun = existsSync(samplesDir) && statSync(samplesDir).isDirectory();
+  if (evalDir || isRun) q.curve = await readCurveJson(curveFile).catch(note);
+  if (evalDir && !q.curve && !q.problems.length)
+    q.problems.push(`--eval: no ${EVAL_JSON} in ${evalDir}; dcgan eval writes it there with --output ${evalDir}`);
+  if (isRun) q.kid = (await readKidCsv(samplesDir).catch(note)) ?? [];
+  return q;
+}
+
+/** `evalDir`: where eval.json is when `dcgan eval --output` put it outside the samples folder. */
+export async function readSamplesDir(samplesDir: string, video?: string, evalDir?: string): Promise<ReportInputs> {
   const problems: string[] = [];
-  const inputs: ReportInputs = { samplesDir, grids: [], losses: [], scores: null, fid: null, video: null, problems };
+  const quality = await readQuality(samplesDir, evalDir);
+  problems.push(...quality.problems);
+  const inputs: ReportInputs = {
+    samplesDir,
+    grids: [],
+    losses: [],
+    scores: null,
+    fid: null,
+    video: null,
+    quality,
+    problems,
+  };
   if (existsSync(samplesDir) && statSync(samplesDir).isDirectory()) {
     const scan = await scanSamples([samplesDir]);
     inputs.grids = scan.grids;

@@ -8,6 +8,10 @@ export interface Series {
   name: string;
   color: string;
   points: readonly (readonly [number, number])[];
+  /** Half-height of an error bar per point (KID's std over subsets), same order as points. */
+  errors?: readonly number[];
+  /** A reference level (real vs real), drawn dashed without point marks. */
+  reference?: boolean;
 }
 
 /** 1, 2 or 5 times a power of ten, so the axis labels are round numbers. */
@@ -48,7 +52,9 @@ export function lineChart(series: readonly Series[], o: LineChartOptions): strin
   const W = o.width ?? 640;
   const H = o.height ?? 300;
   const m = { l: 58, r: 16, t: 34, b: 44 };
-  const pts = series.flatMap((s) => s.points).filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+  const pts = series
+    .flatMap((s) => s.points.flatMap(([x, y], i) => [-1, 1].map((k) => [x, y + k * (s.errors?.[i] ?? 0)] as const)))
+    .filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
   if (pts.length === 0) return '';
   const xs = pts.map((p) => p[0]);
   const ys = pts.map((p) => p[1]);
@@ -78,14 +84,23 @@ export function lineChart(series: readonly Series[], o: LineChartOptions): strin
     `<text transform="translate(14 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle" class="label">${escapeHtml(o.yLabel)}</text>`,
   );
   for (const s of series) {
-    const p = s.points.filter(([x, y]) => Number.isFinite(x) && Number.isFinite(y));
+    const finite = ([x, y]: readonly [number, number]) => Number.isFinite(x) && Number.isFinite(y);
+    const p = s.points.filter(finite);
     if (p.length === 0) continue;
+    s.points.forEach(([x, y], i) => {
+      const e = s.errors?.[i];
+      if (!finite([x, y]) || !e || !Number.isFinite(e)) return;
+      const [cx, top, bot] = [sx(x).toFixed(1), sy(y + e).toFixed(1), sy(y - e).toFixed(1)];
+      parts.push(
+        `<path d="M${cx} ${top} V${bot} M${+cx - 4} ${top} h8 M${+cx - 4} ${bot} h8" stroke="${s.color}" stroke-width="1.2" opacity="0.6" class="errorbar"/>`,
+      );
+    });
     const d = p.map(([x, y], i) => `${i ? 'L' : 'M'}${sx(x).toFixed(1)} ${sy(y).toFixed(1)}`).join(' ');
     parts.push(
-      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2" class="series"><title>${escapeHtml(s.name)}</title></path>`,
+      `<path d="${d}" fill="none" stroke="${s.color}" stroke-width="2"${s.reference ? ' stroke-dasharray="6 4"' : ''} class="series"><title>${escapeHtml(s.name)}</title></path>`,
     );
     // Few points: mark them, so a two-grid run still reads as data, not a drawn line.
-    if (p.length <= 40)
+    if (p.length <= 40 && !s.reference)
       for (const [x, y] of p)
         parts.push(
           `<circle cx="${sx(x).toFixed(1)}" cy="${sy(y).toFixed(1)}" r="3" fill="${s.color}"><title>${escapeHtml(`${s.name}: ${fmt(x)}, ${fmt(y)}`)}</title></circle>`,
