@@ -17,7 +17,7 @@ import { WorkQueue } from '../src/features/serve/work-queue.js';
 import { openGenerator, type PosterGenerator } from '../dcgan/generate.js';
 import { headsPredictor } from '../classifier/predict.js';
 import { makeServeFixture, removeServeFixture, type ServeFixture } from './helpers/serve-fixture.js';
-import { writeFakeVideo } from './helpers/samples-fixture.js';
+import { FAKE_FEATURE_NET, writeFakeVideo } from './helpers/samples-fixture.js';
 import { postJson, request } from './helpers/http.js';
 
 const UPLOAD_LIMIT = 300_000;
@@ -356,6 +356,7 @@ describe('serve: the Runs API', () => {
     const r = (await request(port, 'GET', '/api/run')).json() as {
       grids: { iteration: number; url: string }[];
       losses: string;
+      quality: string;
       video: string | null;
     };
     assert.deepEqual(
@@ -363,6 +364,10 @@ describe('serve: the Runs API', () => {
       [10, 20, 30],
     );
     assert.match(r.losses, /^<svg class="chart"/);
+    // The report's sample-quality section: the eval curve's network named, its charts drawn.
+    assert.ok(r.quality.includes(FAKE_FEATURE_NET), 'the feature network is named');
+    assert.match(r.quality, /<svg class="chart" role="img" aria-label="KID over iteration"/);
+    assert.match(r.quality, /in-training KID \(kid\.csv\)/);
     assert.equal(r.video, '/api/run/video');
     const g = await request(port, 'GET', r.grids[2]!.url);
     assert.equal(g.status, 200);

@@ -140,6 +140,7 @@ test(
     await page.keyboard.press('Home');
     await page.waitForFunction(() => document.querySelector('#grid-label')!.textContent === 'iteration 10');
     assert.ok((await page.$$('#run-losses svg path.series')).length >= 2, 'the loss chart has both curves');
+    assert.ok((await page.$$('#run-quality svg')).length >= 3, 'the sample-quality charts (eval.json, kid.csv)');
     await shot(page, 'serve-runs');
 
     assert.deepEqual(errors, [], 'no console errors (CSP violations included)');

@@ -8,7 +8,14 @@ import path from 'node:path';
 import { encodeJpeg } from '../../src/core/images/decode.js';
 import { createRng } from '../../src/core/random.js';
 import { collect, startCli, type CliResult } from './run-cli.js';
-import { FAKE_GENRES, flatImage, writeFakeSamples, writeTinyClassifier, tempDir } from './samples-fixture.js';
+import {
+  FAKE_GENRES,
+  flatImage,
+  writeFakeQuality,
+  writeFakeSamples,
+  writeTinyClassifier,
+  tempDir,
+} from './samples-fixture.js';
 
 export const GEN_GENRES = ['Drama', 'Horror', 'Action'];
 export const GEN_DECADES = [1970, 1980, 1990];
@@ -38,6 +45,7 @@ export async function makeServeFixture(): Promise<ServeFixture> {
   disposeState(s);
   const samples = path.join(root, 'samples');
   await writeFakeSamples(samples, { iterations: [10, 20, 30] });
+  await writeFakeQuality(samples, { cpuMinutes: true });
   // Seeded noise over two colour blocks: big enough that a cut-off copy keeps its JPEG headers.
   const [w, h] = [120, 180];
   const img = flatImage(w, h, [40, 40, 90]);

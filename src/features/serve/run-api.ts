@@ -1,12 +1,13 @@
 /**
  * The Runs tab: a `dcgan train` output folder read through the report's readers (grids with
- * their sidecars, losses.csv, fid.json, the video) and drawn with the report's charts. Grid
+ * their sidecars, losses.csv, fid.json, eval.json and kid.csv, the video) and drawn with the report's charts. Grid
  * images and the video are addressed by position in that scan, never by a path from the client.
  */
 import { createReadStream, promises as fs } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { readSamplesDir } from '../report/inputs.js';
 import { fidSection, lossesSection } from '../report/sections.js';
+import { qualitySection } from '../report/quality-section.js';
 import { HttpError } from './http-error.js';
 
 function requireSamples(dir: string | null): string {
@@ -17,11 +18,14 @@ function requireSamples(dir: string | null): string {
 export async function runSummary(dir: string | null) {
   const samples = requireSamples(dir);
   const inputs = await readSamplesDir(samples);
+  const quality = qualitySection(inputs.quality);
   return {
     dir: samples,
     grids: inputs.grids.map((g, i) => ({ iteration: g.iteration, url: `/api/run/grid/${i}` })),
     losses: lossesSection(inputs.losses, inputs.grids).body,
     fid: fidSection(inputs.fid).body,
+    // The intro names the feature network's role and the scale: kept with the charts.
+    quality: quality.body === null ? null : `<p class="note">${quality.intro ?? ''}</p>${quality.body}`,
     video: inputs.video ? '/api/run/video' : null,
     problems: inputs.problems,
   };

@@ -275,6 +275,8 @@ async function loadRun() {
     // Built by the report's chart code on the server, with every label escaped there.
     $('run-losses').innerHTML = r.losses ?? '<p class="note">no losses.csv yet</p>';
     $('run-fid').innerHTML = r.fid ?? '<p class="note">no fid.json yet: run poster-studio fid</p>';
+    $('run-quality').innerHTML =
+      r.quality ?? '<p class="note">no eval.json or kid.csv yet: run dcgan eval --checkpoint &lt;run folder&gt;</p>';
     if (r.video) {
       $('run-video').src = r.video;
       $('run-video').hidden = false;
