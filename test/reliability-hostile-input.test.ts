@@ -29,7 +29,12 @@ import { openGenreModel } from '../src/artifacts/classifier-model.js';
 import { initBackend } from '../engine/backend.js';
 import { makeDcganFixture, removeTempDirs, tempDir, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
 import { errorLines, hasStackTrace, runCli } from './helpers/run-cli.js';
-import { writeFakeRealPosters, writeFakeSamples, writeTinyClassifier } from './helpers/samples-fixture.js';
+import {
+  writeFakeQuality,
+  writeFakeRealPosters,
+  writeFakeSamples,
+  writeTinyClassifier,
+} from './helpers/samples-fixture.js';
 
 after(removeTempDirs);
 before(() => initBackend('cpu', true));
@@ -66,6 +71,11 @@ test(
         ],
       }),
     );
+    // The eval curve's feature network is a name from a file, shown in the sample-quality section.
+    await writeFakeQuality(samples, { cpuMinutes: true });
+    const curve = JSON.parse(await fs.readFile(path.join(samples, 'eval.json'), 'utf8'));
+    curve.key.featureNet = PAYLOADS[3];
+    await fs.writeFile(path.join(samples, 'eval.json'), JSON.stringify(curve));
     const model = await openGenreModel(modelDir);
     const { html } = await buildReport({
       samplesDir: samples,
@@ -95,6 +105,7 @@ test(
         ),
         `escaped ${p} shown`,
       );
+    assert.ok(html.includes('<code>&lt;iframe srcdoc=x&gt;</code>'), 'the feature network is named, escaped');
 
     // A broken model in a folder named like markup: the CLI's note about it is escaped too.
     const broken = path.join(root, 'broken', PAYLOADS[3]!);

@@ -140,7 +140,7 @@ test(
         assert.ok(c.w > 100 && c.h > 50 && c.marks >= 2, `chart ${c.label} is drawn: ${JSON.stringify(c)}`);
       assert.deepEqual(
         probe.sections.map((s) => s[0]),
-        ['grids', 'video', 'losses', 'fid', 'posters', 'mix', 'metrics', 'saliency'],
+        ['grids', 'video', 'losses', 'fid', 'quality', 'posters', 'mix', 'metrics', 'saliency'],
       );
       for (const [id, avail, h] of probe.sections)
         assert.ok(avail === 'true' && h > 60, `section ${id} shows (${avail}, ${h}px)`);
