@@ -13,7 +13,7 @@ import { recipeByName } from '../dcgan/recipe.js';
 import { createState, disposeState } from '../dcgan/state.js';
 import { encodeCondition } from '../dcgan/data.js';
 import { fixedLatent, gridConditions } from '../dcgan/latent.js';
-import { generateCheckpoint } from '../cli/commands/dcgan.js';
+import { generateCheckpoint } from '../cli/commands/dcgan-generate.js';
 import { makeDcganFixture, removeTempDirs, tempDir, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
 import { errorLines, hasStackTrace, runCli } from './helpers/run-cli.js';
 import { TINY_DCGAN_NET } from './helpers/tiny-flags.js';
