@@ -59,7 +59,8 @@ export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.gif
  * Files the studio itself writes beside the grids: not images, not worth a warning.
  * (Sidecars are recognised by their image, not by name.)
  */
-const KNOWN_OUTPUTS = /^(losses\.csv|classify\.(json|csv)|fid\.(json|csv)|.*\.mp4|.*\.tmp|\..*)$/i;
+const KNOWN_OUTPUTS =
+  /^(losses\.csv|classify\.(json|csv)|fid\.(json|csv)|eval\.(json|csv)|kid\.csv|.*\.mp4|.*\.tmp|\..*)$/i;
 
 /** `6x10` → 6 rows of 10 columns (grid_height x grid_width, as `dcgan train` names them). */
 export function parseGridSpec(spec: string): { rows: number; cols: number } {
