@@ -12,7 +12,7 @@ import { foreignFilesError, OwnedDir } from '../src/core/fs/ownership.js';
 import { createProgress } from '../src/core/progress.js';
 import { createRng } from '../src/core/random.js';
 import { formatSkipped, skippedListText } from '../src/core/skipped.js';
-import { fusedAdam, tf, type LayersModel } from '../engine/index.js';
+import { fusedAdam, inFp32, tf, type LayersModel, type Precision } from '../engine/index.js';
 import { labelMatrix, type ClassifierData, type Example } from './data.js';
 import { evaluateMultiLabel, genrePriors, tuneThresholds } from './metrics.js';
 import { augments, buildClassifier, reseedDropout, type Version } from './models.js';
@@ -50,6 +50,8 @@ export interface TrainOptions {
   limit?: number;
   /** Test-time augmentation recorded in metadata.json; the validation scores (and so the thresholds) use it. */
   tta?: Tta;
+  /** What the training products compute in (the caller has set it: engine setPrecision); recorded in params. */
+  precision?: Precision;
   backend: string;
   quiet?: boolean;
   /** Stop after this many epochs in this process (tests simulate a kill with it). */
@@ -117,6 +119,7 @@ function identity(o: TrainOptions, data: ClassifierData): Record<string, unknown
     seed: o.seed,
     limit: o.limit ?? null,
     tta: o.tta ?? 'none',
+    precision: o.precision ?? 'fp32',
   };
 }
 
@@ -198,8 +201,8 @@ async function trainIn(
   if (!o.resume && checkpointDir(dir)) log(`note: ${dir} has a checkpoint; starting over (--resume would continue it)`);
   if (ckpt) {
     const c = await loadCheckpoint(ckpt);
-    // Checkpoints from before --tta existed scored validation without flips.
-    const was = { tta: 'none', ...c.state.params };
+    // Checkpoints from before --tta and --precision existed scored validation without flips, trained in fp32.
+    const was = { tta: 'none', precision: 'fp32', ...c.state.params };
     const mismatch = Object.keys(params).filter(
       (key) => JSON.stringify(was[key as keyof typeof was]) !== JSON.stringify(params[key]),
     );
@@ -278,12 +281,16 @@ async function trainIn(
     const trainSeconds = (Date.now() - t0) / 1000;
     elapsed += trainSeconds;
     trainedImages += train.length;
-    const scores = await predictBytes(
-      model,
-      val.map((e) => e.image),
-      width,
-      height,
-      o.tta,
+    // Validation in fp32 whatever training computes in: the scores and thresholds of bf16 and
+    // fp32 runs compare, and are what classify (fp32) gives with the saved weights.
+    const scores = await inFp32(() =>
+      predictBytes(
+        model,
+        val.map((e) => e.image),
+        width,
+        height,
+        o.tta,
+      ),
     );
     const thresholds = tuneThresholds(scores, valLabels, k);
     const rep = evaluateMultiLabel(scores, valLabels, data.genres, thresholds);

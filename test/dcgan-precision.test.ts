@@ -14,6 +14,7 @@ import { nativeAddon } from '../engine/native/backend.js';
 import { inFp32, setPrecision } from '../engine/precision.js';
 import { makeDcganFixture, removeTempDirs, tempDir } from './helpers/dcgan-fixture.js';
 import { TINY_DCGAN_RUN } from './helpers/tiny-flags.js';
+import { AMX, PRECISION_REFUSALS, amxNotTested, assertRefused } from './helpers/precision.js';
 
 after(removeTempDirs);
 
@@ -35,33 +36,15 @@ function run(args: string[], env: Record<string, string> = {}): { code: number |
 
 test('--precision bf16 without AMX, off the native backend, or an unknown precision: one error line, exit 2, nothing written', async () => {
   const dir = await tempDir('dcgan-precision-bad-');
-  const cases: [string[], Record<string, string>, RegExp][] = [
-    [['--precision', 'bf16', '--backend', 'native'], { POSTER_STUDIO_AMX: '0' }, /--precision bf16 needs AMX-BF16/],
-    [['--precision', 'bf16', '--backend', 'cpu'], {}, /--precision bf16 needs the native backend \(running: cpu\)/],
-    [['--precision', 'fp16'], {}, /--precision takes one of fp32, bf16/],
-  ];
-  for (const [i, [args, env, re]] of cases.entries()) {
+  for (const [i, [args, env, re]] of PRECISION_REFUSALS.entries()) {
     const out = path.join(dir, `out${i}`);
-    const r = run(['--output', out, ...args], env);
-    assert.equal(r.code, 2, `${args.join(' ')}: exit ${r.code}\n${r.stderr}`);
-    const lines = r.stderr
-      .trim()
-      .split('\n')
-      .filter((l) => !l.startsWith('backend:') && !l.startsWith('note:'));
-    assert.equal(lines.length, 1, `${args.join(' ')}: one line, got\n${r.stderr}`);
-    assert.match(lines[0]!, /^error: /);
-    assert.match(lines[0]!, re);
+    assertRefused(run(['--output', out, ...args], env), args.join(' '), re);
     assert.equal(existsSync(out), false, `${out} was written`);
   }
 });
 
-const amx = nativeAddon()?.info().amx ?? false;
-
-if (!amx) {
-  test('[amx] NOT TESTED: this CPU (or OS) has no usable AMX-BF16, so no bf16 training run here', (t) => {
-    t.diagnostic('dcgan train --precision bf16 was not run on this machine');
-    assert.equal(amx, false);
-  });
+if (!AMX) {
+  amxNotTested('dcgan train');
 } else {
   test('[amx] --precision bf16 trains on AMX: same seed as fp32, finite losses close to fp32 but not equal', async () => {
     const dir = await tempDir('dcgan-precision-');

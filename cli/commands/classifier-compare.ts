@@ -5,7 +5,7 @@ import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { UserError } from '../../src/core/errors.js';
 import type { SplitName } from '../../src/core/dataset/index.js';
 import { writeOwnedFile } from '../../src/core/fs/ownership.js';
-import { initBackend } from '../../engine/index.js';
+import { initBackend, inFp32, setPrecision, type Precision } from '../../engine/index.js';
 import { loadClassifierData } from '../../classifier/data.js';
 import { writeEvaluation, type Evaluation } from '../../src/artifacts/classifier-evaluation.js';
 import { evaluateOn } from '../../classifier/evaluate.js';
@@ -42,6 +42,7 @@ export function configureCompare(cmd: Command): Command {
     });
     if (o.name) throw new UserError('--name cannot be used with compare: each version gets its own directory');
     const backend = await initBackend(o.backend);
+    setPrecision(o.precision as Precision, backend);
     const split = o.split as SplitName;
     const rows: { version: Version; dir: string; evaluation: Evaluation; imagesPerSecond: number; params: number }[] =
       [];
@@ -60,7 +61,7 @@ export function configureCompare(cmd: Command): Command {
         splits: [split],
         quiet: true,
       });
-      const e = await evaluateOn(c, data.splits[split]!, split);
+      const e = await inFp32(() => evaluateOn(c, data.splits[split]!, split));
       await writeEvaluation(r.dir, e);
       rows.push({
         version,

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { checkYearRange, resolveGenreSet } from '../../src/core/dataset/index.js';
 import { DEFAULT_CSV, DEFAULT_MODELS, DEFAULT_POSTERS } from '../../src/core/paths.js';
-import { initBackend } from '../../engine/index.js';
+import { initBackend, inFp32, PRECISIONS, setPrecision, type Precision } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
 import { loadClassifierData } from '../../classifier/data.js';
 import { fitExtras, formatExtras } from '../../classifier/extras.js';
@@ -71,6 +71,13 @@ export const trainFlags = defineFlags({
     choices: [...TTA_MODES],
     help: "test-time augmentation saved with the model: 'flip' averages every genre score with the mirrored poster's (validation scoring and thresholds use it too)",
   },
+  precision: {
+    kind: 'string',
+    choices: PRECISIONS,
+    default: 'fp32',
+    arg: 'p',
+    help: "bf16: training's convolutions and matrix products (dense layers included) on AMX bf16 tiles with fp32 sums, except the first convolution (its 3-channel image keeps the fp32 kernels); weights, Adam and batch norm stay fp32, and validation scoring, thresholds, the year/IMDB heads and classify run in fp32. Recorded in metadata.json; native backend on a CPU with AMX only, refused elsewhere",
+  },
 });
 
 export type TrainValues = ReturnType<typeof readFlags<typeof trainFlags>>;
@@ -106,12 +113,14 @@ export async function runTrain(o: TrainValues, version: Version, backend: string
       resume: o.resume,
       limit: o.limit,
       tta: o.tta as Tta,
+      precision: o.precision as Precision,
       backend,
     },
     data,
   );
   if (o.extras && r.meta.complete) {
-    const extras = await fitExtras(r.model, data, r.meta.input);
+    // fp32 features, as classify computes them when it applies these heads.
+    const extras = await inFp32(() => fitExtras(r.model, data, r.meta.input));
     process.stderr.write(formatExtras(extras) + '\n');
     r.meta.extras = extras as unknown as Record<string, unknown>;
     await saveClassifier(r.model, r.dir, r.meta);
@@ -123,6 +132,7 @@ export function configureTrain(cmd: Command): Command {
   return addFlags(cmd, trainFlags).action(async () => {
     const o = readFlags(cmd, trainFlags);
     const backend = await initBackend(o.backend);
+    setPrecision(o.precision as Precision, backend);
     const r = await runTrain(o, o.version as Version, backend);
     const v = r.meta.validation;
     process.stdout.write(
