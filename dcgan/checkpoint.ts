@@ -6,6 +6,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../src/core/errors.js';
+import { readBoundedJson } from '../src/artifacts/json-file.js';
 import { replaceDirAtomic, writeFileSynced } from '../src/core/fs/atomic-dir.js';
 import { OwnedDir, removeOurFolder } from '../src/core/fs/ownership.js';
 import { isAlive } from '../src/core/fs/pid.js';
@@ -17,6 +18,8 @@ import { isGeneratorJson } from './generator-file.js';
 import { createState, disposeState, namedTensors, type TrainState } from './state.js';
 
 export const CHECKPOINT_VERSION = 1;
+/** A checkpoint's state.json lists G's, D's and both optimisers' tensors: far below this. */
+export const MAX_STATE_BYTES = 64 * 1024 * 1024;
 const NAME = /^ckpt_(\d+)$/;
 /** Checkpoint directory names (what an --checkpoint_dir may not hold from someone else). */
 export const CHECKPOINT_NAME = NAME;
@@ -182,10 +185,7 @@ export async function readCheckpointJson(ckptDir: string): Promise<CheckpointJso
   let json: CheckpointJson;
   let bytes: number;
   try {
-    const st = await fs.stat(file);
-    if (!st.isFile() || st.size > 64 * 1024 * 1024)
-      throw new Error(st.isFile() ? `${st.size} bytes is too big for a state.json` : 'not a regular file');
-    json = JSON.parse(await fs.readFile(file, 'utf8')) as CheckpointJson;
+    json = (await readBoundedJson(file, MAX_STATE_BYTES)) as CheckpointJson;
     if (isGeneratorJson(json)) throw new ExportedGeneratorError(ckptDir);
     const bin = await fs.stat(path.join(ckptDir, 'tensors.bin'));
     if (!bin.isFile()) throw new Error('tensors.bin is not a regular file');

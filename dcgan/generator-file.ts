@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Float16Array } from '@petamoriken/float16';
 import { UserError } from '../src/core/errors.js';
+import { readBoundedJson } from '../src/artifacts/json-file.js';
 import { tf } from '../engine/index.js';
 import type { ModelConfig } from './config.js';
 import { checkGeneratorJson } from './checkpoint-check.js';
@@ -18,6 +19,8 @@ export const GENERATOR_KIND = 'poster-studio dcgan generator';
 export const GENERATOR_VERSION = 1;
 export const DTYPES = { float16: 2, float32: 4 } as const;
 export type Dtype = keyof typeof DTYPES;
+/** An export's state.json lists G's tensors only: far below this. */
+export const MAX_STATE_BYTES = 16 * 1024 * 1024;
 
 export interface GeneratorJson {
   kind: typeof GENERATOR_KIND;
@@ -74,10 +77,7 @@ export async function loadExportedGenerator(dir: string): Promise<LoadedGenerato
   let raw: unknown;
   let bin: Buffer;
   try {
-    const st = await fs.stat(file);
-    if (!st.isFile() || st.size > 16 * 1024 * 1024)
-      throw new Error(st.isFile() ? `${st.size} bytes is too big for a state.json` : 'not a regular file');
-    raw = JSON.parse(await fs.readFile(file, 'utf8'));
+    raw = await readBoundedJson(file, MAX_STATE_BYTES);
     bin = await fs.readFile(path.join(dir, 'tensors.bin'));
   } catch (err) {
     throw new UserError(`${file}: cannot read exported generator (${(err as Error).message.split('\n')[0]})`);

@@ -6,7 +6,13 @@ import { after, before, test } from 'node:test';
 import { initBackend } from '../engine/index.js';
 import { UserError } from '../src/core/errors.js';
 import { shippedModel } from '../src/artifacts/default-models.js';
-import { saveCheckpoint, checkpointName } from '../dcgan/checkpoint.js';
+import {
+  saveCheckpoint,
+  checkpointName,
+  readCheckpointJson,
+  MAX_STATE_BYTES as MAX_CHECKPOINT_STATE,
+} from '../dcgan/checkpoint.js';
+import { loadExportedGenerator, MAX_STATE_BYTES as MAX_EXPORT_STATE } from '../dcgan/generator-file.js';
 import { generate, openGenerator } from '../dcgan/generate.js';
 import { networkSize } from '../dcgan/model.js';
 import { recipeByName } from '../dcgan/recipe.js';
@@ -301,6 +307,29 @@ test('a damaged export is refused in one line naming the file', async () => {
     assert.match(line, new RegExp(`^error: ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/state.json: `), what);
     assert.match(line, re, what);
     assert.ok(!existsSync(out), `${what}: nothing written`);
+  }
+});
+
+test('a state.json that is no regular file or is too big is refused before it is parsed (export and checkpoint alike)', async () => {
+  const cases: [string, (dir: string) => Promise<unknown>, number, RegExp][] = [
+    ['export', loadExportedGenerator, MAX_EXPORT_STATE, /\/state\.json: cannot read exported generator \(/],
+    ['checkpoint', readCheckpointJson, MAX_CHECKPOINT_STATE, /\/state\.json: cannot read checkpoint \(/],
+  ];
+  for (const [what, read, max, prefix] of cases) {
+    const dir = await tempDir(`dcgan-state-${what}-`);
+    await fs.cp(what === 'export' ? path.join(root, 'e32') : ckpt, path.join(dir, 'ok'), { recursive: true });
+    const refusedWith = async (reason: RegExp): Promise<void> => {
+      await assert.rejects(
+        read(path.join(dir, 'ok')),
+        (e: Error) => e instanceof UserError && prefix.test(e.message) && reason.test(e.message),
+      );
+    };
+    // A sparse file one byte past the bound: its size is refused without reading a byte of it.
+    await fs.truncate(path.join(dir, 'ok', 'state.json'), max + 1);
+    await refusedWith(new RegExp(`\\(${max + 1} bytes is too big for a state\\.json\\)$`));
+    await fs.rm(path.join(dir, 'ok', 'state.json'));
+    await fs.mkdir(path.join(dir, 'ok', 'state.json'));
+    await refusedWith(/\(not a regular file\)$/);
   }
 });
 
