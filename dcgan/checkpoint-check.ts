@@ -211,6 +211,7 @@ export function checkGeneratorJson<T>(
   c.int(grid.cols, 'grid.cols', LIMITS.cols[0], LIMITS.cols[1]);
   const source = c.obj(o.source, 'source');
   if (typeof source.checkpoint !== 'string') c.fail('source.checkpoint', 'must be a path');
+  if (source.run !== undefined && typeof source.run !== 'string') c.fail('source.run', 'must be a folder name');
   if (typeof source.tensorsSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(source.tensorsSha256))
     c.fail('source.tensorsSha256', 'must be 64 hex digits');
   if (binBytes % bytes !== 0)

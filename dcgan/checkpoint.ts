@@ -10,6 +10,7 @@ import { readBoundedJson } from '../src/artifacts/json-file.js';
 import { replaceDirAtomic, writeFileSynced } from '../src/core/fs/atomic-dir.js';
 import { OwnedDir, removeOurFolder } from '../src/core/fs/ownership.js';
 import { isAlive } from '../src/core/fs/pid.js';
+import { BEST_DIR } from '../src/artifacts/kid-log.js';
 import { tf } from '../engine/index.js';
 import type { ModelConfig, TrainOptions } from './config.js';
 import { isSeedRecipe, type Recipe, SEED_RECIPE } from './recipe.js';
@@ -28,6 +29,19 @@ const CHECKPOINT_FILES = ['state.json', 'tensors.bin'];
 const CHECKPOINT_TEMP = /^\.ckpt_\d+\.(\d+)\.(tmp|tmp\.old|prune)$/;
 
 export const checkpointName = (iteration: number): string => `ckpt_${String(iteration).padStart(6, '0')}`;
+
+/**
+ * A checkpoint named without its local path (fit for a shipped file and a page): the training
+ * output's folder name and the checkpoint's path inside it, e.g. run/checkpoints/best/ckpt_000400
+ * gives { run: 'run', checkpoint: 'checkpoints/best/ckpt_000400' }.
+ */
+export function checkpointOrigin(ckptDir: string): { run: string; checkpoint: string } {
+  const abs = path.resolve(ckptDir);
+  let run = path.dirname(abs);
+  if (path.basename(run) === BEST_DIR) run = path.dirname(run);
+  if (path.basename(run) === 'checkpoints') run = path.dirname(run);
+  return { run: path.basename(run), checkpoint: path.relative(run, abs).split(path.sep).join('/') };
+}
 
 interface TensorEntry {
   name: string;

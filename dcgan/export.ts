@@ -11,7 +11,7 @@ import { UserError } from '../src/core/errors.js';
 import { replaceDirAtomic, writeFileSynced } from '../src/core/fs/atomic-dir.js';
 import { OwnedDir } from '../src/core/fs/ownership.js';
 import { BEST_DIR } from '../src/artifacts/kid-log.js';
-import { checkpointName, listCheckpoints, loadCheckpoint } from './checkpoint.js';
+import { checkpointName, checkpointOrigin, listCheckpoints, loadCheckpoint } from './checkpoint.js';
 import {
   type Dtype,
   GENERATOR_KIND,
@@ -127,7 +127,8 @@ export async function exportGenerator(o: ExportOptions): Promise<ExportResult> {
       dtype: o.dtype,
       grid: { rows: s.train.rows, cols: s.train.cols },
       tensors,
-      source: { checkpoint: path.resolve(source), tensorsSha256: await sha256(path.join(source, 'tensors.bin')) },
+      // Named, not located: a local path would leak into every copy of a shipped export.
+      source: { ...checkpointOrigin(source), tensorsSha256: await sha256(path.join(source, 'tensors.bin')) },
       exportedAt: new Date().toISOString(),
     };
   } finally {

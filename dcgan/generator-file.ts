@@ -37,7 +37,11 @@ export interface GeneratorJson {
   grid: { rows: number; cols: number };
   /** Offsets count values of `dtype` into tensors.bin. */
   tensors: { name: string; shape: number[]; offset: number }[];
-  source: { checkpoint: string; tensorsSha256: string };
+  /**
+   * The training output's folder name and the checkpoint's path inside it (checkpointOrigin); run
+   * is absent in exports written before it was recorded, whose checkpoint is an absolute path.
+   */
+  source: { run?: string; checkpoint: string; tensorsSha256: string };
   exportedAt: string;
 }
 

@@ -109,12 +109,24 @@ test('export fp32 generates the same PNG bytes as its checkpoint; fp16 half the 
   assert.equal(r16.code, 0, r16.stderr);
   assert.match(r16.stdout, /ckpt_000004 \(the newest, iteration 4\) as float16/);
 
-  const json = JSON.parse(await fs.readFile(path.join(e32, 'state.json'), 'utf8'));
+  const text = await fs.readFile(path.join(e32, 'state.json'), 'utf8');
+  const json = JSON.parse(text);
   assert.equal(json.weights, 'ema');
   assert.equal(json.iteration, 4);
   assert.deepEqual(json.config.condition.genres, ['Action', 'Drama', 'Horror']);
   assert.deepEqual(json.recipe, recipeByName('small-data'));
-  assert.equal(json.source.checkpoint, path.resolve(ckpt));
+  // The source by name, never by where it lay on this machine.
+  assert.equal(json.source.run, 'run');
+  assert.equal(json.source.checkpoint, 'checkpoints/ckpt_000004');
+  assert.ok(!text.includes(root), 'no local path in the export');
+  // Exports written before the run was recorded (an absolute checkpoint path, no run) still load.
+  const older = path.join(root, 'e-older');
+  await fs.cp(e32, older, { recursive: true });
+  const { run: _, ...olderSource } = { ...json.source, checkpoint: path.resolve(ckpt) };
+  await fs.writeFile(path.join(older, 'state.json'), JSON.stringify({ ...json, source: olderSource }));
+  const loaded = await loadExportedGenerator(older);
+  assert.equal(loaded.json.source.run, undefined);
+  for (const v of loaded.net.g.values()) v.dispose();
   const hash = createHash('sha256')
     .update(await fs.readFile(path.join(ckpt, 'tensors.bin')))
     .digest('hex');
@@ -145,6 +157,8 @@ test('a run folder exports its best-KID checkpoint when --eval_every kept one', 
     const r = await exportCli('--checkpoint', run, '--output', path.join(root, 'e-best'));
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /best\/ckpt_000002 \(the lowest KID of --eval_every, iteration 2\)/);
+    const { source } = JSON.parse(await fs.readFile(path.join(root, 'e-best', 'state.json'), 'utf8'));
+    assert.deepEqual([source.run, source.checkpoint], ['run', 'checkpoints/best/ckpt_000002']);
   } finally {
     await fs.rm(path.join(run, 'checkpoints', 'best'), { recursive: true });
   }
@@ -274,6 +288,16 @@ test('a damaged export is refused in one line naming the file', async () => {
         await fs.writeFile(f, (await fs.readFile(f, 'utf8')).replace('"float32"', '"int8"'));
       },
       /"dtype" must be one of float16, float32, got "int8"/,
+    ],
+    [
+      'source.run not a name',
+      async (d) => {
+        const f = path.join(d, 'state.json');
+        const j = JSON.parse(await fs.readFile(f, 'utf8'));
+        j.source.run = 7;
+        await fs.writeFile(f, JSON.stringify(j));
+      },
+      /"source.run" must be a folder name/,
     ],
     [
       'wrong shape',
