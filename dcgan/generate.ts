@@ -11,7 +11,7 @@ import { foreignFilesError, OwnedDir } from '../src/core/fs/ownership.js';
 import { encodePng, type RgbImage } from '../src/core/images/decode.js';
 import { composeGrid } from '../src/core/images/grid.js';
 import { tf } from '../engine/index.js';
-import { listCheckpoints, checkpointName, loadCheckpoint } from './checkpoint.js';
+import { listCheckpoints, checkpointName, checkpointOrigin, loadCheckpoint } from './checkpoint.js';
 import { conditionDim, type ConditionVocab, type ModelConfig } from './config.js';
 import { encodeCondition } from './data.js';
 import type { BnMode } from './layers.js';
@@ -85,6 +85,8 @@ function conditions(
 /** A loaded generator: posters from latent rows, for `dcgan generate` and `poster-studio serve`. */
 export interface PosterGenerator {
   checkpoint: string;
+  /** Where the weights came from, without the local path (Sampler.name). */
+  name: string;
   iteration: number;
   zDim: number;
   width: number;
@@ -101,6 +103,8 @@ export interface PosterGenerator {
 /** What sampling needs from a training checkpoint or an exported generator (`dcgan export`). */
 export interface Sampler {
   dir: string;
+  /** `<run folder>/checkpoints/ckpt_001230`: a checkpoint's own, an export's source's (checkpointOrigin). */
+  name: string;
   iteration: number;
   /** G's moving average when the checkpoint keeps one (small-data recipe), else G: what grids and eval show too. */
   net: Networks;
@@ -111,10 +115,26 @@ export interface Sampler {
 export async function openSampler(dir: string): Promise<Sampler> {
   if (await isExportedGenerator(dir)) {
     const g = await loadExportedGenerator(dir);
-    return { dir, iteration: g.json.iteration, net: g.net, dispose: () => disposeNetworks(g.net) };
+    const { source } = g.json;
+    // An older export recorded the absolute path of its source instead of its run's name.
+    const o = source.run === undefined ? checkpointOrigin(source.checkpoint) : source;
+    return {
+      dir,
+      name: `${o.run}/${o.checkpoint}`,
+      iteration: g.json.iteration,
+      net: g.net,
+      dispose: () => disposeNetworks(g.net),
+    };
   }
   const s = await loadCheckpoint(dir);
-  return { dir, iteration: s.iteration, net: samplingNetworks(s), dispose: () => disposeState(s) };
+  const o = checkpointOrigin(dir);
+  return {
+    dir,
+    name: `${o.run}/${o.checkpoint}`,
+    iteration: s.iteration,
+    net: samplingNetworks(s),
+    dispose: () => disposeState(s),
+  };
 }
 
 export async function openGenerator(checkpoint: string, bn: BnMode): Promise<PosterGenerator> {
@@ -138,6 +158,7 @@ export async function openGenerator(checkpoint: string, bn: BnMode): Promise<Pos
   };
   return {
     checkpoint: ckpt,
+    name: s.name,
     iteration: s.iteration,
     zDim: c.zDim,
     width: c.width,

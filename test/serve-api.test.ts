@@ -16,7 +16,12 @@ import { startServer, STATIC_DIR, type RunningServer } from '../src/features/ser
 import { WorkQueue } from '../src/features/serve/work-queue.js';
 import { openGenerator, type PosterGenerator } from '../dcgan/generate.js';
 import { headsPredictor } from '../classifier/predict.js';
-import { makeServeFixture, removeServeFixture, type ServeFixture } from './helpers/serve-fixture.js';
+import {
+  makeServeFixture,
+  removeServeFixture,
+  SERVE_CLASSIFIER_NAME,
+  type ServeFixture,
+} from './helpers/serve-fixture.js';
 import { FAKE_FEATURE_NET, writeFakeVideo } from './helpers/samples-fixture.js';
 import { postJson, request } from './helpers/http.js';
 
@@ -115,9 +120,13 @@ describe('serve: the page', () => {
 
   test('/api/info names the models and the condition vocabulary', async () => {
     const r = (await request(port, 'GET', '/api/info')).json() as {
-      generator: { condition: { genres: string[]; decades: number[] } };
-      classifier: { genres: string[] };
+      generator: { name: string; condition: { genres: string[]; decades: number[] } };
+      classifier: { name: string; genres: string[] };
     };
+    // What a person can tell models apart by: the classifier's own name (its folder is "tiny"),
+    // the generator's run folder and checkpoint (never this machine's path).
+    assert.equal(r.classifier.name, SERVE_CLASSIFIER_NAME);
+    assert.equal(r.generator.name, 'samples/checkpoints/ckpt_000000');
     assert.deepEqual(r.generator.condition, { genres: ['Drama', 'Horror', 'Action'], decades: [1970, 1980, 1990] });
     assert.deepEqual(r.classifier.genres, ['Action', 'Drama', 'Comedy']);
   });
@@ -195,6 +204,7 @@ describe('serve: classify', () => {
     const r = await request(port, 'POST', '/api/classify', fx.poster, { 'Content-Type': 'image/jpeg' });
     assert.equal(r.status, 200, r.body.toString());
     const j = r.json() as {
+      model: string;
       genres: { genre: string; score: number; threshold: number; predicted: boolean }[];
       year: unknown;
       imdb: unknown;
@@ -207,6 +217,7 @@ describe('serve: classify', () => {
       assert.ok(g.score > 0 && g.score < 1 && g.threshold === 0.5 && g.predicted === g.score >= 0.5, JSON.stringify(g));
     }
     assert.equal(j.year, null, 'the tiny model has no year head');
+    assert.equal(j.model, SERVE_CLASSIFIER_NAME);
     const s = await request(port, 'POST', '/api/saliency?genre=Drama', fx.poster);
     assert.equal(s.status, 200, s.body.toString());
     assert.deepEqual(await pngSize((s.json() as { png: string }).png), ['png', 16, 24]);

@@ -14,7 +14,12 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { loadClassifier } from '../src/artifacts/classifier-model.js';
 import { startServer, type RunningServer } from '../src/features/serve/server.js';
 import { openGenerator, type PosterGenerator } from '../dcgan/generate.js';
-import { makeServeFixture, removeServeFixture, type ServeFixture } from './helpers/serve-fixture.js';
+import {
+  makeServeFixture,
+  removeServeFixture,
+  SERVE_CLASSIFIER_NAME,
+  type ServeFixture,
+} from './helpers/serve-fixture.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const FLAGS = [
@@ -83,6 +88,11 @@ test(
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(server.url);
     await page.waitForSelector('body[data-ready="true"]');
+    // The header names the models as a person knows them, not by their folders.
+    assert.equal(
+      await page.textContent('#models'),
+      `generator: conditional 16x24, iteration 0 (samples/checkpoints/ckpt_000000) · classifier: ${SERVE_CLASSIFIER_NAME} (3 genres)`,
+    );
 
     // Generate
     await page.check('#genres input[value="Horror"]');

@@ -9,9 +9,15 @@ import { promises as fs } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { shippedModel, shippedPath } from '../src/artifacts/default-models.js';
+import { shippedModel, shippedPath, type ShippedKind } from '../src/artifacts/default-models.js';
 import { errorLines, hasStackTrace, runCli } from './helpers/run-cli.js';
-import { makeServeFixture, removeServeFixture, serveThen, type ServeFixture } from './helpers/serve-fixture.js';
+import {
+  makeServeFixture,
+  removeServeFixture,
+  SERVE_CLASSIFIER_NAME,
+  serveThen,
+  type ServeFixture,
+} from './helpers/serve-fixture.js';
 import { request } from './helpers/http.js';
 
 let fx: ServeFixture;
@@ -41,7 +47,7 @@ test(
       assert.ok(port > 0);
       const info = await request(port, 'GET', '/api/info');
       assert.equal(info.status, 200);
-      assert.equal((info.json() as { classifier: { name: string } }).classifier.name, 'tiny');
+      assert.equal((info.json() as { classifier: { name: string } }).classifier.name, SERVE_CLASSIFIER_NAME);
     });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /^classifier: .*tiny \(--model\)$/m);
@@ -69,8 +75,20 @@ test(
   { timeout: 120_000 },
   async () => {
     if (shippedModel('classifier') || shippedModel('generator')) {
-      const r = await serveThen(['--backend', 'cpu'], 'SIGTERM', async () => {});
+      let info: { classifier: { name: string } | null; generator: { name: string } | null } | null = null;
+      const r = await serveThen(['--backend', 'cpu'], 'SIGTERM', async (port) => {
+        info = (await request(port, 'GET', '/api/info')).json() as NonNullable<typeof info>;
+      });
       assert.equal(r.code, 0, r.stderr);
+      // The page names them by what their own files say, not by their folders (classifier, generator).
+      const own = async (kind: ShippedKind, file: string) =>
+        JSON.parse(await fs.readFile(path.join(shippedPath(kind), file), 'utf8'));
+      if (shippedModel('classifier'))
+        assert.equal(info!.classifier!.name, (await own('classifier', 'metadata.json')).name);
+      if (shippedModel('generator')) {
+        const { source } = await own('generator', 'state.json');
+        assert.equal(info!.generator!.name, `${source.run}/${source.checkpoint}`);
+      }
       assert.match(r.stderr, /the shipped default/);
       if (shippedModel('classifier'))
         assert.match(r.stderr, /^classifier: .*models[\\/]default[\\/]classifier \(the shipped default\)$/m);

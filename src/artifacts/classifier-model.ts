@@ -295,6 +295,15 @@ export function wrapLayersModel(
   };
 }
 
+/**
+ * The model's own name (metadata.json "name") when it has a plain one, else its directory's:
+ * the shipped network lives in a folder called `classifier`, which says nothing about it.
+ */
+export function ownName(model: GenreModel): string {
+  const name = model.metadata?.name;
+  return typeof name === 'string' && /^[\w.+-]+$/.test(name) ? name : model.name;
+}
+
 async function loadModelFiles(dir: string): Promise<LayersModel> {
   try {
     return await loadLayersModel(dir);

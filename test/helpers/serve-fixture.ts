@@ -20,6 +20,8 @@ import {
 export const GEN_GENRES = ['Drama', 'Horror', 'Action'];
 export const GEN_DECADES = [1970, 1980, 1990];
 
+export const SERVE_CLASSIFIER_NAME = 'tiny-genres-v1';
+
 export interface ServeFixture {
   root: string;
   modelDir: string;
@@ -37,6 +39,10 @@ export async function makeServeFixture(): Promise<ServeFixture> {
   await initBackend('cpu', true);
   const root = await tempDir('serve');
   const modelDir = await writeTinyClassifier(path.join(root, 'models', 'tiny'), FAKE_GENRES, { width: 16, height: 24 });
+  // A name of its own, unlike its folder's: the page must show the model's (SERVE_CLASSIFIER_NAME).
+  const metaFile = path.join(modelDir, 'metadata.json');
+  const meta = JSON.parse(await fs.readFile(metaFile, 'utf8'));
+  await fs.writeFile(metaFile, JSON.stringify({ ...meta, name: SERVE_CLASSIFIER_NAME }));
   const config = { ...tinyConfig(16, 24), condition: { genres: GEN_GENRES, decades: GEN_DECADES } };
   const train = tinyTrain(2, 3);
   const cd = GEN_GENRES.length + GEN_DECADES.length;

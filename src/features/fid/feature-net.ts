@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../core/errors.js';
-import { openGenreModel, type GenreModel } from '../../artifacts/classifier-model.js';
+import { openGenreModel, ownName, type GenreModel } from '../../artifacts/classifier-model.js';
 import { shippedPath } from '../../artifacts/default-models.js';
 
 export const DEFAULT_FEATURE_NET = (): string => shippedPath('classifier');
@@ -18,15 +18,6 @@ export interface FeatureNet {
   model: GenreModel;
   /** `<name>@<first 12 hex of sha256 over model.json and its weight files>`. */
   id: string;
-}
-
-/**
- * The model's own name (metadata.json "name") when it has a plain one, else its directory's:
- * the shipped network lives in a folder called `classifier`, which says nothing about it.
- */
-function netName(model: GenreModel, dir: string): string {
-  const name = model.metadata?.name;
-  return typeof name === 'string' && /^[\w.+-]+$/.test(name) ? name : path.basename(path.resolve(dir));
 }
 
 /** sha256 over model.json and the weight files it lists, in its order. */
@@ -55,5 +46,5 @@ export async function featureNetHash(dir: string): Promise<string> {
 export async function openFeatureNet(dir = DEFAULT_FEATURE_NET()): Promise<FeatureNet> {
   const hash = await featureNetHash(dir);
   const model = await openGenreModel(dir);
-  return { model, id: `${netName(model, dir)}@${hash}` };
+  return { model, id: `${ownName(model)}@${hash}` };
 }

@@ -5,7 +5,7 @@
  * draws (the same code, src/features/report/images.ts).
  */
 import { encodePng } from '../../core/images/decode.js';
-import type { Classifier } from '../../artifacts/classifier-model.js';
+import { ownName, type Classifier } from '../../artifacts/classifier-model.js';
 import { heatmapOverlay } from '../report/images.js';
 import { HttpError } from './http-error.js';
 import type { StudioModels } from './models.js';
@@ -25,7 +25,7 @@ export function classifyUpload(m: StudioModels, body: Buffer) {
     const [scores] = await c.score([img]);
     const heads = m.heads ? m.heads((await c.features([img]))[0]!) : { year: null, imdb: null };
     return {
-      model: c.name,
+      model: ownName(c),
       genres: c.genres.map((g, j) => ({
         genre: g,
         score: Number(scores![g]!.toFixed(4)),

@@ -7,7 +7,8 @@ import type { Classifier } from '../../artifacts/classifier-model.js';
 import type { RgbImage } from '../../core/images/decode.js';
 
 export interface StudioGenerator {
-  checkpoint: string;
+  /** Where its weights came from, without the local path: `<run folder>/checkpoints/ckpt_001230`. */
+  name: string;
   iteration: number;
   zDim: number;
   width: number;

@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { ownName } from '../../artifacts/classifier-model.js';
 import { PACKAGE_ROOT } from '../../artifacts/default-models.js';
 import { classifyUpload, saliencyUpload } from './classify-api.js';
 import { generatePosters, interpolatePosters, MAX_COUNT, neighbourPosters } from './generate-api.js';
@@ -88,7 +89,7 @@ function info(m: StudioModels, maxUploadBytes: number) {
   return {
     generator: g
       ? {
-          checkpoint: path.basename(g.checkpoint),
+          name: g.name,
           iteration: g.iteration,
           width: g.width,
           height: g.height,
@@ -97,7 +98,7 @@ function info(m: StudioModels, maxUploadBytes: number) {
         }
       : null,
     classifier: c
-      ? { name: c.name, genres: c.genres, thresholds: c.thresholds, width: c.width, height: c.height }
+      ? { name: ownName(c), genres: c.genres, thresholds: c.thresholds, width: c.width, height: c.height }
       : null,
     run: m.samplesDir,
     maxUploadBytes,

@@ -294,11 +294,13 @@ async function loadRun() {
     return status(`cannot reach the studio: ${err.message}`);
   }
   const m = [];
-  if (info.generator)
+  const g = info.generator;
+  const c = info.classifier;
+  if (g)
     m.push(
-      `generator ${info.generator.checkpoint} (iteration ${info.generator.iteration}, ${info.generator.width}x${info.generator.height})`,
+      `generator: ${g.condition ? 'conditional ' : ''}${g.width}x${g.height}, iteration ${g.iteration} (${g.name})`,
     );
-  if (info.classifier) m.push(`classifier ${info.classifier.name}`);
+  if (c) m.push(`classifier: ${c.name} (${c.genres.length} genres)`);
   $('models').textContent = m.join(' · ');
   setupGenerate();
   setupClassify();
