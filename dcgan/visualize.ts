@@ -24,7 +24,7 @@ import { encodeCondition } from './data.js';
 import { isExportedGenerator, loadExportedGenerator } from './generator-file.js';
 import { disposeNetworks, generator, type Networks } from './model.js';
 import { GRID_GAP, toImages } from './grids.js';
-import { disposeState } from './state.js';
+import { disposeState, samplingNetworks } from './state.js';
 
 export interface TestModeOptions {
   checkpoint: string;
@@ -47,7 +47,7 @@ export interface TestModeResult {
   video: string | null;
 }
 
-/** What test mode samples with: G, its sample grid and the grid's conditions. */
+/** What test mode samples with: the sampling networks, the sample grid and the grid's conditions. */
 interface TestModel {
   net: Networks;
   iteration: number;
@@ -58,8 +58,9 @@ interface TestModel {
 }
 
 /**
- * A checkpoint as the fork's sampler reads it (G itself), or an exported generator (the weights
- * it kept) with its run's grid, whose conditions are rebuilt as training built them.
+ * A checkpoint's sampling networks (G's EMA when it keeps one, as generate, grids and eval use),
+ * or an exported generator (the weights it kept) with its run's grid, whose conditions are
+ * rebuilt as training built them.
  */
 async function openTestModel(dir: string): Promise<TestModel> {
   if (await isExportedGenerator(dir)) {
@@ -74,7 +75,14 @@ async function openTestModel(dir: string): Promise<TestModel> {
   }
   const s = await loadCheckpoint(dir);
   const { rows, cols } = s.train;
-  return { net: s.net, iteration: s.iteration, rows, cols, fixedY: s.fixedY, dispose: () => disposeState(s) };
+  return {
+    net: samplingNetworks(s),
+    iteration: s.iteration,
+    rows,
+    cols,
+    fixedY: s.fixedY,
+    dispose: () => disposeState(s),
+  };
 }
 
 function render(s: TestModel, z: Float32Array, n: number): Uint8Array[] {

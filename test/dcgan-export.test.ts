@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { initBackend } from '../engine/index.js';
+import { initBackend, tf } from '../engine/index.js';
 import { UserError } from '../src/core/errors.js';
 import { shippedModel } from '../src/artifacts/default-models.js';
 import {
@@ -164,14 +164,50 @@ test('a run folder exports its best-KID checkpoint when --eval_every kept one', 
   }
 });
 
-test("a checkpoint without an EMA exports G itself and says so; the fork's test mode draws the same grid from both", async () => {
-  const dir = await tempDir('dcgan-export-seed-');
+/** The fork's test mode (`dcgan` without --train) on a checkpoint or export: its samples.png. */
+async function testMode(ck: string, sampleDir: string): Promise<Buffer> {
+  const t = await runCli([
+    'dcgan',
+    '--checkpoint_dir',
+    ck,
+    '--sample_dir',
+    sampleDir,
+    '--visualize',
+    'false',
+    '--backend',
+    'cpu',
+  ]);
+  assert.equal(t.code, 0, t.stderr);
+  return fs.readFile(path.join(sampleDir, 'test', 'samples.png'));
+}
+
+/** A conditional checkpoint of `recipe` whose grid conditions are built as training builds them. */
+function gridState(recipe: 'seed' | 'small-data') {
   const vocab = { genres: ['Drama', 'Horror'], decades: [1980, 1990] };
   const config = { ...tinyConfig(), condition: vocab };
-  // The grid's conditions as training builds them (test mode rebuilds them so for an export).
   const fixedY = new Float32Array(6 * 4);
   gridConditions(vocab, 2, 3).forEach((c, i) => encodeCondition(vocab, c.genres, c.decade, fixedY, i * 4));
-  const s = createState(config, 5, tinyTrain(), fixedLatent(5, 6, 8), fixedY, 12, recipeByName('seed'));
+  return createState(config, 5, tinyTrain(), fixedLatent(5, 6, 8), fixedY, 12, recipeByName(recipe));
+}
+
+test("the fork's test mode samples a checkpoint's EMA, as generate, grids and eval do: the grid of its export", async () => {
+  const dir = await tempDir('dcgan-export-ema-');
+  const s = gridState('small-data');
+  // An EMA far from G (a few real iterations leave them close enough to round to the same pixels).
+  for (const [k, e] of s.emaG!) e.assign(tf.add(s.net.g.get(k)!, 0.3));
+  const source = await saveCheckpoint(s, dir, 1);
+  disposeState(s);
+  const out = path.join(dir, 'export');
+  const r = await exportCli('--checkpoint', source, '--output', out, '--precision', 'fp32');
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(JSON.parse(await fs.readFile(path.join(out, 'state.json'), 'utf8')).weights, 'ema');
+  assert.deepEqual(await testMode(source, path.join(dir, 't-src')), await testMode(out, path.join(dir, 't-out')));
+});
+
+test("a checkpoint without an EMA exports G itself and says so; the fork's test mode draws the same grid from both", async () => {
+  const dir = await tempDir('dcgan-export-seed-');
+  // The grid's conditions as training builds them (test mode rebuilds them so for an export).
+  const s = gridState('seed');
   const source = await saveCheckpoint(s, dir, 1);
   disposeState(s);
   const out = path.join(dir, 'export');
@@ -181,21 +217,6 @@ test("a checkpoint without an EMA exports G itself and says so; the fork's test 
   assert.equal(JSON.parse(await fs.readFile(path.join(out, 'state.json'), 'utf8')).weights, 'g');
   assert.deepEqual(await posters(out, path.join(dir, 'g-out')), await posters(source, path.join(dir, 'g-src')));
 
-  const testMode = async (ck: string, sampleDir: string): Promise<Buffer> => {
-    const t = await runCli([
-      'dcgan',
-      '--checkpoint_dir',
-      ck,
-      '--sample_dir',
-      sampleDir,
-      '--visualize',
-      'false',
-      '--backend',
-      'cpu',
-    ]);
-    assert.equal(t.code, 0, t.stderr);
-    return fs.readFile(path.join(sampleDir, 'test', 'samples.png'));
-  };
   assert.deepEqual(await testMode(out, path.join(dir, 't-out')), await testMode(source, path.join(dir, 't-src')));
 });
 
