@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, copyFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
 import { formatPrediction } from '../classifier/predict.js';
+import { unwritableReason } from '../src/core/fs/atomic.js';
 import { makeClassifierFixture, type ClassifierFixture } from './helpers/classifier-fixture.js';
 
 const distCli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cli');
@@ -74,6 +75,14 @@ test('bad flags and missing inputs: one line, exit 2', () => {
     assert.match(lines[0]!, /error/);
     assert.match(lines[0]!, re);
   }
+});
+
+test('unwritableReason: null for a folder it can write, the reason for one it cannot', async () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'clf-w-'));
+  assert.equal(await unwritableReason(dir), null);
+  // A path under a file cannot be written whoever runs the test (chmod does not stop root).
+  writeFileSync(path.join(dir, 'file'), '');
+  assert.match((await unwritableReason(path.join(dir, 'file', 'model'))) ?? '', /^ENOTDIR: not a directory$/);
 });
 
 test('classify with no --model or --models uses the shipped classifier and says so in one line', () => {
@@ -160,6 +169,34 @@ test('train, evaluate and classify from the CLI on a tiny set', () => {
     retuned.genres.map((g: string) => rev.model_metrics.perGenre[g].threshold),
   );
   assert.deepEqual(readFileSync(path.join(dir, 'weights.bin')), weights);
+
+  // A read-only model folder (the shipped model of a global install) is evaluated all the same; the
+  // evaluation goes to --json only, a line says why, and --retune is refused before any work.
+  const ro = mkdtempSync(path.join(os.tmpdir(), 'clf-ro-'));
+  for (const f of ['model.json', 'weights.bin', 'metadata.json']) copyFileSync(path.join(dir, f), path.join(ro, f));
+  chmodSync(ro, 0o555);
+  try {
+    const kept = path.join(fx.dir, 'ro-evaluation.json');
+    const r = run(studio, ['classifier', 'evaluate', '--model', ro, '--split', 'validation', '--json', kept]);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /micro-AUC/);
+    assert.equal(JSON.parse(readFileSync(kept, 'utf8')).split, 'validation');
+    const retune = run(studio, ['classifier', 'evaluate', '--model', ro, '--split', 'validation', '--retune']);
+    if (process.getuid?.() === 0) {
+      // chmod does not stop root: the not-writable answer itself is checked in the next test.
+      assert.equal(r.err.includes('not writable'), false, 'root can write there, so it wrote beside the model');
+    } else {
+      assert.match(
+        r.err,
+        /^evaluation-validation\.json not written beside the model: .*clf-ro-\w+ is not writable \(EACCES: permission denied\); --json .*ro-evaluation\.json keeps it$/m,
+      );
+      assert.deepEqual(readdirSync(ro).sort(), ['metadata.json', 'model.json', 'weights.bin']);
+      assert.equal(retune.code, 2, retune.err);
+      assert.match(retune.err, /^error: --retune: .*clf-ro-\w+ is not writable \(EACCES/m);
+    }
+  } finally {
+    chmodSync(ro, 0o755);
+  }
 
   // A poster directory with one file that is not an image and one not named by an id.
   const input = mkdtempSync(path.join(os.tmpdir(), 'clf-in-'));

@@ -5,6 +5,7 @@ import { existsSync, promises as fs } from 'node:fs';
 import { addFlags, defineFlags, readFlags } from '../../src/core/flags.js';
 import { UserError } from '../../src/core/errors.js';
 import type { SplitName } from '../../src/core/dataset/index.js';
+import { unwritableReason } from '../../src/core/fs/atomic.js';
 import { checkFile, writeOwnedFile } from '../../src/core/fs/ownership.js';
 import { formatSkipped } from '../../src/core/skipped.js';
 import { DEFAULT_MODELS } from '../../src/core/paths.js';
@@ -43,7 +44,7 @@ const evaluateFlags = defineFlags({
   },
   json: {
     kind: 'path',
-    help: 'also write the evaluation JSON here (it always goes to <model>/evaluation-<split>.json)',
+    help: 'also write the evaluation JSON here (it goes to <model>/evaluation-<split>.json too when the model folder is writable; a read-only one, e.g. the shipped model of a global install, is left alone and a line says so)',
   },
   tta: {
     kind: 'string',
@@ -60,7 +61,10 @@ const evaluateFlags = defineFlags({
 type EvaluateValues = ReturnType<typeof readFlags<typeof evaluateFlags>>;
 
 async function evaluateModel(dir: string, o: EvaluateValues, withTestMovies: boolean): Promise<Evaluation> {
-  // Refused before any work: the metadata.json --retune would replace must be ours.
+  // Refused before any work: the metadata.json --retune would replace must be ours, in a folder it can write.
+  const readOnly = await unwritableReason(dir);
+  if (o.retune && readOnly)
+    throw new UserError(`--retune: ${dir} is not writable (${readOnly}); copy the model to a folder you can write`);
   if (o.retune) await checkFile(path.join(dir, METADATA_FILE), '--retune');
   const c = await loadClassifier(dir);
   const csv = o.csv ?? c.meta.dataset.csv;
@@ -103,13 +107,18 @@ async function evaluateModel(dir: string, o: EvaluateValues, withTestMovies: boo
     });
     process.stderr.write(`retuned the thresholds of ${dir} on ${e.count} validation posters (tta ${tta})\n`);
   }
-  const file = await writeEvaluation(dir, e);
+  // Beside the model is where `report` finds it, but a read-only install must still evaluate.
+  const file = readOnly ? null : await writeEvaluation(dir, e);
   process.stdout.write(formatEvaluation(e));
   if (withTestMovies) {
     process.stdout.write(`\npredictions ([o] a genre of the movie, [!] not one of its genres):\n`);
     process.stdout.write(formatTestMovies(await testMoviePredictions(c, pickTestMovies(examples)), c));
   }
-  process.stderr.write(`wrote ${file}\n`);
+  process.stderr.write(
+    file
+      ? `wrote ${file}\n`
+      : `evaluation-${split}.json not written beside the model: ${dir} is not writable (${readOnly}); ${o.json ? `--json ${o.json} keeps it` : 'pass --json <file> to keep it'}\n`,
+  );
   return e;
 }
 

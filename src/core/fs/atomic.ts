@@ -1,4 +1,4 @@
-import { type Dirent, promises as fs } from 'node:fs';
+import { constants, type Dirent, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isAlive } from './pid.js';
 
@@ -47,6 +47,19 @@ export async function ensureWritableDir(dir: string): Promise<void> {
   const probe = tempPathFor(path.join(dir, 'write-probe'));
   await fs.writeFile(probe, '');
   await fs.rm(probe, { force: true });
+}
+
+/**
+ * Why `dir` cannot be written now (e.g. "EACCES: permission denied" for a read-only install), or
+ * null when it can: for outputs that are a convenience beside an input, skipped rather than fatal.
+ */
+export async function unwritableReason(dir: string): Promise<string | null> {
+  try {
+    await fs.access(dir, constants.W_OK);
+    return null;
+  } catch (err) {
+    return (err as Error).message.split(',')[0]!;
+  }
 }
 
 export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
