@@ -83,6 +83,11 @@ const CONV_CASES: ConvCase[] = [
   { x: [1, 5, 50, 32], k: 3, co: 32, s: 1, pad: 'valid' },
   { x: [2, 4, 49, 16], k: 3, co: 16, s: 1, pad: 'same' },
   { x: [2, 17, 18, 16], k: 5, co: 32, s: 2, pad: 'same' }, // forward row buffers, many channels, stride 2
+  // Filters of 512+ taps on rows of 8+ pixels: AVX-512's 12-pixel forward tiles (impl_smallc.inc)
+  // with a ragged last row group and a part-width column panel; then the same tiles in the input
+  // gradient, whose flipped sub-filter has 9 x 64 taps.
+  { x: [1, 10, 20, 64], k: 3, co: 40, s: 1, pad: 'same' },
+  { x: [1, 9, 18, 16], k: 3, co: 64, s: 1, pad: 'same' },
 ];
 
 const SIMD_PATHS = ['avx512', 'avx2', 'portable'] as const;
