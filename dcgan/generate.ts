@@ -111,26 +111,26 @@ export interface Sampler {
   dispose(): void;
 }
 
+const originName = (o: { run: string; checkpoint: string }): string => `${o.run}/${o.checkpoint}`;
+
 /** A checkpoint directory or an exported generator's, loaded for sampling only. */
 export async function openSampler(dir: string): Promise<Sampler> {
   if (await isExportedGenerator(dir)) {
     const g = await loadExportedGenerator(dir);
-    const { source } = g.json;
+    const { run, checkpoint } = g.json.source;
     // An older export recorded the absolute path of its source instead of its run's name.
-    const o = source.run === undefined ? checkpointOrigin(source.checkpoint) : source;
     return {
       dir,
-      name: `${o.run}/${o.checkpoint}`,
+      name: originName(run === undefined ? checkpointOrigin(checkpoint) : { run, checkpoint }),
       iteration: g.json.iteration,
       net: g.net,
       dispose: () => disposeNetworks(g.net),
     };
   }
   const s = await loadCheckpoint(dir);
-  const o = checkpointOrigin(dir);
   return {
     dir,
-    name: `${o.run}/${o.checkpoint}`,
+    name: originName(checkpointOrigin(dir)),
     iteration: s.iteration,
     net: samplingNetworks(s),
     dispose: () => disposeState(s),

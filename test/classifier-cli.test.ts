@@ -198,6 +198,19 @@ test('train, evaluate and classify from the CLI on a tiny set', () => {
     chmodSync(ro, 0o755);
   }
 
+  // An evaluation file the user put beside a model is refused before any scoring, and kept.
+  const theirs = mkdtempSync(path.join(os.tmpdir(), 'clf-theirs-'));
+  for (const f of ['model.json', 'weights.bin', 'metadata.json']) copyFileSync(path.join(dir, f), path.join(theirs, f));
+  writeFileSync(path.join(theirs, 'evaluation-validation.json'), 'my notes\n');
+  const refused = run(studio, ['classifier', 'evaluate', '--model', theirs, '--split', 'validation']);
+  assert.equal(refused.code, 2, refused.err);
+  assert.match(
+    refused.err,
+    /^error: --model: .*evaluation-validation\.json exists and was not written by poster-studio/m,
+  );
+  assert.equal(refused.out, '', 'refused before evaluating');
+  assert.equal(readFileSync(path.join(theirs, 'evaluation-validation.json'), 'utf8'), 'my notes\n');
+
   // A poster directory with one file that is not an image and one not named by an id.
   const input = mkdtempSync(path.join(os.tmpdir(), 'clf-in-'));
   for (const id of [1, 2, 3, 5]) copyFileSync(path.join(fx.posters, `${id}.jpg`), path.join(input, `${id}.jpg`));

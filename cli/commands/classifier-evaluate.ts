@@ -12,7 +12,7 @@ import { DEFAULT_MODELS } from '../../src/core/paths.js';
 import { initBackend } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
 import { loadClassifierData } from '../../classifier/data.js';
-import { writeEvaluation, type Evaluation } from '../../src/artifacts/classifier-evaluation.js';
+import { evaluationPath, writeEvaluation, type Evaluation } from '../../src/artifacts/classifier-evaluation.js';
 import { evaluateOn, formatEvaluation } from '../../classifier/evaluate.js';
 import {
   allClassifiers,
@@ -66,6 +66,7 @@ async function evaluateModel(dir: string, o: EvaluateValues, withTestMovies: boo
   if (o.retune && readOnly)
     throw new UserError(`--retune: ${dir} is not writable (${readOnly}); copy the model to a folder you can write`);
   if (o.retune) await checkFile(path.join(dir, METADATA_FILE), '--retune');
+  if (!readOnly) await checkFile(evaluationPath(dir, o.split as SplitName), '--model');
   const c = await loadClassifier(dir);
   const csv = o.csv ?? c.meta.dataset.csv;
   const posters = o.data ?? c.meta.dataset.data;
