@@ -19,7 +19,7 @@ export async function benchAmxGemm(opts: { peaks?: Peaks | null } = {}): Promise
   if (!info.amx) return [{ bench: 'kernel', kernel: 'amx_gemm', error: 'this CPU (or OS) has no usable AMX-BF16' }];
   const rows: Record<string, unknown>[] = [];
   const common = { threads: info.threads };
-  for (const v of dcganConvs(64, 96)) {
+  for (const v of dcganConvs(96, 64)) {
     const { oh, ow } = geometry(v);
     const P = v.n * oh * ow,
       KK = v.k * v.k * v.c,

@@ -23,7 +23,9 @@ export interface Conv {
 }
 
 /** The DCGAN discriminator's convolutions; the generator's transposed convolutions are the same
- *  shapes run backwards (its forward pass is conv2d_backprop_input, its input gradient conv2d_fwd). */
+ *  shapes run backwards (its forward pass is conv2d_backprop_input, its input gradient conv2d_fwd).
+ *  Named as the workloads are (width x height: "64x96" is a portrait poster, 96 rows of 64 pixels),
+ *  each layer by its input map, rows x columns x channels as NHWC stores it. */
 export function dcganConvs(height: number, width: number): Conv[] {
   const out: Conv[] = [];
   let h = height,
@@ -31,7 +33,7 @@ export function dcganConvs(height: number, width: number): Conv[] {
     c = 3;
   for (const co of [64, 128, 256, 512]) {
     out.push({
-      name: `dcgan${height}x${width} ${h}x${w}x${c}->${co}`,
+      name: `dcgan${width}x${height} ${h}x${w}x${c}->${co}`,
       n: 60,
       h,
       w,
@@ -208,7 +210,7 @@ export async function benchKernels(
   try {
     for (const t of opts.threads ?? [configured]) {
       addon.setThreads(t);
-      for (const v of [...dcganConvs(64, 64), ...dcganConvs(64, 96), ...CLASSIFIER])
+      for (const v of [...dcganConvs(64, 64), ...dcganConvs(96, 64), ...CLASSIFIER])
         onEach((common) => convRows(addon, v, common), t);
       onEach((common) => matmulRows(addon, common), t);
     }
