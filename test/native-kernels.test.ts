@@ -463,6 +463,12 @@ describe('native engine', () => {
     await compare('a b^T as (b a^T)^T, fused', () =>
       tf.fused.matMul({ a: d3, b: d4, transposeB: true, bias: db, activation: 'leakyrelu', leakyreluAlpha: 0.3 }),
     );
+    // 1,500 rows are 11 row blocks: on 2+ threads the work items are uneven runs of them.
+    const [m1, m2, mb] = [rand([1500, 50]), rand([50, 40]), rand([40])];
+    await compare('runs of row blocks', () => tf.matMul(m1, m2));
+    await compare('runs of row blocks, a^T, fused', () =>
+      tf.fused.matMul({ a: m1.transpose(), b: m2, transposeA: true, bias: mb, activation: 'relu' }),
+    );
     const [p, q, r, s] = [rand([1, 1]), rand([1, 1]), rand([2, 1, 4, 5]), rand([1, 3, 5, 6])];
     await compare('1x1', () => tf.matMul(p, q));
     await compare('broadcast both ways', () => tf.matMul(r, s));
