@@ -8,7 +8,10 @@ import { tf } from '../engine/index.js';
 import { diffAugment, mirrorHalf } from '../dcgan/augment.js';
 import { checkpointName, loadCheckpoint, saveCheckpoint } from '../dcgan/checkpoint.js';
 import { fixedLatent } from '../dcgan/latent.js';
-import { emaDecayAt, parseAugments, recipeByName, type Recipe } from '../dcgan/recipe.js';
+import { emaDecayAt, parseAugments, RECIPE_KERNEL, recipeByName, type Recipe } from '../dcgan/recipe.js';
+import { Command } from 'commander';
+import { addFlags, longOptionNames, normalizeArgv, readFlags } from '../src/core/flags.js';
+import { modelFromFlags, trainFlags } from '../cli/commands/dcgan-train-flags.js';
 import { createState, disposeState, namedTensors } from '../dcgan/state.js';
 import { trainIteration } from '../dcgan/step.js';
 import { removeTempDirs, tempDir, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
@@ -118,4 +121,19 @@ test('seed checkpoints keep the old format; small-data ones carry the recipe and
   assert.ok(named.has(`ema_g/${w}`));
   assert.notDeepEqual(named.get(`ema_g/${w}`)!.dataSync(), named.get(`g/${w}`)!.dataSync());
   disposeState(small);
+});
+
+test('the kernel size follows the recipe unless --k_w/--k_h are given, in either spelling', () => {
+  const model = (args: string[]): { kW: number; kH: number; explicit: string[] } => {
+    const cmd = addFlags(new Command('train').exitOverride(), trainFlags);
+    cmd.parse(normalizeArgv(args, longOptionNames(cmd)), { from: 'user' });
+    const { config, explicit } = modelFromFlags(cmd, readFlags(cmd, trainFlags), { width: 64, height: 96 });
+    return { kW: config.kW, kH: config.kH, explicit: Object.keys(explicit).sort() };
+  };
+  assert.deepEqual(model([]), { kW: RECIPE_KERNEL['small-data'], kH: RECIPE_KERNEL['small-data'], explicit: [] });
+  assert.equal(RECIPE_KERNEL['small-data'], 4);
+  assert.deepEqual(model(['--recipe', 'seed']), { kW: 5, kH: 5, explicit: [] });
+  // Given kernels win over the recipe's and count as explicit (a --resume checks them against the checkpoint).
+  assert.deepEqual(model(['--recipe', 'seed', '--k_w', '3', '--k-h', '7']), { kW: 3, kH: 7, explicit: ['kH', 'kW'] });
+  assert.deepEqual(model(['--k_w', '5']), { kW: 5, kH: 4, explicit: ['kW'] });
 });

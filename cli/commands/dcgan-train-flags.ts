@@ -10,7 +10,15 @@ import { PRECISIONS } from '../../engine/index.js';
 import { backendFlags } from '../backend-flag.js';
 import { parseResolution } from '../../src/features/video/render.js';
 import { ACTIVATIONS, DEFAULT_MODEL, DEFAULT_TRAIN, type ModelConfig, type TrainOptions } from '../../dcgan/config.js';
-import { LOSSES, type Recipe, type RecipeName, RECIPES, parseAugments, recipeByName } from '../../dcgan/recipe.js';
+import {
+  LOSSES,
+  type Recipe,
+  type RecipeName,
+  RECIPE_KERNEL,
+  RECIPES,
+  parseAugments,
+  recipeByName,
+} from '../../dcgan/recipe.js';
 import { DEFAULT_PATTERN } from '../../dcgan/data.js';
 
 export const videoFlags = defineFlags({
@@ -168,8 +176,18 @@ export const trainFlags = defineFlags({
     max: 20,
     help: 'generator updates per discriminator update',
   },
-  k_w: { kind: 'int', default: DEFAULT_MODEL.kW, min: 1, max: 15, help: 'kernel width' },
-  k_h: { kind: 'int', default: DEFAULT_MODEL.kH, min: 1, max: 15, help: 'kernel height' },
+  k_w: {
+    kind: 'int',
+    min: 1,
+    max: 15,
+    help: `kernel width (default: the recipe's, ${RECIPE_KERNEL['small-data']} for small-data, ${RECIPE_KERNEL.seed} for seed)`,
+  },
+  k_h: {
+    kind: 'int',
+    min: 1,
+    max: 15,
+    help: `kernel height (default: the recipe's, ${RECIPE_KERNEL['small-data']} for small-data, ${RECIPE_KERNEL.seed} for seed)`,
+  },
   z_dim: { kind: 'int', default: DEFAULT_MODEL.zDim, min: 1, max: 4096, help: 'latent size' },
   gf_dim: {
     kind: 'int',
@@ -188,7 +206,7 @@ export const trainFlags = defineFlags({
     kind: 'string',
     default: 'small-data',
     choices: RECIPES,
-    help: "small-data = hinge loss, DiffAugment color,translation,cutout, mirrored real posters, EMA 0.999 of G (sources in dcgan/recipe.ts and the README); seed = the fork's plain DCGAN (cross-entropy, no augmentation, no EMA). The four flags below override single parts",
+    help: "small-data = 4x4 kernels, hinge loss, DiffAugment color,translation,cutout, mirrored real posters, EMA 0.999 of G (sources in dcgan/recipe.ts and the README); seed = the fork's plain DCGAN (5x5 kernels, cross-entropy, no augmentation, no EMA). --k_w/--k_h and the four flags below override single parts",
   },
   loss: {
     kind: 'string',
@@ -338,8 +356,8 @@ export function modelFromFlags(
     df: o.df_dim,
     layersG: o.nbr_of_layers_g,
     layersD: o.nbr_of_layers_d,
-    kH: o.k_h,
-    kW: o.k_w,
+    kH: o.k_h ?? RECIPE_KERNEL[o.recipe as RecipeName],
+    kW: o.k_w ?? RECIPE_KERNEL[o.recipe as RecipeName],
     batchNormG: o.batch_norm_g,
     batchNormD: o.batch_norm_d,
     activationG: o.activation_g as ModelConfig['activationG'],
