@@ -45,8 +45,8 @@ export const SMALL_DATA_RECIPE: Recipe = {
  * Kernel size of every (transposed) convolution when --k_w/--k_h are not given. The seed's 5x5 at
  * stride 2 overlaps neighbouring outputs unevenly, which paints a tiled checkerboard texture over
  * the whole poster (Odena et al. 2016, "Deconvolution and Checkerboard Artifacts"); 4x4, divisible
- * by the stride, overlaps evenly, as in Radford et al.'s reference DCGAN ports (pytorch/examples'
- * dcgan), and costs 16/25 of the multiply-adds, so more iterations fit in the same CPU time.
+ * by the stride, overlaps evenly (pytorch/examples' DCGAN uses it too) and costs 16/25 of the
+ * multiply-adds, so more iterations fit in the same CPU time.
  */
 export const RECIPE_KERNEL: Record<RecipeName, number> = { 'small-data': 4, seed: 5 };
 

@@ -199,7 +199,7 @@ test('train, evaluate and classify from the CLI on a tiny set', () => {
   }
 
   // An evaluation file the user put beside a model is refused before any scoring, and kept.
-  const theirs = mkdtempSync(path.join(os.tmpdir(), 'clf-theirs-'));
+  const theirs = mkdtempSync(path.join(fx.dir, 'theirs-'));
   for (const f of ['model.json', 'weights.bin', 'metadata.json']) copyFileSync(path.join(dir, f), path.join(theirs, f));
   writeFileSync(path.join(theirs, 'evaluation-validation.json'), 'my notes\n');
   const refused = run(studio, ['classifier', 'evaluate', '--model', theirs, '--split', 'validation']);
