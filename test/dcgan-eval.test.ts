@@ -145,6 +145,54 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
     },
   );
 
+  await t.test(
+    'a checkpoint gone between listing and reading (a run rotating them) is skipped; a damaged one stops the eval',
+    async () => {
+      // A dangling link is a listed checkpoint whose folder no longer exists.
+      const gone = path.join(out, 'checkpoints', 'ckpt_000003');
+      await fs.symlink(path.join(out, 'no-such-folder'), gone);
+      try {
+        const dest = await tempDir('dcgan-eval-rotated-');
+        const r = run([
+          'eval',
+          '--checkpoint',
+          out,
+          '--real',
+          data,
+          '--count',
+          '20',
+          '--output',
+          dest,
+          '--backend',
+          'cpu',
+        ]);
+        assert.equal(r.code, 0, r.stderr);
+        assert.match(r.stderr, /eval: skipped ckpt_000003: removed while this eval ran/);
+        assert.match(r.stdout, /^2 checkpoints in /);
+        await fs.rm(gone);
+        await fs.mkdir(gone);
+        await fs.writeFile(path.join(gone, 'state.json'), '{ not json');
+        const bad = run([
+          'eval',
+          '--checkpoint',
+          out,
+          '--real',
+          data,
+          '--count',
+          '20',
+          '--output',
+          dest,
+          '--backend',
+          'cpu',
+        ]);
+        assert.equal(bad.code, 2, bad.stderr);
+        assert.match(bad.stderr, /^error: .*ckpt_000003.*cannot read checkpoint/m);
+      } finally {
+        await fs.rm(gone, { recursive: true, force: true });
+      }
+    },
+  );
+
   await t.test("someone else's eval.csv in the output is refused and left as it was", async () => {
     const dest = await tempDir('dcgan-eval-foreign-');
     await fs.writeFile(path.join(dest, 'eval.csv'), 'my own numbers\n');

@@ -97,15 +97,15 @@ export const evalFlags = defineFlags({
   ...backendFlags,
 });
 
+const exists = (p: string): Promise<boolean> =>
+  fs.stat(p).then(
+    () => true,
+    () => false,
+  );
+
 /** The checkpoints to evaluate, oldest first, and whether they make a curve. */
 async function targets(p: string): Promise<{ ckpts: string[]; run: string | null }> {
-  if (
-    await fs.stat(path.join(p, 'state.json')).then(
-      () => true,
-      () => false,
-    )
-  )
-    return { ckpts: [p], run: null };
+  if (await exists(path.join(p, 'state.json'))) return { ckpts: [p], run: null };
   for (const dir of [p, path.join(p, 'checkpoints')]) {
     const its = await listCheckpoints(dir);
     if (its.length)
@@ -183,10 +183,20 @@ export function configureEval(cmd: Command): Command {
     const done = new Set(rows.map((r) => path.resolve(r.checkpoint)));
     for (const ck of ckpts) {
       if (done.has(path.resolve(ck))) continue;
-      const s = await openSampler(ck);
+      // A training run beside this eval rotates its checkpoints: one listed a minute ago may be
+      // gone now. That is no reason to lose the rest of the curve; a damaged one still is.
+      const s = await openSampler(ck).catch(async (e: unknown) => {
+        if (run && !(await exists(ck))) return null;
+        throw e;
+      });
+      if (!s) {
+        log(`eval: skipped ${path.basename(ck)}: removed while this eval ran (the run rotates its checkpoints)`);
+        continue;
+      }
       try {
-        const metrics = await evaluateState(net, ref, s.net, real, o.count, o.seed, bn);
+        // Before the minute of sampling, while the folder is surely still there.
         const mtime = (await fs.stat(path.join(ck, 'state.json'))).mtimeMs / 1000;
+        const metrics = await evaluateState(net, ref, s.net, real, o.count, o.seed, bn);
         const row: CurveRow = {
           checkpoint: ck,
           iteration: s.iteration,
