@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDirSync } from './helpers/temp-dir.js';
 import { fileURLToPath } from 'node:url';
 import { before, test } from 'node:test';
 import { formatPrediction } from '../classifier/predict.js';
@@ -78,7 +78,7 @@ test('bad flags and missing inputs: one line, exit 2', () => {
 });
 
 test('unwritableReason: null for a folder it can write, the reason for one it cannot', async () => {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'clf-w-'));
+  const dir = tempDirSync('clf-w-');
   assert.equal(await unwritableReason(dir), null);
   // A path under a file cannot be written whoever runs the test (chmod does not stop root).
   writeFileSync(path.join(dir, 'file'), '');
@@ -86,7 +86,7 @@ test('unwritableReason: null for a folder it can write, the reason for one it ca
 });
 
 test('classify with no --model or --models uses the shipped classifier and says so in one line', () => {
-  const cwd = mkdtempSync(path.join(os.tmpdir(), 'clf-default-'));
+  const cwd = tempDirSync('clf-default-');
   const c = run(classifyBin, [path.join(fx.posters, '1.jpg'), '--truth_csv', path.join(cwd, 'none.csv')], cwd);
   assert.equal(c.code, 0, c.err);
   const said = c.err.split('\n').filter((l) => l.startsWith('classifier:'));
@@ -100,7 +100,7 @@ test('classify with no --model or --models uses the shipped classifier and says 
 });
 
 test('train, evaluate and classify from the CLI on a tiny set', () => {
-  const models = mkdtempSync(path.join(os.tmpdir(), 'clf-cli-'));
+  const models = tempDirSync('clf-cli-');
   const t = run(studio, [
     'classifier',
     'train',
@@ -172,7 +172,7 @@ test('train, evaluate and classify from the CLI on a tiny set', () => {
 
   // A read-only model folder (the shipped model of a global install) is evaluated all the same; the
   // evaluation goes to --json only, a line says why, and --retune is refused before any work.
-  const ro = mkdtempSync(path.join(os.tmpdir(), 'clf-ro-'));
+  const ro = tempDirSync('clf-ro-');
   for (const f of ['model.json', 'weights.bin', 'metadata.json']) copyFileSync(path.join(dir, f), path.join(ro, f));
   chmodSync(ro, 0o555);
   try {
@@ -212,7 +212,7 @@ test('train, evaluate and classify from the CLI on a tiny set', () => {
   assert.equal(readFileSync(path.join(theirs, 'evaluation-validation.json'), 'utf8'), 'my notes\n');
 
   // A poster directory with one file that is not an image and one not named by an id.
-  const input = mkdtempSync(path.join(os.tmpdir(), 'clf-in-'));
+  const input = tempDirSync('clf-in-');
   for (const id of [1, 2, 3, 5]) copyFileSync(path.join(fx.posters, `${id}.jpg`), path.join(input, `${id}.jpg`));
   copyFileSync(path.join(fx.posters, '4.jpg'), path.join(input, 'unknown-poster.jpg'));
   copyFileSync(fx.broken, path.join(input, '9999.jpg'));

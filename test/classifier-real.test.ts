@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
+import { tempDirSync } from './helpers/temp-dir.js';
 import { test } from 'node:test';
 import { resolveGenreSet } from '../src/core/dataset/index.js';
 import { initBackend } from '../engine/backend.js';
@@ -43,7 +41,7 @@ test('a small v4 trained on real posters beats chance on validation', { skip: sh
       genresSpec: '7',
       csv: SHARED_CSV,
       data: SHARED_POSTERS,
-      models: mkdtempSync(path.join(os.tmpdir(), 'clf-real-')),
+      models: tempDirSync('clf-real-'),
       resume: false,
       backend,
       quiet: true,

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from './helpers/temp-dir.js';
 import { before, test } from 'node:test';
 import { UserError } from '../src/core/errors.js';
 import { initBackend } from '../engine/backend.js';
@@ -103,7 +103,7 @@ test('the same seed builds the same weights; save/load gives identical predictio
   const wa = a.getWeights().map((w) => w.dataSync());
   const wb = b.getWeights().map((w) => w.dataSync());
   assert.deepEqual(wa, wb);
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'clf-save-'));
+  const dir = await tempDir('clf-save-');
   const meta = {
     name: 'x',
     genres: GENRES,
@@ -128,7 +128,7 @@ test('the same seed builds the same weights; save/load gives identical predictio
 });
 
 test('resume after a stop continues the epoch count and matches an uninterrupted run weight for weight', async () => {
-  const models = await fs.mkdtemp(path.join(os.tmpdir(), 'clf-resume-'));
+  const models = await tempDir('clf-resume-');
   const full = await trainClassifier(opts(models, { name: 'full' }), data);
   assert.equal(full.meta.history.length, 2);
   assert.equal(full.meta.complete, true);
@@ -168,7 +168,7 @@ test('resume after a stop continues the epoch count and matches an uninterrupted
 });
 
 test('resume refuses a checkpoint trained with other params; a half-swapped checkpoint falls back to the old one', async () => {
-  const models = await fs.mkdtemp(path.join(os.tmpdir(), 'clf-mismatch-'));
+  const models = await tempDir('clf-mismatch-');
   await trainClassifier(opts(models, { name: 'm', epochs: 1 }), data);
   await assert.rejects(
     trainClassifier(opts(models, { name: 'm', resume: true, lr: 0.01 }), data),

@@ -9,7 +9,8 @@ import { predictBytes } from '../classifier/inference.js';
 import { openFeatureNet } from '../src/features/fid/feature-net.js';
 import { tf } from '../engine/tf.js';
 import { initBackend } from '../engine/backend.js';
-import { tempDir, writeTinyClassifier } from './helpers/samples-fixture.js';
+import { writeTinyClassifier } from './helpers/samples-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const [W, H] = [16, 24];
 let root: string;

@@ -3,12 +3,11 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { probeVideo } from '../src/features/video/probe.js';
-import { makeDcganFixture, tempDir, removeTempDirs } from './helpers/dcgan-fixture.js';
+import { makeDcganFixture } from './helpers/dcgan-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 import { TINY_DCGAN_CLI } from './helpers/tiny-flags.js';
-
-after(removeTempDirs);
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'dcgan.js');
 const STUDIO = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'poster-studio.js');

@@ -3,16 +3,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { cpuMinutesAt } from '../src/artifacts/eval-curve.js';
 import { DEFAULT_FEATURE_NET } from '../src/features/fid/feature-net.js';
 import { featureSet, kid, precisionRecall } from '../src/features/fid/kernel-metrics.js';
 import { createRng } from '../src/core/random.js';
 import { initBackend } from '../engine/backend.js';
-import { makeDcganFixture, removeTempDirs, tempDir } from './helpers/dcgan-fixture.js';
+import { makeDcganFixture } from './helpers/dcgan-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 import { TINY_DCGAN_CLI } from './helpers/tiny-flags.js';
-
-after(removeTempDirs);
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'dcgan.js');
 

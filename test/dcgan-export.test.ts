@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { initBackend, tf } from '../engine/index.js';
 import { UserError } from '../src/core/errors.js';
 import { shippedModel } from '../src/artifacts/default-models.js';
@@ -20,11 +20,10 @@ import { createState, disposeState } from '../dcgan/state.js';
 import { encodeCondition } from '../dcgan/data.js';
 import { fixedLatent, gridConditions } from '../dcgan/latent.js';
 import { generateCheckpoint } from '../cli/commands/dcgan-generate.js';
-import { makeDcganFixture, removeTempDirs, tempDir, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
+import { makeDcganFixture, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 import { errorLines, hasStackTrace, runCli } from './helpers/run-cli.js';
 import { TINY_DCGAN_NET } from './helpers/tiny-flags.js';
-
-after(removeTempDirs);
 
 /**
  * fp16 keeps 11 significant bits of each weight: on this tiny net the pixels (in [-1, 1]) moved by

@@ -9,14 +9,13 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { nativeAddon } from '../engine/native/backend.js';
 import { inFp32, setPrecision } from '../engine/precision.js';
-import { makeDcganFixture, removeTempDirs, tempDir } from './helpers/dcgan-fixture.js';
+import { makeDcganFixture } from './helpers/dcgan-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 import { TINY_DCGAN_RUN } from './helpers/tiny-flags.js';
 import { AMX, PRECISION_REFUSALS, amxNotTested, assertRefused } from './helpers/precision.js';
-
-after(removeTempDirs);
 
 const BIN = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli', 'dcgan.js');
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { createRng } from '../src/core/random.js';
 import { initBackend } from '../engine/backend.js';
 import { tf } from '../engine/index.js';
@@ -14,9 +14,9 @@ import { addFlags, longOptionNames, normalizeArgv, readFlags } from '../src/core
 import { modelFromFlags, trainFlags } from '../cli/commands/dcgan-train-flags.js';
 import { createState, disposeState, namedTensors } from '../dcgan/state.js';
 import { trainIteration } from '../dcgan/step.js';
-import { removeTempDirs, tempDir, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
+import { tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 
-after(removeTempDirs);
 before(async () => {
   await initBackend('cpu', true);
 });

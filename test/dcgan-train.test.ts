@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import sharp from 'sharp';
 import { OwnedDir } from '../src/core/fs/ownership.js';
 import { initBackend } from '../engine/backend.js';
@@ -11,9 +11,8 @@ import { generate, meanPairwiseDistance } from '../dcgan/generate.js';
 import { recipeByName } from '../dcgan/recipe.js';
 import { namedTensors, disposeState } from '../dcgan/state.js';
 import { train, type TrainRun } from '../dcgan/train.js';
-import { makeDcganFixture, removeTempDirs, tempDir, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
-
-after(removeTempDirs);
+import { makeDcganFixture, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 let data = '';
 before(async () => {

@@ -10,7 +10,7 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { predictionsCsv } from '../classifier/predict.js';
 import { checkpointName, loadCheckpoint } from '../dcgan/checkpoint.js';
 import { recipeByName } from '../dcgan/recipe.js';
@@ -27,7 +27,8 @@ import { readModelInfo } from '../src/features/report/inputs.js';
 import { scoresCsv } from '../src/features/scoring/format.js';
 import { openGenreModel } from '../src/artifacts/classifier-model.js';
 import { initBackend } from '../engine/backend.js';
-import { makeDcganFixture, removeTempDirs, tempDir, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
+import { makeDcganFixture, tinyConfig, tinyTrain } from './helpers/dcgan-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 import { errorLines, hasStackTrace, runCli } from './helpers/run-cli.js';
 import {
   writeFakeQuality,
@@ -36,7 +37,6 @@ import {
   writeTinyClassifier,
 } from './helpers/samples-fixture.js';
 
-after(removeTempDirs);
 before(() => initBackend('cpu', true));
 
 /** Markup that runs script if it reaches the page unescaped (no '/', so each is also a valid folder name). */

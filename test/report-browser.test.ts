@@ -14,7 +14,8 @@ import { promisify } from 'node:util';
 import { writeReport } from '../src/features/report/build.js';
 import { readModelInfo } from '../src/features/report/inputs.js';
 import { openGenreModel } from '../src/artifacts/classifier-model.js';
-import { tempDir, writeFullRun } from './helpers/samples-fixture.js';
+import { writeFullRun } from './helpers/samples-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 

@@ -8,7 +8,8 @@ import { buildReport, type ReportOptions } from '../src/features/report/build.js
 import { EVAL_JSON, readCurveJson } from '../src/artifacts/eval-curve.js';
 import { readKidCsv } from '../src/artifacts/kid-log.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
-import { FAKE_FEATURE_NET, tempDir, writeFakeQuality, writeFakeSamples } from './helpers/samples-fixture.js';
+import { FAKE_FEATURE_NET, writeFakeQuality, writeFakeSamples } from './helpers/samples-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const CLI = path.join(REPO_ROOT, 'dist/cli/poster-studio.js');
 

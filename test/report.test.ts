@@ -11,7 +11,8 @@ import { renderEvaluation } from '../src/features/report/metrics.js';
 import { readEvaluation, writeEvaluation, type Evaluation } from '../src/artifacts/classifier-evaluation.js';
 import { openGenreModel } from '../src/artifacts/classifier-model.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
-import { tempDir, writeFakeSamples, writeFullRun } from './helpers/samples-fixture.js';
+import { writeFakeSamples, writeFullRun } from './helpers/samples-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const SECTIONS = ['grids', 'video', 'losses', 'fid', 'quality', 'posters', 'mix', 'metrics', 'saliency'];
 const CLI = path.join(REPO_ROOT, 'dist/cli/poster-studio.js');

@@ -6,7 +6,8 @@ import { composeGrid, gridSize, inferGeometry, splitGrid, type GridGeometry } fr
 import { encodePng } from '../src/core/images/decode.js';
 import { loadImage, parseGridSpec } from '../src/features/scoring/scan.js';
 import { UserError } from '../src/core/errors.js';
-import { flatImage, tempDir } from './helpers/samples-fixture.js';
+import { flatImage } from './helpers/samples-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const GEOMETRIES: [string, GridGeometry][] = [
   ['6x10, gap 2 (dcgan default)', { rows: 6, cols: 10, cellWidth: 8, cellHeight: 12, gap: 2 }],

@@ -12,7 +12,8 @@ import {
   writeScores,
 } from '../src/features/scoring/index.js';
 import { UserError } from '../src/core/errors.js';
-import { cellColour, colourScorer, flatImage, tempDir, writeFakeSamples } from './helpers/samples-fixture.js';
+import { cellColour, colourScorer, flatImage, writeFakeSamples } from './helpers/samples-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 async function withDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await tempDir('scan');

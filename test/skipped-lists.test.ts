@@ -10,7 +10,8 @@ import { test } from 'node:test';
 import { promisify } from 'node:util';
 import { OWNED_LIST } from '../src/core/fs/ownership.js';
 import { REPO_ROOT } from './helpers/shared-data.js';
-import { tempDir, writeFullRun } from './helpers/samples-fixture.js';
+import { writeFullRun } from './helpers/samples-fixture.js';
+import { tempDir } from './helpers/temp-dir.js';
 
 const CLI = path.join(REPO_ROOT, 'dist/cli/poster-studio.js');
 const run = promisify(execFile);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from './helpers/temp-dir.js';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { rocAuc } from '../classifier/metrics.js';
@@ -9,7 +9,7 @@ import { GENRE_SETS, indexPosters, readMovieCsv, seedSplit } from '../src/core/d
 import { loadRgb } from '../src/core/images/decode.js';
 import { writeSyntheticSet } from '../src/features/synthetic/generate.js';
 
-const tmp = (name: string) => fs.mkdtemp(path.join(os.tmpdir(), `synth-${name}-`));
+const tmp = (name: string) => tempDir(`synth-${name}-`);
 
 // One set shared by the tests that only read it.
 const shared = (async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { UserError } from '../src/core/errors.js';
 import { OWNED_LIST } from '../src/core/fs/ownership.js';
 import { encodePng } from '../src/core/images/decode.js';
@@ -9,9 +9,7 @@ import { captionHeight, renderCaption, withCaption } from '../src/features/video
 import { findFfmpeg } from '../src/features/video/ffmpeg.js';
 import { parseFfmpegProbe, probeVideo } from '../src/features/video/probe.js';
 import { frameRate, parseResolution, renderVideo } from '../src/features/video/render.js';
-import { tempDir, removeTempDirs } from './helpers/dcgan-fixture.js';
-
-after(removeTempDirs);
+import { tempDir } from './helpers/temp-dir.js';
 
 async function frames(dir: string, n: number, width: number, height: number): Promise<string[]> {
   const files: string[] = [];

@@ -3,9 +3,9 @@
  * poster is the mean colour of its genres plus seeded noise, so a model can learn something in
  * one epoch. One file named like a poster is not an image.
  */
-import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { tempDirSync } from './temp-dir.js';
 import sharp from 'sharp';
 import { createRng } from '../../src/core/random.js';
 
@@ -28,7 +28,7 @@ export interface ClassifierFixture {
 }
 
 export async function makeClassifierFixture(count = 84, seed = 3): Promise<ClassifierFixture> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'clf-fixture-'));
+  const dir = tempDirSync('clf-fixture-');
   const posters = path.join(dir, 'posters');
   mkdirSync(posters);
   const rng = createRng(seed, 'fixture');

@@ -3,8 +3,8 @@
  * dcgan tests train real iterations in well under a second each on the plain cpu backend.
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from './temp-dir.js';
 import { encodeJpeg } from '../../src/core/images/decode.js';
 import type { ModelConfig } from '../../dcgan/config.js';
 import type { TrainOptions } from '../../dcgan/config.js';
@@ -72,16 +72,3 @@ export const tinyTrain = (rows = 2, cols = 3): TrainOptions => ({
   rows,
   cols,
 });
-
-const made: string[] = [];
-
-export async function tempDir(prefix: string): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), prefix));
-  made.push(dir);
-  return dir;
-}
-
-/** Removes every directory tempDir and makeDcganFixture made (call from an after() hook). */
-export async function removeTempDirs(): Promise<void> {
-  for (const d of made.splice(0)) await fs.rm(d, { recursive: true, force: true });
-}

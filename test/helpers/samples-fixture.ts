@@ -4,7 +4,6 @@
  * classifier (red → Action, green → Drama, blue → Comedy), so every number is predictable.
  */
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { LOSSES_HEADER } from '../../src/artifacts/losses-csv.js';
 import { EVAL_VERSION, writeCurve, type Metrics } from '../../src/artifacts/eval-curve.js';
@@ -34,10 +33,6 @@ export const colourScorer: ScoreFn = async (images) =>
 export function cellColour(i: number, step: number, steps: number): [number, number, number] {
   const t = steps > 1 ? step / (steps - 1) : 0;
   return [Math.round(200 * (1 - t)) + 20, (i * 37) % 200, Math.round(200 * t) + 20];
-}
-
-export async function tempDir(prefix: string): Promise<string> {
-  return fs.mkdtemp(path.join(os.tmpdir(), `poster-studio-${prefix}-`));
 }
 
 export interface FakeSamples {

@@ -8,14 +8,8 @@ import path from 'node:path';
 import { encodeJpeg } from '../../src/core/images/decode.js';
 import { createRng } from '../../src/core/random.js';
 import { collect, startCli, type CliResult } from './run-cli.js';
-import {
-  FAKE_GENRES,
-  flatImage,
-  writeFakeQuality,
-  writeFakeSamples,
-  writeTinyClassifier,
-  tempDir,
-} from './samples-fixture.js';
+import { FAKE_GENRES, flatImage, writeFakeQuality, writeFakeSamples, writeTinyClassifier } from './samples-fixture.js';
+import { tempDir } from './temp-dir.js';
 
 export const GEN_GENRES = ['Drama', 'Horror', 'Action'];
 export const GEN_DECADES = [1970, 1980, 1990];
