@@ -347,6 +347,7 @@ export function modelFromFlags(
   o: TrainValues,
   size: { width: number; height: number },
 ): { config: ModelConfig; explicit: Partial<ModelConfig> } {
+  const kernel = RECIPE_KERNEL[o.recipe as RecipeName];
   const config: ModelConfig = {
     width: size.width,
     height: size.height,
@@ -356,8 +357,8 @@ export function modelFromFlags(
     df: o.df_dim,
     layersG: o.nbr_of_layers_g,
     layersD: o.nbr_of_layers_d,
-    kH: o.k_h ?? RECIPE_KERNEL[o.recipe as RecipeName],
-    kW: o.k_w ?? RECIPE_KERNEL[o.recipe as RecipeName],
+    kH: o.k_h ?? kernel,
+    kW: o.k_w ?? kernel,
     batchNormG: o.batch_norm_g,
     batchNormD: o.batch_norm_d,
     activationG: o.activation_g as ModelConfig['activationG'],
