@@ -5,7 +5,7 @@
  * seeded horizontal-flip augmentation in training (see train.ts). Every initializer has its own
  * seed, so the same seed builds the same weights.
  */
-import { tf, type LayersModel, FastDropout } from '../engine/index.js';
+import { tf, type LayersModel, FastConv2D, FastDropout } from '../engine/index.js';
 
 export const VERSIONS = [1, 2, 3, 4] as const;
 export type Version = (typeof VERSIONS)[number];
@@ -46,7 +46,7 @@ export function buildClassifier(s: ModelSpec): LayersModel {
     padding: 'same' | 'valid',
     activation: 'relu' | 'linear' = 'relu',
     useBias = true,
-  ) => tf.layers.conv2d({ filters, kernelSize: k, padding, activation, useBias, kernelInitializer: init() });
+  ) => new FastConv2D({ filters, kernelSize: k, padding, activation, useBias, kernelInitializer: init() });
   const drop = (rate: number) => new FastDropout({ rate, seed: s.seed * 1000 + 500 + ++n });
   if (s.version === 4) {
     // Narrow early blocks, two convs only where the maps are small: ~70 MFLOP per 55x80 poster
@@ -68,16 +68,12 @@ export function buildClassifier(s: ModelSpec): LayersModel {
     x = drop(0.3).apply(x) as tf.SymbolicTensor;
   } else {
     const k = kernelSize(s.version, s.width);
-    // Conv then a separate ReLU layer, the same function as the seed's conv(activation='relu'):
-    // tfjs only fuses a conv with its bias during training when the activation is linear, so
-    // this way the bias is added inside the convolution kernel instead of in an extra pass over
-    // every activation, forward and backward. Not for the first conv: the fused op's gradient
-    // always computes the input gradient too, which for the image is wasted work.
+    // The seed's conv(activation='relu'): FastConv2D trains it as one op (engine/ops/conv2d.ts).
+    // Models saved before that had a linear conv and a separate ReLU layer; they load as saved.
     const convRelu = (filters: number, padding: 'same' | 'valid') => {
-      x = conv(filters, k, padding, 'linear').apply(x) as tf.SymbolicTensor;
-      x = tf.layers.activation({ activation: 'relu' }).apply(x) as tf.SymbolicTensor;
+      x = conv(filters, k, padding).apply(x) as tf.SymbolicTensor;
     };
-    x = conv(32, k, 'same').apply(x) as tf.SymbolicTensor;
+    convRelu(32, 'same');
     convRelu(32, 'valid');
     x = tf.layers.maxPooling2d({ poolSize: 2 }).apply(x) as tf.SymbolicTensor;
     x = drop(0.25).apply(x) as tf.SymbolicTensor;

@@ -12,3 +12,4 @@ export { batchNormTrain } from './kernels/batchnorm-train.js';
 export { FusedAdamOptimizer, fusedAdam, fusedRmsprop } from './ops/optimizers.js';
 export { Tf1Adam, type AdamOptions } from './ops/tf1-adam.js';
 export { FastDropout } from './ops/dropout.js';
+export { FastConv2D } from './ops/conv2d.js';

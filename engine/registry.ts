@@ -8,6 +8,7 @@
 import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { activationGradKernels, registerActivationGradients } from './kernels/activation-grads.js';
 import { batchNormTrainKernels } from './kernels/batchnorm-train.js';
+import { convReluKernels, registerConvReluGradient } from './kernels/conv-relu.js';
 import { binaryKernels } from './kernels/binary.js';
 import { poolKernels } from './kernels/max-pool.js';
 import { miscKernels } from './kernels/misc.js';
@@ -25,6 +26,7 @@ const CPP_JS_CPU: readonly Impl[] = ['C++', 'JS', 'tfjs cpu'];
 const CPP_CPU: readonly Impl[] = ['C++', 'tfjs cpu'];
 const CPP_JS: readonly Impl[] = ['C++', 'JS'];
 const JS_CPU: readonly Impl[] = ['JS', 'tfjs cpu'];
+const JS: readonly Impl[] = ['JS'];
 
 /** C++: engine/native/*.ts (sources in engine/native/*.cc); JS: engine/kernels/*.ts. */
 export const NATIVE_KERNELS: Readonly<Record<string, readonly Impl[]>> = {
@@ -73,6 +75,10 @@ export const NATIVE_KERNELS: Readonly<Record<string, readonly Impl[]>> = {
   // the fused ReLU/leaky-ReLU gradients (kernels/activation-grads.ts); tfjs has no such kernels
   PosterStudioReluGrad: CPP_JS,
   PosterStudioLeakyReluGrad: CPP_JS,
+  // conv + bias + ReLU as one op in training (kernels/conv-relu.ts): the forward kernel is the
+  // backend's FusedConv2D; the backward pass starts with the ReLU gradient and its bias sum at once
+  PosterStudioConv2DRelu: JS,
+  PosterStudioReluGradBias: CPP_JS,
   // reductions and 2x2 max pooling (kernels/reduce.ts, kernels/max-pool.ts)
   Sum: CPP_JS_CPU,
   Mean: CPP_JS_CPU,
@@ -97,6 +103,7 @@ export function jsKernelConfigs(backendName: string): KernelConfig[] {
     ...miscKernels(backendName),
     ...batchNormTrainKernels(backendName),
     ...activationGradKernels(backendName),
+    ...convReluKernels(backendName),
   ];
 }
 
@@ -133,6 +140,7 @@ export function registerNativeKernels(addon: NativeAddon, backendName: string): 
   for (const k of cpp) put(k);
   checkTable(new Set(cpp.map((k) => k.kernelName)), new Set(js.map((k) => k.kernelName)), new Set(cpuKernels.keys()));
   registerActivationGradients();
+  registerConvReluGradient();
 }
 
 function checkTable(cpp: Set<string>, js: Set<string>, cpu: Set<string>): void {

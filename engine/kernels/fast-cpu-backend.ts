@@ -7,6 +7,7 @@ import type { KernelBackend } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
 import { jsKernelConfigs } from '../registry.js';
 import { registerActivationGradients } from './activation-grads.js';
+import { registerConvReluGradient } from './conv-relu.js';
 
 export function registerFastCpuBackend(name: string): void {
   if (tf.findBackendFactory(name) !== null) return;
@@ -24,4 +25,5 @@ export function registerFastCpuBackend(name: string): void {
     tf.registerKernel(k);
   }
   registerActivationGradients();
+  registerConvReluGradient();
 }

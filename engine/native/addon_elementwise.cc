@@ -68,6 +68,18 @@ Napi::Value ActGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// reluGradBias(dy, y, out, bias, M, C)
+Napi::Value ReluGradBias(const Napi::CallbackInfo& info) {
+  const int64_t M = i64(info[4], "M"), C = i64(info[5], "C");
+  const int64_t n = prod(info, {M, C}, "y");
+  const float* dy = floats(info[0], "dy", n);
+  const float* y = floats(info[1], "y", n);
+  float* out = floats(info[2], "out", n);
+  float* bias = floats(info[3], "bias", C);
+  run_kernel(info.Env(), [&] { ps_ew::relu_grad_bias(dy, y, out, bias, M, C); });
+  return info.Env().Undefined();
+}
+
 // sum(x, out, outer, reduce, inner, divisor)
 Napi::Value Sum(const Napi::CallbackInfo& info) {
   const int64_t outer = i64(info[2], "outer"), reduce = i64(info[3], "reduce"), inner = i64(info[4], "inner");
@@ -122,6 +134,7 @@ void register_elementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("ewUnary", Napi::Function::New(env, Unary));
   exports.Set("ewBinary", Napi::Function::New(env, Binary));
   exports.Set("ewActGrad", Napi::Function::New(env, ActGrad));
+  exports.Set("ewReluGradBias", Napi::Function::New(env, ReluGradBias));
   exports.Set("ewSum", Napi::Function::New(env, Sum));
   exports.Set("ewMaxPool2x2", Napi::Function::New(env, MaxPool2x2));
   exports.Set("ewMaxPool2x2Grad", Napi::Function::New(env, MaxPool2x2Grad));

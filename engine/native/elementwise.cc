@@ -322,6 +322,55 @@ void act_grad(int op, const float* dy, const float* x, float* out, int64_t n, fl
   });
 }
 
+void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, int64_t M, int64_t C) {
+  // Few channels: k rows at once (as block_sum), so the inner loop is long enough to vectorise.
+  const int64_t k = C < 64 ? std::max<int64_t>(1, std::min<int64_t>(M / 4, (64 + C - 1) / C)) : 1;
+  const int64_t L = k * C, rows = M / k;
+  const int T = rows >= 2 && M * C >= kParallelMin ? omp_get_max_threads() : 1;
+  std::vector<double> acc((size_t)T * L, 0.0);
+  auto run = [&](int64_t r0, int64_t r1, double* a, int64_t width) {
+    for (int64_t r = r0; r < r1; r++) {
+      const int64_t base = r * width;
+      const float* g = dy + base;
+      const float* v = y + base;
+      float* o = out + base;
+      for (int64_t j = 0; j < width; j++) {
+        const float yj = v[j];
+        const float d = yj == yj ? g[j] * (yj > 0 ? 1.f : 0.f) : yj;
+        o[j] = d;
+        a[j] += d;
+      }
+    }
+  };
+  if (T > 1) {
+#pragma omp parallel num_threads(T)
+    {
+      const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      run(rows * t / nt, rows * (t + 1) / nt, acc.data() + t * L, L);
+    }
+  } else {
+    run(0, rows, acc.data(), L);
+  }
+  std::vector<double> tot(C, 0.0);
+  for (int64_t t = 0; t < T; t++) {
+    for (int64_t j = 0; j < L; j++) tot[j % C] += acc[t * L + j];
+  }
+  // The rows left over when M is not a multiple of k, one row of C at a time.
+  const int64_t done = rows * k;
+  const int64_t off = done * C;
+  for (int64_t r = 0; r < M - done; r++) {
+    std::vector<double>& a = tot;
+    const int64_t base = off + r * C;
+    for (int64_t j = 0; j < C; j++) {
+      const float yj = y[base + j];
+      const float d = yj == yj ? dy[base + j] * (yj > 0 ? 1.f : 0.f) : yj;
+      out[base + j] = d;
+      a[j] += d;
+    }
+  }
+  for (int64_t j = 0; j < C; j++) bias[j] = static_cast<float>(tot[j]);
+}
+
 void sum(const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner, double divisor) {
   const int64_t block = reduce * inner;
   if (outer >= 2 && outer * block >= kParallelMin && omp_get_max_threads() > 1) {

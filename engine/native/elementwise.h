@@ -26,6 +26,11 @@ void binary(int op, const float* a, const float* b, float* out, int64_t M, int64
 // leaky: dy * (x > 0 ? 1 : alpha).
 void act_grad(int op, const float* dy, const float* x, float* out, int64_t n, float alpha);
 
+// The ReLU gradient from the forward output y (y > 0 exactly where the input was; a NaN y is
+// passed on) and its sum over every row: out = dy * (y > 0), bias[c] = sum_m out[m, c] in
+// double, y viewed as [M, C]. One pass where the gradient and the bias gradient took two.
+void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, int64_t M, int64_t C);
+
 // x viewed as [outer, reduce, inner]; out[o, i] = sum_r x[o, r, i] / divisor, added in double.
 void sum(const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner, double divisor);
 

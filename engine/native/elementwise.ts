@@ -12,6 +12,7 @@ import { allocFloats } from '../buffer-pool.js';
 import { broadcastPlan } from '../kernels/binary.js';
 import { LEAKY_RELU_GRAD, RELU_GRAD } from '../kernels/activation-grads.js';
 import { reducePlan } from '../kernels/reduce.js';
+import { RELU_GRAD_BIAS } from '../kernels/conv-relu.js';
 import type { NativeAddon } from './addon.js';
 
 /** The addon's element-wise exports (native/addon_elementwise.cc). */
@@ -30,6 +31,7 @@ export interface ElementwiseAddon {
     sb1: number,
   ): void;
   ewActGrad(op: number, dy: Float32Array, x: Float32Array, out: Float32Array, alpha: number): void;
+  ewReluGradBias(dy: Float32Array, y: Float32Array, out: Float32Array, bias: Float32Array, M: number, C: number): void;
   ewSum(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number, divisor: number): void;
   ewMaxPool2x2(
     x: Float32Array,
@@ -79,7 +81,7 @@ const BINARY: Record<string, number> = { Add: 0, Sub: 1, Multiply: 2, RealDiv: 3
 export const nativeCounts = new Map<string, number>();
 
 type Args = { inputs: Record<string, TensorInfo | undefined>; attrs: NamedAttrMap; backend: MathBackendCPU };
-type Fast = (args: Args) => TensorInfo | null;
+type Fast = (args: Args) => TensorInfo | TensorInfo[] | null;
 
 function f32(backend: MathBackendCPU, t: TensorInfo): Float32Array | null {
   const v = backend.data.get(t.dataId).values;
@@ -92,7 +94,12 @@ const out = (backend: MathBackendCPU, shape: number[], values: Float32Array): Te
 export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string): KernelConfig[] {
   const ew = addon as unknown as Partial<ElementwiseAddon>;
   // An addon built before these kernels existed: keep the JS ones.
-  if (typeof ew.ewUnary !== 'function' || typeof ew.ewMaxPool2x2Grad !== 'function') return [];
+  if (
+    typeof ew.ewUnary !== 'function' ||
+    typeof ew.ewMaxPool2x2Grad !== 'function' ||
+    typeof ew.ewReluGradBias !== 'function'
+  )
+    return [];
   const A = ew as ElementwiseAddon;
 
   const wrap = (name: string, fast: Fast): KernelConfig => {
@@ -160,6 +167,18 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
       if (O.length > 0) A.ewActGrad(code, DY, X, O, code === 1 ? Math.fround(attrs.alpha as number) : 0);
       return out(backend, x.shape, O);
     });
+
+  const reluGradBias = wrap(RELU_GRAD_BIAS, ({ inputs, backend }) => {
+    const { dy, y } = inputs;
+    const DY = dy && f32(backend, dy);
+    const Y = y && f32(backend, y);
+    const C = y?.shape[y.shape.length - 1] ?? 0;
+    if (!dy || !y || !DY || !Y || DY.length !== Y.length || C === 0 || Y.length === 0) return null;
+    const O = allocFloats(Y.length);
+    const bias = new Float32Array(C);
+    A.ewReluGradBias(DY, Y, O, bias, Y.length / C, C);
+    return [out(backend, y.shape, O), out(backend, [C], bias)];
+  });
 
   const reduce = (name: 'Sum' | 'Mean'): KernelConfig =>
     wrap(name, ({ inputs, attrs, backend }) => {
@@ -248,6 +267,7 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
     ...Object.entries(BINARY).map(binary),
     actGrad(RELU_GRAD, 0),
     actGrad(LEAKY_RELU_GRAD, 1),
+    reluGradBias,
     reduce('Sum'),
     reduce('Mean'),
     maxPool,

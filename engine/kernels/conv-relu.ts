@@ -1,0 +1,114 @@
+/**
+ * A 2D convolution + bias + ReLU that stays one kernel in training. tfjs fuses the activation
+ * into the convolution only outside autodiff; with gradients it runs conv, bias add and ReLU as
+ * three passes, and the backward pass a ReLU gradient and a bias-gradient sum as two more. Here
+ * the forward pass is the backend's FusedConv2D with the ReLU, and the backward pass starts with
+ * one kernel that gives the ReLU gradient and its per-channel sum (the bias gradient) together.
+ * The input gradient is computed only when something needs it (not for an image input).
+ */
+import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
+import { tf } from '../tf.js';
+import { type Args, count, inputsOf, output, valuesOf } from './util.js';
+import { allocFloats } from '../buffer-pool.js';
+
+export const CONV_RELU = 'PosterStudioConv2DRelu';
+export const RELU_GRAD_BIAS = 'PosterStudioReluGradBias';
+
+/**
+ * Inputs dy and y (the ReLU's output), both [..., C]; outputs dy * (y > 0) (a NaN y passes on,
+ * as the ReLU gradient does) and its sum over every axis but the last, added in double.
+ */
+export function reluGradBiasJs({ inputs, backend }: Args): TensorInfo[] {
+  const [dy, y] = inputsOf(inputs, 'dy', 'y');
+  const C = y.shape[y.shape.length - 1] ?? 0;
+  const DY = valuesOf(backend, dy);
+  const Y = valuesOf(backend, y);
+  if (y.dtype !== 'float32' || dy.dtype !== 'float32' || DY.length !== Y.length || C === 0)
+    throw new Error(`${RELU_GRAD_BIAS}: dy and y must be float32 of one shape [..., C], got [${y.shape.join(', ')}]`);
+  const O = allocFloats(Y.length);
+  const S = new Float64Array(C);
+  for (let i = 0; i < Y.length; i += C) {
+    for (let c = 0; c < C; c++) {
+      const v = Y[i + c]!;
+      const d = v !== v ? v : v > 0 ? DY[i + c]! : DY[i + c]! * 0;
+      O[i + c] = d;
+      S[c]! += d;
+    }
+  }
+  count(RELU_GRAD_BIAS, true);
+  return [output(backend, y.shape, 'float32', O), output(backend, [C], 'float32', Float32Array.from(S))];
+}
+
+/** The forward kernel: the backend's own FusedConv2D with a ReLU, under a name with our gradient. */
+function convReluKernel(backendName: string): KernelConfig {
+  const kernelFunc = ((args: Args) => {
+    const fused = tf.getKernel('FusedConv2D', backendName);
+    if (!fused) throw new Error(`${CONV_RELU}: the ${backendName} backend has no FusedConv2D kernel`);
+    count(CONV_RELU, true);
+    return fused.kernelFunc({ ...args, attrs: { ...args.attrs, activation: 'relu' } } as Parameters<KernelFunc>[0]);
+  }) as unknown as KernelFunc;
+  return { kernelName: CONV_RELU, backendName, kernelFunc };
+}
+
+export function convReluKernels(backendName: string): KernelConfig[] {
+  return [
+    convReluKernel(backendName),
+    { kernelName: RELU_GRAD_BIAS, backendName, kernelFunc: reluGradBiasJs as unknown as KernelFunc },
+  ];
+}
+
+const gradConfig: GradConfig = {
+  kernelName: CONV_RELU,
+  inputsToSave: ['x', 'filter'],
+  outputsToSave: [true],
+  gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
+    const dy = Array.isArray(dys) ? dys[0] : dys;
+    const [x, filter, y] = saved;
+    if (!dy || !x || !filter || !y) throw new Error(`${CONV_RELU} gradient: expected dy and 3 saved tensors`);
+    // Outside the per-input thunks (each runs in its own tidy scope), so all three can use it;
+    // the engine's backward scope disposes it.
+    const [g, db] = tf.engine().runKernel(RELU_GRAD_BIAS, { dy, y }, {}) as Tensor[];
+    if (!g || !db) throw new Error(`${RELU_GRAD_BIAS} returned fewer than two tensors`);
+    const conv: NamedAttrMap = { strides: attrs.strides!, pad: attrs.pad!, dataFormat: 'NHWC' };
+    if (attrs.dimRoundingMode !== undefined) conv.dimRoundingMode = attrs.dimRoundingMode;
+    return {
+      x: () =>
+        tf.engine().runKernel('Conv2DBackpropInput', { dy: g, filter }, { ...conv, inputShape: x.shape }) as Tensor,
+      filter: () =>
+        tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: g }, { ...conv, filterShape: filter.shape }) as Tensor,
+      bias: () => db,
+    };
+  },
+};
+
+let registered = false;
+
+/** Idempotent; called by the registrations of the backends that have the kernels. */
+export function registerConvReluGradient(): void {
+  if (registered) return;
+  registered = true;
+  tf.registerGradient(gradConfig);
+}
+
+/** Whether convRelu runs as one kernel on the active backend (else the layer takes tfjs's path). */
+export function convReluAvailable(): boolean {
+  const b = tf.getBackend();
+  return tf.getKernel(CONV_RELU, b) !== undefined && tf.getKernel(RELU_GRAD_BIAS, b) !== undefined;
+}
+
+/** relu(conv2d(x, filter) + bias), NHWC, no dilation; see the file comment. */
+export function convRelu(
+  x: Tensor,
+  filter: Tensor,
+  bias: Tensor,
+  strides: [number, number],
+  pad: 'same' | 'valid',
+): Tensor {
+  return tf
+    .engine()
+    .runKernel(
+      CONV_RELU,
+      { x, filter, bias },
+      { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], activation: 'relu' },
+    ) as Tensor;
+}
