@@ -8,6 +8,9 @@
 #pragma GCC optimize("no-trapping-math")
 
 #include <omp.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include <algorithm>
 #include <cmath>
@@ -328,45 +331,61 @@ void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, in
   const int64_t L = k * C, rows = M / k;
   const int T = rows >= 2 && M * C >= kParallelMin ? omp_get_max_threads() : 1;
   std::vector<double> acc((size_t)T * L, 0.0);
-  auto run = [&](int64_t r0, int64_t r1, double* a, int64_t width) {
-    for (int64_t r = r0; r < r1; r++) {
-      const int64_t base = r * width;
-      const float* g = dy + base;
-      const float* v = y + base;
-      float* o = out + base;
-      for (int64_t j = 0; j < width; j++) {
-        const float yj = v[j];
-        const float d = yj == yj ? g[j] * (yj > 0 ? 1.f : 0.f) : yj;
-        o[j] = d;
-        a[j] += d;
+  // Rows [r0, r1) of width L: float partial sums over blocks of 32 rows, added into a (double):
+  // the float adds vectorise, and 32 terms lose nothing that matters before the double.
+  auto run = [&](int64_t r0, int64_t r1, double* a) {
+    std::vector<float> part(L);
+    float* pf = part.data();
+    for (int64_t rb = r0; rb < r1; rb += 32) {
+      const int64_t re = std::min(r1, rb + 32);
+      std::fill(pf, pf + L, 0.f);
+      for (int64_t r = rb; r < re; r++) {
+        const float* g = dy + r * L;
+        const float* v = y + r * L;
+        float* o = out + r * L;
+        int64_t j = 0;
+#if defined(__SSE2__)
+        // Written with intrinsics: the NaN select defeats GCC's vectoriser (a 4x slower loop).
+        for (; j + 4 <= L; j += 4) {
+          const __m128 yv = _mm_loadu_ps(v + j), gv = _mm_loadu_ps(g + j);
+          const __m128 pos = _mm_cmpgt_ps(yv, _mm_setzero_ps());
+          const __m128 nan = _mm_cmpunord_ps(yv, yv);
+          // dy * 0 below zero (an infinite dy gives NaN, as dy * step(x)); a NaN y passes on.
+          const __m128 d0 = _mm_mul_ps(gv, _mm_and_ps(pos, _mm_set1_ps(1.f)));
+          const __m128 d = _mm_or_ps(_mm_andnot_ps(nan, d0), _mm_and_ps(nan, yv));
+          _mm_storeu_ps(o + j, d);
+          _mm_storeu_ps(pf + j, _mm_add_ps(_mm_loadu_ps(pf + j), d));
+        }
+#endif
+        for (; j < L; j++) {
+          const float yj = v[j];
+          const float d = yj == yj ? g[j] * (yj > 0 ? 1.f : 0.f) : yj;
+          o[j] = d;
+          pf[j] += d;
+        }
       }
+      for (int64_t j = 0; j < L; j++) a[j] += pf[j];
     }
   };
   if (T > 1) {
 #pragma omp parallel num_threads(T)
     {
       const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
-      run(rows * t / nt, rows * (t + 1) / nt, acc.data() + t * L, L);
+      run(rows * t / nt, rows * (t + 1) / nt, acc.data() + t * L);
     }
   } else {
-    run(0, rows, acc.data(), L);
+    run(0, rows, acc.data());
   }
   std::vector<double> tot(C, 0.0);
   for (int64_t t = 0; t < T; t++) {
     for (int64_t j = 0; j < L; j++) tot[j % C] += acc[t * L + j];
   }
   // The rows left over when M is not a multiple of k, one row of C at a time.
-  const int64_t done = rows * k;
-  const int64_t off = done * C;
-  for (int64_t r = 0; r < M - done; r++) {
-    std::vector<double>& a = tot;
-    const int64_t base = off + r * C;
-    for (int64_t j = 0; j < C; j++) {
-      const float yj = y[base + j];
-      const float d = yj == yj ? dy[base + j] * (yj > 0 ? 1.f : 0.f) : yj;
-      out[base + j] = d;
-      a[j] += d;
-    }
+  for (int64_t i = rows * k * C; i < M * C; i++) {
+    const float yj = y[i];
+    const float d = yj == yj ? dy[i] * (yj > 0 ? 1.f : 0.f) : yj;
+    out[i] = d;
+    tot[i % C] += d;
   }
   for (int64_t j = 0; j < C; j++) bias[j] = static_cast<float>(tot[j]);
 }
