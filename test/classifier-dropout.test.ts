@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tf } from '../engine/tf.js';
 import { FastDropout, dropoutMask } from '../engine/ops/dropout.js';
+import { pathCounts } from '../engine/kernels/util.js';
 
 test('the mask drops the rate asked for and scales the rest by 1/keep', () => {
   for (const rate of [0.25, 0.5]) {
@@ -56,4 +57,31 @@ test('a model with it saves as a Keras Dropout and loads back', async () => {
   assert.ok(loaded.layers.some((l) => l instanceof FastDropout));
   model.dispose();
   loaded.dispose();
+});
+
+test('on the native backend the mask comes from C++ and equals the JS loop bit for bit', async () => {
+  const { registerNativeBackend } = await import('../engine/native/backend.js');
+  const status = registerNativeBackend();
+  assert.ok(status.ok, `the native addon is unavailable: ${status.ok ? '' : status.reason}`);
+  const previous = tf.getBackend();
+  // Sizes below and above the two-thread split, negative and large seeds, extreme rates.
+  const cases: [number, number, number][] = [
+    [1, 0.5, 0],
+    [1001, 0.5, -7],
+    [70_001, 0.25, 2_147_483_000],
+    [300_007, 0.999, 12_345],
+    [65_537, 1e-6, -2_147_483_648],
+  ];
+  for (const [n, rate, seed] of cases) {
+    await tf.setBackend('cpu');
+    const js = Float32Array.from(dropoutMask(n, rate, seed));
+    await tf.setBackend('native');
+    const before = pathCounts.get('DropoutMask')?.fast ?? 0;
+    const native = Float32Array.from(dropoutMask(n, rate, seed));
+    assert.equal((pathCounts.get('DropoutMask')?.fast ?? 0) - before, 1, 'the C++ loop ran');
+    let differ = 0;
+    for (let i = 0; i < n; i++) if (!Object.is(native[i], js[i])) differ++;
+    assert.equal(differ, 0, `n ${n}, rate ${rate}, seed ${seed}: ${differ} values differ`);
+  }
+  await tf.setBackend(previous);
 });

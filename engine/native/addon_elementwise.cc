@@ -80,6 +80,18 @@ Napi::Value ReluGradBias(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// dropoutMask(out, threshold, scale, seed) over out's length.
+Napi::Value DropoutMask(const Napi::CallbackInfo& info) {
+  const int64_t n = length(info[0]);
+  float* out = floats(info[0], "out", n);
+  const int64_t threshold = i64(info[1], "threshold");
+  if (threshold > (int64_t{1} << 32)) throw Napi::RangeError::New(info.Env(), "threshold above 2^32");
+  const float scale = info[2].As<Napi::Number>().FloatValue();
+  const int32_t seed = info[3].As<Napi::Number>().Int32Value();
+  run_kernel(info.Env(), [&] { ps_ew::dropout_mask(out, n, (uint64_t)threshold, scale, seed); });
+  return info.Env().Undefined();
+}
+
 // sum(x, out, outer, reduce, inner, divisor)
 Napi::Value Sum(const Napi::CallbackInfo& info) {
   const int64_t outer = i64(info[2], "outer"), reduce = i64(info[3], "reduce"), inner = i64(info[4], "inner");
@@ -135,6 +147,7 @@ void register_elementwise(Napi::Env env, Napi::Object exports) {
   exports.Set("ewBinary", Napi::Function::New(env, Binary));
   exports.Set("ewActGrad", Napi::Function::New(env, ActGrad));
   exports.Set("ewReluGradBias", Napi::Function::New(env, ReluGradBias));
+  exports.Set("ewDropoutMask", Napi::Function::New(env, DropoutMask));
   exports.Set("ewSum", Napi::Function::New(env, Sum));
   exports.Set("ewMaxPool2x2", Napi::Function::New(env, MaxPool2x2));
   exports.Set("ewMaxPool2x2Grad", Napi::Function::New(env, MaxPool2x2Grad));

@@ -273,6 +273,24 @@ inline void pool_grad_window(const float* p0, const float* p1, const float* p2, 
   }
 }
 
+// Integer multiplies that baseline SSE2 lacks (pmulld) make this loop compute-bound, unlike the
+// others here: GCC builds AVX-512 and AVX2 clones and picks one at load time (x86-64 Linux).
+#if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
+#define PS_EW_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define PS_EW_CLONES
+#endif
+
+PS_EW_CLONES void mask_block(float* out, int64_t b, int64_t e, uint32_t s0, uint32_t threshold, float scale) {
+  for (int64_t i = b; i < e; i++) {
+    uint32_t z = s0 + static_cast<uint32_t>(i + 1) * 0x9e3779b9u;
+    z = (z ^ (z >> 16)) * 0x85ebca6bu;
+    z = (z ^ (z >> 13)) * 0xc2b2ae35u;
+    z ^= z >> 16;
+    out[i] = z >= threshold ? scale : 0.f;
+  }
+}
+
 }  // namespace
 
 void unary(int op, const float* x, float* y, int64_t n, double p0) {
@@ -388,6 +406,18 @@ void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, in
     tot[i % C] += d;
   }
   for (int64_t j = 0; j < C; j++) bias[j] = static_cast<float>(tot[j]);
+}
+
+void dropout_mask(float* out, int64_t n, uint64_t threshold, float scale, int32_t seed) {
+  // The JS loop steps a 32-bit counter by the golden ratio per element; its i-th state is
+  // s0 + (i + 1) * golden (mod 2^32), so blocks of it can run on any thread.
+  const uint32_t s0 = (static_cast<uint32_t>(seed) * 0x9e3779b1u) ^ 0x5bd1e995u;
+  if (threshold > UINT32_MAX) {  // rate 1: the JS loop drops everything too
+    std::fill(out, out + n, 0.f);
+    return;
+  }
+  const uint32_t t = static_cast<uint32_t>(threshold);
+  parallel_blocks(n, n, [&](int64_t b, int64_t e) { mask_block(out, b, e, s0, t, scale); });
 }
 
 void sum(const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner, double divisor) {

@@ -31,6 +31,10 @@ void act_grad(int op, const float* dy, const float* x, float* out, int64_t n, fl
 // double, y viewed as [M, C]. One pass where the gradient and the bias gradient took two.
 void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, int64_t M, int64_t C);
 
+// The dropout mask of engine/ops/dropout.ts, bit for bit: value i is `scale` when the 32-bit
+// hash of (seed, i) is at least `threshold`, else 0.
+void dropout_mask(float* out, int64_t n, uint64_t threshold, float scale, int32_t seed);
+
 // x viewed as [outer, reduce, inner]; out[o, i] = sum_r x[o, r, i] / divisor, added in double.
 void sum(const float* x, float* out, int64_t outer, int64_t reduce, int64_t inner, double divisor);
 

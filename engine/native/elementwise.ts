@@ -13,6 +13,7 @@ import { broadcastPlan } from '../kernels/binary.js';
 import { LEAKY_RELU_GRAD, RELU_GRAD } from '../kernels/activation-grads.js';
 import { reducePlan } from '../kernels/reduce.js';
 import { RELU_GRAD_BIAS } from '../kernels/conv-relu.js';
+import { setNativeDropoutMask } from '../ops/dropout.js';
 import type { NativeAddon } from './addon.js';
 
 /** The addon's element-wise exports (native/addon_elementwise.cc). */
@@ -32,6 +33,7 @@ export interface ElementwiseAddon {
   ): void;
   ewActGrad(op: number, dy: Float32Array, x: Float32Array, out: Float32Array, alpha: number): void;
   ewReluGradBias(dy: Float32Array, y: Float32Array, out: Float32Array, bias: Float32Array, M: number, C: number): void;
+  ewDropoutMask(out: Float32Array, threshold: number, scale: number, seed: number): void;
   ewSum(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number, divisor: number): void;
   ewMaxPool2x2(
     x: Float32Array,
@@ -97,10 +99,15 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
   if (
     typeof ew.ewUnary !== 'function' ||
     typeof ew.ewMaxPool2x2Grad !== 'function' ||
-    typeof ew.ewReluGradBias !== 'function'
+    typeof ew.ewReluGradBias !== 'function' ||
+    typeof ew.ewDropoutMask !== 'function'
   )
     return [];
   const A = ew as ElementwiseAddon;
+  setNativeDropoutMask({
+    backendName,
+    fill: (out, threshold, scale, seed) => A.ewDropoutMask(out, threshold, scale, seed),
+  });
 
   const wrap = (name: string, fast: Fast): KernelConfig => {
     // The kernel registered before this one (JS fast kernel or cpu), looked up once at registration.

@@ -7,6 +7,7 @@
  */
 import { tf } from '../tf.js';
 import { allocFloats } from '../buffer-pool.js';
+import { count } from '../kernels/util.js';
 
 type Kwargs = Parameters<tf.layers.Layer['call']>[1];
 interface DropoutFields {
@@ -20,16 +21,37 @@ const DropoutBase = tf.layers.dropout({ rate: 0.5 }).constructor as unknown as n
   args: DropoutArgs,
 ) => tf.layers.Layer & DropoutFields;
 
+/** The mask loop in native code (installed by the native backend's registration, engine/native/elementwise.ts). */
+export interface NativeDropoutMask {
+  backendName: string;
+  /** out[i] = hash(seed, i) >= threshold ? scale : 0, the loop below. */
+  fill(out: Float32Array, threshold: number, scale: number, seed: number): void;
+}
+
+let nativeMask: NativeDropoutMask | null = null;
+
+/** Called once by the native backend's registration; null switches back to the JS loop. */
+export function setNativeDropoutMask(m: NativeDropoutMask | null): void {
+  nativeMask = m;
+}
+
 /**
  * Mask values 0 or 1/keep, from a splitmix32-style hash of (seed, index): the same seed gives
  * the same mask, every element independent. A value is dropped when its 32-bit hash falls below
- * rate * 2^32, i.e. with probability `rate`.
+ * rate * 2^32, i.e. with probability `rate`. On the native backend the same loop runs in C++
+ * (the JS loop took ~30 ms of a classifier v1 step for its 6.2M values); the two agree bit for bit.
  */
 export function dropoutMask(n: number, rate: number, seed: number): Float32Array {
   const out = allocFloats(n);
   const keep = Math.fround(1 - rate);
   const scale = Math.fround(1 / keep);
   const threshold = Math.floor(rate * 4294967296);
+  const native = nativeMask !== null && n > 0 && tf.getBackend() === nativeMask.backendName;
+  count('DropoutMask', native);
+  if (native) {
+    nativeMask!.fill(out, threshold, scale, seed | 0);
+    return out;
+  }
   let s = Math.imul(seed | 0, 0x9e3779b1) ^ 0x5bd1e995;
   for (let i = 0; i < n; i++) {
     s = (s + 0x9e3779b9) | 0;
