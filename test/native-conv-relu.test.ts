@@ -6,9 +6,6 @@
  * layout used before FastConv2D (linear conv + ReLU layer) loading and predicting as it did.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
 import { before, test } from 'node:test';
 import { tf } from '../engine/tf.js';
 import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js';
@@ -22,6 +19,7 @@ import { buildClassifier } from '../classifier/models.js';
 import { loadLayersModel, saveLayersModel } from '../src/artifacts/model-io.js';
 import { createRng } from '../src/core/random.js';
 import { at } from './helpers/at.js';
+import { tempDirSync } from './helpers/temp-dir.js';
 
 const rng = createRng(17, 'native-conv-relu-test');
 const SPECIAL = [NaN, Infinity, -Infinity, 0, -0, 1e-30, -1e-30, 3e38, -3e38];
@@ -269,7 +267,7 @@ test('a v1 classifier saved with separate ReLU layers loads and predicts as befo
     [3, h, w, 3],
   );
   const want = Float32Array.from((old.predict(x) as tf.Tensor).dataSync() as Float32Array);
-  const dir = mkdtempSync(path.join(tmpdir(), 'conv-relu-'));
+  const dir = tempDirSync('conv-relu');
   try {
     await saveLayersModel(old, dir);
     const loaded = await loadLayersModel(dir);
@@ -283,7 +281,6 @@ test('a v1 classifier saved with separate ReLU layers loads and predicts as befo
     loaded.dispose();
     now.dispose();
   } finally {
-    rmSync(dir, { recursive: true, force: true });
     x.dispose();
     old.dispose();
   }
