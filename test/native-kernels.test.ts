@@ -88,6 +88,13 @@ const CONV_CASES: ConvCase[] = [
   // gradient, whose flipped sub-filter has 9 x 64 taps.
   { x: [1, 10, 20, 64], k: 3, co: 40, s: 1, pad: 'same' },
   { x: [1, 9, 18, 16], k: 3, co: 64, s: 1, pad: 'same' },
+  // Winograd F(4x4, 3x3) (native/impl_winograd.inc): outputs that are not whole 4x4 tiles (7x5,
+  // 1x1, 9x13), channels that are not whole vectors or register tiles (5, 7, 33, 65), batch > 1.
+  { x: [2, 7, 5, 5], k: 3, co: 7, s: 1, pad: 'same' },
+  { x: [3, 9, 7, 8], k: 3, co: 9, s: 1, pad: 'valid' },
+  { x: [1, 3, 3, 33], k: 3, co: 65, s: 1, pad: 'valid' },
+  { x: [2, 11, 15, 65], k: 3, co: 33, s: 1, pad: 'valid' },
+  { x: [2, 9, 13, 32], k: 3, co: 64, s: 1, pad: 'same' },
 ];
 
 const SIMD_PATHS = ['avx512', 'avx2', 'portable'] as const;
@@ -354,23 +361,31 @@ describe('native engine', () => {
   });
 
   testEachPath('fused conv2d with bias and relu / leakyrelu / linear matches cpu', async () => {
-    const x = rand([2, 9, 6, 3]),
-      w = rand([3, 3, 3, 16]),
-      b = rand([16]);
-    for (const activation of ['relu', 'leakyrelu', 'linear', 'relu6', 'elu', 'sigmoid', 'prelu'] as const) {
-      const alpha = activation === 'prelu' ? rand([16]) : undefined;
-      await compare(`fused ${activation}`, () =>
-        tf.fused.conv2d({
-          x: x as tf.Tensor4D,
-          filter: w as tf.Tensor4D,
-          strides: 1,
-          pad: 'same',
-          bias: b,
-          activation,
-          preluActivationWeights: alpha,
-          leakyreluAlpha: 0.1,
-        }),
-      );
+    // 3 channels (the row-buffer kernels) and 17 -> 19 (Winograd, its output transform applies them).
+    for (const [c, co] of [
+      [3, 16],
+      [17, 19],
+    ] as const) {
+      const x = rand([2, 9, 6, c]),
+        w = rand([3, 3, c, co]),
+        b = rand([co]);
+      for (const activation of ['relu', 'leakyrelu', 'linear', 'relu6', 'elu', 'sigmoid', 'prelu'] as const) {
+        const alpha = activation === 'prelu' ? rand([co]) : undefined;
+        for (const pad of ['same', 'valid'] as const) {
+          await compare(`fused ${activation} ${c}->${co} ${pad}`, () =>
+            tf.fused.conv2d({
+              x: x as tf.Tensor4D,
+              filter: w as tf.Tensor4D,
+              strides: 1,
+              pad,
+              bias: b,
+              activation,
+              preluActivationWeights: alpha,
+              leakyreluAlpha: 0.1,
+            }),
+          );
+        }
+      }
     }
   });
 

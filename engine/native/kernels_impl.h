@@ -30,6 +30,7 @@ using ps::ConvGeom;
 #include "impl_pack_plain.inc"
 #include "impl_pack_im2col.inc"
 #include "impl_smallc.inc"
+#include "impl_winograd.inc"
 #include "impl_kernels.inc"
 #include "impl_peak.inc"
 
