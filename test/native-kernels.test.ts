@@ -89,9 +89,9 @@ const CONV_CASES: ConvCase[] = [
   { x: [1, 10, 20, 64], k: 3, co: 40, s: 1, pad: 'same' },
   { x: [1, 9, 18, 16], k: 3, co: 64, s: 1, pad: 'same' },
   // Winograd F(4x4, 3x3) (native/impl_winograd.inc): outputs that are not whole 4x4 tiles (7x5,
-  // 1x1, 9x13), channels that are not whole vectors or register tiles (5, 7, 33, 65), batch > 1.
-  { x: [2, 7, 5, 5], k: 3, co: 7, s: 1, pad: 'same' },
-  { x: [3, 9, 7, 8], k: 3, co: 9, s: 1, pad: 'valid' },
+  // 1x1, 9x13), channels that are not whole vectors or register tiles (9, 17, 33, 65), batch > 1.
+  { x: [2, 7, 5, 9], k: 3, co: 17, s: 1, pad: 'same' },
+  { x: [3, 9, 7, 16], k: 3, co: 9, s: 1, pad: 'valid' },
   { x: [1, 3, 3, 33], k: 3, co: 65, s: 1, pad: 'valid' },
   { x: [2, 11, 15, 65], k: 3, co: 33, s: 1, pad: 'valid' },
   { x: [2, 9, 13, 32], k: 3, co: 64, s: 1, pad: 'same' },
@@ -387,6 +387,47 @@ describe('native engine', () => {
         }
       }
     }
+  });
+
+  testEachPath('Winograd and the direct kernels (POSTER_STUDIO_WINOGRAD=0) both match cpu, and differ', async () => {
+    const x = rand([2, 10, 9, 32]),
+      w = rand([3, 3, 32, 24]),
+      dy = rand([2, 10, 9, 24]);
+    const ops: [string, () => tf.Tensor][] = [
+      ['forward', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
+      ['input gradient', () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [2, 10, 9, 32], 1, 'same')],
+      [
+        'filter gradient',
+        () =>
+          tf.grad((f: tf.Tensor) =>
+            tf
+              .conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')
+              .mul(dy)
+              .sum(),
+          )(w),
+      ],
+    ];
+    const before = process.env.POSTER_STUDIO_WINOGRAD;
+    try {
+      for (const [what, fn] of ops) {
+        const want = await on('cpu', fn);
+        process.env.POSTER_STUDIO_WINOGRAD = '0';
+        const direct = await on('native', fn);
+        process.env.POSTER_STUDIO_WINOGRAD = '1';
+        const winograd = await on('native', fn);
+        assertClose(direct, want, `direct ${what}`);
+        assertClose(winograd, want, `winograd ${what}`);
+        // Different algorithms round differently: identical bits would mean the switch chose nothing.
+        assert.ok(
+          direct.values.some((v, i) => v !== winograd.values[i]),
+          `${what}: the switch did not change the algorithm`,
+        );
+      }
+    } finally {
+      if (before === undefined) delete process.env.POSTER_STUDIO_WINOGRAD;
+      else process.env.POSTER_STUDIO_WINOGRAD = before;
+    }
+    tf.dispose([x, w, dy]);
   });
 
   testEachPath(
