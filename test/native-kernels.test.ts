@@ -317,6 +317,8 @@ describe('native engine', () => {
       at(CONV_CASES, 2),
       at(CONV_CASES, 9),
       { x: [1, 6, 4, 3] as [number, number, number, number], k: 5, co: 4, s: 2, pad: 'same' as Pad },
+      // Winograd (native/impl_winograd.inc), its forward pass against its own gradients.
+      { x: [1, 6, 5, 9] as [number, number, number, number], k: 3, co: 17, s: 1, pad: 'valid' as Pad },
     ]) {
       const x = rand(c.x),
         w = rand([c.k, c.k, c.x[3], c.co]);
