@@ -95,6 +95,12 @@ const CONV_CASES: ConvCase[] = [
   { x: [1, 3, 3, 33], k: 3, co: 65, s: 1, pad: 'valid' },
   { x: [2, 11, 15, 65], k: 3, co: 33, s: 1, pad: 'valid' },
   { x: [2, 9, 13, 32], k: 3, co: 64, s: 1, pad: 'same' },
+  // Maps of 4-6 pixels a side under 5x5 taps, where a quarter of the products read padding: the
+  // GEMMs run on pixel-major rows and skip those taps (impl_kernels.inc); batches that split the
+  // 6-row panels across pixels, batch 1, and 6 whole panels per pixel.
+  { x: [7, 8, 8, 40], k: 5, co: 48, s: 2, pad: 'same' },
+  { x: [1, 7, 9, 33], k: 5, co: 16, s: 2, pad: 'same' },
+  { x: [12, 12, 8, 32], k: 5, co: 64, s: 2, pad: 'same' },
 ];
 
 const SIMD_PATHS = ['avx512', 'avx2', 'portable'] as const;
