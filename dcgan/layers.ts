@@ -38,6 +38,9 @@ export function get(params: Params, name: string): tf.Variable {
   return v;
 }
 
+/** carpedm20's leaky ReLU slope. */
+const LEAKY_ALPHA = 0.2;
+
 export function activate(x: tf.Tensor, a: Activation): tf.Tensor {
   switch (a) {
     case 'relu':
@@ -45,7 +48,7 @@ export function activate(x: tf.Tensor, a: Activation): tf.Tensor {
     case 'relu6':
       return tf.relu6(x);
     case 'lrelu':
-      return tf.leakyRelu(x, 0.2);
+      return tf.leakyRelu(x, LEAKY_ALPHA);
     case 'elu':
       return tf.elu(x);
     case 'selu':
@@ -94,6 +97,29 @@ export function batchNorm(params: Params, name: string, x: tf.Tensor, mode: BnMo
     );
   }
   const { y, mean, variance } = batchNormTrain(x, gamma, beta, BN_EPSILON);
+  stats?.push({ name, mean: tf.keep(mean), variance: tf.keep(variance) });
+  return y;
+}
+
+/**
+ * activate(batchNorm(x)), as one op in 'batch' mode when the activation is ReLU or leaky ReLU:
+ * the same values and gradients without a separate pass (and tensor) each way.
+ */
+export function batchNormActivate(
+  params: Params,
+  name: string,
+  x: tf.Tensor,
+  mode: BnMode,
+  a: Activation,
+  stats?: BnStats[],
+): tf.Tensor {
+  if (mode !== 'batch' || (a !== 'relu' && a !== 'lrelu')) return activate(batchNorm(params, name, x, mode, stats), a);
+  const gamma = get(params, `${name}/gamma`);
+  const beta = get(params, `${name}/beta`);
+  const { y, mean, variance } =
+    a === 'relu'
+      ? batchNormTrain(x, gamma, beta, BN_EPSILON, 'relu')
+      : batchNormTrain(x, gamma, beta, BN_EPSILON, 'leakyrelu', LEAKY_ALPHA);
   stats?.push({ name, mean: tf.keep(mean), variance: tf.keep(variance) });
   return y;
 }

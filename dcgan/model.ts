@@ -20,7 +20,7 @@ import {
   activate,
   addBatchNorm,
   addVar,
-  batchNorm,
+  batchNormActivate,
   get,
   initNormal,
 } from './layers.js';
@@ -137,8 +137,7 @@ export function generator(
   const h0 = y ? tf.concat([z, y], 1) : z; //                     [B, 100 (+cond)]
   let x: tf.Tensor = tf.add(tf.matMul(h0, get(g, 'g_h0_lin/w')), get(g, 'g_h0_lin/b')); // [B, 512*4*4]
   x = tf.reshape(x, [B, hs[0]!, ws[0]!, gch[0]!]); // [B, 4, 4, 512]
-  if (c.batchNormG) x = batchNorm(g, 'g_bn0', x, mode, stats);
-  x = activate(x, c.activationG);
+  x = c.batchNormG ? batchNormActivate(g, 'g_bn0', x, mode, c.activationG, stats) : activate(x, c.activationG);
   for (let i = 1; i < gch.length; i++) {
     const shape: [number, number, number, number] = [B, hs[i]!, ws[i]!, gch[i]!];
     // i=1 [B,8,8,256]  i=2 [B,16,16,128]  i=3 [B,32,32,64]  i=4 [B,64,64,3]
@@ -147,8 +146,7 @@ export function generator(
       get(g, `g_h${i}/b`),
     );
     if (i === gch.length - 1) return tf.tanh(x) as tf.Tensor4D;
-    if (c.batchNormG) x = batchNorm(g, `g_bn${i}`, x, mode, stats);
-    x = activate(x, c.activationG);
+    x = c.batchNormG ? batchNormActivate(g, `g_bn${i}`, x, mode, c.activationG, stats) : activate(x, c.activationG);
   }
   throw new Error('generator needs at least 2 layers');
 }
@@ -164,8 +162,8 @@ export function discriminator(n: Networks, x: tf.Tensor4D, y: tf.Tensor2D | null
       tf.conv2d(h as tf.Tensor4D, get(d, `d_h${i}_conv/w`) as tf.Tensor4D, 2, 'same'),
       get(d, `d_h${i}_conv/b`),
     );
-    if (c.batchNormD && i > 0) h = batchNorm(d, `d_bn${i}`, h, 'batch');
-    h = activate(h, c.activationD);
+    h =
+      c.batchNormD && i > 0 ? batchNormActivate(d, `d_bn${i}`, h, 'batch', c.activationD) : activate(h, c.activationD);
   });
   const flat = tf.reshape(h, [x.shape[0], -1]) as tf.Tensor2D; //   [B, 8192]
   let logit = tf.add(tf.matMul(flat, get(d, 'd_lin/w')), get(d, 'd_lin/b')) as tf.Tensor2D; // [B, 1]

@@ -627,6 +627,41 @@ test('batchNormTrain: fused forward and gradients match moments + batchNorm on t
   }
 });
 
+test('batchNormTrain with a fused ReLU / leaky ReLU: the JS kernels match batchNorm + activation on the cpu backend', async () => {
+  for (const xs of [
+    [3, 4, 5, 6],
+    [1, 2, 3, 64],
+  ]) {
+    for (const act of ['relu', 'leakyrelu'] as const) {
+      const C = at(xs, xs.length - 1);
+      const x = rand(xs, -3, 3).map((v, i) => v + (i % C));
+      const g = rand([C], 0.5, 1.5);
+      const b = rand([C], -0.5, 0.5);
+      const w = rand(xs);
+      const what = `batchNormTrain ${act} ${JSON.stringify(xs)}`;
+      const bn = (xt: Tensor, gt: Tensor, bt: Tensor) => batchNormTrain(xt, gt, bt, 1e-5, act, 0.2);
+      await compare(
+        `${what} forward`,
+        () => {
+          const r = bn(tf.tensor(x, xs), tf.tensor1d(g), tf.tensor1d(b));
+          return [r.y, r.mean, r.variance];
+        },
+        { kernel: 'PosterStudioBatchNormTrain', expect: 'fast', rtol: 1e-4, atol: 1e-5 },
+      );
+      await compare(
+        `${what} gradients`,
+        () =>
+          tf.grads((xt: Tensor, gt: Tensor, bt: Tensor) => bn(xt, gt, bt).y.mul(tf.tensor(w, xs)).sum())([
+            tf.tensor(x, xs),
+            tf.tensor1d(g),
+            tf.tensor1d(b),
+          ]),
+        { kernel: 'PosterStudioBatchNormTrainGrad', expect: 'fast', rtol: 1e-3, atol: 1e-5 },
+      );
+    }
+  }
+});
+
 test('fusedAdamUpdate follows the TF1 Adam step written with tensor ops', async () => {
   await tf.setBackend(FAST);
   const shape = [4, 5];

@@ -8,7 +8,7 @@ import { before, test } from 'node:test';
 import { tf } from '../engine/tf.js';
 import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js';
 import type { TrainingAddon } from '../engine/native/training.js';
-import { batchNormTrain } from '../engine/kernels/batchnorm-train.js';
+import { type BnActivation, batchNormTrain } from '../engine/kernels/batchnorm-train.js';
 import { fusedAdam, fusedAdamUpdate, fusedRmsprop } from '../engine/ops/optimizers.js';
 import { createRng } from '../src/core/random.js';
 import { at } from './helpers/at.js';
@@ -77,16 +77,29 @@ function bnCase(shape: number[]): { x: Float32Array; g: Float32Array; b: Float32
   return { x, g: rand(C, 0.5, 1.5), b: rand(C, -0.5, 0.5), w: rand(size(shape)) };
 }
 
-/** y, mean, variance and the gradients of sum(y * w) with respect to x, gamma and beta. */
-function bnRun(shape: number[], c: ReturnType<typeof bnCase>): Float32Array[] {
+/**
+ * y, mean, variance and the gradients of sum(y * w) with respect to x, gamma and beta. `act`:
+ * the activation fused into the op, or `after`: the same activation as its own op afterwards.
+ */
+function bnRun(
+  shape: number[],
+  c: ReturnType<typeof bnCase>,
+  act: BnActivation = 'linear',
+  after: BnActivation = 'linear',
+): Float32Array[] {
+  const bn = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
+    const r = batchNormTrain(xx, gg, bb, 1e-3, act, 0.2);
+    const y = after === 'relu' ? tf.relu(r.y) : after === 'leakyrelu' ? tf.leakyRelu(r.y, 0.2) : r.y;
+    return { ...r, y };
+  };
   return tf.tidy(() => {
     const C = shape[shape.length - 1];
     const x = tf.tensor(c.x, shape);
     const gamma = tf.tensor1d(c.g);
     const beta = tf.tensor1d(c.b);
-    const { y, mean, variance } = batchNormTrain(x, gamma, beta, 1e-3);
+    const { y, mean, variance } = bn(x, gamma, beta);
     const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) =>
-      tf.sum(tf.mul(batchNormTrain(xx, gg, bb, 1e-3).y, tf.tensor(c.w, shape))),
+      tf.sum(tf.mul(bn(xx, gg, bb).y, tf.tensor(c.w, shape))),
     )([x, gamma, beta]);
     assert.deepEqual(
       grads.map((t) => t.shape),
@@ -115,6 +128,42 @@ test('batch-norm training forward and gradients: native kernels vs moments + bat
       for (const v of at(want, k)) scale = Math.max(scale, Math.abs(v));
       assertClose(at(got, k), at(want, k), `${JSON.stringify(shape)} ${n}`, 2e-4, 2e-5 * Math.max(1, scale));
     });
+  }
+});
+
+test('batch norm with a fused ReLU / leaky ReLU: native kernels vs batch norm then the activation (native and cpu)', async () => {
+  // The normalised values fall on both sides of 0 (asserted below): both branches of each activation run.
+  for (const shape of [
+    [3, 5, 7, 3],
+    [2, 3, 3, 64],
+    [9, 64],
+    [4, 16, 17, 64],
+  ]) {
+    for (const act of ['relu', 'leakyrelu'] as const) {
+      const c = bnCase(shape);
+      const what = `${JSON.stringify(shape)} ${act}`;
+      await use('native');
+      const f0 = calls.get('bnTrainForward') ?? 0;
+      const b0 = calls.get('bnTrainBackward') ?? 0;
+      const fused = bnRun(shape, c, act);
+      assert.ok(
+        (calls.get('bnTrainForward') ?? 0) > f0 && (calls.get('bnTrainBackward') ?? 0) > b0,
+        `${what}: the native kernels ran`,
+      );
+      const separate = bnRun(shape, c, 'linear', act);
+      await use('cpu');
+      const want = bnRun(shape, c, 'linear', act);
+      let negatives = 0;
+      for (const v of at(separate, 0)) negatives += v <= 0 ? 1 : 0;
+      assert.ok(negatives > 0 && negatives < at(separate, 0).length, `${what}: both sides of 0 are covered`);
+      ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'].forEach((n, k) => {
+        let scale = 0;
+        for (const v of at(want, k)) scale = Math.max(scale, Math.abs(v));
+        // The same float z and the same activation formulas: the fused op equals the two ops.
+        assertClose(at(fused, k), at(separate, k), `${what} ${n} fused vs separate`, 1e-6, 1e-7 * Math.max(1, scale));
+        assertClose(at(fused, k), at(want, k), `${what} ${n} vs cpu`, 2e-4, 2e-5 * Math.max(1, scale));
+      });
+    }
   }
 });
 

@@ -4,7 +4,9 @@
  * dbeta together. Written as tf.moments + tf.batchNorm, autodiff runs ~25 element-wise ops over
  * the activation per layer; this is 3 passes forward and 2 backward. Opt-in for model code:
  * `batchNormTrain(x, gamma, beta, eps)`; on a backend without these kernels it is exactly the
- * moments + batchNorm composition.
+ * moments + batchNorm composition. An activation that follows (ReLU, leaky ReLU: the DCGAN's) can
+ * run in the same passes: forward in the normalising pass, its gradient recomputed from x in both
+ * backward passes, rather than a separate pass (and tensor) each way.
  */
 import type { GradConfig, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
@@ -13,6 +15,38 @@ import { allocFloats } from '../buffer-pool.js';
 
 export const BN_TRAIN = 'PosterStudioBatchNormTrain';
 export const BN_TRAIN_GRAD = 'PosterStudioBatchNormTrainGrad';
+
+/** The activation applied in the op; 'linear' is none. */
+export type BnActivation = 'linear' | 'relu' | 'leakyrelu';
+
+/** The attrs of both kernels: activation and alpha default to none (ops recorded before they existed). */
+function activationOf(attrs: NamedAttrMap): { act: BnActivation; alpha: number } {
+  const act = (attrs.activation as BnActivation | undefined) ?? 'linear';
+  if (act !== 'linear' && act !== 'relu' && act !== 'leakyrelu')
+    throw new Error(`${BN_TRAIN}: activation must be linear, relu or leakyrelu, got ${String(act)}`);
+  return { act, alpha: (attrs.alpha as number | undefined) ?? 0 };
+}
+
+/** The same expressions as kernels/unary.ts's Relu and LeakyRelu, so the fused op's values equal them. */
+function activationFn(act: BnActivation, alpha: number): (z: number) => number {
+  if (act === 'relu') return (z) => (z + Math.abs(z)) * 0.5;
+  if (act === 'leakyrelu') {
+    const p0 = (1 + alpha) / 2,
+      p1 = (1 - alpha) / 2;
+    return (z) => p0 * z + p1 * Math.abs(z);
+  }
+  return (z) => z;
+}
+
+/** g = dy * act'(z), as kernels/activation-grads.ts computes it (relu: NaN z gives NaN). */
+function activationGradFn(act: BnActivation, alpha: number): (g: number, z: number) => number {
+  if (act === 'relu') return (g, z) => (z !== z ? z : z > 0 ? g : g * 0);
+  if (act === 'leakyrelu') {
+    const a = Math.fround(alpha);
+    return (g, z) => (z > 0 ? g : g * a);
+  }
+  return (g) => g;
+}
 
 export interface BnDims {
   M: number;
@@ -39,6 +73,8 @@ export function batchNormTrainJs({ inputs, attrs, backend }: Args): TensorInfo[]
   const [x, gamma, beta] = inputsOf(inputs, 'x', 'gamma', 'beta');
   const { M, C } = dimsOf(x);
   const eps = attrs.varianceEpsilon as number;
+  const { act, alpha } = activationOf(attrs);
+  const f = activationFn(act, alpha);
   const X = valuesOf(backend, x);
   const G = valuesOf(backend, gamma);
   const B = valuesOf(backend, beta);
@@ -61,7 +97,8 @@ export function batchNormTrainJs({ inputs, attrs, backend }: Args): TensorInfo[]
     k[c] = G[c]! / Math.sqrt(variance[c]! + eps);
   }
   const Y = allocFloats(M * C);
-  for (let i = 0; i < M * C; i += C) for (let c = 0; c < C; c++) Y[i + c] = (X[i + c]! - mean[c]!) * k[c]! + B[c]!;
+  for (let i = 0; i < M * C; i += C)
+    for (let c = 0; c < C; c++) Y[i + c] = f(Math.fround((X[i + c]! - mean[c]!) * k[c]! + B[c]!));
   count(BN_TRAIN, true);
   return [
     output(backend, x.shape, 'float32', Y),
@@ -70,21 +107,38 @@ export function batchNormTrainJs({ inputs, attrs, backend }: Args): TensorInfo[]
   ];
 }
 
-/** Inputs dy, x, gamma, mean, variance; outputs dx, dgamma, dbeta. */
+/**
+ * Inputs dy, x, gamma, mean, variance (and beta with an activation, to recompute its input z as
+ * the forward pass did); outputs dx, dgamma, dbeta.
+ */
 export function batchNormTrainGradJs({ inputs, attrs, backend }: Args): TensorInfo[] {
   const [dy, x, gamma, mean, variance] = inputsOf(inputs, 'dy', 'x', 'gamma', 'mean', 'variance');
   const { M, C } = dimsOf(x);
   const eps = attrs.varianceEpsilon as number;
+  const { act, alpha } = activationOf(attrs);
   const DY = valuesOf(backend, dy);
   const X = valuesOf(backend, x);
   const G = valuesOf(backend, gamma);
   const MU = valuesOf(backend, mean);
   const V = valuesOf(backend, variance);
+  // With an activation, dy becomes g = dy * act'(z), z as the forward's (rounded to float32).
+  let GR: ArrayLike<number> = DY;
+  if (act !== 'linear') {
+    const [beta] = inputsOf(inputs, 'beta');
+    const B = valuesOf(backend, beta);
+    const dact = activationGradFn(act, alpha);
+    const k = new Float64Array(C);
+    for (let c = 0; c < C; c++) k[c] = G[c]! / Math.sqrt(V[c]! + eps);
+    const g = new Float32Array(M * C);
+    for (let i = 0; i < M * C; i += C)
+      for (let c = 0; c < C; c++) g[i + c] = dact(DY[i + c]!, Math.fround((X[i + c]! - MU[c]!) * k[c]! + B[c]!));
+    GR = g;
+  }
   const sdy = new Float64Array(C);
   const sdyx = new Float64Array(C);
   for (let i = 0; i < M * C; i += C) {
     for (let c = 0; c < C; c++) {
-      const g = DY[i + c]!;
+      const g = GR[i + c]!;
       sdy[c]! += g;
       sdyx[c]! += g * (X[i + c]! - MU[c]!);
     }
@@ -105,7 +159,7 @@ export function batchNormTrainGradJs({ inputs, attrs, backend }: Args): TensorIn
   }
   const DX = allocFloats(M * C);
   for (let i = 0; i < M * C; i += C) {
-    for (let c = 0; c < C; c++) DX[i + c] = a[c]! * DY[i + c]! - off[c]! - b[c]! * (X[i + c]! - MU[c]!);
+    for (let c = 0; c < C; c++) DX[i + c] = a[c]! * GR[i + c]! - off[c]! - b[c]! * (X[i + c]! - MU[c]!);
   }
   count(BN_TRAIN_GRAD, true);
   return [
@@ -128,21 +182,21 @@ export function batchNormTrainKernels(backendName: string): KernelConfig[] {
 
 const gradConfig: GradConfig = {
   kernelName: BN_TRAIN,
-  inputsToSave: ['x', 'gamma'],
+  inputsToSave: ['x', 'gamma', 'beta'],
   outputsToSave: [false, true, true],
   gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     // Only y carries a gradient: the statistics feed the running averages, outside autodiff.
     const dy = Array.isArray(dys) ? dys[0] : dys;
-    const [x, gamma, mean, variance] = saved;
-    if (!dy || !x || !gamma || !mean || !variance)
-      throw new Error(`${BN_TRAIN} gradient: expected dy and 4 saved tensors, got ${saved.length}`);
+    const [x, gamma, beta, mean, variance] = saved;
+    if (!dy || !x || !gamma || !beta || !mean || !variance)
+      throw new Error(`${BN_TRAIN} gradient: expected dy and 5 saved tensors, got ${saved.length}`);
     // The engine asks for each input's gradient in its own tidy scope, and skips inputs off the
     // path to the variables: so dx's call keeps plain copies of the small dgamma/dbeta for the
     // calls that may follow, rather than tensors that would be disposed or leak.
     let params: [Float32Array, Float32Array] | null = null;
     const run = (): [Tensor, Tensor, Tensor] => {
       const outs = three(
-        tf.engine().runKernel(BN_TRAIN_GRAD, { dy, x, gamma, mean, variance }, attrs) as Tensor[],
+        tf.engine().runKernel(BN_TRAIN_GRAD, { dy, x, gamma, beta, mean, variance }, attrs) as Tensor[],
         BN_TRAIN_GRAD,
       );
       params = [
@@ -172,10 +226,18 @@ export interface BatchNormTrainResult {
 }
 
 /**
- * y = gamma (x - mean) / sqrt(variance + eps) + beta with the batch's mean and variance over
- * every axis but the last (NHWC: over N, H, W); differentiable in x, gamma and beta.
+ * y = act(gamma (x - mean) / sqrt(variance + eps) + beta) with the batch's mean and variance over
+ * every axis but the last (NHWC: over N, H, W); differentiable in x, gamma and beta. act is none,
+ * tf.relu or tf.leakyRelu(alpha), with their values and gradients.
  */
-export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, varianceEpsilon: number): BatchNormTrainResult {
+export function batchNormTrain(
+  x: Tensor,
+  gamma: Tensor,
+  beta: Tensor,
+  varianceEpsilon: number,
+  activation: BnActivation = 'linear',
+  alpha = 0,
+): BatchNormTrainResult {
   const C = x.shape[x.shape.length - 1];
   if (C === undefined) throw new Error('batchNormTrain: x must have a channel axis, got a scalar');
   const fused =
@@ -189,7 +251,8 @@ export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, varianceE
     count(BN_TRAIN, false);
     const axes = x.shape.slice(0, -1).map((_, i) => i);
     const { mean, variance } = tf.moments(x, axes);
-    const y = tf.batchNorm(x, mean, variance, beta.reshape([C]), gamma.reshape([C]), varianceEpsilon);
+    const z = tf.batchNorm(x, mean, variance, beta.reshape([C]), gamma.reshape([C]), varianceEpsilon);
+    const y = activation === 'relu' ? tf.relu(z) : activation === 'leakyrelu' ? tf.leakyRelu(z, alpha) : z;
     return { y, mean, variance };
   }
   if (!gradientRegistered) {
@@ -199,7 +262,11 @@ export function batchNormTrain(x: Tensor, gamma: Tensor, beta: Tensor, varianceE
   const [y, mean, variance] = three(
     tf
       .engine()
-      .runKernel(BN_TRAIN, { x, gamma: gamma.reshape([C]), beta: beta.reshape([C]) }, { varianceEpsilon }) as Tensor[],
+      .runKernel(
+        BN_TRAIN,
+        { x, gamma: gamma.reshape([C]), beta: beta.reshape([C]) },
+        { varianceEpsilon, activation, alpha },
+      ) as Tensor[],
     BN_TRAIN,
   );
   return { y, mean, variance };

@@ -31,28 +31,49 @@ int64_t count(const Napi::Value& v, const char* what) {
   return (int64_t)d;
 }
 
-// bnTrainForward(x, gamma, beta, y, mean, variance, M, C, eps)
+// The optional activation arguments: BnAct code (default linear) and alpha.
+int bn_act_arg(const Napi::CallbackInfo& info, size_t i) {
+  if (info.Length() <= i || info[i].IsUndefined()) return ps_train::BN_LINEAR;
+  const int act = info[i].As<Napi::Number>().Int32Value();
+  if (act != ps_train::BN_LINEAR && act != ps_train::BN_RELU && act != ps_train::BN_LEAKY_RELU)
+    throw Napi::RangeError::New(info.Env(), "batch norm activation must be 0 (linear), 1 (relu) or 2 (leaky relu)");
+  return act;
+}
+
+double bn_alpha_arg(const Napi::CallbackInfo& info, size_t i) {
+  return info.Length() <= i || info[i].IsUndefined() ? 0.0 : info[i].As<Napi::Number>().DoubleValue();
+}
+
+// bnTrainForward(x, gamma, beta, y, mean, variance, M, C, eps[, act, alpha])
 Napi::Value BnTrainForward(const Napi::CallbackInfo& info) {
   const int64_t M = count(info[6], "M"), C = count(info[7], "C");
   const double eps = info[8].As<Napi::Number>().DoubleValue();
+  const int act = bn_act_arg(info, 9);
+  const double alpha = bn_alpha_arg(info, 10);
   if (M <= 0 || C <= 0) throw Napi::RangeError::New(info.Env(), "batch norm needs M, C > 0");
   const int64_t MC = checked_product(info.Env(), {M, C}, "batch norm", kMaxElements);
   float *x = floats(info[0], "x", MC), *gamma = floats(info[1], "gamma", C), *beta = floats(info[2], "beta", C);
   float *y = floats(info[3], "y", MC), *mean = floats(info[4], "mean", C), *var = floats(info[5], "variance", C);
-  run_kernel(info.Env(), [&] { ps_train::bn_forward(x, gamma, beta, y, mean, var, M, C, eps); });
+  run_kernel(info.Env(), [&] { ps_train::bn_forward(x, gamma, beta, y, mean, var, M, C, eps, act, alpha); });
   return info.Env().Undefined();
 }
 
-// bnTrainBackward(dy, x, gamma, mean, variance, dx, dgamma, dbeta, M, C, eps)
+// bnTrainBackward(dy, x, gamma, mean, variance, dx, dgamma, dbeta, M, C, eps[, beta, act, alpha]);
+// beta is needed (to recompute the activation's input) only with an activation.
 Napi::Value BnTrainBackward(const Napi::CallbackInfo& info) {
   const int64_t M = count(info[8], "M"), C = count(info[9], "C");
   const double eps = info[10].As<Napi::Number>().DoubleValue();
+  const int act = bn_act_arg(info, 12);
+  const double alpha = bn_alpha_arg(info, 13);
   if (M <= 0 || C <= 0) throw Napi::RangeError::New(info.Env(), "batch norm needs M, C > 0");
   const int64_t MC = checked_product(info.Env(), {M, C}, "batch norm", kMaxElements);
   float *dy = floats(info[0], "dy", MC), *x = floats(info[1], "x", MC), *gamma = floats(info[2], "gamma", C);
   float *mean = floats(info[3], "mean", C), *var = floats(info[4], "variance", C), *dx = floats(info[5], "dx", MC);
   float *dgamma = floats(info[6], "dgamma", C), *dbeta = floats(info[7], "dbeta", C);
-  run_kernel(info.Env(), [&] { ps_train::bn_backward(dy, x, gamma, mean, var, dx, dgamma, dbeta, M, C, eps); });
+  const float* beta = act == ps_train::BN_LINEAR ? nullptr : floats(info[11], "beta", C);
+  run_kernel(info.Env(), [&] {
+    ps_train::bn_backward(dy, x, gamma, beta, mean, var, dx, dgamma, dbeta, M, C, eps, act, alpha);
+  });
   return info.Env().Undefined();
 }
 

@@ -6,7 +6,14 @@
  */
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { allocFloats } from '../buffer-pool.js';
-import { BN_TRAIN, BN_TRAIN_GRAD, batchNormTrainGradJs, batchNormTrainJs, bnDims } from '../kernels/batchnorm-train.js';
+import {
+  BN_TRAIN,
+  BN_TRAIN_GRAD,
+  type BnActivation,
+  batchNormTrainGradJs,
+  batchNormTrainJs,
+  bnDims,
+} from '../kernels/batchnorm-train.js';
 import { setNativeOptimizers } from '../ops/optimizers.js';
 import { type Args, count, output } from '../kernels/util.js';
 import type { NativeAddon } from './addon.js';
@@ -23,6 +30,8 @@ export interface TrainingAddon {
     M: number,
     C: number,
     eps: number,
+    act?: number,
+    alpha?: number,
   ): void;
   bnTrainBackward(
     dy: Float32Array,
@@ -36,6 +45,9 @@ export interface TrainingAddon {
     M: number,
     C: number,
     eps: number,
+    beta?: Float32Array | null,
+    act?: number,
+    alpha?: number,
   ): void;
   adamUpdate(
     w: Float32Array,
@@ -65,6 +77,13 @@ function hasTraining(addon: NativeAddon): addon is NativeAddon & TrainingAddon {
     typeof a.adamUpdate === 'function' &&
     typeof a.rmspropUpdate === 'function'
   );
+}
+
+/** training.h's BnAct codes; an activation the addon lacks runs the JS kernel. */
+const ACT_CODES: Record<BnActivation, number> = { linear: 0, relu: 1, leakyrelu: 2 };
+
+function actCode(attrs: Args['attrs']): number | undefined {
+  return ACT_CODES[((attrs.activation as BnActivation | undefined) ?? 'linear') as BnActivation];
 }
 
 /** The float32 array behind each tensor, or null if any is not one of the right length. */
@@ -100,19 +119,23 @@ export function trainingKernelConfigs(addon: NativeAddon, backendName: string): 
         [gamma, d.C],
         [beta, d.C],
       ]);
-    if (!x || !d || !a) return batchNormTrainJs(args);
+    const act = actCode(args.attrs);
+    if (!x || !d || !a || act === undefined) return batchNormTrainJs(args);
     const Y = allocFloats(d.M * d.C);
     const mean = new Float32Array(d.C);
     const variance = new Float32Array(d.C);
-    addon.bnTrainForward(a[0], a[1], a[2], Y, mean, variance, d.M, d.C, args.attrs.varianceEpsilon as number);
+    const alpha = (args.attrs.alpha as number | undefined) ?? 0;
+    const eps = args.attrs.varianceEpsilon as number;
+    addon.bnTrainForward(a[0], a[1], a[2], Y, mean, variance, d.M, d.C, eps, act, alpha);
     count(BN_TRAIN, true);
     const b = args.backend;
     return [output(b, x.shape, 'float32', Y), output(b, [d.C], 'float32', mean), output(b, [d.C], 'float32', variance)];
   };
 
   const backward = (args: Args): TensorInfo[] => {
-    const { dy, x, gamma, mean, variance } = args.inputs;
+    const { dy, x, gamma, beta, mean, variance } = args.inputs;
     const d = x ? bnDims(x) : null;
+    const act = actCode(args.attrs);
     const a =
       d &&
       arrays(args.backend, [
@@ -122,7 +145,8 @@ export function trainingKernelConfigs(addon: NativeAddon, backendName: string): 
         [mean, d.C],
         [variance, d.C],
       ]);
-    if (!x || !d || !a) return batchNormTrainGradJs(args);
+    const b = act && d ? arrays(args.backend, [[beta, d.C]]) : null;
+    if (!x || !d || !a || act === undefined || (act !== 0 && !b)) return batchNormTrainGradJs(args);
     const DX = allocFloats(d.M * d.C);
     const dgamma = new Float32Array(d.C);
     const dbeta = new Float32Array(d.C);
@@ -138,10 +162,17 @@ export function trainingKernelConfigs(addon: NativeAddon, backendName: string): 
       d.M,
       d.C,
       args.attrs.varianceEpsilon as number,
+      b ? b[0] : null,
+      act,
+      (args.attrs.alpha as number | undefined) ?? 0,
     );
     count(BN_TRAIN_GRAD, true);
-    const b = args.backend;
-    return [output(b, x.shape, 'float32', DX), output(b, [d.C], 'float32', dgamma), output(b, [d.C], 'float32', dbeta)];
+    const be = args.backend;
+    return [
+      output(be, x.shape, 'float32', DX),
+      output(be, [d.C], 'float32', dgamma),
+      output(be, [d.C], 'float32', dbeta),
+    ];
   };
 
   return [
