@@ -3,6 +3,10 @@
 // bit for bit. Batch norm sums its statistics in double and maps the elements in float.
 #include "training.h"
 
+// The batch-norm activations are selects; GCC only turns them into vector blends when it may
+// assume FP operations do not trap (as elementwise.cc). Results are unchanged.
+#pragma GCC optimize("no-trapping-math")
+
 #include <omp.h>
 
 #include <algorithm>
