@@ -109,62 +109,89 @@ function bnRun(
   });
 }
 
-test('batch-norm training forward and gradients: native kernels vs moments + batchNorm on the cpu backend', async () => {
-  for (const shape of BN_SHAPES) {
-    const c = bnCase(shape);
-    await use('native');
-    const f0 = calls.get('bnTrainForward') ?? 0;
-    const b0 = calls.get('bnTrainBackward') ?? 0;
-    const got = bnRun(shape, c);
-    assert.ok(
-      (calls.get('bnTrainForward') ?? 0) > f0 && (calls.get('bnTrainBackward') ?? 0) > b0,
-      `${shape}: the native kernels ran`,
-    );
-    await use('cpu');
-    const want = bnRun(shape, c);
-    const names = ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'];
-    names.forEach((n, k) => {
-      let scale = 0;
-      for (const v of at(want, k)) scale = Math.max(scale, Math.abs(v));
-      assertClose(at(got, k), at(want, k), `${JSON.stringify(shape)} ${n}`, 2e-4, 2e-5 * Math.max(1, scale));
-    });
+/**
+ * Runs fn once per SIMD path the CPU has, with the addon switched to it: batch norm runs its
+ * AVX2/FMA build on avx512 and avx2, its baseline build on portable.
+ */
+async function onEachPath(fn: (simd: string) => Promise<void>): Promise<void> {
+  const native = nativeAddon()!;
+  const before = native.info().simd;
+  try {
+    for (const simd of native.info().supported) {
+      native.setSimd(simd);
+      await fn(simd);
+    }
+  } finally {
+    native.setSimd(before);
   }
-});
+}
 
-test('batch norm with a fused ReLU / leaky ReLU: native kernels vs batch norm then the activation (native and cpu)', async () => {
-  // The normalised values fall on both sides of 0 (asserted below): both branches of each activation run.
-  for (const shape of [
-    [3, 5, 7, 3],
-    [2, 3, 3, 64],
-    [9, 64],
-    [4, 16, 17, 64],
-  ]) {
-    for (const act of ['relu', 'leakyrelu'] as const) {
+test('batch-norm training forward and gradients: native kernels vs moments + batchNorm on the cpu backend', async () => {
+  await onEachPath(async (simd) => {
+    for (const shape of BN_SHAPES) {
       const c = bnCase(shape);
-      const what = `${JSON.stringify(shape)} ${act}`;
       await use('native');
       const f0 = calls.get('bnTrainForward') ?? 0;
       const b0 = calls.get('bnTrainBackward') ?? 0;
-      const fused = bnRun(shape, c, act);
+      const got = bnRun(shape, c);
       assert.ok(
         (calls.get('bnTrainForward') ?? 0) > f0 && (calls.get('bnTrainBackward') ?? 0) > b0,
-        `${what}: the native kernels ran`,
+        `${shape}: the native kernels ran`,
       );
-      const separate = bnRun(shape, c, 'linear', act);
       await use('cpu');
-      const want = bnRun(shape, c, 'linear', act);
-      let negatives = 0;
-      for (const v of at(separate, 0)) negatives += v <= 0 ? 1 : 0;
-      assert.ok(negatives > 0 && negatives < at(separate, 0).length, `${what}: both sides of 0 are covered`);
-      ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'].forEach((n, k) => {
+      const want = bnRun(shape, c);
+      const names = ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'];
+      names.forEach((n, k) => {
         let scale = 0;
         for (const v of at(want, k)) scale = Math.max(scale, Math.abs(v));
-        // The same float z and the same activation formulas: the fused op equals the two ops.
-        assertClose(at(fused, k), at(separate, k), `${what} ${n} fused vs separate`, 1e-6, 1e-7 * Math.max(1, scale));
-        assertClose(at(fused, k), at(want, k), `${what} ${n} vs cpu`, 2e-4, 2e-5 * Math.max(1, scale));
+        assertClose(
+          at(got, k),
+          at(want, k),
+          `[${simd}] ${JSON.stringify(shape)} ${n}`,
+          2e-4,
+          2e-5 * Math.max(1, scale),
+        );
       });
     }
-  }
+  });
+});
+
+test('batch norm with a fused ReLU / leaky ReLU: native kernels vs batch norm then the activation (native and cpu)', async () => {
+  await onEachPath(async (simd) => {
+    // The normalised values fall on both sides of 0 (asserted below): both branches of each activation run.
+    for (const shape of [
+      [3, 5, 7, 3],
+      [2, 3, 3, 64],
+      [9, 64],
+      [4, 16, 17, 64],
+    ]) {
+      for (const act of ['relu', 'leakyrelu'] as const) {
+        const c = bnCase(shape);
+        const what = `[${simd}] ${JSON.stringify(shape)} ${act}`;
+        await use('native');
+        const f0 = calls.get('bnTrainForward') ?? 0;
+        const b0 = calls.get('bnTrainBackward') ?? 0;
+        const fused = bnRun(shape, c, act);
+        assert.ok(
+          (calls.get('bnTrainForward') ?? 0) > f0 && (calls.get('bnTrainBackward') ?? 0) > b0,
+          `${what}: the native kernels ran`,
+        );
+        const separate = bnRun(shape, c, 'linear', act);
+        await use('cpu');
+        const want = bnRun(shape, c, 'linear', act);
+        let negatives = 0;
+        for (const v of at(separate, 0)) negatives += v <= 0 ? 1 : 0;
+        assert.ok(negatives > 0 && negatives < at(separate, 0).length, `${what}: both sides of 0 are covered`);
+        ['y', 'mean', 'variance', 'dx', 'dgamma', 'dbeta'].forEach((n, k) => {
+          let scale = 0;
+          for (const v of at(want, k)) scale = Math.max(scale, Math.abs(v));
+          // The same float z and the same activation formulas: the fused op equals the two ops.
+          assertClose(at(fused, k), at(separate, k), `${what} ${n} fused vs separate`, 1e-6, 1e-7 * Math.max(1, scale));
+          assertClose(at(fused, k), at(want, k), `${what} ${n} vs cpu`, 2e-4, 2e-5 * Math.max(1, scale));
+        });
+      }
+    }
+  });
 });
 
 /** sum(w * batchnorm(x)) in double precision: the finite differences' ground truth. */

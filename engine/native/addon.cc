@@ -14,6 +14,7 @@
 #include "addon_parts.h"
 #include "amx.h"
 #include "kernels.h"
+#include "training.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 // AVX-512 needs the CPU (cpuid: F, BW, VL, DQ, AVX2 and FMA) and the OS, which must save the opmask and
@@ -207,6 +208,7 @@ Napi::Value SetSimd(const Napi::CallbackInfo& info) {
   const ps::KernelSet* k = find_set(want);
   if (!k) throw Napi::Error::New(info.Env(), "this CPU cannot run the '" + want + "' kernels (it runs: " + supported_names() + ")");
   K = k;
+  ps_train::bn_set_wide(K != &ps_portable::kernels);
   return Napi::String::New(info.Env(), K->name);
 }
 
@@ -266,6 +268,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
     K = find_set(want);
     if (!K) throw Napi::Error::New(env, "POSTER_STUDIO_SIMD=" + want + ": this CPU cannot run the " + want + " kernels (it runs: " + supported_names() + ")");
   }
+  ps_train::bn_set_wide(K != &ps_portable::kernels);
   int threads = omp_get_num_procs();
   if (const char* t = std::getenv("POSTER_STUDIO_THREADS")) {
     const int v = std::atoi(t);

@@ -2,6 +2,7 @@
 // round on store, as the JS loops they replace (engine/ops/optimizers.ts) do: the two agree
 // bit for bit. Batch norm sums its statistics in double and maps the elements in float.
 #include "training.h"
+#include "training_par.h"
 
 // The batch-norm activations are selects; GCC only turns them into vector blends when it may
 // assume FP operations do not trap (as elementwise.cc). Results are unchanged.
@@ -18,186 +19,44 @@
 #endif
 
 namespace ps_train {
+
+namespace bn_base {
+#include "training_bn.inc"
+}  // namespace bn_base
+
+// training_bn_avx2.cc: the same passes built for AVX2/FMA.
+namespace bn_avx2 {
+void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var,
+                int64_t M, int64_t C, double eps, int act, double alpha);
+void bn_backward(const float* dy, const float* x, const float* gamma, const float* beta, const float* mean,
+                 const float* var, float* dx, float* dgamma, float* dbeta, int64_t M, int64_t C, double eps, int act,
+                 double alpha);
+}  // namespace bn_avx2
+
 namespace {
-
-// Below this many elements a pass takes tens of microseconds, about what waking the second
-// (sleeping, OMP_WAIT_POLICY=PASSIVE) thread costs.
-constexpr int64_t kParallelMin = 1 << 16;
-
-int threads_for(int64_t elements) { return elements >= kParallelMin ? omp_get_max_threads() : 1; }
-
-// Runs f(t, row0, row1) on contiguous row ranges, one per thread. Thread t sums its rows into its
-// own C channel accumulators (part[t*C..]), so there are no atomics; combine() adds them in thread
-// order, which makes the result independent of scheduling.
-template <class F>
-void over_rows(int64_t M, int threads, F f) {
-  if (threads <= 1) {
-    f(0, 0, M);
-    return;
-  }
-#pragma omp parallel num_threads(threads)
-  {
-    const int t = omp_get_thread_num(), nt = omp_get_num_threads();
-    f(t, M * t / nt, M * (t + 1) / nt);
-  }
+bool cpu_has_avx2() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+  return false;
+#endif
 }
-
-void combine(const std::vector<double>& part, int threads, int64_t C, double* out) {
-  for (int64_t c = 0; c < C; c++) out[c] = 0;
-  for (int t = 0; t < threads; t++) {
-    const double* p = part.data() + (size_t)t * C;
-    for (int64_t c = 0; c < C; c++) out[c] += p[c];
-  }
-}
-
-// The normalised value, written once for both passes: the backward pass recomputes exactly the
-// forward's z, so the activation's gradient sees the same sign.
-inline float bn_z(float x, float mean, float scale, float beta) { return (x - mean) * scale + beta; }
-
-// As elementwise.cc's relu and leaky relu (leaky in double: the cpu backend's unrounded alpha).
-inline float bn_act(float z, int act, double alpha) {
-  if (act == BN_RELU) return z > 0 ? z : (z == z ? 0.f : z);
-  if (act == BN_LEAKY_RELU) return static_cast<float>(z * (z < 0 ? alpha : 1.0));
-  return z;
-}
-
-// dy * act'(z), as elementwise.cc's act_grad (relu: a NaN z stays NaN; leaky: alpha as a float).
-inline float bn_act_grad(float g, float z, int act, float alpha) {
-  if (act == BN_RELU) return z == z ? g * (z > 0 ? 1.f : 0.f) : z;
-  if (act == BN_LEAKY_RELU) return g * (z > 0 ? 1.f : alpha);
-  return g;
-}
-
-float bn_scale(float gamma, float var, double eps) { return (float)(gamma / std::sqrt((double)var + eps)); }
-
+bool bn_wide = cpu_has_avx2();
 }  // namespace
+
+void bn_set_wide(bool on) { bn_wide = on && cpu_has_avx2(); }
 
 void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var,
                 int64_t M, int64_t C, double eps, int act, double alpha) {
-  const int T = threads_for(M * C);
-  std::vector<double> part((size_t)T * C, 0.0), tot(C);
-  std::vector<float> scale(C);
-  over_rows(M, T, [&](int t, int64_t r0, int64_t r1) {
-    double* s = part.data() + (size_t)t * C;
-    for (int64_t r = r0; r < r1; r++) {
-      const float* xr = x + r * C;
-      for (int64_t c = 0; c < C; c++) s[c] += xr[c];
-    }
-  });
-  combine(part, T, C, tot.data());
-  for (int64_t c = 0; c < C; c++) mean[c] = (float)(tot[c] / M);
-  // Second pass around the float mean (as tf.moments): no cancellation for large means.
-  std::fill(part.begin(), part.end(), 0.0);
-  over_rows(M, T, [&](int t, int64_t r0, int64_t r1) {
-    double* s = part.data() + (size_t)t * C;
-    for (int64_t r = r0; r < r1; r++) {
-      const float* xr = x + r * C;
-      for (int64_t c = 0; c < C; c++) {
-        const double d = (double)xr[c] - mean[c];
-        s[c] += d * d;
-      }
-    }
-  });
-  combine(part, T, C, tot.data());
-  for (int64_t c = 0; c < C; c++) {
-    var[c] = (float)(tot[c] / M);
-    scale[c] = bn_scale(gamma[c], var[c], eps);
-  }
-  over_rows(M, T, [&](int, int64_t r0, int64_t r1) {
-    for (int64_t r = r0; r < r1; r++) {
-      const float* xr = x + r * C;
-      float* yr = y + r * C;
-      // In float: the statistics need double sums, this map does not. x - mean first, so a mean
-      // far from 0 cancels exactly instead of in the products. One loop per activation, each
-      // vectorised without a branch per element.
-      switch (act) {
-        case BN_RELU:
-          for (int64_t c = 0; c < C; c++) yr[c] = bn_act(bn_z(xr[c], mean[c], scale[c], beta[c]), BN_RELU, alpha);
-          break;
-        case BN_LEAKY_RELU:
-          for (int64_t c = 0; c < C; c++)
-            yr[c] = bn_act(bn_z(xr[c], mean[c], scale[c], beta[c]), BN_LEAKY_RELU, alpha);
-          break;
-        default:
-          for (int64_t c = 0; c < C; c++) yr[c] = bn_z(xr[c], mean[c], scale[c], beta[c]);
-      }
-    }
-  });
+  (bn_wide ? bn_avx2::bn_forward : bn_base::bn_forward)(x, gamma, beta, y, mean, var, M, C, eps, act, alpha);
 }
-
-namespace {
-
-// Sums of g and g (x - mean) over rows [r0, r1), g = dy * act'(z).
-template <int Act>
-void bn_grad_sums(const float* dy, const float* x, const float* mean, const float* scale, const float* beta,
-                  float alpha, int64_t r0, int64_t r1, int64_t C, double* s1, double* s2) {
-  for (int64_t r = r0; r < r1; r++) {
-    const float* gr = dy + r * C;
-    const float* xr = x + r * C;
-    for (int64_t c = 0; c < C; c++) {
-      const double g = Act == BN_LINEAR ? gr[c] : bn_act_grad(gr[c], bn_z(xr[c], mean[c], scale[c], beta[c]), Act, alpha);
-      s1[c] += g;
-      s2[c] += g * ((double)xr[c] - mean[c]);
-    }
-  }
-}
-
-template <int Act>
-void bn_grad_dx(const float* dy, const float* x, const float* mean, const float* scale, const float* beta,
-                float alpha, const float* a, const float* b, const float* off, int64_t r0, int64_t r1, int64_t C,
-                float* dx) {
-  for (int64_t r = r0; r < r1; r++) {
-    const float* gr = dy + r * C;
-    const float* xr = x + r * C;
-    float* o = dx + r * C;
-    for (int64_t c = 0; c < C; c++) {
-      const float g = Act == BN_LINEAR ? gr[c] : bn_act_grad(gr[c], bn_z(xr[c], mean[c], scale[c], beta[c]), Act, alpha);
-      o[c] = a[c] * g - off[c] - b[c] * (xr[c] - mean[c]);
-    }
-  }
-}
-
-}  // namespace
 
 void bn_backward(const float* dy, const float* x, const float* gamma, const float* beta, const float* mean,
                  const float* var, float* dx, float* dgamma, float* dbeta, int64_t M, int64_t C, double eps, int act,
                  double alpha) {
-  const int T = threads_for(M * C);
-  std::vector<double> part((size_t)T * 2 * C, 0.0), sdy(C), sdyx(C);
-  std::vector<float> a(C), b(C), off(C), scale(C);
-  for (int64_t c = 0; c < C; c++) scale[c] = bn_scale(gamma[c], var[c], eps);
-  const float af = (float)alpha;
-  over_rows(M, T, [&](int t, int64_t r0, int64_t r1) {
-    double* s1 = part.data() + (size_t)t * 2 * C;
-    double* s2 = s1 + C;
-    if (act == BN_RELU) bn_grad_sums<BN_RELU>(dy, x, mean, scale.data(), beta, af, r0, r1, C, s1, s2);
-    else if (act == BN_LEAKY_RELU) bn_grad_sums<BN_LEAKY_RELU>(dy, x, mean, scale.data(), beta, af, r0, r1, C, s1, s2);
-    else bn_grad_sums<BN_LINEAR>(dy, x, mean, scale.data(), beta, af, r0, r1, C, s1, s2);
-  });
-  for (int64_t c = 0; c < C; c++) sdy[c] = sdyx[c] = 0;
-  for (int t = 0; t < T; t++) {
-    const double* s1 = part.data() + (size_t)t * 2 * C;
-    for (int64_t c = 0; c < C; c++) {
-      sdy[c] += s1[c];
-      sdyx[c] += s1[C + c];
-    }
-  }
-  // dx = gamma r (g - sum(g)/M - (x - mean) r^2 sum(g (x - mean))/M), r = 1/sqrt(var + eps)
-  for (int64_t c = 0; c < C; c++) {
-    const double rr = 1 / std::sqrt((double)var[c] + eps);
-    const double ac = gamma[c] * rr, bc = ac * rr * rr * sdyx[c] / M;
-    a[c] = (float)ac;
-    b[c] = (float)bc;
-    off[c] = (float)(ac * sdy[c] / M);
-    dgamma[c] = (float)(rr * sdyx[c]);
-    dbeta[c] = (float)sdy[c];
-  }
-  over_rows(M, T, [&](int, int64_t r0, int64_t r1) {
-    const float *sc = scale.data(), *pa = a.data(), *pb = b.data(), *po = off.data();
-    if (act == BN_RELU) bn_grad_dx<BN_RELU>(dy, x, mean, sc, beta, af, pa, pb, po, r0, r1, C, dx);
-    else if (act == BN_LEAKY_RELU) bn_grad_dx<BN_LEAKY_RELU>(dy, x, mean, sc, beta, af, pa, pb, po, r0, r1, C, dx);
-    else bn_grad_dx<BN_LINEAR>(dy, x, mean, sc, beta, af, pa, pb, po, r0, r1, C, dx);
-  });
+  (bn_wide ? bn_avx2::bn_backward : bn_base::bn_backward)(dy, x, gamma, beta, mean, var, dx, dgamma, dbeta, M, C,
+                                                          eps, act, alpha);
 }
 
 // The expressions below mirror optimizers.ts term for term (same association, double

@@ -5,6 +5,10 @@
 
 namespace ps_train {
 
+// Batch norm's passes on AVX2/FMA (when the CPU has them) or the baseline build: the addon
+// follows its SIMD path ('portable' = baseline), so tests cover both.
+void bn_set_wide(bool on);
+
 // The activation batch norm may apply in its own pass (the DCGAN's ReLU and leaky ReLU): the
 // values and gradients equal the separate unary and gradient kernels' (elementwise.cc).
 enum BnAct { BN_LINEAR = 0, BN_RELU = 1, BN_LEAKY_RELU = 2 };
