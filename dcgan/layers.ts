@@ -102,8 +102,9 @@ export function batchNorm(params: Params, name: string, x: tf.Tensor, mode: BnMo
 }
 
 /**
- * activate(batchNorm(x)), as one op in 'batch' mode when the activation is ReLU or leaky ReLU:
- * the same values and gradients without a separate pass (and tensor) each way.
+ * activate(batchNorm(x + bias)) (bias: the convolution's, per channel, or none). In 'batch' mode
+ * one op: the bias add, and a ReLU or leaky ReLU, run in batch norm's own passes, with the same
+ * values and gradients as the ops one after the other.
  */
 export function batchNormActivate(
   params: Params,
@@ -112,16 +113,19 @@ export function batchNormActivate(
   mode: BnMode,
   a: Activation,
   stats?: BnStats[],
+  bias?: tf.Tensor,
 ): tf.Tensor {
-  if (mode !== 'batch' || (a !== 'relu' && a !== 'lrelu')) return activate(batchNorm(params, name, x, mode, stats), a);
+  if (mode !== 'batch') return activate(batchNorm(params, name, bias ? tf.add(x, bias) : x, mode, stats), a);
   const gamma = get(params, `${name}/gamma`);
   const beta = get(params, `${name}/beta`);
-  const { y, mean, variance } =
-    a === 'relu'
-      ? batchNormTrain(x, gamma, beta, BN_EPSILON, 'relu')
-      : batchNormTrain(x, gamma, beta, BN_EPSILON, 'leakyrelu', LEAKY_ALPHA);
+  const fusedAct = a === 'relu' ? 'relu' : a === 'lrelu' ? 'leakyrelu' : 'linear';
+  const { y, mean, variance } = batchNormTrain(x, gamma, beta, BN_EPSILON, {
+    activation: fusedAct,
+    alpha: LEAKY_ALPHA,
+    ...(bias ? { bias } : {}),
+  });
   stats?.push({ name, mean: tf.keep(mean), variance: tf.keep(variance) });
-  return y;
+  return fusedAct === 'linear' ? activate(y, a) : y;
 }
 
 export function addBatchNorm(params: Params, name: string, channels: number): void {

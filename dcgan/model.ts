@@ -141,12 +141,12 @@ export function generator(
   for (let i = 1; i < gch.length; i++) {
     const shape: [number, number, number, number] = [B, hs[i]!, ws[i]!, gch[i]!];
     // i=1 [B,8,8,256]  i=2 [B,16,16,128]  i=3 [B,32,32,64]  i=4 [B,64,64,3]
-    x = tf.add(
-      tf.conv2dTranspose(x as tf.Tensor4D, get(g, `g_h${i}/w`) as tf.Tensor4D, shape, 2, 'same'),
-      get(g, `g_h${i}/b`),
-    );
-    if (i === gch.length - 1) return tf.tanh(x) as tf.Tensor4D;
-    x = c.batchNormG ? batchNormActivate(g, `g_bn${i}`, x, mode, c.activationG, stats) : activate(x, c.activationG);
+    const conv = tf.conv2dTranspose(x as tf.Tensor4D, get(g, `g_h${i}/w`) as tf.Tensor4D, shape, 2, 'same');
+    const bias = get(g, `g_h${i}/b`);
+    if (i === gch.length - 1) return tf.tanh(tf.add(conv, bias)) as tf.Tensor4D;
+    x = c.batchNormG
+      ? batchNormActivate(g, `g_bn${i}`, conv, mode, c.activationG, stats, bias)
+      : activate(tf.add(conv, bias), c.activationG);
   }
   throw new Error('generator needs at least 2 layers');
 }
@@ -158,12 +158,12 @@ export function discriminator(n: Networks, x: tf.Tensor4D, y: tf.Tensor2D | null
   let h: tf.Tensor = x; //                                       [B, 64, 64, 3]
   discriminatorChannels(c).forEach((_, i) => {
     // i=0 [B,32,32,64]  i=1 [B,16,16,128]  i=2 [B,8,8,256]  i=3 [B,4,4,512]
-    h = tf.add(
-      tf.conv2d(h as tf.Tensor4D, get(d, `d_h${i}_conv/w`) as tf.Tensor4D, 2, 'same'),
-      get(d, `d_h${i}_conv/b`),
-    );
+    const conv = tf.conv2d(h as tf.Tensor4D, get(d, `d_h${i}_conv/w`) as tf.Tensor4D, 2, 'same');
+    const bias = get(d, `d_h${i}_conv/b`);
     h =
-      c.batchNormD && i > 0 ? batchNormActivate(d, `d_bn${i}`, h, 'batch', c.activationD) : activate(h, c.activationD);
+      c.batchNormD && i > 0
+        ? batchNormActivate(d, `d_bn${i}`, conv, 'batch', c.activationD, undefined, bias)
+        : activate(tf.add(conv, bias), c.activationD);
   });
   const flat = tf.reshape(h, [x.shape[0], -1]) as tf.Tensor2D; //   [B, 8192]
   let logit = tf.add(tf.matMul(flat, get(d, 'd_lin/w')), get(d, 'd_lin/b')) as tf.Tensor2D; // [B, 1]

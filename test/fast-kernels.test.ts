@@ -639,7 +639,8 @@ test('batchNormTrain with a fused ReLU / leaky ReLU: the JS kernels match batchN
       const b = rand([C], -0.5, 0.5);
       const w = rand(xs);
       const what = `batchNormTrain ${act} ${JSON.stringify(xs)}`;
-      const bn = (xt: Tensor, gt: Tensor, bt: Tensor) => batchNormTrain(xt, gt, bt, 1e-5, act, 0.2);
+      const bn = (xt: Tensor, gt: Tensor, bt: Tensor) =>
+        batchNormTrain(xt, gt, bt, 1e-5, { activation: act, alpha: 0.2 });
       await compare(
         `${what} forward`,
         () => {

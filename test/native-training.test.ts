@@ -8,7 +8,7 @@ import { before, test } from 'node:test';
 import { tf } from '../engine/tf.js';
 import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js';
 import type { TrainingAddon } from '../engine/native/training.js';
-import { type BnActivation, batchNormTrain } from '../engine/kernels/batchnorm-train.js';
+import { type BnActivation, batchNormTrain, batchNormTrainGradJs } from '../engine/kernels/batchnorm-train.js';
 import { fusedAdam, fusedAdamUpdate, fusedRmsprop } from '../engine/ops/optimizers.js';
 import { createRng } from '../src/core/random.js';
 import { at } from './helpers/at.js';
@@ -88,7 +88,7 @@ function bnRun(
   after: BnActivation = 'linear',
 ): Float32Array[] {
   const bn = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor) => {
-    const r = batchNormTrain(xx, gg, bb, 1e-3, act, 0.2);
+    const r = batchNormTrain(xx, gg, bb, 1e-3, { activation: act, alpha: 0.2 });
     const y = after === 'relu' ? tf.relu(r.y) : after === 'leakyrelu' ? tf.leakyRelu(r.y, 0.2) : r.y;
     return { ...r, y };
   };
@@ -194,6 +194,111 @@ test('batch norm with a fused ReLU / leaky ReLU: native kernels vs batch norm th
   });
 });
 
+/** y and the gradients of sum(y * w) in x, gamma, beta and bias, y = act(bn(x + bias)), as one op or as the ops in turn. */
+function bnBiasRun(
+  shape: number[],
+  c: ReturnType<typeof bnCase>,
+  bias: Float32Array,
+  act: BnActivation,
+  fused: boolean,
+) {
+  const C = at(shape, shape.length - 1);
+  const f = (xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor, cb: tf.Tensor): tf.Tensor => {
+    if (fused) return batchNormTrain(xx, gg, bb, 1e-3, { activation: act, alpha: 0.2, bias: cb }).y;
+    const y = batchNormTrain(tf.add(xx, cb), gg, bb, 1e-3).y;
+    return act === 'relu' ? tf.relu(y) : act === 'leakyrelu' ? tf.leakyRelu(y, 0.2) : y;
+  };
+  return tf.tidy(() => {
+    const args = [tf.tensor(c.x, shape), tf.tensor1d(c.g), tf.tensor1d(c.b), tf.tensor1d(bias)] as const;
+    const y = f(...args);
+    const grads = tf.grads((xx: tf.Tensor, gg: tf.Tensor, bb: tf.Tensor, cb: tf.Tensor) =>
+      tf.sum(tf.mul(f(xx, gg, bb, cb), tf.tensor(c.w, shape))),
+    )([...args]);
+    assert.deepEqual(
+      grads.map((t) => t.shape),
+      [shape, [C], [C], [C]],
+    );
+    return [y, ...grads].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+test('batch norm with the convolution bias added in the op: native kernels vs add, batch norm, activation (native and cpu)', async () => {
+  await onEachPath(async (simd) => {
+    for (const shape of [
+      [3, 5, 7, 3],
+      [9, 64],
+      [4, 16, 17, 64],
+    ]) {
+      for (const act of ['linear', 'relu', 'leakyrelu'] as const) {
+        const c = bnCase(shape);
+        const bias = rand(at(shape, shape.length - 1), -2, 2);
+        const what = `[${simd}] ${JSON.stringify(shape)} ${act} + bias`;
+        await use('native');
+        const f0 = calls.get('bnTrainBackward') ?? 0;
+        const fused = bnBiasRun(shape, c, bias, act, true);
+        assert.ok((calls.get('bnTrainBackward') ?? 0) > f0, `${what}: the native kernels ran`);
+        const separate = bnBiasRun(shape, c, bias, act, false);
+        await use('cpu');
+        const want = bnBiasRun(shape, c, bias, act, false);
+        ['y', 'dx', 'dgamma', 'dbeta'].forEach((n, k) => {
+          let scale = 0;
+          for (const v of at(want, k)) scale = Math.max(scale, Math.abs(v));
+          // x + bias formed in float as the Add stores it: the fused op equals the ops in turn.
+          assertClose(at(fused, k), at(separate, k), `${what} ${n} fused vs separate`, 1e-6, 1e-7 * Math.max(1, scale));
+          assertClose(at(fused, k), at(want, k), `${what} ${n} vs cpu`, 2e-4, 2e-5 * Math.max(1, scale));
+        });
+        // Batch norm removes any per-channel shift, so the bias gradient is 0 up to rounding: the
+        // sum of M values of dx's size.
+        const dxScale = Math.max(...Array.from(at(fused, 1), Math.abs));
+        const M = size(shape) / at(shape, shape.length - 1);
+        for (const v of at(fused, 4)) assert.ok(Math.abs(v) <= 1e-5 * M * dxScale, `${what} dbias ${v}`);
+        for (const v of at(want, 4)) assert.ok(Math.abs(v) <= 1e-5 * M * dxScale, `${what} cpu dbias ${v}`);
+      }
+    }
+  });
+});
+
+test('batch-norm backward: dbias is the column sums of dx (native and JS kernels)', async () => {
+  const M = 37,
+    C = 5;
+  const [x, dy] = [rand(M * C, -3, 3), rand(M * C)];
+  const [bias, g, b] = [rand(C, -1, 1), rand(C, 0.5, 1.5), rand(C, -0.5, 0.5)];
+  const mean = new Float32Array(C),
+    variance = new Float32Array(C);
+  addon.bnTrainForward(x, bias, g, b, new Float32Array(M * C), mean, variance, M, C, 1e-3, 2, 0.2);
+  const dx = new Float32Array(M * C);
+  const [dgamma, dbeta, dbias] = [0, 1, 2].map(() => new Float32Array(C)) as [Float32Array, Float32Array, Float32Array];
+  addon.bnTrainBackward(dy, x, bias, g, b, mean, variance, dx, dgamma, dbeta, dbias, M, C, 1e-3, 2, 0.2);
+  for (let ch = 0; ch < C; ch++) {
+    let sum = 0,
+      mag = 0;
+    for (let r = 0; r < M; r++) {
+      sum += at(dx, r * C + ch);
+      mag += Math.abs(at(dx, r * C + ch));
+    }
+    assert.ok(mag > 0.1, 'dx is not all zeros');
+    assert.ok(Math.abs(at(dbias, ch) - sum) <= 1e-6 * mag, `dbias[${ch}] ${at(dbias, ch)} vs sum ${sum}`);
+  }
+  // The JS kernel returns the same fourth output.
+  await use('cpu');
+  const js = tf.tidy(() =>
+    (
+      batchNormTrainGradJs({
+        inputs: Object.fromEntries(
+          Object.entries({ dy, x, bias, gamma: g, beta: b, mean, variance }).map(([k, v]) => [
+            k,
+            tf.tensor(v, k === 'dy' || k === 'x' ? [M, C] : [C]),
+          ]),
+        ),
+        attrs: { varianceEpsilon: 1e-3, activation: 'leakyrelu', alpha: 0.2 },
+        backend: tf.backend(),
+      } as never) as tf.TensorInfo[]
+    ).map((t) => (tf.backend() as unknown as { readSync(id: unknown): Float32Array }).readSync(t.dataId)),
+  );
+  assertClose(at(js, 3), dbias, 'JS dbias vs native', 1e-3, 1e-5);
+  assertClose(at(js, 0), dx, 'JS dx vs native', 1e-4, 1e-5);
+});
+
 /** sum(w * batchnorm(x)) in double precision: the finite differences' ground truth. */
 function bnLoss64(x: Float64Array, g: Float64Array, b: Float64Array, w: Float32Array, C: number, eps: number): number {
   const M = x.length / C;
@@ -274,6 +379,7 @@ test('batch-norm training: inputs the native kernel does not take still get an a
     () =>
       addon.bnTrainForward(
         new Float32Array(5),
+        null,
         new Float32Array(2),
         new Float32Array(2),
         new Float32Array(6),
@@ -290,12 +396,19 @@ test('batch-norm training: inputs the native kernel does not take still get an a
 test('batch-norm training: sizes whose product overflows throw a JS error, not a crash', () => {
   const f = (n: number): Float32Array => new Float32Array(n);
   // 2^35 * 2^35 wraps to 0 in int64: a length check on the wrapped product would pass.
-  assert.throws(() => addon.bnTrainForward(f(4), f(4), f(4), f(4), f(4), f(4), 2 ** 35, 2 ** 35, 1e-5), /too large/);
   assert.throws(
-    () => addon.bnTrainBackward(f(4), f(4), f(4), f(4), f(4), f(4), f(4), f(4), 2 ** 35, 2 ** 35, 1e-5),
+    () => addon.bnTrainForward(f(4), null, f(4), f(4), f(4), f(4), f(4), 2 ** 35, 2 ** 35, 1e-5),
     /too large/,
   );
-  assert.throws(() => addon.bnTrainForward(f(4), f(4), f(4), f(4), f(4), f(4), 2 ** 60, 1, 1e-5), /must be a count/);
+  assert.throws(
+    () =>
+      addon.bnTrainBackward(f(4), f(4), null, f(4), f(4), f(4), f(4), f(4), f(4), f(4), null, 2 ** 35, 2 ** 35, 1e-5),
+    /too large/,
+  );
+  assert.throws(
+    () => addon.bnTrainForward(f(4), null, f(4), f(4), f(4), f(4), f(4), 2 ** 60, 1, 1e-5),
+    /must be a count/,
+  );
 });
 
 /** Weights and slots after `steps` updates of a model with a large (threaded) and a small weight. */

@@ -6,7 +6,9 @@
  * `batchNormTrain(x, gamma, beta, eps)`; on a backend without these kernels it is exactly the
  * moments + batchNorm composition. An activation that follows (ReLU, leaky ReLU: the DCGAN's) can
  * run in the same passes: forward in the normalising pass, its gradient recomputed from x in both
- * backward passes, rather than a separate pass (and tensor) each way.
+ * backward passes, rather than a separate pass (and tensor) each way. So can a per-channel bias
+ * added to x before (a convolution's): the input is x + bias, formed in each pass, and the bias
+ * gradient is the column sums of dx.
  */
 import type { GradConfig, KernelConfig, NamedAttrMap, Tensor, TensorInfo } from '@tensorflow/tfjs-core';
 import { tf } from '../tf.js';
@@ -61,6 +63,13 @@ export function bnDims(x: TensorInfo): BnDims | null {
   return M > 0 ? { M, C } : null;
 }
 
+/** x + bias per channel, rounded to float32 as a separate Add would store it. */
+function withBias(X: ArrayLike<number>, bias: ArrayLike<number>, M: number, C: number): Float32Array {
+  const out = new Float32Array(M * C);
+  for (let i = 0; i < M * C; i += C) for (let c = 0; c < C; c++) out[i + c] = X[i + c]! + bias[c]!;
+  return out;
+}
+
 /** batchNormTrain only runs the kernels on inputs bnDims accepts; a direct call may not. */
 function dimsOf(x: TensorInfo): BnDims {
   const d = bnDims(x);
@@ -68,14 +77,17 @@ function dimsOf(x: TensorInfo): BnDims {
   return d;
 }
 
-/** Inputs x [..., C], gamma [C], beta [C]; outputs y, mean [C], variance [C] (biased, as tf.moments). */
+/**
+ * Inputs x [..., C], bias [C] (added to x), gamma [C], beta [C]; outputs y, mean [C], variance [C]
+ * (biased, as tf.moments).
+ */
 export function batchNormTrainJs({ inputs, attrs, backend }: Args): TensorInfo[] {
-  const [x, gamma, beta] = inputsOf(inputs, 'x', 'gamma', 'beta');
+  const [x, bias, gamma, beta] = inputsOf(inputs, 'x', 'bias', 'gamma', 'beta');
   const { M, C } = dimsOf(x);
   const eps = attrs.varianceEpsilon as number;
   const { act, alpha } = activationOf(attrs);
   const f = activationFn(act, alpha);
-  const X = valuesOf(backend, x);
+  const X = withBias(valuesOf(backend, x), valuesOf(backend, bias), M, C);
   const G = valuesOf(backend, gamma);
   const B = valuesOf(backend, beta);
   const sum = new Float64Array(C);
@@ -108,16 +120,16 @@ export function batchNormTrainJs({ inputs, attrs, backend }: Args): TensorInfo[]
 }
 
 /**
- * Inputs dy, x, gamma, mean, variance (and beta with an activation, to recompute its input z as
- * the forward pass did); outputs dx, dgamma, dbeta.
+ * Inputs dy, x, bias, gamma, beta, mean, variance (beta recomputes the activation's input z as
+ * the forward pass did); outputs dx, dgamma, dbeta, dbias (dx's column sums).
  */
 export function batchNormTrainGradJs({ inputs, attrs, backend }: Args): TensorInfo[] {
-  const [dy, x, gamma, mean, variance] = inputsOf(inputs, 'dy', 'x', 'gamma', 'mean', 'variance');
+  const [dy, x, bias, gamma, mean, variance] = inputsOf(inputs, 'dy', 'x', 'bias', 'gamma', 'mean', 'variance');
   const { M, C } = dimsOf(x);
   const eps = attrs.varianceEpsilon as number;
   const { act, alpha } = activationOf(attrs);
   const DY = valuesOf(backend, dy);
-  const X = valuesOf(backend, x);
+  const X = withBias(valuesOf(backend, x), valuesOf(backend, bias), M, C);
   const G = valuesOf(backend, gamma);
   const MU = valuesOf(backend, mean);
   const V = valuesOf(backend, variance);
@@ -158,14 +170,19 @@ export function batchNormTrainGradJs({ inputs, attrs, backend }: Args): TensorIn
     dbeta[c] = sdy[c]!;
   }
   const DX = allocFloats(M * C);
+  const sdx = new Float64Array(C);
   for (let i = 0; i < M * C; i += C) {
-    for (let c = 0; c < C; c++) DX[i + c] = a[c]! * GR[i + c]! - off[c]! - b[c]! * (X[i + c]! - MU[c]!);
+    for (let c = 0; c < C; c++) {
+      DX[i + c] = a[c]! * GR[i + c]! - off[c]! - b[c]! * (X[i + c]! - MU[c]!);
+      sdx[c]! += DX[i + c]!;
+    }
   }
   count(BN_TRAIN_GRAD, true);
   return [
     output(backend, x.shape, 'float32', DX),
     output(backend, [C], 'float32', dgamma),
     output(backend, [C], 'float32', dbeta),
+    output(backend, [C], 'float32', Float32Array.from(sdx)),
   ];
 }
 
@@ -182,40 +199,30 @@ export function batchNormTrainKernels(backendName: string): KernelConfig[] {
 
 const gradConfig: GradConfig = {
   kernelName: BN_TRAIN,
-  inputsToSave: ['x', 'gamma', 'beta'],
+  inputsToSave: ['x', 'bias', 'gamma', 'beta'],
   outputsToSave: [false, true, true],
   gradFunc: (dys: Tensor | Tensor[], saved: Tensor[], attrs: NamedAttrMap) => {
     // Only y carries a gradient: the statistics feed the running averages, outside autodiff.
     const dy = Array.isArray(dys) ? dys[0] : dys;
-    const [x, gamma, beta, mean, variance] = saved;
-    if (!dy || !x || !gamma || !beta || !mean || !variance)
-      throw new Error(`${BN_TRAIN} gradient: expected dy and 5 saved tensors, got ${saved.length}`);
+    const [x, bias, gamma, beta, mean, variance] = saved;
+    if (!dy || !x || !bias || !gamma || !beta || !mean || !variance)
+      throw new Error(`${BN_TRAIN} gradient: expected dy and 6 saved tensors, got ${saved.length}`);
     // The engine asks for each input's gradient in its own tidy scope, and skips inputs off the
-    // path to the variables: so dx's call keeps plain copies of the small dgamma/dbeta for the
-    // calls that may follow, rather than tensors that would be disposed or leak.
-    let params: [Float32Array, Float32Array] | null = null;
-    const run = (): [Tensor, Tensor, Tensor] => {
-      const outs = three(
-        tf.engine().runKernel(BN_TRAIN_GRAD, { dy, x, gamma, beta, mean, variance }, attrs) as Tensor[],
-        BN_TRAIN_GRAD,
-      );
-      params = [
-        Float32Array.from(outs[1].dataSync() as Float32Array),
-        Float32Array.from(outs[2].dataSync() as Float32Array),
-      ];
+    // path to the variables: so dx's call keeps plain copies of the small dgamma/dbeta/dbias for
+    // the calls that may follow, rather than tensors that would be disposed or leak.
+    let params: Float32Array[] | null = null;
+    const run = (): Tensor[] => {
+      const outs = tf
+        .engine()
+        .runKernel(BN_TRAIN_GRAD, { dy, x, bias, gamma, beta, mean, variance }, attrs) as Tensor[];
+      if (outs.length !== 4) throw new Error(`${BN_TRAIN_GRAD} returned ${outs.length} tensors, expected 4`);
+      params = outs.slice(1).map((t) => Float32Array.from(t.dataSync() as Float32Array));
       return outs;
     };
-    const param = (k: 0 | 1): Tensor => (params ? tf.tensor1d(params[k]) : run()[k === 0 ? 1 : 2]);
-    return { x: () => run()[0], gamma: () => param(0), beta: () => param(1) };
+    const param = (k: 0 | 1 | 2): Tensor => (params ? tf.tensor1d(params[k]!) : run()[k + 1]!);
+    return { x: () => run()[0]!, gamma: () => param(0), beta: () => param(1), bias: () => param(2) };
   },
 };
-
-/** Both kernels return three tensors; name the kernel if one ever does not. */
-function three(outs: Tensor[], kernel: string): [Tensor, Tensor, Tensor] {
-  const [a, b, c] = outs;
-  if (!a || !b || !c) throw new Error(`${kernel} returned ${outs.length} tensors, expected 3`);
-  return [a, b, c];
-}
 
 let gradientRegistered = false;
 
@@ -225,18 +232,25 @@ export interface BatchNormTrainResult {
   variance: Tensor;
 }
 
+export interface BatchNormTrainOptions {
+  /** Applied to the normalised values: none, tf.relu or tf.leakyRelu(alpha). */
+  activation?: BnActivation;
+  alpha?: number;
+  /** Per channel, added to x before the statistics (a convolution's bias). */
+  bias?: Tensor;
+}
+
 /**
- * y = act(gamma (x - mean) / sqrt(variance + eps) + beta) with the batch's mean and variance over
- * every axis but the last (NHWC: over N, H, W); differentiable in x, gamma and beta. act is none,
- * tf.relu or tf.leakyRelu(alpha), with their values and gradients.
+ * y = act(gamma (v - mean) / sqrt(variance + eps) + beta), v = x (+ bias), with the batch's mean
+ * and variance of v over every axis but the last (NHWC: over N, H, W); differentiable in x, gamma,
+ * beta and bias, with the values and gradients of the ops written one after the other.
  */
 export function batchNormTrain(
   x: Tensor,
   gamma: Tensor,
   beta: Tensor,
   varianceEpsilon: number,
-  activation: BnActivation = 'linear',
-  alpha = 0,
+  { activation = 'linear', alpha = 0, bias }: BatchNormTrainOptions = {},
 ): BatchNormTrainResult {
   const C = x.shape[x.shape.length - 1];
   if (C === undefined) throw new Error('batchNormTrain: x must have a channel axis, got a scalar');
@@ -246,12 +260,14 @@ export function batchNormTrain(
     gamma.dtype === 'float32' &&
     beta.dtype === 'float32' &&
     gamma.size === C &&
-    beta.size === C;
+    beta.size === C &&
+    (bias === undefined || (bias.dtype === 'float32' && bias.size === C));
   if (!fused) {
     count(BN_TRAIN, false);
-    const axes = x.shape.slice(0, -1).map((_, i) => i);
-    const { mean, variance } = tf.moments(x, axes);
-    const z = tf.batchNorm(x, mean, variance, beta.reshape([C]), gamma.reshape([C]), varianceEpsilon);
+    const v = bias ? tf.add(x, bias) : x;
+    const axes = v.shape.slice(0, -1).map((_, i) => i);
+    const { mean, variance } = tf.moments(v, axes);
+    const z = tf.batchNorm(v, mean, variance, beta.reshape([C]), gamma.reshape([C]), varianceEpsilon);
     const y = activation === 'relu' ? tf.relu(z) : activation === 'leakyrelu' ? tf.leakyRelu(z, alpha) : z;
     return { y, mean, variance };
   }
@@ -259,15 +275,16 @@ export function batchNormTrain(
     tf.registerGradient(gradConfig);
     gradientRegistered = true;
   }
-  const [y, mean, variance] = three(
-    tf
-      .engine()
-      .runKernel(
-        BN_TRAIN,
-        { x, gamma: gamma.reshape([C]), beta: beta.reshape([C]) },
-        { varianceEpsilon, activation, alpha },
-      ) as Tensor[],
-    BN_TRAIN,
-  );
+  // Without a bias, zeros: the kernels and the gradient then have one form (x + 0 is x).
+  const b = bias ? bias.reshape([C]) : tf.zeros([C]);
+  const [y, mean, variance] = tf
+    .engine()
+    .runKernel(
+      BN_TRAIN,
+      { x, bias: b, gamma: gamma.reshape([C]), beta: beta.reshape([C]) },
+      { varianceEpsilon, activation, alpha },
+    ) as Tensor[];
+  if (!bias) b.dispose();
+  if (!y || !mean || !variance) throw new Error(`${BN_TRAIN} did not return y, mean and variance`);
   return { y, mean, variance };
 }

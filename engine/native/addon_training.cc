@@ -44,35 +44,42 @@ double bn_alpha_arg(const Napi::CallbackInfo& info, size_t i) {
   return info.Length() <= i || info[i].IsUndefined() ? 0.0 : info[i].As<Napi::Number>().DoubleValue();
 }
 
-// bnTrainForward(x, gamma, beta, y, mean, variance, M, C, eps[, act, alpha])
+const float* optional_floats(const Napi::Value& v, const char* what, int64_t need) {
+  return v.IsNull() || v.IsUndefined() ? nullptr : floats(v, what, need);
+}
+
+// bnTrainForward(x, bias | null, gamma, beta, y, mean, variance, M, C, eps, act, alpha)
 Napi::Value BnTrainForward(const Napi::CallbackInfo& info) {
-  const int64_t M = count(info[6], "M"), C = count(info[7], "C");
-  const double eps = info[8].As<Napi::Number>().DoubleValue();
-  const int act = bn_act_arg(info, 9);
-  const double alpha = bn_alpha_arg(info, 10);
+  const int64_t M = count(info[7], "M"), C = count(info[8], "C");
+  const double eps = info[9].As<Napi::Number>().DoubleValue();
+  const int act = bn_act_arg(info, 10);
+  const double alpha = bn_alpha_arg(info, 11);
   if (M <= 0 || C <= 0) throw Napi::RangeError::New(info.Env(), "batch norm needs M, C > 0");
   const int64_t MC = checked_product(info.Env(), {M, C}, "batch norm", kMaxElements);
-  float *x = floats(info[0], "x", MC), *gamma = floats(info[1], "gamma", C), *beta = floats(info[2], "beta", C);
-  float *y = floats(info[3], "y", MC), *mean = floats(info[4], "mean", C), *var = floats(info[5], "variance", C);
-  run_kernel(info.Env(), [&] { ps_train::bn_forward(x, gamma, beta, y, mean, var, M, C, eps, act, alpha); });
+  const float* bias = optional_floats(info[1], "bias", C);
+  float *x = floats(info[0], "x", MC), *gamma = floats(info[2], "gamma", C), *beta = floats(info[3], "beta", C);
+  float *y = floats(info[4], "y", MC), *mean = floats(info[5], "mean", C), *var = floats(info[6], "variance", C);
+  run_kernel(info.Env(), [&] { ps_train::bn_forward(x, bias, gamma, beta, y, mean, var, M, C, eps, act, alpha); });
   return info.Env().Undefined();
 }
 
-// bnTrainBackward(dy, x, gamma, mean, variance, dx, dgamma, dbeta, M, C, eps[, beta, act, alpha]);
-// beta is needed (to recompute the activation's input) only with an activation.
+// bnTrainBackward(dy, x, bias | null, gamma, beta, mean, variance, dx, dgamma, dbeta, dbias | null, M, C, eps,
+//                 act, alpha)
 Napi::Value BnTrainBackward(const Napi::CallbackInfo& info) {
-  const int64_t M = count(info[8], "M"), C = count(info[9], "C");
-  const double eps = info[10].As<Napi::Number>().DoubleValue();
-  const int act = bn_act_arg(info, 12);
-  const double alpha = bn_alpha_arg(info, 13);
+  const int64_t M = count(info[11], "M"), C = count(info[12], "C");
+  const double eps = info[13].As<Napi::Number>().DoubleValue();
+  const int act = bn_act_arg(info, 14);
+  const double alpha = bn_alpha_arg(info, 15);
   if (M <= 0 || C <= 0) throw Napi::RangeError::New(info.Env(), "batch norm needs M, C > 0");
   const int64_t MC = checked_product(info.Env(), {M, C}, "batch norm", kMaxElements);
-  float *dy = floats(info[0], "dy", MC), *x = floats(info[1], "x", MC), *gamma = floats(info[2], "gamma", C);
-  float *mean = floats(info[3], "mean", C), *var = floats(info[4], "variance", C), *dx = floats(info[5], "dx", MC);
-  float *dgamma = floats(info[6], "dgamma", C), *dbeta = floats(info[7], "dbeta", C);
-  const float* beta = act == ps_train::BN_LINEAR ? nullptr : floats(info[11], "beta", C);
+  float *dy = floats(info[0], "dy", MC), *x = floats(info[1], "x", MC);
+  const float* bias = optional_floats(info[2], "bias", C);
+  float *gamma = floats(info[3], "gamma", C), *beta = floats(info[4], "beta", C);
+  float *mean = floats(info[5], "mean", C), *var = floats(info[6], "variance", C), *dx = floats(info[7], "dx", MC);
+  float *dgamma = floats(info[8], "dgamma", C), *dbeta = floats(info[9], "dbeta", C);
+  float* dbias = info[10].IsNull() || info[10].IsUndefined() ? nullptr : floats(info[10], "dbias", C);
   run_kernel(info.Env(), [&] {
-    ps_train::bn_backward(dy, x, gamma, beta, mean, var, dx, dgamma, dbeta, M, C, eps, act, alpha);
+    ps_train::bn_backward(dy, x, bias, gamma, beta, mean, var, dx, dgamma, dbeta, dbias, M, C, eps, act, alpha);
   });
   return info.Env().Undefined();
 }

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #if defined(__SSE2__)
@@ -26,11 +27,11 @@ namespace bn_base {
 
 // training_bn_avx2.cc: the same passes built for AVX2/FMA.
 namespace bn_avx2 {
-void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var,
-                int64_t M, int64_t C, double eps, int act, double alpha);
-void bn_backward(const float* dy, const float* x, const float* gamma, const float* beta, const float* mean,
-                 const float* var, float* dx, float* dgamma, float* dbeta, int64_t M, int64_t C, double eps, int act,
-                 double alpha);
+void bn_forward(const float* x, const float* bias, const float* gamma, const float* beta, float* y, float* mean,
+                float* var, int64_t M, int64_t C, double eps, int act, double alpha);
+void bn_backward(const float* dy, const float* x, const float* bias, const float* gamma, const float* beta,
+                 const float* mean, const float* var, float* dx, float* dgamma, float* dbeta, float* dbias, int64_t M,
+                 int64_t C, double eps, int act, double alpha);
 }  // namespace bn_avx2
 
 namespace {
@@ -47,16 +48,16 @@ bool bn_wide = cpu_has_avx2();
 
 void bn_set_wide(bool on) { bn_wide = on && cpu_has_avx2(); }
 
-void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var,
-                int64_t M, int64_t C, double eps, int act, double alpha) {
-  (bn_wide ? bn_avx2::bn_forward : bn_base::bn_forward)(x, gamma, beta, y, mean, var, M, C, eps, act, alpha);
+void bn_forward(const float* x, const float* bias, const float* gamma, const float* beta, float* y, float* mean,
+                float* var, int64_t M, int64_t C, double eps, int act, double alpha) {
+  (bn_wide ? bn_avx2::bn_forward : bn_base::bn_forward)(x, bias, gamma, beta, y, mean, var, M, C, eps, act, alpha);
 }
 
-void bn_backward(const float* dy, const float* x, const float* gamma, const float* beta, const float* mean,
-                 const float* var, float* dx, float* dgamma, float* dbeta, int64_t M, int64_t C, double eps, int act,
-                 double alpha) {
-  (bn_wide ? bn_avx2::bn_backward : bn_base::bn_backward)(dy, x, gamma, beta, mean, var, dx, dgamma, dbeta, M, C,
-                                                          eps, act, alpha);
+void bn_backward(const float* dy, const float* x, const float* bias, const float* gamma, const float* beta,
+                 const float* mean, const float* var, float* dx, float* dgamma, float* dbeta, float* dbias, int64_t M,
+                 int64_t C, double eps, int act, double alpha) {
+  (bn_wide ? bn_avx2::bn_backward : bn_base::bn_backward)(dy, x, bias, gamma, beta, mean, var, dx, dgamma, dbeta,
+                                                          dbias, M, C, eps, act, alpha);
 }
 
 // The expressions below mirror optimizers.ts term for term (same association, double

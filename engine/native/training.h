@@ -13,17 +13,19 @@ void bn_set_wide(bool on);
 // values and gradients equal the separate unary and gradient kernels' (elementwise.cc).
 enum BnAct { BN_LINEAR = 0, BN_RELU = 1, BN_LEAKY_RELU = 2 };
 
-// y = act((x - mean) * gamma / sqrt(var + eps) + beta) with the batch statistics of each channel;
-// mean and var (biased, as tf.moments) are outputs of C floats.
-void bn_forward(const float* x, const float* gamma, const float* beta, float* y, float* mean, float* var,
-                int64_t M, int64_t C, double eps, int act, double alpha);
+// y = act((v - mean) * gamma / sqrt(var + eps) + beta), v = x + bias (bias per channel, may be
+// null), with the batch statistics of each channel; mean and var (biased, as tf.moments) are
+// outputs of C floats.
+void bn_forward(const float* x, const float* bias, const float* gamma, const float* beta, float* y, float* mean,
+                float* var, int64_t M, int64_t C, double eps, int act, double alpha);
 
-// dx through the activation and the batch statistics, dgamma = sum(g * xhat), dbeta = sum(g) with
-// g = dy * act'(z), from the forward's mean and var; z is recomputed from x (beta: only with an
-// activation), as the forward computed it.
-void bn_backward(const float* dy, const float* x, const float* gamma, const float* beta, const float* mean,
-                 const float* var, float* dx, float* dgamma, float* dbeta, int64_t M, int64_t C, double eps, int act,
-                 double alpha);
+// dv through the activation and the batch statistics (dx: as x + bias has gradient 1),
+// dgamma = sum(g * vhat), dbeta = sum(g) with g = dy * act'(z), and dbias = sum(dx) when dbias is
+// not null, from the forward's mean and var; z is recomputed from x, bias and beta as the forward
+// computed it.
+void bn_backward(const float* dy, const float* x, const float* bias, const float* gamma, const float* beta,
+                 const float* mean, const float* var, float* dx, float* dgamma, float* dbeta, float* dbias, int64_t M,
+                 int64_t C, double eps, int act, double alpha);
 
 // Constants of one Adam step, already rounded to float32 by the caller as the JS reference does.
 struct AdamParams {

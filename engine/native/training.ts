@@ -22,6 +22,7 @@ import type { NativeAddon } from './addon.js';
 export interface TrainingAddon {
   bnTrainForward(
     x: Float32Array,
+    bias: Float32Array | null,
     gamma: Float32Array,
     beta: Float32Array,
     y: Float32Array,
@@ -36,16 +37,18 @@ export interface TrainingAddon {
   bnTrainBackward(
     dy: Float32Array,
     x: Float32Array,
+    bias: Float32Array | null,
     gamma: Float32Array,
+    beta: Float32Array,
     mean: Float32Array,
     variance: Float32Array,
     dx: Float32Array,
     dgamma: Float32Array,
     dbeta: Float32Array,
+    dbias: Float32Array | null,
     M: number,
     C: number,
     eps: number,
-    beta?: Float32Array | null,
     act?: number,
     alpha?: number,
   ): void;
@@ -110,12 +113,13 @@ export function trainingKernelConfigs(addon: NativeAddon, backendName: string): 
   });
 
   const forward = (args: Args): TensorInfo[] => {
-    const { x, gamma, beta } = args.inputs;
+    const { x, bias, gamma, beta } = args.inputs;
     const d = x ? bnDims(x) : null;
     const a =
       d &&
       arrays(args.backend, [
         [x, d.M * d.C],
+        [bias, d.C],
         [gamma, d.C],
         [beta, d.C],
       ]);
@@ -126,14 +130,14 @@ export function trainingKernelConfigs(addon: NativeAddon, backendName: string): 
     const variance = new Float32Array(d.C);
     const alpha = (args.attrs.alpha as number | undefined) ?? 0;
     const eps = args.attrs.varianceEpsilon as number;
-    addon.bnTrainForward(a[0], a[1], a[2], Y, mean, variance, d.M, d.C, eps, act, alpha);
+    addon.bnTrainForward(a[0], a[1], a[2], a[3], Y, mean, variance, d.M, d.C, eps, act, alpha);
     count(BN_TRAIN, true);
     const b = args.backend;
     return [output(b, x.shape, 'float32', Y), output(b, [d.C], 'float32', mean), output(b, [d.C], 'float32', variance)];
   };
 
   const backward = (args: Args): TensorInfo[] => {
-    const { dy, x, gamma, beta, mean, variance } = args.inputs;
+    const { dy, x, bias, gamma, beta, mean, variance } = args.inputs;
     const d = x ? bnDims(x) : null;
     const act = actCode(args.attrs);
     const a =
@@ -141,38 +145,25 @@ export function trainingKernelConfigs(addon: NativeAddon, backendName: string): 
       arrays(args.backend, [
         [dy, d.M * d.C],
         [x, d.M * d.C],
+        [bias, d.C],
         [gamma, d.C],
+        [beta, d.C],
         [mean, d.C],
         [variance, d.C],
       ]);
-    const b = act && d ? arrays(args.backend, [[beta, d.C]]) : null;
-    if (!x || !d || !a || act === undefined || (act !== 0 && !b)) return batchNormTrainGradJs(args);
+    if (!x || !d || !a || act === undefined) return batchNormTrainGradJs(args);
     const DX = allocFloats(d.M * d.C);
-    const dgamma = new Float32Array(d.C);
-    const dbeta = new Float32Array(d.C);
-    addon.bnTrainBackward(
-      a[0],
-      a[1],
-      a[2],
-      a[3],
-      a[4],
-      DX,
-      dgamma,
-      dbeta,
-      d.M,
-      d.C,
-      args.attrs.varianceEpsilon as number,
-      b ? b[0] : null,
-      act,
-      (args.attrs.alpha as number | undefined) ?? 0,
-    );
-    count(BN_TRAIN_GRAD, true);
-    const be = args.backend;
-    return [
-      output(be, x.shape, 'float32', DX),
-      output(be, [d.C], 'float32', dgamma),
-      output(be, [d.C], 'float32', dbeta),
+    const [dgamma, dbeta, dbias] = [0, 1, 2].map(() => new Float32Array(d.C)) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
     ];
+    const alpha = (args.attrs.alpha as number | undefined) ?? 0;
+    const eps = args.attrs.varianceEpsilon as number;
+    addon.bnTrainBackward(...a, DX, dgamma, dbeta, dbias, d.M, d.C, eps, act, alpha);
+    count(BN_TRAIN_GRAD, true);
+    const b = args.backend;
+    return [output(b, x.shape, 'float32', DX), ...[dgamma, dbeta, dbias].map((v) => output(b, [d.C], 'float32', v))];
   };
 
   return [
