@@ -3,8 +3,8 @@
  * normalisation, and a backward pass that yields dx (through the batch statistics), dgamma and
  * dbeta together. Written as tf.moments + tf.batchNorm, autodiff runs ~25 element-wise ops over
  * the activation per layer; this is 3 passes forward and 2 backward. Opt-in for model code:
- * `batchNormTrain(x, gamma, beta, eps)`; on a backend without these kernels it is exactly the
- * moments + batchNorm composition. An activation that follows (ReLU, leaky ReLU: the DCGAN's) can
+ * `batchNormTrain(x, gamma, beta, eps, { activation, alpha, bias })`; on a backend without these
+ * kernels it is exactly the (add, ) moments + batchNorm (+ activation) composition. An activation that follows (ReLU, leaky ReLU: the DCGAN's) can
  * run in the same passes: forward in the normalising pass, its gradient recomputed from x in both
  * backward passes, rather than a separate pass (and tensor) each way. So can a per-channel bias
  * added to x before (a convolution's): the input is x + bias, formed in each pass, and the bias
