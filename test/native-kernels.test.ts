@@ -101,6 +101,9 @@ const CONV_CASES: ConvCase[] = [
   { x: [7, 8, 8, 40], k: 5, co: 48, s: 2, pad: 'same' },
   { x: [1, 7, 9, 33], k: 5, co: 16, s: 2, pad: 'same' },
   { x: [12, 12, 8, 32], k: 5, co: 64, s: 2, pad: 'same' },
+  // The input gradient's phase split with many channels: stride above the kernel (pixels no tap
+  // reaches must be 0, the other phases' copies leave them alone).
+  { x: [2, 7, 8, 40], k: 2, co: 16, s: 3, pad: 'same' },
 ];
 
 const SIMD_PATHS = ['avx512', 'avx2', 'portable'] as const;
