@@ -258,6 +258,31 @@ test('batch norm with the convolution bias added in the op: native kernels vs ad
   });
 });
 
+test('batch-norm statistics in one pass: a mean 10^5 standard deviations from 0 keeps its variance', async () => {
+  await onEachPath(async (simd) => {
+    const M = 301,
+      C = 3;
+    // Channel c: 1000 * (c + 1) + 0.01 * noise; the first row (the pass's reference value) is an outlier in channel 2.
+    const x = rand(M * C).map((v, i) => 1000 * ((i % C) + 1) + 0.01 * v + (i === 2 ? 0.05 : 0));
+    const bias = Float32Array.from([0.5, -0.25, 0]);
+    const mean = new Float32Array(C),
+      variance = new Float32Array(C);
+    const ones = new Float32Array(C).fill(1);
+    addon.bnTrainForward(x, bias, ones, new Float32Array(C), new Float32Array(M * C), mean, variance, M, C, 1e-5);
+    for (let c = 0; c < C; c++) {
+      // The reference: v = x + bias in float, the variance around the float mean, in double.
+      const v = Array.from({ length: M }, (_, r) => Math.fround(at(x, r * C + c) + at(bias, c)));
+      const m = Math.fround(v.reduce((a, b) => a + b, 0) / M);
+      const want = v.reduce((a, b) => a + (b - m) ** 2, 0) / M;
+      assert.ok(Math.abs(at(mean, c) - m) <= 1e-7 * Math.abs(m), `[${simd}] mean[${c}] ${at(mean, c)} vs ${m}`);
+      assert.ok(
+        Math.abs(at(variance, c) - want) <= 1e-4 * want,
+        `[${simd}] variance[${c}] ${at(variance, c)} vs ${want}`,
+      );
+    }
+  });
+});
+
 test('batch-norm backward: dbias is the column sums of dx (native and JS kernels)', async () => {
   const M = 37,
     C = 5;
