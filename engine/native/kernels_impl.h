@@ -32,8 +32,9 @@ using ps::ConvGeom;
 #include "impl_smallc.inc"
 #include "impl_winograd.inc"
 #include "impl_kernels.inc"
+#include "impl_skinny.inc"
 #include "impl_peak.inc"
 
-extern const ps::KernelSet kernels = {PS_NAME, conv2d, conv2d_bwd_input, conv2d_bwd_filter, matmul, fma_peak};
+extern const ps::KernelSet kernels = {PS_NAME, conv2d, conv2d_bwd_input, conv2d_bwd_filter, matmul_any, fma_peak};
 
 }  // namespace PS_NS
