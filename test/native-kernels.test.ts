@@ -541,6 +541,55 @@ describe('native engine', () => {
     await compare('broadcast both ways', () => tf.matMul(r, s));
   });
 
+  testEachPath(
+    'streaming products with a side of 1-64 (POSTER_STUDIO_SKINNY) match cpu, as the dense layer calls them',
+    async () => {
+      // Depth / long side 2053 and 37 or 45 columns: no multiple of any vector width or tile;
+      // 64 columns for the weight gradient: its streaming stores into a line-aligned pool array.
+      const L = 2053;
+      const before = process.env.POSTER_STUDIO_SKINNY;
+      try {
+        for (const m of [1, 7, 32, 64]) {
+          const [x, w, bias, dy37, w45, dy45, dy64] = [
+            rand([m, L]),
+            rand([L, 37]),
+            rand([37]),
+            rand([m, 37]),
+            rand([L, 45]),
+            rand([m, 45]),
+            rand([m, 64]),
+          ];
+          const ops: [string, () => tf.Tensor][] = [
+            ['forward x W', () => tf.matMul(x, w)],
+            ['forward fused', () => tf.fused.matMul({ a: x, b: w, bias, activation: 'relu' })],
+            ['weight gradient x^T dy', () => tf.matMul(x, dy37, true, false)],
+            ['weight gradient x^T dy, 64 columns', () => tf.matMul(x, dy64, true, false)],
+            ['input gradient dy W^T', () => tf.matMul(dy45, w45, false, true)],
+          ];
+          for (const [what, fn] of ops) {
+            const want = await on('cpu', fn);
+            process.env.POSTER_STUDIO_SKINNY = '0';
+            const general = await on('native', fn);
+            process.env.POSTER_STUDIO_SKINNY = '1';
+            const skinny = await on('native', fn);
+            assertClose(general, want, `general ${what}, m=${m}`);
+            assertClose(skinny, want, `streaming ${what}, m=${m}`);
+            // The forward pass sums K in another order: identical bits would mean the switch chose nothing.
+            if (what === 'forward x W' && m > 1)
+              assert.ok(
+                general.values.some((v, i) => v !== skinny.values[i]),
+                `${what}, m=${m}: the switch did not change the algorithm`,
+              );
+          }
+          tf.dispose([x, w, bias, dy37, w45, dy45, dy64]);
+        }
+      } finally {
+        if (before === undefined) delete process.env.POSTER_STUDIO_SKINNY;
+        else process.env.POSTER_STUDIO_SKINNY = before;
+      }
+    },
+  );
+
   testEachPath('a tiny conv / transposed-conv / dense model trains on native like on cpu', async () => {
     const build = (): tf.Sequential => {
       const m = tf.sequential();

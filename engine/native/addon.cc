@@ -243,6 +243,15 @@ Napi::Value Peak(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), k->fma_peak(seconds));
 }
 
+// addressMod64(view): where the view's first byte falls within a 64-byte line, so that the buffer
+// pool can start its arrays on a line (vector stores that split lines cost; streaming stores need it).
+Napi::Value AddressMod64(const Napi::CallbackInfo& info) {
+  if (!info[0].IsTypedArray()) throw Napi::TypeError::New(info.Env(), "addressMod64 takes a typed array");
+  const Napi::TypedArray t = info[0].As<Napi::TypedArray>();
+  const auto* p = static_cast<const uint8_t*>(t.ArrayBuffer().Data()) + t.ByteOffset();
+  return Napi::Number::New(info.Env(), (double)(reinterpret_cast<uintptr_t>(p) % 64));
+}
+
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object o = Napi::Object::New(info.Env());
   o.Set("simd", K->name);
@@ -279,6 +288,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBwdInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBwdFilter));
   exports.Set("matmul", Napi::Function::New(env, Matmul));
+  exports.Set("addressMod64", Napi::Function::New(env, AddressMod64));
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("setSimd", Napi::Function::New(env, SetSimd));
   exports.Set("info", Napi::Function::New(env, Info));

@@ -35,6 +35,8 @@ export interface NativeAddon {
     act: number,
     alpha: number,
   ): void;
+  /** Where the view's first byte falls within a 64-byte cache line (0 = on a line). */
+  addressMod64(view: ArrayBufferView): number;
   setThreads(n: number): number;
   /** Switches the SIMD path ('avx512' | 'avx2' | 'portable'); throws for one the CPU lacks. */
   setSimd(name: string): string;

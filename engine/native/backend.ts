@@ -3,7 +3,7 @@
  * kernels of engine/registry.ts's table (C++, then JS, then tfjs cpu).
  */
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
-import { noteEscaped, noteRegistered, releaseFloats } from '../buffer-pool.js';
+import { alignPoolArrays, noteEscaped, noteRegistered, releaseFloats } from '../buffer-pool.js';
 import { tf } from '../tf.js';
 import { loadAddon, type NativeAddon } from './addon.js';
 import { registerNativeKernels } from '../registry.js';
@@ -72,6 +72,8 @@ export function registerNativeBackend(): NativeStatus {
   }
   loaded = r.addon;
   registerNativeKernels(r.addon, NATIVE_BACKEND);
+  const addon = r.addon;
+  alignPoolArrays((view) => addon.addressMod64(view));
   // Priority below tensorflow (tfjs-node) and above cpu/wasm; backend.ts chooses explicitly anyway.
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 3);
   const info = r.addon.info();
