@@ -36,7 +36,8 @@ let lineOffset: ((view: Uint8Array) => number) | null = null;
  * Makes new pool arrays start on a 64-byte line. Large ArrayBuffers start 16 bytes into a page,
  * so AVX-512 stores into them split cache lines, and streaming stores (the dense layer's weight
  * gradient, impl_skinny.inc) need aligned rows: measured 60800x32 . 32x512 into an aligned array
- * 13 ms against 15-17 ms into the others (load ~2.8).
+ * 13 ms against 15-17 ms into the others (load ~2.7); a whole classifier step showed no difference
+ * beyond its noise (about 5 ms).
  */
 export function alignPoolArrays(probe: (view: Uint8Array) => number): void {
   lineOffset = probe;
