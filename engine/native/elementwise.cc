@@ -1,6 +1,7 @@
-// Element-wise, reduction and pooling kernels (see elementwise.h). Every inner loop is
-// branch-free (selects instead of ifs) so GCC vectorises it with the baseline SSE2 the file is
-// built for; these loops are bound by memory bandwidth, so wider vectors would not pay.
+// Element-wise and reduction kernels (see elementwise.h; the 2x2 max pooling is in pooling.cc).
+// Every inner loop is branch-free (selects instead of ifs) so GCC vectorises it with the baseline
+// SSE2 the file is built for; these loops are bound by memory bandwidth, so wider vectors would
+// not pay.
 #include "elementwise.h"
 
 // The selects below compute both sides; GCC only turns them into vector blends when it may
@@ -18,35 +19,10 @@
 #include <limits>
 #include <vector>
 
+#include "elementwise_par.h"
+
 namespace ps_ew {
 namespace {
-
-// Below this many elements one thread finishes before a sleeping second one (OMP_WAIT_POLICY
-// is PASSIVE) wakes up: a 64K-element ReLU takes ~20 us on one core.
-#ifndef PS_EW_PARALLEL_MIN
-#define PS_EW_PARALLEL_MIN (1 << 16)
-#endif
-constexpr int64_t kParallelMin = PS_EW_PARALLEL_MIN;  // a macro so a benchmark can measure below it
-constexpr float kInf = std::numeric_limits<float>::infinity();
-
-// Runs f(begin, end) over [0, n) split into one contiguous block per thread (boundaries on
-// 16-element multiples, so threads do not share cache lines of the output), or inline when the
-// work (`cost` elements) is too small for a second thread to pay.
-template <class F>
-void parallel_blocks(int64_t n, int64_t cost, const F& f) {
-  if (cost < kParallelMin || n < 2 || omp_get_max_threads() < 2) {
-    f(int64_t{0}, n);
-    return;
-  }
-#pragma omp parallel
-  {
-    const int64_t T = omp_get_num_threads(), t = omp_get_thread_num();
-    const int64_t align = n >= 64 * T ? 16 : 1;
-    const int64_t b = t == 0 ? 0 : (n * t / T) / align * align;
-    const int64_t e = t == T - 1 ? n : (n * (t + 1) / T) / align * align;
-    if (b < e) f(b, e);
-  }
-}
 
 // exp in float, branch-free (Cephes expf polynomial, ~1 ulp). The clamp keeps the integer part
 // of x*log2(e) in [-150, 129]; the two-step scaling then overflows to inf and underflows to 0 (or
@@ -222,57 +198,6 @@ void block_sum(const float* x, int64_t reduce, int64_t inner, float* out, double
   for (int64_t j = 0; j < inner; j++) out[j] = static_cast<float>(tot[j] / divisor);
 }
 
-// GCC's vector extensions for the pooling gradient: written as plain selects, its mask logic
-// defeats the auto-vectoriser at every formulation tried.
-typedef float f4 __attribute__((vector_size(16)));
-typedef int32_t i4 __attribute__((vector_size(16)));
-
-inline f4 load4(const float* p) {
-  f4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-inline void store4(float* p, i4 bits) { std::memcpy(p, &bits, sizeof bits); }
-inline f4 select4(i4 m, f4 a, f4 b) { return (f4)((m & (i4)a) | (~m & (i4)b)); }
-
-// One 2x2 window of the pooling gradient over its C channels. g_k: value k raised the running
-// maximum (from -inf; NaN never does); the winner is the last one that did.
-inline void pool_grad_window(const float* p0, const float* p1, const float* p2, const float* p3, const float* gy,
-                             float* q0, float* q1, float* q2, float* q3, int C) {
-  int c = 0;
-  const f4 ninf = {-kInf, -kInf, -kInf, -kInf};
-  for (; c + 4 <= C; c += 4) {
-    const f4 a0 = load4(p0 + c), a1 = load4(p1 + c), a2 = load4(p2 + c), a3 = load4(p3 + c);
-    const i4 g0 = a0 > ninf;
-    const f4 m0 = select4(g0, a0, ninf);
-    const i4 g1 = a1 > m0;
-    const f4 m1 = select4(g1, a1, m0);
-    const i4 g2 = a2 > m1;
-    const f4 m2 = select4(g2, a2, m1);
-    const i4 g3 = a3 > m2;
-    const i4 v = (i4)load4(gy + c);
-    store4(q3 + c, g3 & v);
-    store4(q2 + c, g2 & ~g3 & v);
-    store4(q1 + c, g1 & ~(g2 | g3) & v);
-    store4(q0 + c, g0 & ~(g1 | g2 | g3) & v);
-  }
-  for (; c < C; c++) {
-    float m = -kInf;
-    int at = -1;
-    const float a[4] = {p0[c], p1[c], p2[c], p3[c]};
-    for (int k = 0; k < 4; k++) {
-      if (a[k] > m) {
-        m = a[k];
-        at = k;
-      }
-    }
-    q0[c] = at == 0 ? gy[c] : 0.f;
-    q1[c] = at == 1 ? gy[c] : 0.f;
-    q2[c] = at == 2 ? gy[c] : 0.f;
-    q3[c] = at == 3 ? gy[c] : 0.f;
-  }
-}
-
 // Integer multiplies that baseline SSE2 lacks (pmulld) make this loop compute-bound, unlike the
 // others here: GCC builds AVX-512 and AVX2 clones and picks one at load time (x86-64 Linux).
 #if defined(__x86_64__) && defined(__linux__) && defined(__GNUC__)
@@ -431,61 +356,6 @@ void sum(const float* x, float* out, int64_t outer, int64_t reduce, int64_t inne
   for (int64_t o = 0; o < outer; o++) {
     block_sum(x + o * block, reduce, inner, out + o * inner, divisor, block >= kParallelMin);
   }
-}
-
-void max_pool_2x2(const float* x, float* y, int N, int H, int W, int C, int OH, int OW) {
-  const int64_t rowC = (int64_t)W * C;
-  parallel_blocks((int64_t)N * OH, (int64_t)N * OH * 2 * rowC, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; r++) {
-      const int64_t n = r / OH, oy = r % OH;
-      const float* top = x + (n * H + 2 * oy) * rowC;
-      float* o = y + r * OW * C;
-      for (int ox = 0; ox < OW; ox++) {
-        const float* p0 = top + 2 * ox * C;
-        const float* p1 = p0 + C;
-        const float* p2 = p0 + rowC;
-        const float* p3 = p2 + C;
-        float* q = o + (int64_t)ox * C;
-        for (int c = 0; c < C; c++) {
-          float m = -kInf;
-          m = p0[c] > m ? p0[c] : m;
-          m = p1[c] > m ? p1[c] : m;
-          m = p2[c] > m ? p2[c] : m;
-          m = p3[c] > m ? p3[c] : m;
-          q[c] = m;
-        }
-      }
-    }
-  });
-}
-
-void max_pool_2x2_grad(const float* x, const float* dy, float* dx, int N, int H, int W, int C, int OH, int OW) {
-  const int64_t rowC = (int64_t)W * C;
-  // Windows do not overlap, so every dx element is written once: routed dy or zero.
-  parallel_blocks((int64_t)N * H, (int64_t)N * H * rowC, [&](int64_t b, int64_t e) {
-    for (int64_t r = b; r < e; r++) {
-      const int64_t n = r / H, iy = r % H;
-      float* d = dx + r * rowC;
-      if (iy >= 2 * OH) {
-        std::fill(d, d + rowC, 0.f);
-        continue;
-      }
-      if (iy & 1) continue;  // written with the row above
-      const int64_t oy = iy / 2;
-      const float* top = x + r * rowC;
-      const float* g = dy + (n * OH + oy) * OW * C;
-      for (int ox = 0; ox < OW; ox++) {
-        const int64_t off = 2 * (int64_t)ox * C;
-        const float* p0 = top + off;
-        float* q0 = d + off;
-        pool_grad_window(p0, p0 + C, p0 + rowC, p0 + rowC + C, g + (int64_t)ox * C, q0, q0 + C, q0 + rowC,
-                         q0 + rowC + C, C);
-      }
-      const int64_t tail = 2 * (int64_t)OW * C;
-      std::fill(d + tail, d + rowC, 0.f);
-      std::fill(d + rowC + tail, d + 2 * rowC, 0.f);
-    }
-  });
 }
 
 }  // namespace ps_ew
