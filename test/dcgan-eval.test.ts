@@ -152,38 +152,16 @@ test('dcgan eval: a curve over a run, one line for a checkpoint, and refusals th
       await fs.symlink(path.join(out, 'no-such-folder'), gone);
       try {
         const dest = await tempDir('dcgan-eval-rotated-');
-        const r = run([
-          'eval',
-          '--checkpoint',
-          out,
-          '--real',
-          data,
-          '--count',
-          '20',
-          '--output',
-          dest,
-          '--backend',
-          'cpu',
-        ]);
+        const evaluateRun = (): ReturnType<typeof run> =>
+          run(['eval', '--checkpoint', out, '--real', data, '--count', '20', '--output', dest, '--backend', 'cpu']);
+        const r = evaluateRun();
         assert.equal(r.code, 0, r.stderr);
         assert.match(r.stderr, /eval: skipped ckpt_000003: removed while this eval ran/);
         assert.match(r.stdout, /^2 checkpoints in /);
         await fs.rm(gone);
         await fs.mkdir(gone);
         await fs.writeFile(path.join(gone, 'state.json'), '{ not json');
-        const bad = run([
-          'eval',
-          '--checkpoint',
-          out,
-          '--real',
-          data,
-          '--count',
-          '20',
-          '--output',
-          dest,
-          '--backend',
-          'cpu',
-        ]);
+        const bad = evaluateRun();
         assert.equal(bad.code, 2, bad.stderr);
         assert.match(bad.stderr, /^error: .*ckpt_000003.*cannot read checkpoint/m);
       } finally {
