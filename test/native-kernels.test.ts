@@ -101,6 +101,11 @@ const CONV_CASES: ConvCase[] = [
   { x: [7, 8, 8, 40], k: 5, co: 48, s: 2, pad: 'same' },
   { x: [1, 7, 9, 33], k: 5, co: 16, s: 2, pad: 'same' },
   { x: [12, 12, 8, 32], k: 5, co: 64, s: 2, pad: 'same' },
+  // The filter gradient tap by tap over the output pixels each tap reaches (impl_kernels.inc):
+  // more channels than one row block of the GEMM (150 > 144), and a 1x1 image whose outer taps
+  // reach no pixel at all (their rows of dW must be 0).
+  { x: [2, 5, 4, 150], k: 5, co: 40, s: 2, pad: 'same' },
+  { x: [3, 1, 1, 40], k: 5, co: 16, s: 1, pad: 'same' },
   // The input gradient's phase split with many channels: stride above the kernel (pixels no tap
   // reaches must be 0, the other phases' copies leave them alone).
   { x: [2, 7, 8, 40], k: 2, co: 16, s: 3, pad: 'same' },
