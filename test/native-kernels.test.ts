@@ -106,6 +106,12 @@ const CONV_CASES: ConvCase[] = [
   // reach no pixel at all (their rows of dW must be 0).
   { x: [2, 5, 4, 150], k: 5, co: 40, s: 2, pad: 'same' },
   { x: [3, 1, 1, 40], k: 5, co: 16, s: 1, pad: 'same' },
+  // The input gradient's stride phases written straight into dx by the row-buffer kernel (rows of
+  // 8+ pixels): odd sizes (phases of 9 and 10 pixels a row), batch > 1, channels that are not
+  // whole vectors, 12-pixel tiles crossing the end of a phase's row (9 x 64 taps), valid padding.
+  { x: [2, 17, 19, 40], k: 5, co: 24, s: 2, pad: 'same' },
+  { x: [1, 16, 18, 33], k: 5, co: 64, s: 2, pad: 'same' },
+  { x: [2, 20, 17, 32], k: 3, co: 40, s: 2, pad: 'valid' },
   // The input gradient's phase split with many channels: stride above the kernel (pixels no tap
   // reaches must be 0, the other phases' copies leave them alone).
   { x: [2, 7, 8, 40], k: 2, co: 16, s: 3, pad: 'same' },
