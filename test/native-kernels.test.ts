@@ -452,6 +452,33 @@ describe('native engine', () => {
     tf.dispose([x, w, dy]);
   });
 
+  // Each of these adds per-thread partial sums; which parts a thread sums must not depend on
+  // timing, or training would round differently from run to run (a classifier resume test caught it).
+  testEachPath('sums split over threads give the same bits on every call', async () => {
+    const inputs: tf.Tensor[] = [];
+    const r = (shape: number[]): tf.Tensor => inputs[inputs.push(rand(shape)) - 1]!;
+    const product = (a: tf.Tensor, b: tf.Tensor) => () => tf.matMul(a, b);
+    const filterGrad = (x: tf.Tensor, w: tf.Tensor) => () =>
+      tf.grad((f: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same').sum())(w);
+    const ops: [string, () => tf.Tensor][] = [
+      ['split-K product', product(r([96, 3200]), r([3200, 96]))],
+      ['streaming product (32 rows)', product(r([32, 6000]), r([6000, 40]))],
+      ['RGB filter gradient', filterGrad(r([2, 40, 40, 3]), r([3, 3, 3, 32]))],
+      ['Winograd filter gradient', filterGrad(r([4, 32, 32, 16]), r([3, 3, 16, 16]))],
+    ];
+    for (const [what, fn] of ops) {
+      const first = await on('native', fn);
+      for (let i = 0; i < 12; i++) {
+        const again = await on('native', fn);
+        assert.ok(
+          again.values.every((v, j) => Object.is(v, first.values[j])),
+          `${what}: call ${i + 2} differs from the first`,
+        );
+      }
+    }
+    tf.dispose(inputs);
+  });
+
   testEachPath(
     'layouts and options it does not run natively still give the cpu answer (NCHW, dilation 2)',
     async () => {
