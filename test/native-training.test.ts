@@ -111,7 +111,8 @@ function bnRun(
 
 /**
  * Runs fn once per SIMD path the CPU has, with the addon switched to it: batch norm runs its
- * AVX2/FMA build on avx512 and avx2, its baseline build on portable.
+ * AVX2/FMA build on avx512 and avx2, its baseline build on portable; so do the optimizer updates
+ * (AVX2 or SSE2).
  */
 async function onEachPath(fn: (simd: string) => Promise<void>): Promise<void> {
   const native = nativeAddon()!;
@@ -436,27 +437,41 @@ test('batch-norm training: sizes whose product overflows throw a JS error, not a
   );
 });
 
-/** Weights and slots after `steps` updates of a model with a large (threaded) and a small weight. */
-function trainWith(make: () => tf.Optimizer, steps: number, seed: number, zeros: boolean): Float32Array[] {
+/**
+ * Gradients: `zeros` has some exact zeros, as dead ReLU units give, and magnitudes from 1e-3 to
+ * 10; `signed` none (centered RMSprop: tfjs's formula takes the square root of -epsilon there);
+ * `special` mixes -0, float denormals, magnitudes whose squares overflow float, infinities and NaN.
+ */
+type GradKind = 'zeros' | 'signed' | 'special';
+const SPECIAL = [0, -0, 1e-42, -3e-39, 3e38, -1e30, Infinity, -Infinity, NaN, 1e-20];
+
+function gradient(kind: GradKind, x: number, i: number): number {
+  if (kind === 'signed') return Math.sign(x) * (0.1 + Math.abs(x));
+  if (kind === 'special' && i % 3 === 0) return at(SPECIAL, (i / 3) % SPECIAL.length);
+  return i % 11 === 0 ? 0 : x * 10 ** ((i % 5) - 3);
+}
+
+// A large weight (threaded: each thread's block ends off the vector width) and small ones: all
+// tail (15 elements), and vectors then a tail (39).
+const OPT_SHAPES = [
+  [301, 257],
+  [5, 3],
+  [3, 13],
+];
+
+/** Weights and slots after `steps` updates of a model with OPT_SHAPES' weights. */
+function trainWith(make: () => tf.Optimizer, steps: number, seed: number, kind: GradKind): Float32Array[] {
   const r = createRng(seed, 'opt');
   const draw = (n: number, lo: number, hi: number): Float32Array =>
     Float32Array.from({ length: n }, () => lo + (hi - lo) * r.next());
-  const shapes = [
-    [301, 257],
-    [5, 3],
-  ];
-  const vars = shapes.map((s, k) =>
+  const vars = OPT_SHAPES.map((s, k) =>
     tf.variable(tf.tensor(draw(size(s), -1, 1), s), true, `opt-${seed}-${k}-${tf.getBackend()}`),
   );
   const opt = make();
   for (let s = 0; s < steps; s++) {
     const grads: Record<string, tf.Tensor> = {};
     vars.forEach((v) => {
-      // Some exact zeros, as dead ReLU units give (not for centered RMSprop: tfjs's formula takes
-      // the square root of -epsilon there).
-      const g = draw(v.size, -1, 1).map((x, i) =>
-        zeros ? (i % 11 === 0 ? 0 : x * 10 ** ((i % 5) - 3)) : Math.sign(x) * (0.1 + Math.abs(x)),
-      );
+      const g = draw(v.size, -1, 1).map((x, i) => gradient(kind, x, i));
       grads[v.name] = tf.tensor(g, v.shape);
     });
     opt.applyGradients(grads);
@@ -487,22 +502,35 @@ const OPTIMIZERS: [string, string, () => tf.Optimizer][] = [
 ];
 
 for (const [label, fn, make] of OPTIMIZERS) {
-  test(`native ${label} equals the JS loop bit for bit over 5 steps`, async () => {
-    await use('native');
-    const before = calls.get(fn) ?? 0;
-    const zeros = !label.includes('centered');
-    const got = trainWith(make, 5, 3, zeros);
-    assert.equal((calls.get(fn) ?? 0) - before, 10, 'one native update per weight and step');
-    await use('cpu');
-    const want = trainWith(make, 5, 3, zeros);
-    assert.equal(got.length, want.length);
-    assert.ok(got.length >= 6, 'weights and at least two slots each');
-    got.forEach((a, k) => assertSame(a, at(want, k), `${label} array ${k}`));
-    assert.ok(
-      got.every((a) => a.every(Number.isFinite)),
-      'finite values',
-    );
-  });
+  for (const kind of label.includes('centered') ? (['signed', 'special'] as const) : (['zeros', 'special'] as const)) {
+    test(`native ${label} equals the JS loop bit for bit over 5 steps on every SIMD path (${kind} gradients)`, async () => {
+      await use('cpu');
+      const want = trainWith(make, 5, 3, kind);
+      assert.ok(want.length >= 3 * OPT_SHAPES.length, 'weights and at least two slots each');
+      if (kind === 'special')
+        assert.ok(
+          want.some((a) => a.some(Number.isNaN)),
+          'the special values reach the results',
+        );
+      else
+        assert.ok(
+          want.every((a) => a.every(Number.isFinite)),
+          'finite values',
+        );
+      await use('native');
+      await onEachPath(async (simd) => {
+        const before = calls.get(fn) ?? 0;
+        const got = trainWith(make, 5, 3, kind);
+        assert.equal(
+          (calls.get(fn) ?? 0) - before,
+          5 * OPT_SHAPES.length,
+          `[${simd}] one native update per weight and step`,
+        );
+        assert.equal(got.length, want.length);
+        got.forEach((a, k) => assertSame(a, at(want, k), `[${simd}] ${label} array ${k}`));
+      });
+    });
+  }
 }
 
 /** Plain TF1 Adam in double precision, rounding m and v to float32 as the kernels store them. */
@@ -530,7 +558,7 @@ function adamReference(
   return [Float32Array.from(x), m, v];
 }
 
-test("fusedAdamUpdate (TF1 form, the DCGAN's): native equals the JS loop and follows a plain reference", async () => {
+test("fusedAdamUpdate (TF1 form, the DCGAN's): native equals the JS loop on every SIMD path and follows a plain reference", async () => {
   const n = 70001;
   const w0 = rand(n);
   const grads = [0, 1, 2, 3].map(() => rand(n).map((g, i) => g * 10 ** ((i % 4) - 2)));
@@ -555,11 +583,14 @@ test("fusedAdamUpdate (TF1 form, the DCGAN's): native equals the JS loop and fol
     tf.dispose([value, m, v, shared]);
     return out;
   };
-  const before = calls.get('adamUpdate') ?? 0;
-  const got = await run('native');
-  assert.equal((calls.get('adamUpdate') ?? 0) - before, 4);
   const want = await run('cpu');
-  got.forEach((a, k) => assertSame(a, at(want, k), `TF1 Adam array ${k}`));
+  let got: Float32Array[] = [];
+  await onEachPath(async (simd) => {
+    const before = calls.get('adamUpdate') ?? 0;
+    got = await run('native');
+    assert.equal((calls.get('adamUpdate') ?? 0) - before, 4);
+    got.forEach((a, k) => assertSame(a, at(want, k), `[${simd}] TF1 Adam array ${k}`));
+  });
   const ref = adamReference(w0, grads, 2e-4, 0.5, 0.999, 1e-8);
   ['x', 'm', 'v'].forEach((name, k) =>
     assertClose(at(got, k), at(ref, k), `TF1 Adam ${name} vs reference`, 1e-5, 1e-9),

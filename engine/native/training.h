@@ -5,8 +5,9 @@
 
 namespace ps_train {
 
-// Batch norm's passes on AVX2/FMA (when the CPU has them) or the baseline build: the addon
-// follows its SIMD path ('portable' = baseline), so tests cover both.
+// Batch norm's passes on AVX2/FMA and the optimizer updates on AVX2 (when the CPU has them), or
+// their baseline builds: the addon follows its SIMD path ('portable' = baseline), so tests cover
+// both.
 void bn_set_wide(bool on);
 
 // The activation batch norm may apply in its own pass (the DCGAN's ReLU and leaky ReLU): the
@@ -45,5 +46,17 @@ struct RmsParams {
 // ms, mom (and mg when centered, else null) updated in place; w_out may be w.
 void rmsprop(const float* w, float* w_out, float* ms, float* mom, float* mg, const float* g, int64_t n,
              const RmsParams& p);
+
+// The optimizer loops over [j0, j1) of one instruction-set build (training_opt.inc).
+struct OptLoops {
+  void (*adam_tf1)(const float* w, float* w_out, float* m, float* v, const float* g, int64_t j0, int64_t j1,
+                   const AdamParams& p);
+  void (*adam_tfjs)(const float* w, float* w_out, float* m, float* v, const float* g, int64_t j0, int64_t j1,
+                    const AdamParams& p);
+  void (*rms_plain)(const float* w, float* w_out, float* ms, float* mom, const float* g, int64_t j0, int64_t j1,
+                    const RmsParams& p);
+  void (*rms_centered)(const float* w, float* w_out, float* ms, float* mom, float* mg, const float* g, int64_t j0,
+                       int64_t j1, const RmsParams& p);
+};
 
 }  // namespace ps_train
