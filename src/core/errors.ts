@@ -49,8 +49,20 @@ export function exitCodeOf(err: unknown): number {
   return err instanceof UserError ? err.exitCode : 1;
 }
 
+/**
+ * A reader that stops early (`poster-studio --help | head -3`) closes the pipe under stdout. That
+ * ends the output, as SIGPIPE ends a C tool; without a listener Node throws an unhandled 'error'
+ * event with its stack instead. Any other stdout error is a failure, in one line.
+ */
+function onStdoutError(err: NodeJS.ErrnoException): void {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  process.stderr.write(formatError(err) + '\n');
+  process.exit(1);
+}
+
 /** Runs a CLI entry point: one line on failure, never a stack trace unless asked for. */
 export async function runMain(main: () => Promise<void>): Promise<void> {
+  if (!process.stdout.listeners('error').includes(onStdoutError)) process.stdout.on('error', onStdoutError);
   try {
     await main();
   } catch (err) {
