@@ -40,7 +40,7 @@
     },
     {
       "target_name": "poster_studio_native",
-      "sources": ["engine/native/addon.cc", "engine/native/addon_amx.cc", "engine/native/addon_elementwise.cc", "engine/native/elementwise.cc", "engine/native/pooling.cc", "engine/native/addon_training.cc", "engine/native/training.cc", "engine/native/training_bn_avx2.cc", "engine/native/training_opt_avx2.cc"],
+      "sources": ["engine/native/addon.cc", "engine/native/stride2.cc", "engine/native/addon_amx.cc", "engine/native/addon_elementwise.cc", "engine/native/elementwise.cc", "engine/native/pooling.cc", "engine/native/addon_training.cc", "engine/native/training.cc", "engine/native/training_bn_avx2.cc", "engine/native/training_opt_avx2.cc"],
       "dependencies": [
         "ps_kernels_avx512",
         "ps_kernels_avx2",

@@ -452,6 +452,66 @@ describe('native engine', () => {
     tf.dispose([x, w, dy]);
   });
 
+  // Stride-2 convolutions as 3x3 ones on 2x2 blocks of pixels (native/stride2.cc): 'same' and
+  // 'valid', odd sizes (the block map's last row and column half padding), 5x5 (11 of the 36 block
+  // taps empty), 6x6 (padding 2), 3x3 and 2x2 (filters two blocks wide), channels that are not
+  // whole vectors. POSTER_STUDIO_S2D=all runs the block form wherever it fits, =0 never.
+  testEachPath(
+    'stride-2 convolutions in block form (POSTER_STUDIO_S2D) match cpu, and change the algorithm',
+    async () => {
+      const cases: ConvCase[] = [
+        { x: [2, 17, 18, 16], k: 5, co: 32, s: 2, pad: 'same' },
+        { x: [1, 16, 15, 9], k: 5, co: 20, s: 2, pad: 'valid' },
+        { x: [2, 12, 13, 8], k: 6, co: 16, s: 2, pad: 'same' },
+        { x: [1, 11, 10, 12], k: 3, co: 24, s: 2, pad: 'same' },
+        { x: [2, 9, 8, 16], k: 2, co: 8, s: 2, pad: 'valid' },
+      ];
+      const before = process.env.POSTER_STUDIO_S2D;
+      try {
+        for (const c of cases) {
+          const x = rand(c.x),
+            w = rand([c.k, c.k, c.x[3], c.co]);
+          const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad);
+          const dy = rand(y.shape);
+          const ops: [string, () => tf.Tensor][] = [
+            ['forward', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad)],
+            ['input gradient', () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, c.x, c.s, c.pad)],
+            [
+              'filter gradient',
+              () =>
+                tf.grad((f: tf.Tensor) =>
+                  tf
+                    .conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad)
+                    .mul(dy)
+                    .sum(),
+                )(w),
+            ],
+          ];
+          for (const [what, fn] of ops) {
+            const label = `${what} ${JSON.stringify(c)}`;
+            const want = await on('cpu', fn);
+            process.env.POSTER_STUDIO_S2D = '0';
+            const direct = await on('native', fn);
+            process.env.POSTER_STUDIO_S2D = 'all';
+            const blocks = await on('native', fn);
+            assertClose(direct, want, `direct ${label}`);
+            assertClose(blocks, want, `blocks ${label}`);
+            // On the block map's 3x3 filter Winograd runs (impl_winograd.inc): other roundings.
+            if (what === 'forward')
+              assert.ok(
+                direct.values.some((v, i) => v !== blocks.values[i]),
+                `${label}: POSTER_STUDIO_S2D=all did not change the algorithm`,
+              );
+          }
+          tf.dispose([x, w, y, dy]);
+        }
+      } finally {
+        if (before === undefined) delete process.env.POSTER_STUDIO_S2D;
+        else process.env.POSTER_STUDIO_S2D = before;
+      }
+    },
+  );
+
   // Each of these adds per-thread partial sums; which parts a thread sums must not depend on
   // timing, or training would round differently from run to run (a classifier resume test caught it).
   testEachPath('sums split over threads give the same bits on every call', async () => {
