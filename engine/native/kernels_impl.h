@@ -31,6 +31,7 @@ using ps::ConvGeom;
 #include "impl_pack_im2col.inc"
 #include "impl_smallc.inc"
 #include "impl_winograd.inc"
+#include "impl_winograd_filter.inc"
 #include "impl_kernels.inc"
 #include "impl_skinny.inc"
 #include "impl_peak.inc"
