@@ -465,6 +465,9 @@ describe('native engine', () => {
         { x: [2, 12, 13, 8], k: 6, co: 16, s: 2, pad: 'same' },
         { x: [1, 11, 10, 12], k: 3, co: 24, s: 2, pad: 'same' },
         { x: [2, 9, 8, 16], k: 2, co: 8, s: 2, pad: 'valid' },
+        // 256 -> 256 block channels: the filter gradient's sums are past 8 MB, so its 36 positions
+        // are shared out instead of the tiles (impl_winograd_filter.inc).
+        { x: [1, 16, 16, 64], k: 5, co: 256, s: 2, pad: 'same' },
       ];
       const before = process.env.POSTER_STUDIO_S2D;
       try {
@@ -525,6 +528,7 @@ describe('native engine', () => {
       ['streaming product (32 rows)', product(r([32, 6000]), r([6000, 40]))],
       ['RGB filter gradient', filterGrad(r([2, 40, 40, 3]), r([3, 3, 3, 32]))],
       ['Winograd filter gradient', filterGrad(r([4, 32, 32, 16]), r([3, 3, 16, 16]))],
+      ['Winograd filter gradient, positions shared out', filterGrad(r([2, 8, 8, 256]), r([3, 3, 256, 256]))],
     ];
     for (const [what, fn] of ops) {
       const first = await on('native', fn);

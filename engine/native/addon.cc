@@ -120,15 +120,13 @@ ps::ConvGeom geom(const Napi::Value& v) {
 
 // Stride-2 convolutions run in block form (stride2.h) where that measured faster: in fp32 where
 // Winograd then runs on the block map (its 3x3 stride-1 filter), i.e. outputs of 8x8 and more (4x4
-// is one tile per image, and its 1024 x 512 transformed filter alone is 75 MB) and, for the filter
-// gradient, per-thread sums of up to 4.5 MB. Measured on the DCGAN's 5x5 layers, batch 60, 2 threads,
-// ms direct -> blocks: 32x32x64 -> 128 forward 17.0 -> 11.4, input gradient 18.5 -> 11.9, filter
-// gradient 24.6 -> 13.3; 16x16x128 -> 256 forward 17.8 -> 12.5, input gradient 16.9 -> 14.8 (its
-// filter gradient 20 -> 27, 8x8x256 -> 512 17-20 -> 38-68: left direct). POSTER_STUDIO_S2D=0
-// turns it off, =all forces it wherever it fits (benchmarks); read per call so that one process
-// can A/B both.
-enum S2Op { S2_FORWARD, S2_BWD_INPUT, S2_BWD_FILTER };
-bool blocked(const ps::ConvGeom& g, S2Op op, int act, bool amx, ps_s2::Blocks* b) {
+// is one tile per image, and its 1024 x 512 transformed filter alone is 75 MB). Measured on the
+// DCGAN's 5x5 layers, batch 60, 2 threads, ms direct -> blocks: 32x32x64 -> 128 forward 17.0 ->
+// 11.4, input gradient 18.5 -> 11.9, filter gradient 24.6 -> 13.3; 16x16x128 -> 256 forward 17.8
+// -> 12.5, input gradient 16.9 -> 14.8, filter gradient (CPU ms, loaded) 40 -> 26.5; 8x8x256 ->
+// 512 17-20 -> 38-68 (left direct). POSTER_STUDIO_S2D=0 turns it off, =all forces it wherever it
+// fits (benchmarks); read per call so that one process can A/B both.
+bool blocked(const ps::ConvGeom& g, int act, bool amx, ps_s2::Blocks* b) {
   const char* e = std::getenv("POSTER_STUDIO_S2D");
   if (e && std::strcmp(e, "0") == 0) return false;
   if (g.C < 8 || g.CO < 8 || !ps_s2::blocks_of(g, b)) return false;
@@ -139,7 +137,7 @@ bool blocked(const ps::ConvGeom& g, S2Op op, int act, bool amx, ps_s2::Blocks* b
   // 4x4 taps (the small-data recipe's): 16 per output against the block filter's 36 at a quarter
   // of the multiplies; the direct form stays ahead (32x32x64 -> 128: 10.6 vs 11.5 ms).
   if (g.KH * g.KW <= 16 || g.OH < 8 || g.OW < 8 || !winograd) return false;
-  return pairs <= (op == S2_BWD_FILTER ? 32768 : 131072);
+  return pairs <= 131072;
 }
 
 ps_s2::ConvOps conv_ops(bool amx) {
@@ -162,7 +160,7 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   const float alpha = info[6].As<Napi::Number>().FloatValue();
   run_kernel(info.Env(), [&] {
     ps_s2::Blocks b;
-    if (blocked(g, S2_FORWARD, act, on_amx(g), &b)) ps_s2::conv2d(conv_ops(on_amx(g)), b, x, w, y, bias, act, alpha);
+    if (blocked(g, act, on_amx(g), &b)) ps_s2::conv2d(conv_ops(on_amx(g)), b, x, w, y, bias, act, alpha);
     else if (on_amx(g)) ps_amx::conv2d(x, w, y, g, bias, act, alpha);
     else K->conv2d(x, w, y, g, bias, act, alpha);
   });
@@ -177,7 +175,7 @@ Napi::Value Conv2dBwdInput(const Napi::CallbackInfo& info) {
   float* dx = floats(info[2], "dx", xsize(g));
   run_kernel(info.Env(), [&] {
     ps_s2::Blocks b;
-    if (blocked(g, S2_BWD_INPUT, ps::ACT_LINEAR, on_amx(g), &b)) ps_s2::conv2d_bwd_input(conv_ops(on_amx(g)), b, dy, w, dx);
+    if (blocked(g, ps::ACT_LINEAR, on_amx(g), &b)) ps_s2::conv2d_bwd_input(conv_ops(on_amx(g)), b, dy, w, dx);
     else if (on_amx(g)) ps_amx::conv2d_bwd_input(dy, w, dx, g);
     else K->conv2d_bwd_input(dy, w, dx, g);
   });
@@ -192,7 +190,7 @@ Napi::Value Conv2dBwdFilter(const Napi::CallbackInfo& info) {
   float* dw = floats(info[2], "dw", wsize(g));
   run_kernel(info.Env(), [&] {
     ps_s2::Blocks b;
-    if (blocked(g, S2_BWD_FILTER, ps::ACT_LINEAR, on_amx(g), &b)) ps_s2::conv2d_bwd_filter(conv_ops(on_amx(g)), b, x, dy, dw);
+    if (blocked(g, ps::ACT_LINEAR, on_amx(g), &b)) ps_s2::conv2d_bwd_filter(conv_ops(on_amx(g)), b, x, dy, dw);
     else if (on_amx(g)) ps_amx::conv2d_bwd_filter(x, dy, dw, g);
     else K->conv2d_bwd_filter(x, dy, dw, g);
   });
