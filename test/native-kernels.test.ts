@@ -465,6 +465,12 @@ describe('native engine', () => {
         { x: [2, 12, 13, 8], k: 6, co: 16, s: 2, pad: 'same' },
         { x: [1, 11, 10, 12], k: 3, co: 24, s: 2, pad: 'same' },
         { x: [2, 9, 8, 16], k: 2, co: 8, s: 2, pad: 'valid' },
+        // Even sizes and 16n channels: Winograd reads and writes the image in place as its block
+        // view (ConvGeom::blocksIn / blocksOut) instead of a copy; 'same' and 'valid', 5x5 and 6x6,
+        // output channels that are not whole vectors.
+        { x: [2, 16, 12, 16], k: 5, co: 24, s: 2, pad: 'same' },
+        { x: [2, 14, 10, 32], k: 5, co: 16, s: 2, pad: 'valid' },
+        { x: [1, 12, 16, 16], k: 6, co: 40, s: 2, pad: 'same' },
         // 256 -> 256 block channels: the filter gradient's sums are past 8 MB, so its 36 positions
         // are shared out instead of the tiles (impl_winograd_filter.inc).
         { x: [1, 16, 16, 64], k: 5, co: 256, s: 2, pad: 'same' },

@@ -137,12 +137,12 @@ bool blocked(const ps::ConvGeom& g, int act, bool amx, ps_s2::Blocks* b) {
   // 4x4 taps (the small-data recipe's): 16 per output against the block filter's 36 at a quarter
   // of the multiplies; the direct form stays ahead (32x32x64 -> 128: 10.6 vs 11.5 ms).
   if (g.KH * g.KW <= 16 || g.OH < 8 || g.OW < 8 || !winograd) return false;
-  return pairs <= 131072;
+  return pairs <= ps::kWinogradFilterPairs;
 }
 
 ps_s2::ConvOps conv_ops(bool amx) {
-  return amx ? ps_s2::ConvOps{ps_amx::conv2d, ps_amx::conv2d_bwd_filter}
-             : ps_s2::ConvOps{K->conv2d, K->conv2d_bwd_filter};
+  return amx ? ps_s2::ConvOps{ps_amx::conv2d, ps_amx::conv2d_bwd_filter, false}
+             : ps_s2::ConvOps{K->conv2d, K->conv2d_bwd_filter, true};
 }
 
 size_t xsize(const ps::ConvGeom& g) { return (size_t)g.N * g.H * g.W * g.C; }

@@ -2,10 +2,12 @@
 #pragma once
 #include <napi.h>
 
+
 #include <climits>
 #include <cstdint>
 #include <initializer_list>
 #include <new>
+#include <stdexcept>
 #include <string>
 
 namespace ps_addon {
@@ -49,6 +51,8 @@ void run_kernel(Napi::Env env, F&& f) {
     f();
   } catch (const std::bad_alloc&) {
     throw Napi::Error::New(env, "native engine: out of memory for its scratch buffers");
+  } catch (const std::logic_error& e) {  // an engine bug: a JS error, not a crash
+    throw Napi::Error::New(env, std::string("native engine: ") + e.what());
   }
 }
 

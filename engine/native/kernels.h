@@ -14,7 +14,16 @@ struct ConvGeom {
   int sh, sw;
   int pt, pl;
   int dh, dw;
+  // Nonzero: the input (blocksIn) or output (blocksOut) is read or written in place as the 2x2
+  // block view of an image of twice the height and width and this many channels (a multiple of
+  // 16): block channel (py * 2 + px) * n + c is pixel (2h + py, 2w + px), channel c (stride2.h).
+  // Only the Winograd kernels take views; the others refuse them.
+  int blocksIn = 0, blocksOut = 0;
 };
+
+// Winograd's filter gradient runs up to this many input x output channel pairs (its sums are 36
+// such matrices; impl_kernels.inc measures why); the stride-2 block form relies on it.
+constexpr int64_t kWinogradFilterPairs = 131072;
 
 // CPU time of the calling thread, in seconds (the peak loops count per CPU-second).
 inline double thread_cpu_seconds() {

@@ -1,12 +1,15 @@
 // Stride-2 convolutions as 3x3 stride-1 ones on space-to-depth maps (see stride2.h). Output pixel
 // o reads input rows 2o - pt + t for taps t < k, which lie in the 2-row blocks o + floor((t - pt) / 2):
 // for 5x5 'same' (pt = 1) blocks o-1, o, o+1, so the block filter is 3x3 and the block map is
-// padded by 1. The copies here are memory passes, small beside the products they feed.
+// padded by 1. Where the kernels run Winograd, they read and write the image in place as its
+// block view; elsewhere the image is copied into (and out of) the block map.
 #include "stride2.h"
 
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -111,12 +114,30 @@ size_t map_size(const ps::ConvGeom& g) { return (size_t)g.N * g.H * g.W * g.C; }
 size_t filter_size(const ps::ConvGeom& g) { return (size_t)9 * g.C * g.CO; }
 }  // namespace
 
+// Whether the kernels can read (or write) the image in place as its block view instead of a copy:
+// only Winograd takes views (ConvGeom::blocksIn), so this mirrors where it runs on the block map
+// (impl_winograd.inc winograd_fits, impl_kernels.inc's filter-gradient limit); the view needs
+// whole 2x2 blocks and channel quarters of whole vectors. Skipping the copy saves a pass over the
+// image each way (the DCGAN's 32x32x64 and 16x16x128 maps: 16 and 8 MB).
+bool viewable(const ConvOps& ops, const Blocks& b, int act) {
+  const char* wg = std::getenv("POSTER_STUDIO_WINOGRAD");
+  const ps::ConvGeom& g = b.g;
+  return ops.views && !(wg && std::strcmp(wg, "0") == 0) && g.H % 2 == 0 && g.W % 2 == 0 && g.C % 16 == 0 &&
+         (act == ps::ACT_LINEAR || act == ps::ACT_RELU || act == ps::ACT_LEAKYRELU);
+}
+
 void conv2d(const ConvOps& ops, const Blocks& b, const float* x, const float* w, float* y, const float* bias, int act,
             float alpha) {
-  float* xb = scratch(0, map_size(b.bg));
   float* wb = scratch(1, filter_size(b.bg));
-  to_blocks(x, xb, b);
   filter_to_blocks(w, wb, b);
+  if (viewable(ops, b, act)) {
+    ps::ConvGeom bg = b.bg;
+    bg.blocksIn = b.g.C;
+    ops.conv2d(x, wb, y, bg, bias, act, alpha);
+    return;
+  }
+  float* xb = scratch(0, map_size(b.bg));
+  to_blocks(x, xb, b);
   ops.conv2d(xb, wb, y, b.bg, bias, act, alpha);
 }
 
@@ -143,17 +164,28 @@ void conv2d_bwd_input(const ConvOps& ops, const Blocks& b, const float* dy, cons
         for (int c = c0; c < std::min(C, c0 + 16); c++)
           for (int co = o0; co < std::min(CO, o0 + 16); co++) dst[(size_t)co * bg.C + c] = src[(size_t)c * CO + co];
   }
-  const ps::ConvGeom rg{bg.N, bg.OH, bg.OW, bg.CO, 3, 3, bg.C, bg.H, bg.W, 1, 1, 2 - bg.pt, 2 - bg.pl, 1, 1};
+  ps::ConvGeom rg{bg.N, bg.OH, bg.OW, bg.CO, 3, 3, bg.C, bg.H, bg.W, 1, 1, 2 - bg.pt, 2 - bg.pl, 1, 1};
+  if (viewable(ops, b, ps::ACT_LINEAR)) {
+    rg.blocksOut = g.C;
+    ops.conv2d(dy, wr, dx, rg, nullptr, ps::ACT_LINEAR, 0.f);
+    return;
+  }
   float* dxb = scratch(0, map_size(bg));
   ops.conv2d(dy, wr, dxb, rg, nullptr, ps::ACT_LINEAR, 0.f);
   from_blocks(dxb, dx, b);
 }
 
 void conv2d_bwd_filter(const ConvOps& ops, const Blocks& b, const float* x, const float* dy, float* dw) {
-  float* xb = scratch(0, map_size(b.bg));
   float* dwb = scratch(1, filter_size(b.bg));
-  to_blocks(x, xb, b);
-  ops.conv2d_bwd_filter(xb, dy, dwb, b.bg);
+  if (viewable(ops, b, ps::ACT_LINEAR) && (int64_t)b.bg.C * b.bg.CO <= ps::kWinogradFilterPairs) {
+    ps::ConvGeom bg = b.bg;
+    bg.blocksIn = b.g.C;
+    ops.conv2d_bwd_filter(x, dy, dwb, bg);
+  } else {
+    float* xb = scratch(0, map_size(b.bg));
+    to_blocks(x, xb, b);
+    ops.conv2d_bwd_filter(xb, dy, dwb, b.bg);
+  }
   filter_from_blocks(dwb, dw, b);
 }
 

@@ -29,6 +29,9 @@ struct ConvOps {
   void (*conv2d)(const float* x, const float* w, float* y, const ps::ConvGeom& g, const float* bias, int act,
                  float alpha);
   void (*conv2d_bwd_filter)(const float* x, const float* dy, float* dw, const ps::ConvGeom& g);
+  // Whether they read and write block views in place (ConvGeom::blocksIn / blocksOut) when they
+  // run Winograd: the fp32 kernel sets do, AMX does not.
+  bool views;
 };
 
 // The convolution of b.g and its gradients through the block form: forward; input gradient (a
