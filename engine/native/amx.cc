@@ -55,6 +55,8 @@ constexpr int kTileHalves = 512;  // bf16 values in one tile (16 x 64 bytes)
 // Depth blocks of up to kKtb tiles (512): a 32-column panel of B (32 KB) stays in L1 while it
 // meets up to 8 row blocks of A (256 x 512 bf16, 256 KB, in L2).
 constexpr int kKtb = 16;
+// The largest A (bytes of bf16) packed whole when several column groups read it.
+constexpr double kWholeA = 32e6;
 
 struct Scratch {
   uint16_t* p = nullptr;
@@ -191,20 +193,47 @@ void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, lon
   const int KT = (K + 31) / 32, NTt = (N + 15) / 16, MB = (M + 31) / 32, NB = (NTt + 1) / 2;
   // Small products on one thread: waking a second core costs more than it saves (as the fp32 GEMM).
   const int T = 2.0 * M * N * K < 2e6 ? 1 : omp_get_max_threads();
-  constexpr int kMaxRowBlocks = 8;
+  constexpr int kMaxRowBlocks = 16;
   const int nKb = (KT + kKtb - 1) / kKtb, ktb = (KT + nKb - 1) / nKb;
-  // Row superblocks of sb 32-row blocks, fewer when that leaves the threads too few items; then
-  // column groups too.
-  const int sb = std::max(1, std::min(kMaxRowBlocks, MB / (4 * T)));
+  // Work items of sb 32-row blocks (a superblock) by a group of 32-column blocks, at least `want`
+  // of them to share. Each superblock reads all of packed B. With one group, each item packs its
+  // own rows of A as it goes (they stay in cache); with more, A is packed once, whole (when that
+  // fits kWholeA), and each group reads it. sb is the one that moves the fewest elements (times K):
+  // B's and packed A's reads as bf16, an element of A packed from fp32 counting as kAPack of them.
+  const int want = T == 1 ? 1 : 4 * T;
+  constexpr double kAPack = 2;  // an fp32 read (4 bytes) for each bf16 one (2)
+  const bool wholeFits = (double)MB * 32 * KT * 32 * 2 <= kWholeA;
+  auto groups_for = [&](int nsb) { return nsb >= want ? 1 : std::min(NB, (want + nsb - 1) / nsb); };
+  int sb = 1;
+  double best = 0;
+  for (int s = 1; s <= std::min(MB, kMaxRowBlocks); s++) {
+    const int ns = (MB + s - 1) / s, gr = groups_for(ns);
+    const double aMoved = gr == 1 ? kAPack * M : wholeFits ? (kAPack + 1 + gr) * M : kAPack * gr * M;
+    const double moved = (double)ns * N + aMoved;
+    if (s == 1 || moved < best) best = moved, sb = s;
+  }
   const int nSb = (MB + sb - 1) / sb;
-  const int groups = nSb >= 4 * T ? 1 : std::min(NB, (4 * T + nSb - 1) / nSb);
+  const int groups = groups_for(nSb);
+  const bool wholeA = groups > 1 && wholeFits;
   const int perGroup = (NB + groups - 1) / groups;  // 32-column blocks per group
   static thread_local Scratch bbuf, abuf;
   uint16_t* bp = bbuf.get((size_t)NTt * KT * kTileHalves);
+  // Per thread, a superblock's depth block of A; or A whole, ap[rb][kt].
   const size_t aStride = (size_t)sb * ktb * 2 * kTileHalves;
-  uint16_t* ap = abuf.get(aStride * T);
+  uint16_t* ap = abuf.get(wholeA ? (size_t)MB * KT * 2 * kTileHalves : aStride * T);
+  if (wholeA) {
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static) collapse(2)
+    for (int rb = 0; rb < MB; rb++)
+      for (int kb = 0; kb < nKb; kb++) {
+        const int kt0 = kb * ktb, kt1 = std::min(KT, kt0 + ktb);
+        pack_a(ap + ((size_t)rb * KT + kt0) * 2 * kTileHalves, a, rb * 32, M, K, kt0, kt1);
+      }
+  }
   // B is read by every row block: packed once, whole, bp[jt][kt].
-  if (b.conv) {
+  if (b.conv && b.conv->C % 16 == 0) {
+#pragma omp parallel for num_threads(T) if (T > 1) schedule(static)
+    for (int kt = 0; kt < KT; kt++) pack_b_im2col(bp, KT, b.p, *b.conv, kt, K, N);
+  } else if (b.conv) {
     // im2col: 32 rows (pixels) at a time, each looked up once, then cut into the column tiles.
     static thread_local std::vector<float> rows;
     rows.resize((size_t)T * 32 * N);
@@ -234,15 +263,17 @@ void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, lon
       for (int kb = 0; kb < nKb; kb++) {
         const int kt0 = kb * ktb, kt1 = std::min(KT, kt0 + ktb), nkt = kt1 - kt0;
         const bool acc = accumulate || kb > 0;
-        for (int rb = s0; rb < s1; rb++)
-          pack_a(mine + (size_t)(rb - s0) * nkt * 2 * kTileHalves, a, rb * 32, M, K, kt0, kt1);
+        if (!wholeA)
+          for (int rb = s0; rb < s1; rb++)
+            pack_a(mine + (size_t)(rb - s0) * nkt * 2 * kTileHalves, a, rb * 32, M, K, kt0, kt1);
         for (int nb = nb0; nb < nb1; nb++) {
           const int j0 = nb * 32, cols = std::min(32, N - j0);
           const uint16_t* b0 = bp + ((size_t)(2 * nb) * KT + kt0) * kTileHalves;
           const uint16_t* b1 = b0 + (size_t)KT * kTileHalves;
           for (int rb = s0; rb < s1; rb++) {
             const int i0 = rb * 32, rows = std::min(32, M - i0);
-            const uint16_t* am = mine + (size_t)(rb - s0) * nkt * 2 * kTileHalves;
+            const uint16_t* am = wholeA ? ap + ((size_t)rb * KT + kt0) * 2 * kTileHalves
+                                        : mine + (size_t)(rb - s0) * nkt * 2 * kTileHalves;
             float* cb = c + (long)i0 * ldc + j0;
             if (rows > 16 && cols > 16) block<2, 2>(am, b0, b1, nkt, cb, ldc, rows, cols, acc);
             else if (rows > 16) block<2, 1>(am, b0, b1, nkt, cb, ldc, rows, cols, acc);

@@ -23,11 +23,16 @@ void gemm(int M, int N, int K, const float* a, long ars, long acs, const float* 
 
 // A GEMM operand: element (r, c) at p[r * rs + c * cs]; or, when conv is set, im2col of the NHWC
 // image p under that geometry (row r = output pixel, column c = filter tap (kh, kw, channel)),
-// read in place as it is packed.
+// read in place as it is packed; with conv_t, that im2col transposed (row = tap, column = pixel),
+// only as A and only with channels in whole 32s. With blocks (only as B, block_rows a multiple of
+// 32), rows come in blocks of block_rows, block t at p + blocks[t] (its row r at r * rs there).
 struct Operand {
   const float* p;
   long rs, cs;
   const ps::ConvGeom* conv;
+  bool conv_t = false;
+  const long* blocks = nullptr;
+  int block_rows = 0;
 };
 void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, long ldc, bool accumulate);
 
