@@ -32,6 +32,25 @@ void epilogue(float* y, long rows, int n, const float* bias, int act, float alph
     for (int j = 0; j < n; j++) y[i * n + j] = act_scalar(y[i * n + j] + (bias ? bias[j] : 0.f), act, alpha);
 }
 
+// dst[i][j] = src[j][i] for `count` matrices of rows x cols (src[k] at src + soff[k], dst[k] at
+// dst + doff[k], dst rows of `rows` floats): 32 x 32 blocks, so both sides are read and written a
+// cache line at a time, the blocks of all matrices shared statically among the threads (a copy: no
+// sums, so the threads change no bits).
+void transpose_many(int count, const float* src, const long* soff, float* dst, const long* doff, int rows, int cols) {
+  constexpr int B = 32;
+  const int br = (rows + B - 1) / B, bc = (cols + B - 1) / B;
+  const long items = (long)count * br * bc;
+#pragma omp parallel for schedule(static) if (items * B * B > 65536)
+  for (long it = 0; it < items; it++) {
+    const int k = (int)(it / ((long)br * bc)), rem = (int)(it - (long)k * br * bc), i0 = rem / bc * B, j0 = rem % bc * B;
+    const float* s = src + soff[k];
+    float* d = dst + doff[k];
+    const int i1 = std::min(rows, i0 + B), j1 = std::min(cols, j0 + B);
+    for (int j = j0; j < j1; j++)
+      for (int i = i0; i < i1; i++) d[(long)j * rows + i] = s[(long)i * cols + j];
+  }
+}
+
 }  // namespace
 
 void conv2d(const float* x, const float* w, float* y, const ps::ConvGeom& g, const float* bias, int act, float alpha) {
@@ -40,15 +59,20 @@ void conv2d(const float* x, const float* w, float* y, const ps::ConvGeom& g, con
   epilogue(y, M, N, bias, act, alpha);
 }
 
-// dW^T (CO x KK) = dy^T (CO x P) im2col(x) (P x KK): im2col is the B operand, whose rows (pixels)
-// are the depth; the small result is transposed into dW's [KK x CO] layout.
+// dW (KK x CO) = im2col(x)^T (KK x P) dy (P x CO), the pixels the depth. With channels in whole
+// 32s, im2col^T is the A operand, packed tile by tile as it is used, and the product is dW itself.
+// Otherwise dW^T = dy^T im2col(x), im2col as B (packed whole), transposed into dW's layout.
 void conv2d_bwd_filter(const float* x, const float* dy, float* dw, const ps::ConvGeom& g) {
   const int P = g.N * g.OH * g.OW, KK = g.KH * g.KW * g.C, CO = g.CO;
+  if (g.C % 32 == 0) {
+    gemm(KK, CO, P, Operand{x, 0, 0, &g, true}, Operand{dy, CO, 1, nullptr}, dw, CO, false);
+    return;
+  }
   static thread_local std::vector<float> t;
   t.resize((size_t)CO * KK);
   gemm(CO, KK, P, Operand{dy, 1, CO, nullptr}, Operand{x, 0, 0, &g}, t.data(), KK, false);
-  for (int k = 0; k < KK; k++)
-    for (int c = 0; c < CO; c++) dw[(long)k * CO + c] = t[(size_t)c * KK + k];
+  const long zero = 0;
+  transpose_many(1, t.data(), &zero, dw, &zero, CO, KK);
 }
 
 // dx as a gather, as the fp32 kernels do it (impl_kernels.inc): for stride s the input pixels split
@@ -59,45 +83,71 @@ void conv2d_bwd_input(const float* dy, const float* w, float* dx, const ps::Conv
   const int CO = g.CO, C = g.C;
   static thread_local std::vector<float> wpbuf, tbuf;
   const bool direct = g.sh == 1 && g.sw == 1;
-  if (!direct) std::memset(dx, 0, sizeof(float) * (size_t)g.N * g.H * g.W * C);
   auto ceil_div = [](int a, int b) { return a >= 0 ? (a + b - 1) / b : -((-a) / b); };
   auto floor_div = [](int a, int b) { return a >= 0 ? a / b : -((-a + b - 1) / b); };
-  for (int rh = 0; rh < g.sh; rh++) {
+  struct Phase {
+    int rh, rw, nth, ntw, q0h, q0w, nqh, nqw;
+    long w0;  // its sub-filter's offset in wpbuf
+  };
+  std::vector<Phase> phases;
+  // Every pixel belongs to one phase; a phase no tap reaches (KH < sh) stays 0, so only then is dx
+  // cleared first.
+  bool covered = true;
+  long wsize = 0;
+  for (int rh = 0; rh < g.sh; rh++)
     for (int rw = 0; rw < g.sw; rw++) {
       const int nth = rh < g.KH ? (g.KH - rh + g.sh - 1) / g.sh : 0;
       const int ntw = rw < g.KW ? (g.KW - rw + g.sw - 1) / g.sw : 0;
       const int q0h = ceil_div(g.pt - rh, g.sh), q1h = floor_div(g.H - 1 + g.pt - rh, g.sh);
       const int q0w = ceil_div(g.pl - rw, g.sw), q1w = floor_div(g.W - 1 + g.pl - rw, g.sw);
       const int nqh = q1h - q0h + 1, nqw = q1w - q0w + 1;
-      if (nqh <= 0 || nqw <= 0 || nth == 0 || ntw == 0) continue;  // no pixels, or none a tap reaches (stay 0)
-      // The sub-filter as a [(jh, jw, co) x c] matrix.
-      wpbuf.resize((size_t)nth * ntw * CO * C);
-      float* wp = wpbuf.data();
-      for (int jh = 0; jh < nth; jh++)
-        for (int jw = 0; jw < ntw; jw++) {
-          const float* src = w + ((long)(rh + g.sh * jh) * g.KW + (rw + g.sw * jw)) * C * CO;
-          float* dst = wp + (size_t)(jh * ntw + jw) * CO * C;
-          for (int c = 0; c < C; c++)
-            for (int co = 0; co < CO; co++) dst[(size_t)co * C + c] = src[(size_t)c * CO + co];
-        }
-      const int M = g.N * nqh * nqw;
-      float* out = dx;
-      if (!direct) {
-        tbuf.resize((size_t)M * C);
-        out = tbuf.data();
+      if (nqh <= 0 || nqw <= 0) continue;  // no pixels
+      if (nth == 0 || ntw == 0) {
+        covered = false;
+        continue;
       }
-      const ps::ConvGeom sub{g.N, g.OH, g.OW, CO, nth, ntw, C, nqh, nqw, 1, 1, -q0h, -q0w, -1, -1};
-      gemm(M, C, nth * ntw * CO, Operand{dy, 0, 0, &sub}, Operand{wp, C, 1, nullptr}, out, C, false);
-      if (direct) continue;
-      for (int n = 0; n < g.N; n++)
-        for (int qh = 0; qh < nqh; qh++) {
-          const int ih = g.sh * (q0h + qh) + rh - g.pt;
-          for (int qw = 0; qw < nqw; qw++) {
-            const int iw = g.sw * (q0w + qw) + rw - g.pl;
-            std::memcpy(dx + (((long)n * g.H + ih) * g.W + iw) * C, out + (((size_t)n * nqh + qh) * nqw + qw) * C,
-                        sizeof(float) * C);
-          }
-        }
+      phases.push_back({rh, rw, nth, ntw, q0h, q0w, nqh, nqw, wsize});
+      wsize += (long)nth * ntw * CO * C;
+    }
+  if (!covered) std::memset(dx, 0, sizeof(float) * (size_t)g.N * g.H * g.W * C);
+  // Each phase's sub-filter is a [(jh, jw, co) x c] matrix: its taps' C x CO blocks of w, each
+  // transposed. With CO in whole 32s, every depth tile of it lies in one tap, and the GEMM packs
+  // it straight from w (B in blocks, transposed); otherwise the blocks are transposed into wpbuf
+  // first, all taps in one parallel pass.
+  const bool inPlace = CO % 32 == 0;
+  std::vector<long> soff, doff;
+  for (const Phase& p : phases)
+    for (int jh = 0; jh < p.nth; jh++)
+      for (int jw = 0; jw < p.ntw; jw++) {
+        soff.push_back(((long)(p.rh + g.sh * jh) * g.KW + (p.rw + g.sw * jw)) * C * CO);
+        doff.push_back(p.w0 + (long)(jh * p.ntw + jw) * CO * C);
+      }
+  if (!inPlace) {
+    wpbuf.resize((size_t)wsize);
+    transpose_many((int)soff.size(), w, soff.data(), wpbuf.data(), doff.data(), C, CO);
+  }
+  size_t tap0 = 0;  // the phase's first tap in soff
+  for (const Phase& p : phases) {
+    const int M = g.N * p.nqh * p.nqw;
+    float* out = dx;
+    if (!direct) {
+      tbuf.resize((size_t)M * C);
+      out = tbuf.data();
+    }
+    const ps::ConvGeom sub{g.N, g.OH, g.OW, CO, p.nth, p.ntw, C, p.nqh, p.nqw, 1, 1, -p.q0h, -p.q0w, -1, -1};
+    const Operand sf = inPlace ? Operand{w, 1, CO, nullptr, false, soff.data() + tap0, CO}
+                               : Operand{wpbuf.data() + p.w0, C, 1, nullptr};
+    tap0 += (size_t)p.nth * p.ntw;
+    gemm(M, C, p.nth * p.ntw * CO, Operand{dy, 0, 0, &sub}, sf, out, C, false);
+    if (direct) continue;
+    // The phase's rows of pixels back into dx, shared among the threads.
+    const int rows = g.N * p.nqh;
+#pragma omp parallel for schedule(static) if ((long)M * C > 65536)
+    for (int r = 0; r < rows; r++) {
+      const int n = r / p.nqh, qh = r - n * p.nqh, ih = g.sh * (p.q0h + qh) + p.rh - g.pt;
+      const float* src = out + (size_t)r * p.nqw * C;
+      float* dst = dx + (((long)n * g.H + ih) * g.W + g.sw * p.q0w + p.rw - g.pl) * C;
+      for (int qw = 0; qw < p.nqw; qw++) std::memcpy(dst + (long)qw * g.sw * C, src + (size_t)qw * C, sizeof(float) * C);
     }
   }
 }
