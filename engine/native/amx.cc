@@ -200,7 +200,9 @@ void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, lon
   // own rows of A as it goes (they stay in cache); with more, A is packed once, whole (when that
   // fits kWholeA), and each group reads it. sb is the one that moves the fewest elements (times K):
   // B's and packed A's reads as bf16, an element of A packed from fp32 counting as kAPack of them.
-  const int want = T == 1 ? 1 : 4 * T;
+  // Im2col transposed as A (the filter gradient) reads the whole image again for every
+  // superblock: half as many items (still two per thread) measured 16.4 -> 13.6 CPU ms there.
+  const int want = T == 1 ? 1 : (a.conv_t ? 2 : 4) * T;
   constexpr double kAPack = 2;  // an fp32 read (4 bytes) for each bf16 one (2)
   const bool wholeFits = (double)MB * 32 * KT * 32 * 2 <= kWholeA;
   auto groups_for = [&](int nsb) { return nsb >= want ? 1 : std::min(NB, (want + nsb - 1) / nsb); };
