@@ -3,7 +3,9 @@
  * filter gradient is im2col(x)^T dy, im2col packed as A, and the input gradient packs its
  * sub-filters straight from w; with other channel counts, the transposed forms. Each must give the
  * same bits as one plain AMX product of the same values (the filter gradient against amxMatmul of
- * an explicit im2col), and the same bits on every call and thread count. Runs only where AMX is
+ * an explicit im2col), the input gradient must be the sum of the bf16-rounded products within fp32
+ * summation error (also where the products land straight in dx, 16 pixels per phase row), and
+ * every op must give the same bits on every call and thread count. Runs only where AMX is
  * usable (amx-kernels.test.ts says so by name elsewhere).
  */
 import assert from 'node:assert/strict';
@@ -22,7 +24,71 @@ const GEOMS: [string, number[]][] = [
   ['stride 1, channels in 32s', [2, 6, 7, 32, 3, 3, 32, 6, 7, 1, 1, 1, 1, 1, 1]],
   ['stride 2, ragged channels (40 in, 36 out)', [2, 9, 11, 40, 5, 5, 36, 5, 6, 2, 2, 2, 2, 1, 1]],
   ['stride 2, 64 in, 33 out', [2, 8, 8, 64, 5, 5, 33, 4, 4, 2, 2, 1, 1, 1, 1]],
+  // 16 pixels per phase row: the input gradient's products land in dx directly (rows in runs).
+  ['stride 2, 32x32 image, channels in 32s', [1, 32, 32, 32, 5, 5, 32, 16, 16, 2, 2, 1, 1, 1, 1]],
+  ['stride 2, 32x32 image, ragged channels (40 in, 36 out)', [1, 32, 32, 40, 5, 5, 36, 16, 16, 2, 2, 1, 1, 1, 1]],
 ];
+
+const bits = new DataView(new ArrayBuffer(4));
+/** The float32 x rounded to bf16, round to nearest even (finite, normal values). */
+function bf16(x: number): number {
+  bits.setFloat32(0, x);
+  const u = bits.getUint32(0);
+  bits.setUint32(0, (Math.floor((u + 0x7fff + ((u >>> 16) & 1)) / 65536) * 65536) >>> 0);
+  return bits.getFloat32(0);
+}
+
+/**
+ * Worst |dx - exact| / bound of an input gradient, exact being the fp64 sum of the bf16-rounded
+ * products: the AMX result differs from it only by its fp32 sums, at most depth * 2^-23 of the
+ * sum of the products' magnitudes (2x for the products' own fp32 rounding).
+ */
+function inputGradientError(dx: Float32Array, dy: Float32Array, w: Float32Array, geom: number[]): number {
+  const [N, H, W, C, KH, KW, CO, OH, OW, sh, sw, pt, pl] = geom as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  const dyb = dy.map(bf16),
+    wb = w.map(bf16);
+  let worst = 0;
+  for (let n = 0; n < N; n++)
+    for (let ih = 0; ih < H; ih++)
+      for (let iw = 0; iw < W; iw++)
+        for (let c = 0; c < C; c++) {
+          let exact = 0,
+            mag = 0;
+          for (let kh = 0; kh < KH; kh++) {
+            const t = ih + pt - kh;
+            if (t < 0 || t % sh !== 0 || t / sh >= OH) continue;
+            for (let kw = 0; kw < KW; kw++) {
+              const u = iw + pl - kw;
+              if (u < 0 || u % sw !== 0 || u / sw >= OW) continue;
+              const d = ((n * OH + t / sh) * OW + u / sw) * CO,
+                f = ((kh * KW + kw) * C + c) * CO;
+              for (let co = 0; co < CO; co++) {
+                const p = at(dyb, d + co) * at(wb, f + co);
+                exact += p;
+                mag += Math.abs(p);
+              }
+            }
+          }
+          const bound = 2 * KH * KW * CO * 2 ** -23 * mag;
+          const r = Math.abs(at(dx, ((n * H + ih) * W + iw) * C + c) - exact) / (bound || Number.MIN_VALUE);
+          if (!(r <= worst)) worst = r;
+        }
+  return worst;
+}
 
 /** im2col(x) as a [pixels x taps] matrix (taps are (kh, kw, channel)), zero outside the image. */
 function im2col(x: Float32Array, geom: number[]): Float32Array {
@@ -71,7 +137,7 @@ describe('AMX bf16 convolution gradients', () => {
   const a = addon!;
 
   for (const [name, geom] of GEOMS) {
-    test(`[amx] ${name}: the filter gradient is one AMX product of im2col(x) and dy, bit for bit; every op repeats its bits on 1 and 2 threads`, () => {
+    test(`[amx] ${name}: the filter gradient is one AMX product of im2col(x) and dy, bit for bit; the input gradient sums the bf16 products; every op repeats its bits on 1 and 2 threads`, () => {
       const [N, H, W, C, KH, KW, CO, OH, OW] = geom as [
         number,
         number,
@@ -107,6 +173,10 @@ describe('AMX bf16 convolution gradients', () => {
             `${op}: all zeros`,
           );
           if (op === 'filter gradient') assert.deepEqual(first, expect, `${op}: not the product im2col(x)^T dy`);
+          if (op === 'input gradient') {
+            const e = inputGradientError(first, dy, w, geom);
+            assert.ok(e <= 1, `${op}: ${e.toFixed(3)} x the fp32 summation bound from the bf16 products`);
+          }
           assert.deepEqual(run(), first, `${op}: a second call on 2 threads changed bits`);
           a.setThreads(1);
           assert.deepEqual(run(), first, `${op}: 1 thread and 2 differ`);

@@ -102,15 +102,15 @@ inline void pad_block(float* tmp, const float* C, long ldc, int rows, int cols) 
 
 // One block of C: MT (1-2) row tiles x NT (1-2) column tiles, `rows` x `cols` of it inside C.
 template <int MT, int NT>
-void block(const uint16_t* ap, const uint16_t* bp0, const uint16_t* bp1, int KT, float* C, long ldc, int rows,
+void block(const uint16_t* ap, const uint16_t* bp0, const uint16_t* bp1, int KT, float* C, float* C1, long ldc, int rows,
            int cols, bool acc) {
   alignas(64) float tmp[256];
   const int r0 = std::min(16, rows), r1 = rows - 16, c0 = std::min(16, cols), c1 = cols - 16;
   PS_BARRIER();
   PS_C_BEGIN(0, C, r0, c0)
   if (NT == 2) { PS_C_BEGIN(1, (C + 16), r0, c1) }
-  if (MT == 2) { PS_C_BEGIN(2, (C + 16 * ldc), r1, c0) }
-  if (MT == 2 && NT == 2) { PS_C_BEGIN(3, (C + 16 * ldc + 16), r1, c1) }
+  if (MT == 2) { PS_C_BEGIN(2, C1, r1, c0) }
+  if (MT == 2 && NT == 2) { PS_C_BEGIN(3, (C1 + 16), r1, c1) }
   for (int kt = 0; kt < KT; kt++) {
     const uint16_t* a = ap + (size_t)kt * 2 * kTileHalves;
     _tile_loadd(4, a, 64);
@@ -124,8 +124,8 @@ void block(const uint16_t* ap, const uint16_t* bp0, const uint16_t* bp1, int KT,
   }
   PS_C_END(0, C, r0, c0)
   if (NT == 2) { PS_C_END(1, (C + 16), r0, c1) }
-  if (MT == 2) { PS_C_END(2, (C + 16 * ldc), r1, c0) }
-  if (MT == 2 && NT == 2) { PS_C_END(3, (C + 16 * ldc + 16), r1, c1) }
+  if (MT == 2) { PS_C_END(2, C1, r1, c0) }
+  if (MT == 2 && NT == 2) { PS_C_END(3, (C1 + 16), r1, c1) }
 }
 
 volatile float peak_sink;
@@ -183,11 +183,13 @@ void gemm(int M, int N, int K, const float* a, long ars, long acs, const float* 
   gemm(M, N, K, Operand{a, ars, acs, nullptr}, Operand{b, brs, bcs, nullptr}, c, ldc, accumulate);
 }
 
-void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, long ldc, bool accumulate) {
+void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, long ldc, bool accumulate, int run,
+          long run_stride) {
   if (M <= 0 || N <= 0) return;
+  auto row = [&](int i) { return run > 0 ? c + (long)(i / run) * run_stride + (long)(i % run) * ldc : c + (long)i * ldc; };
   if (K <= 0) {
     if (!accumulate)
-      for (int i = 0; i < M; i++) std::memset(c + (long)i * ldc, 0, sizeof(float) * N);
+      for (int i = 0; i < M; i++) std::memset(row(i), 0, sizeof(float) * N);
     return;
   }
   const int KT = (K + 31) / 32, NTt = (N + 15) / 16, MB = (M + 31) / 32, NB = (NTt + 1) / 2;
@@ -276,11 +278,11 @@ void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, lon
             const int i0 = rb * 32, rows = std::min(32, M - i0);
             const uint16_t* am = wholeA ? ap + ((size_t)rb * KT + kt0) * 2 * kTileHalves
                                         : mine + (size_t)(rb - s0) * nkt * 2 * kTileHalves;
-            float* cb = c + (long)i0 * ldc + j0;
-            if (rows > 16 && cols > 16) block<2, 2>(am, b0, b1, nkt, cb, ldc, rows, cols, acc);
-            else if (rows > 16) block<2, 1>(am, b0, b1, nkt, cb, ldc, rows, cols, acc);
-            else if (cols > 16) block<1, 2>(am, b0, b1, nkt, cb, ldc, rows, cols, acc);
-            else block<1, 1>(am, b0, b1, nkt, cb, ldc, rows, cols, acc);
+            float *cb = row(i0) + j0, *cb1 = rows > 16 ? row(i0 + 16) + j0 : nullptr;  // each 16 rows in one run
+            if (rows > 16 && cols > 16) block<2, 2>(am, b0, b1, nkt, cb, cb1, ldc, rows, cols, acc);
+            else if (rows > 16) block<2, 1>(am, b0, b1, nkt, cb, cb1, ldc, rows, cols, acc);
+            else if (cols > 16) block<1, 2>(am, b0, b1, nkt, cb, cb1, ldc, rows, cols, acc);
+            else block<1, 1>(am, b0, b1, nkt, cb, cb1, ldc, rows, cols, acc);
           }
         }
       }
@@ -297,7 +299,7 @@ namespace ps_amx {
 bool compiled() { return false; }
 double peak(double) { return 0.0; }
 void gemm(int, int, int, const float*, long, long, const float*, long, long, float*, long, bool) {}
-void gemm(int, int, int, const Operand&, const Operand&, float*, long, bool) {}
+void gemm(int, int, int, const Operand&, const Operand&, float*, long, bool, int, long) {}
 }  // namespace ps_amx
 
 #endif

@@ -34,7 +34,10 @@ struct Operand {
   const long* blocks = nullptr;
   int block_rows = 0;
 };
-void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, long ldc, bool accumulate);
+// C's rows may come in runs: with run > 0 (a multiple of 16), row i is at
+// c + (i / run) * run_stride + (i % run) * ldc, so a product can land straight in a strided view.
+void gemm(int M, int N, int K, const Operand& a, const Operand& b, float* c, long ldc, bool accumulate, int run = 0,
+          long run_stride = 0);
 
 // The convolutions as AMX products (amx_conv.cc), same contracts as ps::KernelSet's: forward
 // (+ bias and activation), input gradient (col2im of dy W^T), filter gradient (im2col(x)^T dy).

@@ -129,8 +129,13 @@ void conv2d_bwd_input(const float* dy, const float* w, float* dx, const ps::Conv
   size_t tap0 = 0;  // the phase's first tap in soff
   for (const Phase& p : phases) {
     const int M = g.N * p.nqh * p.nqw;
+    // The phase's pixels (n, qh, qw) are rows of nqw at stride sw * C, one per sh image rows: when
+    // the rows come in whole 16s and the phases tile the image rows (H = sh * nqh), the product
+    // lands in dx as they are; otherwise in tbuf, copied back below.
+    const bool runs = !direct && p.nqw % 16 == 0 && g.H == g.sh * p.nqh;
     float* out = dx;
-    if (!direct) {
+    if (runs) out = dx + (((long)g.sh * p.q0h + p.rh - g.pt) * g.W + (long)g.sw * p.q0w + p.rw - g.pl) * C;
+    else if (!direct) {
       tbuf.resize((size_t)M * C);
       out = tbuf.data();
     }
@@ -138,6 +143,11 @@ void conv2d_bwd_input(const float* dy, const float* w, float* dx, const ps::Conv
     const Operand sf = inPlace ? Operand{w, 1, CO, nullptr, false, soff.data() + tap0, CO}
                                : Operand{wpbuf.data() + p.w0, C, 1, nullptr};
     tap0 += (size_t)p.nth * p.ntw;
+    if (runs) {
+      gemm(M, C, p.nth * p.ntw * CO, Operand{dy, 0, 0, &sub}, sf, out, (long)g.sw * C, false, p.nqw,
+           (long)g.sh * g.W * C);
+      continue;
+    }
     gemm(M, C, p.nth * p.ntw * CO, Operand{dy, 0, 0, &sub}, sf, out, C, false);
     if (direct) continue;
     // The phase's rows of pixels back into dx, shared among the threads.
