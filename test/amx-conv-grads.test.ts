@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { nativeAddon } from '../engine/native/backend.js';
 import { at } from './helpers/at.js';
+import { bf16, geomOf } from './helpers/amx-geom.js';
 
 const addon = nativeAddon();
 let seed = 5;
@@ -29,36 +30,13 @@ const GEOMS: [string, number[]][] = [
   ['stride 2, 32x32 image, ragged channels (40 in, 36 out)', [1, 32, 32, 40, 5, 5, 36, 16, 16, 2, 2, 1, 1, 1, 1]],
 ];
 
-const bits = new DataView(new ArrayBuffer(4));
-/** The float32 x rounded to bf16, round to nearest even (finite, normal values). */
-function bf16(x: number): number {
-  bits.setFloat32(0, x);
-  const u = bits.getUint32(0);
-  bits.setUint32(0, (Math.floor((u + 0x7fff + ((u >>> 16) & 1)) / 65536) * 65536) >>> 0);
-  return bits.getFloat32(0);
-}
-
 /**
  * Worst |dx - exact| / bound of an input gradient, exact being the fp64 sum of the bf16-rounded
  * products: the AMX result differs from it only by its fp32 sums, at most depth * 2^-23 of the
  * sum of the products' magnitudes (2x for the products' own fp32 rounding).
  */
 function inputGradientError(dx: Float32Array, dy: Float32Array, w: Float32Array, geom: number[]): number {
-  const [N, H, W, C, KH, KW, CO, OH, OW, sh, sw, pt, pl] = geom as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const { N, H, W, C, KH, KW, CO, OH, OW, sh, sw, pt, pl } = geomOf(geom);
   const dyb = dy.map(bf16),
     wb = w.map(bf16);
   let worst = 0;
@@ -92,23 +70,7 @@ function inputGradientError(dx: Float32Array, dy: Float32Array, w: Float32Array,
 
 /** im2col(x) as a [pixels x taps] matrix (taps are (kh, kw, channel)), zero outside the image. */
 function im2col(x: Float32Array, geom: number[]): Float32Array {
-  const [N, H, W, C, KH, KW, , OH, OW, sh, sw, pt, pl, dh, dw] = geom as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
+  const { N, H, W, C, KH, KW, OH, OW, sh, sw, pt, pl, dh, dw } = geomOf(geom);
   const KK = KH * KW * C;
   const col = new Float32Array(N * OH * OW * KK);
   for (let n = 0; n < N; n++)
@@ -138,17 +100,7 @@ describe('AMX bf16 convolution gradients', () => {
 
   for (const [name, geom] of GEOMS) {
     test(`[amx] ${name}: the filter gradient is one AMX product of im2col(x) and dy, bit for bit; the input gradient sums the bf16 products; every op repeats its bits on 1 and 2 threads`, () => {
-      const [N, H, W, C, KH, KW, CO, OH, OW] = geom as [
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-        number,
-      ];
+      const { N, H, W, C, KH, KW, CO, OH, OW } = geomOf(geom);
       const g = Int32Array.from(geom);
       const x = rand(N * H * W * C),
         w = rand(KH * KW * C * CO),

@@ -16,20 +16,12 @@ import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { nativeAddon } from '../engine/native/backend.js';
 import { at } from './helpers/at.js';
+import { bf16, geomOf } from './helpers/amx-geom.js';
 
 const addon = nativeAddon();
 let seed = 7;
 const rand = (n: number): Float32Array =>
   Float32Array.from({ length: n }, () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1);
-
-const bits = new DataView(new ArrayBuffer(4));
-/** The float32 x rounded to bf16, round to nearest even (finite, normal values). */
-function bf16(x: number): number {
-  bits.setFloat32(0, x);
-  const u = bits.getUint32(0);
-  bits.setUint32(0, (Math.floor((u + 0x7fff + ((u >>> 16) & 1)) / 65536) * 65536) >>> 0);
-  return bits.getFloat32(0);
-}
 
 interface Case {
   m: number;
@@ -205,17 +197,7 @@ describe('AMX bf16 matrix product', () => {
     const abs = (v: Float32Array): Float32Array => v.map(Math.abs);
     try {
       for (const geom of geoms) {
-        const [N, H, W, C, KH, KW, CO, OH, OW] = geom as [
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-          number,
-        ];
+        const { N, H, W, C, KH, KW, CO, OH, OW } = geomOf(geom);
         const g = Int32Array.from(geom);
         const x = rand(N * H * W * C),
           w = rand(KH * KW * C * CO),

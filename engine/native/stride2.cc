@@ -38,40 +38,37 @@ bool blocks_of(const ps::ConvGeom& g, Blocks* b) {
   return true;
 }
 
-void to_blocks(const float* x, float* xb, const Blocks& b) {
+namespace {
+// Copies between the image and its block map, one block row of one image a work item; pixels of
+// the block map past an odd edge are zeros one way and dropped the other.
+template <bool kToBlocks>
+void copy_blocks(const float* src, float* dst, const Blocks& b) {
   const ps::ConvGeom &g = b.g, &bg = b.bg;
   const int C = g.C, rows = g.N * bg.H;
   const size_t cb = sizeof(float) * C;
 #pragma omp parallel for num_threads(threads_for_copy((size_t)rows * bg.W * bg.C)) schedule(static)
   for (int r = 0; r < rows; r++) {
     const int n = r / bg.H, bh = r % bg.H;
-    float* dst = xb + (size_t)r * bg.W * bg.C;
+    const size_t block0 = (size_t)r * bg.W * bg.C;
     for (int bw = 0; bw < bg.W; bw++)
-      for (int py = 0; py < 2; py++)
-        for (int px = 0; px < 2; px++, dst += C) {
-          const int ih = 2 * bh + py, iw = 2 * bw + px;
-          if (ih < g.H && iw < g.W) std::memcpy(dst, x + (((size_t)n * g.H + ih) * g.W + iw) * C, cb);
-          else std::memset(dst, 0, cb);
+      for (int ph = 0; ph < 4; ph++) {
+        const size_t at = block0 + ((size_t)bw * 4 + ph) * C;
+        const int ih = 2 * bh + ph / 2, iw = 2 * bw + ph % 2;
+        const bool inside = ih < g.H && iw < g.W;
+        const size_t pixel = (((size_t)n * g.H + ih) * g.W + iw) * C;
+        if (kToBlocks) {
+          if (inside) std::memcpy(dst + at, src + pixel, cb);
+          else std::memset(dst + at, 0, cb);
+        } else if (inside) {
+          std::memcpy(dst + pixel, src + at, cb);
         }
+      }
   }
 }
+}  // namespace
 
-void from_blocks(const float* xb, float* x, const Blocks& b) {
-  const ps::ConvGeom &g = b.g, &bg = b.bg;
-  const int C = g.C, rows = g.N * bg.H;
-  const size_t cb = sizeof(float) * C;
-#pragma omp parallel for num_threads(threads_for_copy((size_t)rows * bg.W * bg.C)) schedule(static)
-  for (int r = 0; r < rows; r++) {
-    const int n = r / bg.H, bh = r % bg.H;
-    const float* src = xb + (size_t)r * bg.W * bg.C;
-    for (int bw = 0; bw < bg.W; bw++)
-      for (int py = 0; py < 2; py++)
-        for (int px = 0; px < 2; px++, src += C) {
-          const int ih = 2 * bh + py, iw = 2 * bw + px;
-          if (ih < g.H && iw < g.W) std::memcpy(x + (((size_t)n * g.H + ih) * g.W + iw) * C, src, cb);
-        }
-  }
-}
+void to_blocks(const float* x, float* xb, const Blocks& b) { copy_blocks<true>(x, xb, b); }
+void from_blocks(const float* xb, float* x, const Blocks& b) { copy_blocks<false>(xb, x, b); }
 
 // Block position (i, j) and phase (py, px) hold tap (2 (i - bpt) + py + pt, 2 (j - bpl) + px + pl).
 template <typename F>
