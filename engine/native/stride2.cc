@@ -18,10 +18,11 @@ namespace {
 
 int floor_div2(int v) { return v >= 0 ? v / 2 : -((1 - v) / 2); }
 
-// The block offsets of taps 0..k-1 after padding p: [lo, hi]; false past 3 blocks.
+// The block offsets of taps 0..k-1 after padding p: [lo, hi]; false past 3 blocks, or when the
+// block map would need more than 2 blocks of padding (the input gradient pads by 2 minus that).
 bool span(int k, int p, int* lo) {
   *lo = floor_div2(-p);
-  return floor_div2(k - 1 - p) - *lo <= 2;
+  return *lo >= -2 && floor_div2(k - 1 - p) - *lo <= 2;
 }
 
 // Parallel over (image, row) when the pass is large enough to pay for the threads.
@@ -70,6 +71,7 @@ void copy_blocks(const float* src, float* dst, const Blocks& b) {
 void to_blocks(const float* x, float* xb, const Blocks& b) { copy_blocks<true>(x, xb, b); }
 void from_blocks(const float* xb, float* x, const Blocks& b) { copy_blocks<false>(xb, x, b); }
 
+namespace {
 // Block position (i, j) and phase (py, px) hold tap (2 (i - bpt) + py + pt, 2 (j - bpl) + px + pl).
 template <typename F>
 void each_tap(const Blocks& b, F f) {
@@ -83,6 +85,7 @@ void each_tap(const Blocks& b, F f) {
           f(i * 3 + j, py * 2 + px, inside ? kh * g.KW + kw : -1);
         }
 }
+}  // namespace
 
 void filter_to_blocks(const float* w, float* wb, const Blocks& b) {
   const size_t tap = (size_t)b.g.C * b.g.CO;
@@ -109,7 +112,6 @@ float* scratch(int which, size_t n) {
 }
 size_t map_size(const ps::ConvGeom& g) { return (size_t)g.N * g.H * g.W * g.C; }
 size_t filter_size(const ps::ConvGeom& g) { return (size_t)9 * g.C * g.CO; }
-}  // namespace
 
 // Whether the kernels can read (or write) the image in place as its block view instead of a copy:
 // only Winograd takes views (ConvGeom::blocksIn), so this mirrors where it runs on the block map
@@ -122,6 +124,7 @@ bool viewable(const ConvOps& ops, const Blocks& b, int act) {
   return ops.views && !(wg && std::strcmp(wg, "0") == 0) && g.H % 2 == 0 && g.W % 2 == 0 && g.C % 16 == 0 &&
          (act == ps::ACT_LINEAR || act == ps::ACT_RELU || act == ps::ACT_LEAKYRELU);
 }
+}  // namespace
 
 void conv2d(const ConvOps& ops, const Blocks& b, const float* x, const float* w, float* y, const float* bias, int act,
             float alpha) {
