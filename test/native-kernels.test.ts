@@ -49,6 +49,58 @@ async function compare(what: string, fn: () => tf.Tensor): Promise<void> {
   assertClose(await on('native', fn), await on('cpu', fn), what);
 }
 
+/** Forward, input gradient (as conv2dTranspose) and filter gradient of one convolution. */
+function convOps(x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor, s: number, pad: Pad): [string, () => tf.Tensor][] {
+  const xShape = x.shape as [number, number, number, number];
+  return [
+    ['forward', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad)],
+    ['input gradient', () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, xShape, s, pad)],
+    [
+      'filter gradient',
+      () =>
+        tf.grad((f: tf.Tensor) =>
+          tf
+            .conv2d(x as tf.Tensor4D, f as tf.Tensor4D, s, pad)
+            .mul(dy)
+            .sum(),
+        )(w),
+    ],
+  ];
+}
+
+/**
+ * fn on cpu, then on native with the engine switch `name` set to `off` and to `on` (read per
+ * call by the addon): both native results must match cpu; with `mustDiffer` they must also differ
+ * from each other (identical bits would mean the switch chose nothing). The variable is restored.
+ */
+async function switchMatchesCpu(
+  name: string,
+  off: string,
+  on_: string,
+  what: string,
+  fn: () => tf.Tensor,
+  mustDiffer: boolean,
+): Promise<void> {
+  const before = process.env[name];
+  try {
+    const want = await on('cpu', fn);
+    process.env[name] = off;
+    const a = await on('native', fn);
+    process.env[name] = on_;
+    const b = await on('native', fn);
+    assertClose(a, want, `${name}=${off} ${what}`);
+    assertClose(b, want, `${name}=${on_} ${what}`);
+    if (mustDiffer)
+      assert.ok(
+        a.values.some((v, i) => v !== b.values[i]),
+        `${what}: ${name}=${on_} did not change the algorithm`,
+      );
+  } finally {
+    if (before === undefined) delete process.env[name];
+    else process.env[name] = before;
+  }
+}
+
 interface ConvCase {
   x: [number, number, number, number];
   k: number;
@@ -415,40 +467,9 @@ describe('native engine', () => {
     const x = rand([2, 10, 9, 32]),
       w = rand([3, 3, 32, 24]),
       dy = rand([2, 10, 9, 24]);
-    const ops: [string, () => tf.Tensor][] = [
-      ['forward', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
-      ['input gradient', () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, [2, 10, 9, 32], 1, 'same')],
-      [
-        'filter gradient',
-        () =>
-          tf.grad((f: tf.Tensor) =>
-            tf
-              .conv2d(x as tf.Tensor4D, f as tf.Tensor4D, 1, 'same')
-              .mul(dy)
-              .sum(),
-          )(w),
-      ],
-    ];
-    const before = process.env.POSTER_STUDIO_WINOGRAD;
-    try {
-      for (const [what, fn] of ops) {
-        const want = await on('cpu', fn);
-        process.env.POSTER_STUDIO_WINOGRAD = '0';
-        const direct = await on('native', fn);
-        process.env.POSTER_STUDIO_WINOGRAD = '1';
-        const winograd = await on('native', fn);
-        assertClose(direct, want, `direct ${what}`);
-        assertClose(winograd, want, `winograd ${what}`);
-        // Different algorithms round differently: identical bits would mean the switch chose nothing.
-        assert.ok(
-          direct.values.some((v, i) => v !== winograd.values[i]),
-          `${what}: the switch did not change the algorithm`,
-        );
-      }
-    } finally {
-      if (before === undefined) delete process.env.POSTER_STUDIO_WINOGRAD;
-      else process.env.POSTER_STUDIO_WINOGRAD = before;
-    }
+    // Different algorithms round differently.
+    for (const [what, fn] of convOps(x, w, dy, 1, 'same'))
+      await switchMatchesCpu('POSTER_STUDIO_WINOGRAD', '0', '1', what, fn, true);
     tf.dispose([x, w, dy]);
   });
 
@@ -475,48 +496,22 @@ describe('native engine', () => {
         // are shared out instead of the tiles (impl_winograd_filter.inc).
         { x: [1, 16, 16, 64], k: 5, co: 256, s: 2, pad: 'same' },
       ];
-      const before = process.env.POSTER_STUDIO_S2D;
-      try {
-        for (const c of cases) {
-          const x = rand(c.x),
-            w = rand([c.k, c.k, c.x[3], c.co]);
-          const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad);
-          const dy = rand(y.shape);
-          const ops: [string, () => tf.Tensor][] = [
-            ['forward', () => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad)],
-            ['input gradient', () => tf.conv2dTranspose(dy as tf.Tensor4D, w as tf.Tensor4D, c.x, c.s, c.pad)],
-            [
-              'filter gradient',
-              () =>
-                tf.grad((f: tf.Tensor) =>
-                  tf
-                    .conv2d(x as tf.Tensor4D, f as tf.Tensor4D, c.s, c.pad)
-                    .mul(dy)
-                    .sum(),
-                )(w),
-            ],
-          ];
-          for (const [what, fn] of ops) {
-            const label = `${what} ${JSON.stringify(c)}`;
-            const want = await on('cpu', fn);
-            process.env.POSTER_STUDIO_S2D = '0';
-            const direct = await on('native', fn);
-            process.env.POSTER_STUDIO_S2D = 'all';
-            const blocks = await on('native', fn);
-            assertClose(direct, want, `direct ${label}`);
-            assertClose(blocks, want, `blocks ${label}`);
-            // On the block map's 3x3 filter Winograd runs (impl_winograd.inc): other roundings.
-            if (what === 'forward')
-              assert.ok(
-                direct.values.some((v, i) => v !== blocks.values[i]),
-                `${label}: POSTER_STUDIO_S2D=all did not change the algorithm`,
-              );
-          }
-          tf.dispose([x, w, y, dy]);
-        }
-      } finally {
-        if (before === undefined) delete process.env.POSTER_STUDIO_S2D;
-        else process.env.POSTER_STUDIO_S2D = before;
+      for (const c of cases) {
+        const x = rand(c.x),
+          w = rand([c.k, c.k, c.x[3], c.co]);
+        const y = tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, c.s, c.pad);
+        const dy = rand(y.shape);
+        // On the block map's 3x3 filter Winograd runs (impl_winograd.inc): other roundings.
+        for (const [what, fn] of convOps(x, w, dy, c.s, c.pad))
+          await switchMatchesCpu(
+            'POSTER_STUDIO_S2D',
+            '0',
+            'all',
+            `${what} ${JSON.stringify(c)}`,
+            fn,
+            what === 'forward',
+          );
+        tf.dispose([x, w, y, dy]);
       }
     },
   );
