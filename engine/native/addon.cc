@@ -133,7 +133,7 @@ bool blocked(const ps::ConvGeom& g, int act, bool amx, ps_s2::Blocks* b) {
   if (e && std::strcmp(e, "all") == 0) return true;
   if (amx) return false;
   const int64_t pairs = (int64_t)4 * g.C * g.CO;
-  const bool winograd = act == ps::ACT_LINEAR || act == ps::ACT_RELU || act == ps::ACT_LEAKYRELU;
+  const bool winograd = ps::winograd_act(act);
   // 4x4 taps (the small-data recipe's): 16 per output against the block filter's 36 at a quarter
   // of the multiplies; the direct form stays ahead (32x32x64 -> 128: 10.6 vs 11.5 ms).
   if (g.KH * g.KW <= 16 || g.OH < 8 || g.OW < 8 || !winograd) return false;

@@ -34,6 +34,10 @@ inline double thread_cpu_seconds() {
 
 enum Act { ACT_LINEAR = 0, ACT_RELU = 1, ACT_RELU6 = 2, ACT_LEAKYRELU = 3, ACT_ELU = 4, ACT_SIGMOID = 5 };
 
+// The activations Winograd's output transform applies (act_vec); with others a convolution stays
+// direct. The stride-2 block form (addon.cc, stride2.cc) asks the same question.
+inline bool winograd_act(int act) { return act == ACT_LINEAR || act == ACT_RELU || act == ACT_LEAKYRELU; }
+
 struct KernelSet {
   const char* name;
   void (*conv2d)(const float* x, const float* w, float* y, const ConvGeom& g, const float* bias, int act,

@@ -122,7 +122,7 @@ bool viewable(const ConvOps& ops, const Blocks& b, int act) {
   const char* wg = std::getenv("POSTER_STUDIO_WINOGRAD");
   const ps::ConvGeom& g = b.g;
   return ops.views && !(wg && std::strcmp(wg, "0") == 0) && g.H % 2 == 0 && g.W % 2 == 0 && g.C % 16 == 0 &&
-         (act == ps::ACT_LINEAR || act == ps::ACT_RELU || act == ps::ACT_LEAKYRELU);
+         ps::winograd_act(act);
 }
 }  // namespace
 
