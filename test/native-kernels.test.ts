@@ -633,7 +633,7 @@ describe('native engine', () => {
     await compare('a b^T as (b a^T)^T, fused', () =>
       tf.fused.matMul({ a: d3, b: d4, transposeB: true, bias: db, activation: 'leakyrelu', leakyreluAlpha: 0.3 }),
     );
-    // 1,500 rows: 11 row blocks of 144 cannot be shared evenly by 8 work items, so on 2+ threads
+    // 1,500 rows: 11 row blocks of 144 cannot be shared evenly by 2 threads' 8 work items, so
     // they become 16 blocks of 96 (the last one 60 rows), two an item.
     const [m1, m2, mb] = [rand([1500, 50]), rand([50, 40]), rand([40])];
     await compare('runs of row blocks', () => tf.matMul(m1, m2));

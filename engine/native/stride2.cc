@@ -73,26 +73,19 @@ void to_blocks(const float* x, float* xb, const Blocks& b) { copy_blocks<true>(x
 void from_blocks(const float* xb, float* x, const Blocks& b) { copy_blocks<false>(xb, x, b); }
 
 namespace {
-// Block position (i, j) and phase (py, px) hold tap (2 (i - bpt) + py + pt, 2 (j - bpl) + px + pl).
-template <typename F>
-void each_tap(const Blocks& b, F f) {
+// The tap held by each block position (i, j) and phase (py, px) of the block filter, at
+// (i * 3 + j) * 4 + py * 2 + px: tap (2 (i - bpt) + py + pt, 2 (j - bpl) + px + pl), -1 where none.
+std::array<int, 36> tap_table(const Blocks& b) {
   const ps::ConvGeom &g = b.g, &bg = b.bg;
+  std::array<int, 36> taps;
   for (int i = 0; i < 3; i++)
     for (int j = 0; j < 3; j++)
       for (int py = 0; py < 2; py++)
         for (int px = 0; px < 2; px++) {
           const int kh = 2 * (i - bg.pt) + py + g.pt, kw = 2 * (j - bg.pl) + px + g.pl;
           const bool inside = kh >= 0 && kh < g.KH && kw >= 0 && kw < g.KW;
-          f(i * 3 + j, py * 2 + px, inside ? kh * g.KW + kw : -1);
+          taps[(i * 3 + j) * 4 + py * 2 + px] = inside ? kh * g.KW + kw : -1;
         }
-}
-}  // namespace
-
-namespace {
-// The tap held by each (block position, phase) of the block filter, -1 where none.
-std::array<int, 36> tap_table(const Blocks& b) {
-  std::array<int, 36> taps;
-  each_tap(b, [&](int pos, int phase, int t) { taps[pos * 4 + phase] = t; });
   return taps;
 }
 }  // namespace
