@@ -284,46 +284,55 @@ test('batch-norm statistics in one pass: a mean 10^5 standard deviations from 0 
   });
 });
 
-test('batch-norm backward: dbias is the column sums of dx (native and JS kernels)', async () => {
-  const M = 37,
-    C = 5;
-  const [x, dy] = [rand(M * C, -3, 3), rand(M * C)];
-  const [bias, g, b] = [rand(C, -1, 1), rand(C, 0.5, 1.5), rand(C, -0.5, 0.5)];
-  const mean = new Float32Array(C),
-    variance = new Float32Array(C);
-  addon.bnTrainForward(x, bias, g, b, new Float32Array(M * C), mean, variance, M, C, 1e-3, 2, 0.2);
-  const dx = new Float32Array(M * C);
-  const [dgamma, dbeta, dbias] = [0, 1, 2].map(() => new Float32Array(C)) as [Float32Array, Float32Array, Float32Array];
-  addon.bnTrainBackward(dy, x, bias, g, b, mean, variance, dx, dgamma, dbeta, dbias, M, C, 1e-3, 2, 0.2);
-  for (let ch = 0; ch < C; ch++) {
-    let sum = 0,
-      mag = 0;
-    for (let r = 0; r < M; r++) {
-      sum += at(dx, r * C + ch);
-      mag += Math.abs(at(dx, r * C + ch));
+// 37 x 5 runs on one thread; 1003 x 67 (over 2^16 elements) on two, each thread's rows ending
+// inside a block of the native passes' 4-row blocks.
+for (const [M, C] of [
+  [37, 5],
+  [1003, 67],
+] as const) {
+  test(`batch-norm backward: dbias is the column sums of dx (native and JS kernels), ${M} x ${C}`, async () => {
+    const [x, dy] = [rand(M * C, -3, 3), rand(M * C)];
+    const [bias, g, b] = [rand(C, -1, 1), rand(C, 0.5, 1.5), rand(C, -0.5, 0.5)];
+    const mean = new Float32Array(C),
+      variance = new Float32Array(C);
+    addon.bnTrainForward(x, bias, g, b, new Float32Array(M * C), mean, variance, M, C, 1e-3, 2, 0.2);
+    const dx = new Float32Array(M * C);
+    const [dgamma, dbeta, dbias] = [0, 1, 2].map(() => new Float32Array(C)) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
+    addon.bnTrainBackward(dy, x, bias, g, b, mean, variance, dx, dgamma, dbeta, dbias, M, C, 1e-3, 2, 0.2);
+    for (let ch = 0; ch < C; ch++) {
+      let sum = 0,
+        mag = 0;
+      for (let r = 0; r < M; r++) {
+        sum += at(dx, r * C + ch);
+        mag += Math.abs(at(dx, r * C + ch));
+      }
+      assert.ok(mag > 0.1, 'dx is not all zeros');
+      assert.ok(Math.abs(at(dbias, ch) - sum) <= 1e-6 * mag, `dbias[${ch}] ${at(dbias, ch)} vs sum ${sum}`);
     }
-    assert.ok(mag > 0.1, 'dx is not all zeros');
-    assert.ok(Math.abs(at(dbias, ch) - sum) <= 1e-6 * mag, `dbias[${ch}] ${at(dbias, ch)} vs sum ${sum}`);
-  }
-  // The JS kernel returns the same fourth output.
-  await use('cpu');
-  const js = tf.tidy(() =>
-    (
-      batchNormTrainGradJs({
-        inputs: Object.fromEntries(
-          Object.entries({ dy, x, bias, gamma: g, beta: b, mean, variance }).map(([k, v]) => [
-            k,
-            tf.tensor(v, k === 'dy' || k === 'x' ? [M, C] : [C]),
-          ]),
-        ),
-        attrs: { varianceEpsilon: 1e-3, activation: 'leakyrelu', alpha: 0.2 },
-        backend: tf.backend(),
-      } as never) as tf.TensorInfo[]
-    ).map((t) => (tf.backend() as unknown as { readSync(id: unknown): Float32Array }).readSync(t.dataId)),
-  );
-  assertClose(at(js, 3), dbias, 'JS dbias vs native', 1e-3, 1e-5);
-  assertClose(at(js, 0), dx, 'JS dx vs native', 1e-4, 1e-5);
-});
+    // The JS kernel returns the same fourth output.
+    await use('cpu');
+    const js = tf.tidy(() =>
+      (
+        batchNormTrainGradJs({
+          inputs: Object.fromEntries(
+            Object.entries({ dy, x, bias, gamma: g, beta: b, mean, variance }).map(([k, v]) => [
+              k,
+              tf.tensor(v, k === 'dy' || k === 'x' ? [M, C] : [C]),
+            ]),
+          ),
+          attrs: { varianceEpsilon: 1e-3, activation: 'leakyrelu', alpha: 0.2 },
+          backend: tf.backend(),
+        } as never) as tf.TensorInfo[]
+      ).map((t) => (tf.backend() as unknown as { readSync(id: unknown): Float32Array }).readSync(t.dataId)),
+    );
+    assertClose(at(js, 3), dbias, 'JS dbias vs native', 1e-3, 1e-5);
+    assertClose(at(js, 0), dx, 'JS dx vs native', 1e-4, 1e-5);
+  });
+}
 
 /** sum(w * batchnorm(x)) in double precision: the finite differences' ground truth. */
 function bnLoss64(x: Float64Array, g: Float64Array, b: Float64Array, w: Float32Array, C: number, eps: number): number {
