@@ -2,7 +2,7 @@
  * The few building blocks the DCGAN needs, written on plain tfjs ops so that every number the
  * networks hold is an explicit variable: checkpoints can then save and restore them exactly.
  */
-import { tf, batchNormTrain } from '../engine/index.js';
+import { tf, batchNormTrain, convRelu, convReluAvailable } from '../engine/index.js';
 import type { Rng } from '../src/core/random.js';
 import type { Activation } from './config.js';
 
@@ -64,6 +64,18 @@ export function activate(x: tf.Tensor, a: Activation): tf.Tensor {
     case 'swish':
       return tf.mul(x, tf.sigmoid(x));
   }
+}
+
+/**
+ * activate(conv2d(x, w, stride 2, 'same') + bias). A ReLU or leaky ReLU runs inside the
+ * convolution where the backend has the fused op (conv, bias and activation one pass forward; the
+ * activation's gradient and the bias gradient one pass backward), with the values and gradients
+ * of the ops one after the other.
+ */
+export function convActivate(x: tf.Tensor4D, w: tf.Tensor4D, bias: tf.Tensor, a: Activation): tf.Tensor {
+  if ((a === 'relu' || a === 'lrelu') && convReluAvailable())
+    return convRelu(x, w, bias, [2, 2], 'same', a === 'lrelu' ? LEAKY_ALPHA : 0);
+  return activate(tf.add(tf.conv2d(x, w, 2, 'same'), bias), a);
 }
 
 /** How batch norm normalises: this batch's statistics, or the running averages (inference). */

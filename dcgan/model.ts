@@ -21,6 +21,7 @@ import {
   addBatchNorm,
   addVar,
   batchNormActivate,
+  convActivate,
   get,
   initNormal,
 } from './layers.js';
@@ -158,12 +159,20 @@ export function discriminator(n: Networks, x: tf.Tensor4D, y: tf.Tensor2D | null
   let h: tf.Tensor = x; //                                       [B, 64, 64, 3]
   discriminatorChannels(c).forEach((_, i) => {
     // i=0 [B,32,32,64]  i=1 [B,16,16,128]  i=2 [B,8,8,256]  i=3 [B,4,4,512]
-    const conv = tf.conv2d(h as tf.Tensor4D, get(d, `d_h${i}_conv/w`) as tf.Tensor4D, 2, 'same');
+    const w = get(d, `d_h${i}_conv/w`) as tf.Tensor4D;
     const bias = get(d, `d_h${i}_conv/b`);
     h =
       c.batchNormD && i > 0
-        ? batchNormActivate(d, `d_bn${i}`, conv, 'batch', c.activationD, undefined, bias)
-        : activate(tf.add(conv, bias), c.activationD);
+        ? batchNormActivate(
+            d,
+            `d_bn${i}`,
+            tf.conv2d(h as tf.Tensor4D, w, 2, 'same'),
+            'batch',
+            c.activationD,
+            undefined,
+            bias,
+          )
+        : convActivate(h as tf.Tensor4D, w, bias, c.activationD);
   });
   const flat = tf.reshape(h, [x.shape[0], -1]) as tf.Tensor2D; //   [B, 8192]
   let logit = tf.add(tf.matMul(flat, get(d, 'd_lin/w')), get(d, 'd_lin/b')) as tf.Tensor2D; // [B, 1]

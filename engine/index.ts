@@ -13,3 +13,4 @@ export { FusedAdamOptimizer, fusedAdam, fusedRmsprop } from './ops/optimizers.js
 export { Tf1Adam, type AdamOptions } from './ops/tf1-adam.js';
 export { FastDropout } from './ops/dropout.js';
 export { FastConv2D } from './ops/conv2d.js';
+export { convRelu, convReluAvailable } from './kernels/conv-relu.js';

@@ -10,7 +10,7 @@ import { before, test } from 'node:test';
 import { tf } from '../engine/tf.js';
 import { nativeAddon, registerNativeBackend } from '../engine/native/backend.js';
 import { nativeCounts } from '../engine/native/elementwise.js';
-import { CONV_RELU, RELU_GRAD_BIAS } from '../engine/kernels/conv-relu.js';
+import { CONV_RELU, RELU_GRAD_BIAS, convRelu } from '../engine/kernels/conv-relu.js';
 import { pathCounts } from '../engine/kernels/util.js';
 import { FastConv2D } from '../engine/ops/conv2d.js';
 import { registerFastCpuBackend } from '../engine/kernels/fast-cpu-backend.js';
@@ -60,11 +60,11 @@ test('the native addon is built and loads', () => {
   assert.ok(status.ok, `the native addon is unavailable: ${status.ok ? '' : status.reason}`);
 });
 
-/** The fused kernel's two outputs on the active backend. */
-function reluGradBias(dy: Float32Array, y: Float32Array, shape: number[]): [Float32Array, Float32Array] {
+/** The fused kernel's two outputs on the active backend (alpha > 0: the leaky ReLU's). */
+function reluGradBias(dy: Float32Array, y: Float32Array, shape: number[], alpha = 0): [Float32Array, Float32Array] {
   const outs = tf
     .engine()
-    .runKernel(RELU_GRAD_BIAS, { dy: tf.tensor(dy, shape), y: tf.tensor(y, shape) }, {}) as tf.Tensor[];
+    .runKernel(RELU_GRAD_BIAS, { dy: tf.tensor(dy, shape), y: tf.tensor(y, shape) }, { alpha }) as tf.Tensor[];
   const r: [Float32Array, Float32Array] = [
     Float32Array.from(outs[0]!.dataSync() as Float32Array),
     Float32Array.from(outs[1]!.dataSync() as Float32Array),
@@ -114,6 +114,54 @@ for (const shape of [
     }
   });
 }
+
+// The leaky ReLU's (the DCGAN discriminator's first layer): dy * (y > 0 ? 1 : alpha), as tfjs's
+// LeakyRelu gradient, and its column sums; the same shapes.
+for (const shape of [
+  [5, 3],
+  [2, 9, 33],
+  [4, 13, 65],
+  [1, 257, 130, 64],
+]) {
+  test(`${RELU_GRAD_BIAS} leaky [${shape.join(', ')}]: C++ = JS kernel = leakyRelu grad + sum on the cpu backend`, async () => {
+    const n = shape.reduce((a, b) => a * b, 1);
+    const alpha = 0.2;
+    const dy = values(n, true);
+    const x = values(n, true);
+    await use('cpu');
+    // y = leakyRelu(x) and the gradient tfjs takes through it, from x.
+    const ts = tf.tidy(() => {
+      const xt = tf.tensor(x, shape);
+      const g = tf.grad((t: tf.Tensor) => tf.mul(tf.leakyRelu(t, alpha), tf.tensor(dy, shape)).sum())(xt);
+      return [tf.leakyRelu(xt, alpha), g, tf.sum(g, [...shape.keys()].slice(0, -1))];
+    });
+    const [y, ...want] = ts.map((t) => Float32Array.from(t.dataSync() as Float32Array)) as [
+      Float32Array,
+      Float32Array,
+      Float32Array,
+    ];
+    tf.dispose(ts);
+    await use('fast-cpu-test');
+    const js = reluGradBias(dy, y, shape, alpha);
+    await use('native');
+    const before = nativeCounts.get(RELU_GRAD_BIAS) ?? 0;
+    const cpp = reluGradBias(dy, y, shape, alpha);
+    assert.equal((nativeCounts.get(RELU_GRAD_BIAS) ?? 0) - before, 1, 'the C++ kernel ran');
+    for (const [name, got] of [
+      ['JS', js],
+      ['C++', cpp],
+    ] as const) {
+      assertClose(got[0], at(want, 0), `${name} gradient`, 0);
+      assertClose(got[1], at(want, 1), `${name} bias gradient`, 1e-5);
+    }
+  });
+}
+
+test(`${RELU_GRAD_BIAS}: a negative or NaN alpha is refused`, async () => {
+  await use('native');
+  for (const alpha of [-0.1, NaN])
+    assert.throws(() => reluGradBias(values(6), values(6), [2, 3], alpha), /alpha must be >= 0/);
+});
 
 interface Case {
   x: [number, number, number, number];
@@ -189,6 +237,67 @@ for (const simd of SIMD_PATHS) {
           assertClose(at(got, i), at(want, i), `${what} ${name}`, 2e-5),
         );
         tf.dispose(fast.getWeights());
+      }
+    } finally {
+      addon.setSimd(previous);
+    }
+  });
+}
+
+/** leakyRelu(conv2d(x, w) + b, 0.2) and the gradients of sum(y * r) for x, w and b; fused: through convRelu. */
+function leakyRun(
+  fused: boolean,
+  xv: Float32Array,
+  xs: number[],
+  wv: Float32Array,
+  ws: number[],
+  bv: Float32Array,
+  rv: Float32Array,
+  s: number,
+): Float32Array[] {
+  return tf.tidy(() => {
+    const f = (x: tf.Tensor, w: tf.Tensor, b: tf.Tensor) =>
+      fused
+        ? convRelu(x, w, b, [s, s], 'same', 0.2)
+        : tf.leakyRelu(tf.add(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, 'same'), b), 0.2);
+    const [x, w, b] = [tf.tensor(xv, xs), tf.tensor(wv, ws), tf.tensor(bv, [at(ws, 3)])];
+    const y = f(x, w, b);
+    const r = tf.tensor(rv, y.shape);
+    const grads = tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.sum(tf.mul(f(xi, wi, bi), r)))([
+      x,
+      w,
+      b,
+    ]);
+    return [y, ...grads].map((t) => Float32Array.from(t.dataSync() as Float32Array));
+  });
+}
+
+for (const simd of SIMD_PATHS) {
+  if (!SUPPORTED.includes(simd)) continue; // reported by the FastConv2D test's NOT TESTED line
+  test(`[${simd}] conv + bias + leaky ReLU as one op (the DCGAN discriminator's first layer): output and x/w/b gradients as the ops one after the other on the cpu backend`, async () => {
+    const addon = nativeAddon()!;
+    const previous = addon.info().simd;
+    addon.setSimd(simd);
+    try {
+      for (const [xs, k, co, s] of [
+        [[2, 12, 10, 3], 5, 8, 2],
+        [[3, 9, 7, 5], 3, 16, 1],
+      ] as const) {
+        const what = `[${xs.join(', ')}] k${k} co${co} s${s}`;
+        const ws = [k, k, at(xs, 3), co];
+        const xv = values(xs.reduce((a, b) => a * b, 1));
+        const wv = values(ws.reduce((a, b) => a * b, 1));
+        const bv = values(co);
+        const rv = values(xs[0] * Math.ceil(xs[1] / s) * Math.ceil(xs[2] / s) * co);
+        await use('cpu');
+        const want = leakyRun(false, xv, [...xs], wv, ws, bv, rv, s);
+        await use('native');
+        const before = pathCounts.get(CONV_RELU)?.fast ?? 0;
+        const got = leakyRun(true, xv, [...xs], wv, ws, bv, rv, s);
+        assert.ok((pathCounts.get(CONV_RELU)?.fast ?? 0) > before, `${what}: the fused op ran`);
+        ['output', 'dx', 'dw', 'db'].forEach((name, i) =>
+          assertClose(at(got, i), at(want, i), `${what} ${name}`, 2e-5),
+        );
       }
     } finally {
       addon.setSimd(previous);

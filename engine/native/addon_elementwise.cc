@@ -68,7 +68,7 @@ Napi::Value ActGrad(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// reluGradBias(dy, y, out, bias, M, C)
+// reluGradBias(dy, y, out, bias, M, C[, alpha]): alpha > 0 for a leaky ReLU.
 Napi::Value ReluGradBias(const Napi::CallbackInfo& info) {
   const int64_t M = i64(info[4], "M"), C = i64(info[5], "C");
   const int64_t n = prod(info, {M, C}, "y");
@@ -76,7 +76,9 @@ Napi::Value ReluGradBias(const Napi::CallbackInfo& info) {
   const float* y = floats(info[1], "y", n);
   float* out = floats(info[2], "out", n);
   float* bias = floats(info[3], "bias", C);
-  run_kernel(info.Env(), [&] { ps_ew::relu_grad_bias(dy, y, out, bias, M, C); });
+  const float alpha = info.Length() > 6 && info[6].IsNumber() ? info[6].As<Napi::Number>().FloatValue() : 0.f;
+  if (!(alpha >= 0.f)) throw Napi::RangeError::New(info.Env(), "reluGradBias: alpha must be >= 0");
+  run_kernel(info.Env(), [&] { ps_ew::relu_grad_bias(dy, y, out, bias, M, C, alpha); });
   return info.Env().Undefined();
 }
 

@@ -275,7 +275,7 @@ void act_grad(int op, const float* dy, const float* x, float* out, int64_t n, fl
   });
 }
 
-void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, int64_t M, int64_t C) {
+void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, int64_t M, int64_t C, float alpha) {
   // Few channels: k rows at once (as block_sum), so the inner loop is long enough to vectorise.
   const int64_t k = C < 64 ? std::max<int64_t>(1, std::min<int64_t>(M / 4, (64 + C - 1) / C)) : 1;
   const int64_t L = k * C, rows = M / k;
@@ -294,6 +294,22 @@ void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, in
         const float* v = y + r * L;
         float* o = out + r * L;
         int64_t j = 0;
+        if (alpha > 0) {
+#if defined(__SSE2__)
+          const __m128 one = _mm_set1_ps(1.f), slope = _mm_set1_ps(alpha);
+          for (; j + 4 <= L; j += 4) {
+            const __m128 pos = _mm_cmpgt_ps(_mm_loadu_ps(v + j), _mm_setzero_ps());
+            const __m128 d = _mm_mul_ps(_mm_loadu_ps(g + j), _mm_or_ps(_mm_and_ps(pos, one), _mm_andnot_ps(pos, slope)));
+            _mm_storeu_ps(o + j, d);
+            _mm_storeu_ps(pf + j, _mm_add_ps(_mm_loadu_ps(pf + j), d));
+          }
+#endif
+          for (; j < L; j++) {
+            const float d = g[j] * (v[j] > 0 ? 1.f : alpha);
+            o[j] = d;
+            pf[j] += d;
+          }
+        }
 #if defined(__SSE2__)
         // Written with intrinsics: the NaN select defeats GCC's vectoriser (a 4x slower loop).
         for (; j + 4 <= L; j += 4) {
@@ -333,7 +349,7 @@ void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, in
   // The rows left over when M is not a multiple of k, one row of C at a time.
   for (int64_t i = rows * k * C; i < M * C; i++) {
     const float yj = y[i];
-    const float d = yj == yj ? dy[i] * (yj > 0 ? 1.f : 0.f) : yj;
+    const float d = alpha > 0 ? dy[i] * (yj > 0 ? 1.f : alpha) : yj == yj ? dy[i] * (yj > 0 ? 1.f : 0.f) : yj;
     out[i] = d;
     tot[i % C] += d;
   }

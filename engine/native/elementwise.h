@@ -28,8 +28,10 @@ void act_grad(int op, const float* dy, const float* x, float* out, int64_t n, fl
 
 // The ReLU gradient from the forward output y (y > 0 exactly where the input was; a NaN y is
 // passed on) and its sum over every row: out = dy * (y > 0), bias[c] = sum_m out[m, c] in
-// double, y viewed as [M, C]. One pass where the gradient and the bias gradient took two.
-void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, int64_t M, int64_t C);
+// double, y viewed as [M, C]. One pass where the gradient and the bias gradient took two. With
+// alpha > 0 the leaky ReLU's: out = dy * (y > 0 ? 1 : alpha) (y has the input's sign), as
+// act_grad's leaky gradient.
+void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, int64_t M, int64_t C, float alpha);
 
 // The dropout mask of engine/ops/dropout.ts, bit for bit: value i is `scale` when the 32-bit
 // hash of (seed, i) is at least `threshold`, else 0.

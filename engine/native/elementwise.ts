@@ -12,7 +12,7 @@ import { allocFloats } from '../buffer-pool.js';
 import { broadcastPlan } from '../kernels/binary.js';
 import { LEAKY_RELU_GRAD, RELU_GRAD } from '../kernels/activation-grads.js';
 import { reducePlan } from '../kernels/reduce.js';
-import { RELU_GRAD_BIAS } from '../kernels/conv-relu.js';
+import { leakyAlphaOf, RELU_GRAD_BIAS } from '../kernels/conv-relu.js';
 import { setNativeDropoutMask } from '../ops/dropout.js';
 import type { NativeAddon } from './addon.js';
 
@@ -32,7 +32,15 @@ export interface ElementwiseAddon {
     sb1: number,
   ): void;
   ewActGrad(op: number, dy: Float32Array, x: Float32Array, out: Float32Array, alpha: number): void;
-  ewReluGradBias(dy: Float32Array, y: Float32Array, out: Float32Array, bias: Float32Array, M: number, C: number): void;
+  ewReluGradBias(
+    dy: Float32Array,
+    y: Float32Array,
+    out: Float32Array,
+    bias: Float32Array,
+    M: number,
+    C: number,
+    alpha?: number,
+  ): void;
   ewDropoutMask(out: Float32Array, threshold: number, scale: number, seed: number): void;
   ewSum(x: Float32Array, out: Float32Array, outer: number, reduce: number, inner: number, divisor: number): void;
   ewMaxPool2x2(
@@ -175,7 +183,7 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
       return out(backend, x.shape, O);
     });
 
-  const reluGradBias = wrap(RELU_GRAD_BIAS, ({ inputs, backend }) => {
+  const reluGradBias = wrap(RELU_GRAD_BIAS, ({ inputs, backend, attrs }) => {
     const { dy, y } = inputs;
     const DY = dy && f32(backend, dy);
     const Y = y && f32(backend, y);
@@ -183,7 +191,7 @@ export function elementwiseKernelConfigs(addon: NativeAddon, backendName: string
     if (!dy || !y || !DY || !Y || DY.length !== Y.length || C === 0 || Y.length === 0) return null;
     const O = allocFloats(Y.length);
     const bias = new Float32Array(C);
-    A.ewReluGradBias(DY, Y, O, bias, Y.length / C, C);
+    A.ewReluGradBias(DY, Y, O, bias, Y.length / C, C, leakyAlphaOf(attrs));
     return [out(backend, y.shape, O), out(backend, [C], bias)];
   });
 
