@@ -294,7 +294,7 @@ void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, in
         const float* v = y + r * L;
         float* o = out + r * L;
         int64_t j = 0;
-        if (alpha > 0) {
+        if (alpha > 0) {  // leaky: dy * (y > 0 ? 1 : alpha), then the next row
 #if defined(__SSE2__)
           const __m128 one = _mm_set1_ps(1.f), slope = _mm_set1_ps(alpha);
           for (; j + 4 <= L; j += 4) {
@@ -309,6 +309,7 @@ void relu_grad_bias(const float* dy, const float* y, float* out, float* bias, in
             o[j] = d;
             pf[j] += d;
           }
+          continue;
         }
 #if defined(__SSE2__)
         // Written with intrinsics: the NaN select defeats GCC's vectoriser (a 4x slower loop).
