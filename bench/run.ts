@@ -29,9 +29,10 @@ const benchFlags = defineFlags({
   },
   iters: {
     kind: 'int',
-    min: 0,
-    default: Number(process.env.BENCH_ITERS) || 0,
-    help: 'timed iterations per workload; 0 = 2 for the DCGAN, 4 for the classifier (env BENCH_ITERS)',
+    min: 1,
+    // 4, not fewer: with 2, one slow or fast PyTorch iteration moved a ratio by 10-20%.
+    default: Number(process.env.BENCH_ITERS) || 4,
+    help: 'timed iterations per workload, after 1 warm-up (env BENCH_ITERS)',
   },
   simd: {
     kind: 'list',
@@ -57,7 +58,7 @@ const benchFlags = defineFlags({
 
 interface Options {
   only: Set<Part>;
-  iters: number | null;
+  iters: number;
   backend: string;
   torch: boolean;
   threads: number;
@@ -77,7 +78,7 @@ async function parseArgs(argv: string[]): Promise<Options | null> {
     const threads = Number(process.env.POSTER_STUDIO_THREADS) || os.availableParallelism();
     parsed = {
       only: new Set(o.only as Part[]),
-      iters: o.iters || null,
+      iters: o.iters,
       backend: o.backend,
       torch: o.torch,
       threads,
@@ -189,7 +190,7 @@ async function main(): Promise<void> {
 
   if (o.only.has('dcgan')) {
     const { benchDcgan } = await import('./workloads/dcgan.js');
-    const iters = o.iters ?? 2;
+    const iters = o.iters;
     for (const [h, w] of [
       [64, 64],
       [96, 64],
@@ -234,7 +235,7 @@ async function main(): Promise<void> {
   }
   if (o.only.has('classifier')) {
     const { benchClassifier } = await import('./workloads/classifier.js');
-    const iters = o.iters ?? 4;
+    const iters = o.iters;
     const torch = o.torch
       ? runTorch('torch_classifier.py', [
           '--batch',
