@@ -73,6 +73,30 @@ function reluGradBias(dy: Float32Array, y: Float32Array, shape: number[], alpha 
   return r;
 }
 
+/** The JS kernel (fast-cpu) and the C++ one (native) against want = [gradient, bias gradient]. */
+async function checkBothKernels(
+  dy: Float32Array,
+  y: Float32Array,
+  shape: number[],
+  alpha: number,
+  want: readonly Float32Array[],
+): Promise<void> {
+  await use('fast-cpu-test');
+  const js = reluGradBias(dy, y, shape, alpha);
+  await use('native');
+  const before = nativeCounts.get(RELU_GRAD_BIAS) ?? 0;
+  const cpp = reluGradBias(dy, y, shape, alpha);
+  assert.equal((nativeCounts.get(RELU_GRAD_BIAS) ?? 0) - before, 1, 'the C++ kernel ran');
+  assert.equal(at(cpp, 1).length, at(shape, shape.length - 1));
+  for (const [name, got] of [
+    ['JS', js],
+    ['C++', cpp],
+  ] as const) {
+    assertClose(got[0], at(want, 0), `${name} gradient`, 0);
+    assertClose(got[1], at(want, 1), `${name} bias gradient`, 1e-5);
+  }
+}
+
 // Channels below, at and above the 4-wide vector and the 64-value row; row counts that leave
 // remainder rows; sizes above the threshold where the second thread joins.
 for (const shape of [
@@ -87,7 +111,6 @@ for (const shape of [
 ]) {
   test(`${RELU_GRAD_BIAS} [${shape.join(', ')}]: C++ = JS kernel = relu grad + sum on the cpu backend`, async () => {
     const n = shape.reduce((a, b) => a * b, 1);
-    const C = at(shape, shape.length - 1);
     const dy = values(n, true);
     const y = values(n, true).map((v) => (v < 0 ? 0 : v)); // a ReLU's output: >= 0 or NaN
     await use('cpu');
@@ -98,20 +121,7 @@ for (const shape of [
       const sum = tf.sum(gy, [...shape.keys()].slice(0, -1));
       return [Float32Array.from(gy.dataSync() as Float32Array), Float32Array.from(sum.dataSync() as Float32Array)];
     });
-    await use('fast-cpu-test');
-    const js = reluGradBias(dy, y, shape);
-    await use('native');
-    const before = nativeCounts.get(RELU_GRAD_BIAS) ?? 0;
-    const cpp = reluGradBias(dy, y, shape);
-    assert.equal((nativeCounts.get(RELU_GRAD_BIAS) ?? 0) - before, 1, 'the C++ kernel ran');
-    assert.equal(at(cpp, 1).length, C);
-    for (const [name, got] of [
-      ['JS', js],
-      ['C++', cpp],
-    ] as const) {
-      assertClose(got[0], at(want, 0), `${name} gradient`, 0);
-      assertClose(got[1], at(want, 1), `${name} bias gradient`, 1e-5);
-    }
+    await checkBothKernels(dy, y, shape, 0, want);
   });
 }
 
@@ -141,19 +151,7 @@ for (const shape of [
       Float32Array,
     ];
     tf.dispose(ts);
-    await use('fast-cpu-test');
-    const js = reluGradBias(dy, y, shape, alpha);
-    await use('native');
-    const before = nativeCounts.get(RELU_GRAD_BIAS) ?? 0;
-    const cpp = reluGradBias(dy, y, shape, alpha);
-    assert.equal((nativeCounts.get(RELU_GRAD_BIAS) ?? 0) - before, 1, 'the C++ kernel ran');
-    for (const [name, got] of [
-      ['JS', js],
-      ['C++', cpp],
-    ] as const) {
-      assertClose(got[0], at(want, 0), `${name} gradient`, 0);
-      assertClose(got[1], at(want, 1), `${name} bias gradient`, 1e-5);
-    }
+    await checkBothKernels(dy, y, shape, alpha, want);
   });
 }
 
