@@ -41,7 +41,7 @@ function activationFn(act: BnActivation, alpha: number): (z: number) => number {
 }
 
 /** g = dy * act'(z), as kernels/activation-grads.ts computes it (relu: NaN z gives NaN). */
-function activationGradFn(act: BnActivation, alpha: number): (g: number, z: number) => number {
+export function activationGradFn(act: BnActivation, alpha: number): (g: number, z: number) => number {
   if (act === 'relu') return (g, z) => (z !== z ? z : z > 0 ? g : g * 0);
   if (act === 'leakyrelu') {
     const a = Math.fround(alpha);

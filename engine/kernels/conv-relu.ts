@@ -13,6 +13,7 @@ import type { GradConfig, KernelConfig, KernelFunc, NamedAttrMap, Tensor, Tensor
 import { tf } from '../tf.js';
 import { type Args, count, inputsOf, output, valuesOf } from './util.js';
 import { allocFloats } from '../buffer-pool.js';
+import { activationGradFn } from './batchnorm-train.js';
 
 export const CONV_RELU = 'PosterStudioConv2DRelu';
 export const RELU_GRAD_BIAS = 'PosterStudioReluGradBias';
@@ -40,11 +41,11 @@ export function reluGradBiasJs({ inputs, backend, attrs }: Args): TensorInfo[] {
     throw new Error(`${RELU_GRAD_BIAS}: dy and y must be float32 of one shape [..., C], got [${y.shape.join(', ')}]`);
   const O = allocFloats(Y.length);
   const S = new Float64Array(C);
+  // Batch norm's activation gradients, the same expressions; rounded before the sum, as stored.
+  const grad = activationGradFn(alpha > 0 ? 'leakyrelu' : 'relu', alpha);
   for (let i = 0; i < Y.length; i += C) {
     for (let c = 0; c < C; c++) {
-      const v = Y[i + c]!;
-      const d =
-        alpha > 0 ? Math.fround(DY[i + c]! * (v > 0 ? 1 : alpha)) : v !== v ? v : v > 0 ? DY[i + c]! : DY[i + c]! * 0;
+      const d = Math.fround(grad(DY[i + c]!, Y[i + c]!));
       O[i + c] = d;
       S[c]! += d;
     }
